@@ -1,0 +1,1 @@
+"""The command line: the headless twin of the app. Each command calls the core and prints."""

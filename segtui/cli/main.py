@@ -1,0 +1,40 @@
+"""The ``segtui`` command: wires each command module into one typer app.
+
+Bad input reaches the person as one paragraph on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from segtui.errors import InputError
+
+app = typer.Typer(
+    name="segtui",
+    help="Find behavioral audience segments in raw event logs.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    """With no command, open the app on the bundled sample data."""
+    if ctx.invoked_subcommand is None:
+        typer.echo("segtui: the app is not built yet; try `segtui --help`.")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except InputError as error:
+        typer.echo(f"segtui: {error.describe()}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()
