@@ -39,9 +39,13 @@ class InputError(Exception):
             where.append(f"row {self.row}")
         text = (": ".join([", ".join(where), self.message]) if where else self.message).rstrip()
         if self.details:
-            text += " " + "; ".join(self.details)
-            if not text.endswith("."):
-                text += "."
+            text = _sentence(text) + " " + "; ".join(self.details)
         if self.hint:
-            text += f" {self.hint}"
-        return text
+            text = _sentence(text) + " " + self.hint
+        return _sentence(text)
+
+
+def _sentence(text: str) -> str:
+    """End ``text`` with a full stop unless it already ends a sentence."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", ":")) else text + "."

@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from segtui.cli import app_cmd, inspect_cmd, sample_cmd
 from segtui.errors import InputError
 
 app = typer.Typer(
@@ -21,10 +22,18 @@ app = typer.Typer(
 
 
 @app.callback(invoke_without_command=True)
-def _default(ctx: typer.Context) -> None:
+def _default(
+    ctx: typer.Context,
+    theme: str | None = typer.Option(None, "--theme", help="Theme name (see themes/)."),
+) -> None:
     """With no command, open the app on the bundled sample data."""
     if ctx.invoked_subcommand is None:
-        typer.echo("segtui: the app is not built yet; try `segtui --help`.")
+        app_cmd.open_sample(theme=theme)
+
+
+app.command("open")(app_cmd.open_)
+app.command("inspect")(inspect_cmd.inspect)
+app.command("sample")(sample_cmd.sample)
 
 
 def run() -> None:

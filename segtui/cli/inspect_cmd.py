@@ -1,0 +1,147 @@
+"""``segtui inspect``: what segtui makes of event files before anything is computed.
+
+Shows the layout detected, the mapping (canonical column, source column, how it was decided),
+everything decided from the data, rows read and left out with reasons, users, time span and
+events by type. ``--json`` prints the same as one JSON object for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from segtui.events import LoadedEvents, LoadOptions, LoadReport, load_events
+from segtui.loading import input_error_from_polars
+from segtui.mapping import parse_overrides, save_mapping
+
+
+def inspect(
+    paths: Annotated[
+        list[str], typer.Argument(help="Event files, globs or folders (CSV/TSV, NDJSON, parquet).")
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
+    ] = None,
+    save_mapping_: Annotated[
+        Path | None,
+        typer.Option("--save-mapping", help="Save the mapping used (.toml or .json)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on any row that would be left out.")
+    ] = False,
+    session_gap: Annotated[
+        float,
+        typer.Option(
+            "--session-gap", help="Minutes of inactivity that end a session (no session column)."
+        ),
+    ] = 30.0,
+    day_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--day-first/--month-first",
+            help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
+        ),
+    ] = None,
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            "--layout",
+            help="Force a layout: clickstream, invoice_lines, invoice_lines_ii, segment, ga4, "
+            "transactions, generic.",
+        ),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the detected layout and mapping, what was decided, and what the rows hold."""
+    options = LoadOptions(
+        overrides=parse_overrides(map_ or []),
+        mapping_file=mapping,
+        strict=strict,
+        session_gap_minutes=session_gap,
+        day_first=day_first,
+        layout=layout,
+    )
+    loaded = load_events(paths, options)
+    try:
+        report = loaded.collect_report()
+    except pl.exceptions.PolarsError as error:  # pragma: no cover - collect_report translates
+        raise input_error_from_polars(error, loaded.source) from error
+    saved = None
+    if save_mapping_ is not None:
+        saved = save_mapping(loaded.mapping, save_mapping_)
+    if json_:
+        typer.echo(json.dumps(inspect_dict(loaded, report, saved), indent=2, default=str))
+    else:
+        typer.echo("\n".join(inspect_lines(loaded, report, saved)))
+
+
+def inspect_dict(loaded: LoadedEvents, report: LoadReport, saved: Path | None) -> dict[str, Any]:
+    """The machine-readable form of ``inspect``."""
+    src = loaded.source
+    return {
+        "source": {
+            "files": [str(f) for f in src.files],
+            "format": src.format,
+            "delimiter": src.delimiter,
+            "compression": src.compression,
+            "columns": list(src.columns),
+        },
+        "layout": loaded.mapping.layout,
+        "mapping": [{"canonical": c, "source": s, "how": h} for c, s, h in loaded.mapping.table()]
+        + [
+            {"canonical": c, "source": None, "how": f"derived: {h}"}
+            for c, h in loaded.derived.items()
+        ],
+        "columns": list(loaded.columns),
+        "decisions": list(loaded.decisions),
+        "event_aliases": dict(loaded.mapping.event_aliases),
+        "report": report.to_dict(),
+        "mapping_saved": str(saved) if saved else None,
+    }
+
+
+def _table(rows: list[tuple[str, str, str]], header: tuple[str, str, str]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
+    out = []
+    for r in [header, *rows]:
+        out.append(f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip())
+    return out
+
+
+def inspect_lines(loaded: LoadedEvents, report: LoadReport, saved: Path | None) -> list[str]:
+    """The human-readable form of ``inspect``."""
+    src = loaded.source
+    files = ", ".join(str(f) for f in src.files[:3]) + (
+        f" and {len(src.files) - 3} more" if len(src.files) > 3 else ""
+    )
+    rows = list(loaded.mapping.table())
+    rows += [(c, "(derived)", how) for c, how in loaded.derived.items()]
+    lines = [
+        f"source: {files}",
+        f"format: {src.describe()}",
+        f"layout: {loaded.mapping.layout}",
+        "",
+        "mapping:",
+        *_table(rows, ("canonical", "source", "how decided")),
+        "",
+        "decided:",
+        *[f"  - {d}" for d in loaded.decisions],
+        "",
+        *report.lines(),
+    ]
+    unmapped = [c for c in src.columns if c not in set(loaded.mapping.used_columns())]
+    if unmapped:
+        lines.append(f"source columns not used: {', '.join(unmapped)}")
+    if saved is not None:
+        lines.append(f"mapping saved to {saved}")
+    return lines
