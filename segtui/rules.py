@@ -1,0 +1,550 @@
+"""Rule-based segments: a tiny expression language over feature names, compiled to polars.
+
+A rule such as ``add_to_cart >= 3 and purchases == 0`` is read by a hand-written tokenizer and a
+recursive-descent parser into a small tree of frozen dataclasses, and the tree is turned into a
+``pl.Expr``. Nothing is ever passed to ``eval``: the only things a rule can do are the ones the
+grammar below names, so a rule typed into the app or pasted from a CRM is safe to run.
+
+Grammar (keywords are case-insensitive; ``not`` binds tighter than ``and``, ``and`` tighter than
+``or``; comparisons bind tighter than all three)::
+
+    rule       := or_expr END
+    or_expr    := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | "(" or_expr ")" | comparison
+    comparison := operand ("<" | "<=" | ">" | ">=" | "==" | "!=") operand
+                | feature "is" ["not"] "null"
+    operand    := feature | number
+    feature    := name made of letters, digits and "_" (not starting with a digit),
+                  or any text in backticks: `weird column`
+    number     := [+-] digits [. digits] [e [+-] digits]   (also ".5", "1.", "1e6")
+
+At least one side of a comparison is a feature; two features may be compared
+(``purchases < refunds``).
+
+Missing values: a null (or NaN) feature value makes every comparison on it **false**, like
+NaN in Python, so ``x < 1`` and ``x >= 1`` both leave out a user whose ``x`` is null, and
+``not x < 1`` includes them. Use ``x is null`` / ``x is not null`` to ask about missing values
+directly (NaN counts as null there too).
+
+    >>> rule = parse_rule("add_to_cart >= 3 AND purchases == 0", ["add_to_cart", "purchases"])
+    >>> str(rule)
+    'add_to_cart >= 3 and purchases == 0'
+    >>> rule.features_used
+    ('add_to_cart', 'purchases')
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from segtui.errors import InputError
+
+COMPARISON_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=", "==", "!=")
+KEYWORDS: frozenset[str] = frozenset({"and", "or", "not", "is", "null"})
+
+_EXPECT_START = "a feature name, a number, 'not' or '('"
+_EXPECT_OPERAND = "a feature name or a number"
+_EXPECT_OPERATOR = "a comparison operator (<, <=, >, >=, ==, !=) or 'is'"
+_EXPECT_AFTER_TOP = "'and', 'or' or the end of the rule"
+_EXPECT_AFTER_PAREN = "'and', 'or' or ')'"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass
+class RuleError(InputError):
+    """A rule that cannot be read: where (0-based character offset) and what was expected there."""
+
+    text: str = ""
+    position: int = 0
+    expected: str = ""
+
+    def caret(self, indent: str = "  ") -> str:
+        """Two lines: the rule, and a ``^`` under the offending character."""
+        line = self.text.replace("\t", " ").replace("\n", " ")
+        return f"{indent}{line}\n{indent}{' ' * self.position}^"
+
+    def describe(self) -> str:
+        """The one-paragraph message, then the rule with a caret under the position."""
+        return f"{super().describe()}\n{self.caret()}"
+
+
+def _error(
+    text: str, position: int, problem: str, expected: str, hint: str | None = None
+) -> RuleError:
+    """Build a RuleError whose message says what was found, where, and what was expected."""
+    return RuleError(
+        f"rule: {problem} at position {position}; expected {expected}.",
+        hint=hint,
+        text=text,
+        position=position,
+        expected=expected,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Syntax tree
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature (column) name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric literal; ints stay ints so the canonical text keeps ``3`` rather than ``3.0``."""
+
+    value: int | float
+
+
+Operand = Feature | Number
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``left op right`` with op one of COMPARISON_OPERATORS."""
+
+    left: Operand
+    op: str
+    right: Operand
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """``feature is null`` (or ``is not null`` when negated)."""
+
+    feature: Feature
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Not:
+    """``not operand``."""
+
+    operand: Node
+
+
+@dataclass(frozen=True)
+class And:
+    """All of ``terms`` (two or more; chains are flattened)."""
+
+    terms: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any of ``terms`` (two or more; chains are flattened)."""
+
+    terms: tuple[Node, ...]
+
+
+Node = Compare | IsNull | Not | And | Or
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token: kind is name/number/op/lparen/rparen/keyword/end."""
+
+    kind: str
+    text: str
+    position: int
+    value: int | float | str | None = None
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_.]")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens, ending with an ``end`` token; bad characters raise RuleError."""
+    tokens: list[Token] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "(":
+            tokens.append(Token("lparen", ch, i))
+            i += 1
+            continue
+        if ch == ")":
+            tokens.append(Token("rparen", ch, i))
+            i += 1
+            continue
+        two = text[i : i + 2]
+        if two in ("<=", ">=", "==", "!="):
+            tokens.append(Token("op", two, i))
+            i += 2
+            continue
+        if ch in "<>":
+            tokens.append(Token("op", ch, i))
+            i += 1
+            continue
+        if ch == "=":
+            raise _error(text, i, "'=' is not an operator", "'=='", hint="Use '==' to compare.")
+        if ch == "!":
+            raise _error(text, i, "'!' on its own is not an operator", "'!='")
+        if ch == "`":
+            end = text.find("`", i + 1)
+            if end < 0:
+                raise _error(text, n, "unterminated quoted name", "a closing '`'")
+            name = text[i + 1 : end]
+            if not name:
+                raise _error(text, i, "empty quoted name", "a feature name between '`' quotes")
+            tokens.append(Token("name", text[i : end + 1], i, name))
+            i = end + 1
+            continue
+        starts_number = ch.isdigit() or (
+            ch in "+-." and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")
+        )
+        if starts_number:
+            match = _NUMBER.match(text, i)
+            if match is None:
+                raise _error(text, i, f"malformed number starting with '{ch}'", "a number")
+            literal = match.group(0)
+            end = match.end()
+            if end < n and _NAME_CHAR.match(text[end]):
+                tail = re.match(r"[A-Za-z0-9_.]*", text[end:])
+                bad = literal + (tail.group(0) if tail else "")
+                raise _error(
+                    text,
+                    i,
+                    f"malformed number '{bad}'",
+                    "a number",
+                    hint="Quote feature names that start with a digit in backticks: `3d_views`.",
+                )
+            tokens.append(Token("number", literal, i, _number_value(literal)))
+            i = end
+            continue
+        match = _NAME.match(text, i)
+        if match is not None:
+            word = match.group(0)
+            kind = "keyword" if word.lower() in KEYWORDS else "name"
+            value = word.lower() if kind == "keyword" else word
+            tokens.append(Token(kind, word, i, value))
+            i = match.end()
+            continue
+        raise _error(
+            text,
+            i,
+            f"unexpected character '{ch}'",
+            "a feature name, a number, a comparison operator, 'and', 'or', 'not' or parentheses",
+        )
+    tokens.append(Token("end", "", n))
+    return tokens
+
+
+def _number_value(literal: str) -> int | float:
+    """Ints for plain integer literals, floats for everything else."""
+    if re.fullmatch(r"[+-]?\d+", literal):
+        return int(literal)
+    return float(literal)
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+
+
+class _Parser:
+    """Recursive descent over the token list; one method per grammar rule."""
+
+    def __init__(self, text: str, features: Sequence[str] | None) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.index = 0
+        self.features = list(features) if features is not None else None
+        self.known = set(self.features) if self.features is not None else None
+        self.depth = 0
+
+    @property
+    def current(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        if token.kind != "end":
+            self.index += 1
+        return token
+
+    def is_keyword(self, word: str) -> bool:
+        return self.current.kind == "keyword" and self.current.value == word
+
+    def fail(self, expected: str, token: Token | None = None, hint: str | None = None) -> RuleError:
+        token = token or self.current
+        if token.kind == "end":
+            problem = "the rule ends too early" if self.text.strip() else "empty rule"
+        else:
+            problem = f"unexpected '{token.text}'"
+        return _error(self.text, token.position, problem, expected, hint)
+
+    def parse(self) -> Node:
+        node = self.or_expr()
+        if self.current.kind != "end":
+            if self.current.kind == "rparen":
+                raise self.fail(_EXPECT_AFTER_TOP, hint="There is a ')' without a matching '('.")
+            raise self.fail(_EXPECT_AFTER_TOP)
+        return node
+
+    def or_expr(self) -> Node:
+        terms = [self.and_expr()]
+        while self.is_keyword("or"):
+            self.advance()
+            terms.append(self.and_expr())
+        return terms[0] if len(terms) == 1 else Or(_flatten(terms, Or))
+
+    def and_expr(self) -> Node:
+        terms = [self.not_expr()]
+        while self.is_keyword("and"):
+            self.advance()
+            terms.append(self.not_expr())
+        return terms[0] if len(terms) == 1 else And(_flatten(terms, And))
+
+    def not_expr(self) -> Node:
+        token = self.current
+        if token.kind == "keyword" and token.value == "not":
+            self.advance()
+            return Not(self.not_expr())
+        if token.kind == "lparen":
+            self.advance()
+            self.depth += 1
+            node = self.or_expr()
+            if self.current.kind != "rparen":
+                raise self.fail(_EXPECT_AFTER_PAREN)
+            self.advance()
+            self.depth -= 1
+            return node
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        start = self.current
+        left = self.operand(_EXPECT_START)
+        token = self.current
+        if token.kind == "keyword" and token.value == "is":
+            self.advance()
+            if not isinstance(left, Feature):
+                raise self.fail("a feature name before 'is'", start)
+            negated = False
+            if self.is_keyword("not"):
+                self.advance()
+                negated = True
+            if not self.is_keyword("null"):
+                raise self.fail("'null'" if negated else "'null' or 'not null'")
+            self.advance()
+            return IsNull(left, negated)
+        if token.kind != "op":
+            raise self.fail(_EXPECT_OPERATOR)
+        self.advance()
+        right = self.operand(_EXPECT_OPERAND)
+        if isinstance(left, Number) and isinstance(right, Number):
+            raise self.fail(
+                "a feature name on at least one side of the comparison",
+                start,
+                hint="Compare a feature with a number, e.g. 'purchases >= 3'.",
+            )
+        return Compare(left, str(token.text), right)
+
+    def operand(self, expected: str) -> Operand:
+        token = self.current
+        if token.kind == "number":
+            self.advance()
+            assert isinstance(token.value, int | float)
+            return Number(token.value)
+        if token.kind == "name":
+            self.advance()
+            name = str(token.value)
+            self.check_feature(name, token)
+            return Feature(name)
+        if token.kind == "keyword" and token.value == "null":
+            raise self.fail(expected, hint="Use 'feature is null' to test for missing values.")
+        raise self.fail(expected)
+
+    def check_feature(self, name: str, token: Token) -> None:
+        if self.known is None or name in self.known:
+            return
+        assert self.features is not None
+        suggestion = closest_feature(name, self.features)
+        if suggestion is not None:
+            hint = f"Did you mean '{suggestion}'?"
+        elif self.features:
+            shown = ", ".join(self.features[:12]) + (" ..." if len(self.features) > 12 else "")
+            hint = f"Known features: {shown}."
+        else:
+            hint = "There are no features to compare."
+        raise RuleError(
+            f"rule: unknown feature '{name}' at position {token.position}; "
+            "expected a feature name.",
+            hint=hint,
+            text=self.text,
+            position=token.position,
+            expected="a feature name",
+        )
+
+
+def _flatten(terms: list[Node], kind: type[And] | type[Or]) -> tuple[Node, ...]:
+    """Fold ``a and (b and c)`` into one flat tuple so the canonical text has no extra parens."""
+    flat: list[Node] = []
+    for term in terms:
+        if isinstance(term, kind):
+            flat.extend(term.terms)
+        else:
+            flat.append(term)
+    return tuple(flat)
+
+
+def closest_feature(name: str, features: Sequence[str]) -> str | None:
+    """The real feature name closest to ``name`` (case-insensitive first, then difflib)."""
+    lowered = {feature.lower(): feature for feature in features}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[matches[0]] if matches else None
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering and compiling
+
+
+def render(node: Node) -> str:
+    """Canonical text: lower-case keywords, single spaces, only the parentheses precedence needs."""
+    if isinstance(node, Compare):
+        return f"{_render_operand(node.left)} {node.op} {_render_operand(node.right)}"
+    if isinstance(node, IsNull):
+        return f"{_render_operand(node.feature)} is {'not ' if node.negated else ''}null"
+    if isinstance(node, Not):
+        inner = render(node.operand)
+        if isinstance(node.operand, And | Or):
+            inner = f"({inner})"
+        return f"not {inner}"
+    if isinstance(node, And):
+        return " and ".join(
+            f"({render(t)})" if isinstance(t, Or) else render(t) for t in node.terms
+        )
+    if isinstance(node, Or):
+        return " or ".join(render(t) for t in node.terms)
+    raise TypeError(f"not a rule node: {node!r}")
+
+
+def _render_operand(operand: Operand) -> str:
+    if isinstance(operand, Number):
+        return repr(operand.value)
+    name = operand.name
+    if _NAME.fullmatch(name) and name.lower() not in KEYWORDS:
+        return name
+    return f"`{name}`"
+
+
+def _operand_expr(operand: Operand) -> pl.Expr:
+    if isinstance(operand, Number):
+        return pl.lit(operand.value)
+    # Cast so ints, floats and booleans compare alike, and NaN becomes null (see module docs).
+    return pl.col(operand.name).cast(pl.Float64).fill_nan(None)
+
+
+def to_expr(node: Node) -> pl.Expr:
+    """The polars boolean expression for ``node``; never null (null comparisons are false)."""
+    if isinstance(node, Compare):
+        left, right = _operand_expr(node.left), _operand_expr(node.right)
+        ops = {
+            "<": left.lt,
+            "<=": left.le,
+            ">": left.gt,
+            ">=": left.ge,
+            "==": left.eq,
+            "!=": left.ne,
+        }
+        return ops[node.op](right).fill_null(False)
+    if isinstance(node, IsNull):
+        expr = _operand_expr(node.feature).is_null()
+        return ~expr if node.negated else expr
+    if isinstance(node, Not):
+        return ~to_expr(node.operand)
+    if isinstance(node, And):
+        return pl.all_horizontal([to_expr(t) for t in node.terms])
+    if isinstance(node, Or):
+        return pl.any_horizontal([to_expr(t) for t in node.terms])
+    raise TypeError(f"not a rule node: {node!r}")
+
+
+def _walk_features(node: Node) -> Iterator[str]:
+    if isinstance(node, Compare):
+        for operand in (node.left, node.right):
+            if isinstance(operand, Feature):
+                yield operand.name
+    elif isinstance(node, IsNull):
+        yield node.feature.name
+    elif isinstance(node, Not):
+        yield from _walk_features(node.operand)
+    elif isinstance(node, And | Or):
+        for term in node.terms:
+            yield from _walk_features(term)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A parsed rule: the text as typed, its syntax tree, and the features it reads."""
+
+    text: str
+    ast: Node
+    features_used: tuple[str, ...] = field(default=())
+
+    @property
+    def expr(self) -> pl.Expr:
+        """Boolean polars expression (true for matching users, never null)."""
+        return to_expr(self.ast)
+
+    def __str__(self) -> str:
+        return render(self.ast)
+
+    def check_columns(self, users: pl.DataFrame) -> None:
+        """Raise InputError when the users table lacks a feature this rule reads."""
+        missing = [name for name in self.features_used if name not in users.columns]
+        if missing:
+            raise InputError(
+                f"rule '{self}' needs features the users table does not have: {', '.join(missing)}",
+                column=missing[0],
+                hint="Compute those features or change the rule.",
+            )
+
+    def mask(self, users: pl.DataFrame) -> np.ndarray:
+        """A boolean array, one entry per row of ``users``, true where the rule matches."""
+        self.check_columns(users)
+        return users.select(self.expr.alias("match"))["match"].to_numpy().astype(bool, copy=False)
+
+    def filter(self, users: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``users`` that match, in their original order."""
+        self.check_columns(users)
+        return users.filter(self.expr)
+
+
+def parse_rule(text: str, features: Sequence[str] | None = None) -> Rule:
+    """Parse ``text`` into a Rule; with ``features`` given, unknown names are errors.
+
+    Raises RuleError (an InputError) with ``position``, ``expected`` and a caret display.
+    """
+    parser = _Parser(text, features)
+    ast = parser.parse()
+    used = tuple(dict.fromkeys(_walk_features(ast)))
+    return Rule(text=text, ast=ast, features_used=used)
