@@ -34,3 +34,13 @@ def test_atomic_write_into_missing_folder_names_it(tmp_path: Path) -> None:
         pass
     assert "nope" in str(info.value)
     assert "does not exist" in str(info.value)
+
+
+def test_atomic_write_gives_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "out.txt"
+    write_text_atomic(target, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
