@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -41,8 +42,12 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         raise
 
 
+@functools.cache
 def _default_mode() -> int:
-    """The mode ``open()`` would give a new file: 0666 less the umask (mkstemp gives 0600)."""
+    """The mode ``open()`` would give a new file: 0666 less the umask (mkstemp gives 0600).
+
+    Read once: ``os.umask`` can only be read by setting it, which races with other threads.
+    """
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
