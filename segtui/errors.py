@@ -39,9 +39,9 @@ class InputError(Exception):
             where.append(f"row {self.row}")
         text = (": ".join([", ".join(where), self.message]) if where else self.message).rstrip()
         if self.details:
-            text = _sentence(text) + " " + "; ".join(self.details)
+            text = _sentence(text) + " " + _capital("; ".join(self.details))
         if self.hint:
-            text = _sentence(text) + " " + self.hint
+            text = _sentence(text) + " " + _capital(self.hint)
         return _sentence(text)
 
 
@@ -49,3 +49,8 @@ def _sentence(text: str) -> str:
     """End ``text`` with a full stop unless it already ends a sentence."""
     text = text.rstrip()
     return text if text.endswith((".", "!", "?", ":")) else text + "."
+
+
+def _capital(text: str) -> str:
+    """Start a sentence with a capital letter without touching the rest (names keep their case)."""
+    return text[:1].upper() + text[1:]
