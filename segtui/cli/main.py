@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from segtui.cli import app_cmd, inspect_cmd, sample_cmd
+from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd
 from segtui.errors import InputError
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ def _default(
 
 app.command("open")(app_cmd.open_)
 app.command("inspect")(inspect_cmd.inspect)
+app.command("features")(features_cmd.features)
 app.command("sample")(sample_cmd.sample)
 
 
