@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd
+from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd, segment_cmd
 from segtui.errors import InputError
 
 app = typer.Typer(
@@ -34,6 +34,9 @@ def _default(
 app.command("open")(app_cmd.open_)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("features")(features_cmd.features)
+app.command("segment")(segment_cmd.segment)
+app.command("sweep")(segment_cmd.sweep)
+app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
 
 

@@ -1,0 +1,225 @@
+"""Time the segment flow on 100k and 1M users x 30 features, and ``assign`` on 10M events.
+
+    /work/venv/bin/python benchmarks/bench_segment.py [--sizes 100000 1000000] [--events 10000000]
+
+Per size (a clustered users table made with numpy: 8 groups, half the features count-like and
+heavy-tailed, 1 % missing): prepare, K-Means k=8, MiniBatch K-Means k=8, Gaussian mixture k=8,
+HDBSCAN on its default sample (+ extension to everyone), the PCA projection, diagnostics, profiles
+and export (segments.parquet + model JSON), then the end-to-end target: ``run_segmentation``
+(K-Means with diagnostics, profiles, projection) + ``export_segments`` from the users table.
+Then ``assign`` on a generated event file in canonical columns (parquet), with a K-Means model
+fitted on the same file. "peak MB" is the largest extra memory numpy/scikit-learn allocated in the
+step (tracemalloc; polars' own allocations are not seen by it; the end-to-end row is not traced,
+tracemalloc slows it); "rss MB" is the process's peak resident size so far. The load average is
+printed at the end: other work on the machine slows every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from segtui.assign import assign
+from segtui.cluster import fit_clusters
+from segtui.diagnostics import diagnose_result
+from segtui.events import CANONICAL_EVENTS
+from segtui.export import export_segments
+from segtui.pipeline import load_users, run_segmentation
+from segtui.prepare import prepare
+from segtui.profiles import profile_segments
+from segtui.projection import project_pca
+from segtui.segmentation import Segmentation
+
+
+def make_users(n: int, d: int = 30, k: int = 8, seed: int = 0) -> pl.DataFrame:
+    """n users in k groups of uneven size; half the features count-like (skewed), 1 % missing."""
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(k, 3.0))
+    group = rng.choice(k, size=n, p=weights)
+    centers = rng.normal(0, 2.5, (k, d))
+    X = centers[group] + rng.normal(0, 1.0, (n, d))
+    half = d // 2
+    X[:, :half] = np.floor(np.expm1(np.abs(X[:, :half])))
+    X[rng.random((n, d)) < 0.01] = np.nan
+    cols: dict[str, Any] = {"user_id": pl.Series([f"u{i:08d}" for i in range(n)])}
+    cols |= {f"f{j:02d}": X[:, j] for j in range(d)}
+    return pl.DataFrame(cols).with_columns(pl.col("^f.*$").fill_nan(None))
+
+
+def make_events(path: Path, n_events: int, n_users: int, seed: int = 0) -> None:
+    """Canonical events (user_id, ts, event, price, quantity) as parquet, written in chunks."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    names = np.array(CANONICAL_EVENTS[:7])
+    probs = np.array([0.45, 0.25, 0.1, 0.1, 0.03, 0.04, 0.03])
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1e6)
+    year = int(365 * 86400 * 1e6)
+    activity = rng.pareto(1.5, n_users) + 0.2
+    activity /= activity.sum()
+    writer = None
+    chunk = 2_000_000
+    for lo in range(0, n_events, chunk):
+        m = min(chunk, n_events - lo)
+        users = rng.choice(n_users, size=m, p=activity)
+        event = names[rng.choice(len(names), size=m, p=probs)]
+        is_buy = event == "purchase"
+        frame = pl.DataFrame(
+            {
+                "user_id": pl.Series(users).cast(pl.Utf8).str.zfill(8),
+                "ts": pl.Series(start + rng.integers(0, year, m)).cast(pl.Datetime("us", "UTC")),
+                "event": event,
+                "price": np.where(is_buy, np.round(rng.lognormal(3, 1, m), 2), np.nan),
+                "quantity": np.where(is_buy, rng.integers(1, 4, m).astype(float), np.nan),
+            }
+        ).with_columns(pl.col("price", "quantity").fill_nan(None))
+        table = frame.to_arrow()
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def measure(fn: Callable[[], Any], trace: bool = True) -> tuple[Any, float, float, float]:
+    """Result, seconds, numpy peak MB (tracemalloc, 0 when not traced) and peak RSS MB so far."""
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - start
+    peak = 0
+    if trace:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out, seconds, peak / 2**20, rss
+
+
+def row(rows: list[dict[str, Any]], size: str, step: str, sec: float, peak: float, rss: float):
+    rows.append(
+        {
+            "size": size,
+            "step": step,
+            "seconds": round(sec, 2),
+            "peak_mb": round(peak),
+            "rss_mb": round(rss),
+        }
+    )
+    print(f"{size:>10}  {step:<44} {sec:8.2f} s  {peak:8.0f} MB  {rss:8.0f} MB", flush=True)
+
+
+def bench_users(n: int, folder: Path, rows: list[dict[str, Any]]) -> None:
+    size = f"{n:,}"
+    users = make_users(n)
+    features = [c for c in users.columns if c != "user_id"]
+    transforms = {f: ("log1p" if i < 15 else "none") for i, f in enumerate(features)}
+    prepared, s, p, r = measure(lambda: prepare(users, features, default_transforms=transforms))
+    row(rows, size, "prepare", s, p, r)
+    X = prepared.X
+    km, s, p, r = measure(lambda: fit_clusters(X, "kmeans", {"k": 8}, seed=0))
+    row(rows, size, "kmeans k=8", s, p, r)
+    _, s, p, r = measure(lambda: fit_clusters(X, "minibatch_kmeans", {"k": 8}, seed=0))
+    row(rows, size, "minibatch_kmeans k=8", s, p, r)
+    _, s, p, r = measure(lambda: fit_clusters(X, "gmm", {"k": 8}, seed=0))
+    row(rows, size, "gmm k=8 (diag)", s, p, r)
+    hd, s, p, r = measure(lambda: fit_clusters(X, "hdbscan", {}, seed=0))
+    row(rows, size, f"hdbscan (sample {hd.sample_size:,} + extension)", s, p, r)
+    proj, s, p, r = measure(lambda: project_pca(X, seed=0, labels=km.labels))
+    row(rows, size, "PCA projection", s, p, r)
+    _, s, p, r = measure(lambda: diagnose_result(X, km, seed=0))
+    row(rows, size, "diagnostics (silhouette on 10k)", s, p, r)
+    profiles, s, p, r = measure(lambda: profile_segments(users, km.labels, features))
+    row(rows, size, "profiles + names", s, p, r)
+    seg = Segmentation.from_labels(
+        prepared.user_ids, km.labels, {q.segment_id: q.name for q in profiles}, features=features
+    )
+    out = folder / f"segments_{n}.parquet"
+    _, s, p, r = measure(
+        lambda: export_segments(out, users, seg, prepared, km, proj, users_table=True)
+    )
+    row(rows, size, "export (parquet + model JSON)", s, p, r)
+
+    def end_to_end() -> Any:
+        run = run_segmentation(users, features, "kmeans", {"k": 8}, 0, None, transforms)
+        export_segments(
+            out,
+            run.users,
+            run.segmentation,
+            run.prepared,
+            run.result,
+            run.projection,
+            users_table=True,
+        )
+        return run
+
+    run, s, p, r = measure(end_to_end, trace=False)  # tracemalloc slows it down: not traced
+    row(rows, size, "END TO END: kmeans+diag+profiles+PCA+export", s, p, r)
+    steps = ", ".join(f"{k} {v:.2f}" for k, v in run.seconds.items())
+    print(f"{'':>10}  (inside run_segmentation: {steps})", flush=True)
+
+
+def bench_assign(n_events: int, folder: Path, rows: list[dict[str, Any]]) -> None:
+    size = f"{n_events:,} ev"
+    path = folder / "events.parquet"
+    _, s, p, r = measure(lambda: make_events(path, n_events, max(1000, n_events // 30)))
+    row(rows, size, "generate events (not segtui)", s, p, r)
+    data, s, p, r = measure(lambda: load_users([path]))
+    row(rows, size, f"load + {len(data.features)} features", s, p, r)
+    run = run_segmentation(
+        data.users, data.default_features, "kmeans", {"k": 6}, 0, None, data.default_transforms
+    )
+    written = export_segments(
+        folder / "ev_segments.parquet",
+        run.users,
+        run.segmentation,
+        run.prepared,
+        run.result,
+        run.projection,
+        specs=data.specs,
+        loaded=data.loaded,
+        report=data.report,
+    )
+    labels, s, p, r = measure(lambda: assign(written.model, [path]))
+    row(rows, size, f"assign ({labels.height:,} users, {len(run.features)} features)", s, p, r)
+    same = labels.equals(pl.read_parquet(written.parquet).select(labels.columns))
+    print(f"{'':>10}  assign reproduces the exported labels: {same}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--json", action="store_true", help="Also print the rows as JSON.")
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    warm = np.random.default_rng(0).normal(size=(200, 3))  # imports and thread pools, untimed
+    fit_clusters(warm, "kmeans", {"k": 2})
+    fit_clusters(warm, "gmm", {"k": 2})
+    print(f"{'size':>10}  {'step':<44} {'time':>10}  {'peak':>11}  {'rss':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            bench_users(n, Path(tmp), rows)
+        if args.events:
+            bench_assign(args.events, Path(tmp), rows)
+    print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

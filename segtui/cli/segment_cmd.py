@@ -1,0 +1,572 @@
+"""``segtui segment``, ``segtui sweep`` and ``segtui assign``: the headless twin of the app.
+
+``segment`` loads events (or a users table), clusters, prints a profile table and diagnostics,
+and writes segments.parquet + NAME.model.json (+ CSV). ``sweep`` prints diagnostics for a range of
+k and the k it suggests, with why. ``assign`` labels new files with a saved model. Bad input is
+an InputError (exit code 2 through ``segtui.cli.main.run``) and no file is left half written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segtui.assign import assign as assign_labels
+from segtui.cli.features_cmd import parse_as_of
+from segtui.cluster import algorithm_info
+from segtui.diagnostics import Diagnostics, SweepResult
+from segtui.errors import InputError
+from segtui.events import LoadOptions
+from segtui.export import METADATA_KEY, export_segments, write_labels
+from segtui.mapping import parse_overrides
+from segtui.model import model_to_json, read_model
+from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
+from segtui.profiles import SegmentProfile, profile_segments
+from segtui.segmentation import Segmentation
+
+# ---- option types shared by the three commands (same flags as `inspect` and `features`)
+
+Paths = Annotated[
+    list[str],
+    typer.Argument(
+        help="Event files, globs or folders (CSV/TSV, NDJSON, parquet), or a users table."
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."),
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Fail on any row that would be left out.")
+]
+DayFirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--day-first/--month-first",
+        help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
+    ),
+]
+LayoutOpt = Annotated[
+    str | None, typer.Option("--layout", help="Force a layout (see `segtui inspect --help`).")
+]
+UsersTableOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--users-table/--events",
+        help="The files hold one row per user (numeric columns = features), or events. "
+        "Default: a users table when the id column is unique and there is no timestamp+event "
+        "layout.",
+    ),
+]
+AlgoOpt = Annotated[
+    str,
+    typer.Option(
+        "--algo",
+        help="kmeans, minibatch_kmeans, agglomerative, dbscan, hdbscan, gmm or birch.",
+    ),
+]
+FeaturesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--features",
+        help="Comma-separated features to cluster on (default: the catalog's default set, or "
+        "every numeric column of a users table).",
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: same data + seed = same segments.")]
+SampleOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--sample-size",
+        help="Users a quadratic algorithm is fitted on (default 10,000 for agglomerative/BIRCH, "
+        "5,000 for DBSCAN/HDBSCAN); everyone else is labelled from the fit.",
+    ),
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="Algorithm parameter name=value (e.g. n_init=10); repeatable."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Reference time, UTC: YYYY-MM-DD or an ISO date-time. Default: the last event.",
+    ),
+]
+FeatureFileOpt = Annotated[
+    Path | None,
+    typer.Option("--feature-file", help="TOML file declaring more features ([[feature]])."),
+]
+ScalingOpt = Annotated[
+    str, typer.Option("--scaling", help="standard (mean/std) or robust (median/IQR).")
+]
+TransformOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--transform",
+        help="Per-feature transform name=none|log1p|rank (default: the catalog's); repeatable.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _load_options(
+    map_: list[str] | None,
+    mapping: Path | None,
+    strict: bool,
+    session_gap: float | None,
+    day_first: bool | None,
+    layout: str | None,
+) -> LoadOptions:
+    return LoadOptions(
+        overrides=parse_overrides(map_ or []),
+        mapping_file=mapping,
+        strict=strict,
+        session_gap_minutes=30.0 if session_gap is None else session_gap,
+        day_first=day_first,
+        layout=layout,
+    )
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{option} {item!r} is not name=value", hint=f"e.g. {option} k=6")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _feature_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError("--features names no feature", hint="e.g. --features events,revenue")
+    return names
+
+
+def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]:
+    info = algorithm_info(algo)
+    params: dict[str, Any] = dict(_pairs(param, "--param"))
+    if k is not None:
+        if not info.uses_k:
+            raise InputError(
+                f"{info.label} has no k (it finds the number of segments itself)",
+                hint=f"Drop -k; its parameters are: {', '.join(p.name for p in info.parameters)}.",
+            )
+        params["k"] = k
+    return params
+
+
+def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise InputError(
+            f"the output file must end in {' or '.join(suffixes)}",
+            file=path,
+            hint=f"e.g. -o segments{suffixes[0]}",
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("the folder to write into does not exist", file=folder)
+
+
+def _load(
+    paths: list[str],
+    options: LoadOptions,
+    users_table: bool | None,
+    feature_file: Path | None,
+    as_of: str | None,
+    names: list[str] | None,
+) -> UsersData:
+    moment = parse_as_of(as_of) if as_of is not None else None
+    data = load_users(paths, options, users_table, feature_file, moment, features=names)
+    if data.users.height < 2:
+        raise InputError(
+            f"only {data.users.height} user(s) in the data; segments need at least two",
+            file=paths[0],
+        )
+    return data
+
+
+# ---- segment
+
+
+def segment(
+    paths: Paths,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the segments (.parquet).")
+    ],
+    algo: AlgoOpt = "kmeans",
+    k: Annotated[
+        int | None, typer.Option("-k", "--k", help="Number of segments (default 6).")
+    ] = None,
+    features_: FeaturesOpt = None,
+    seed: SeedOpt = 0,
+    sample_size: SampleOpt = None,
+    param: ParamOpt = None,
+    users_table: UsersTableOpt = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Where to write the model (default NAME.model.json)."),
+    ] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write NAME.csv.")] = False,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            help="Add a rule segment 'NAME: EXPR' (e.g. 'Big spenders: revenue > 1000'); "
+            "matching users move there, the first rule wins; repeatable.",
+        ),
+    ] = None,
+    transform: TransformOpt = None,
+    scaling: ScalingOpt = "standard",
+    as_of: AsOfOpt = None,
+    feature_file: FeatureFileOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
+    strict: StrictOpt = False,
+    session_gap: Annotated[
+        float,
+        typer.Option("--session-gap", help="Minutes of inactivity that end a session."),
+    ] = 30.0,
+    day_first: DayFirstOpt = None,
+    layout: LayoutOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Cluster users into segments, print their profiles, and export parquet + model JSON."""
+    _check_output(output, (".parquet",))
+    if model is not None and not str(model).endswith(".json"):
+        raise InputError(
+            "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
+        )
+    params = _params(algo, k, param)
+    if algorithm_info(algo).uses_k:
+        params.setdefault("k", 6)
+    transforms = _pairs(transform, "--transform")
+    names = _feature_names(features_)
+    options = _load_options(map_, mapping, strict, session_gap, day_first, layout)
+    data = _load(paths, options, users_table, feature_file, as_of, names)
+    features = names or data.default_features
+    run = run_segmentation(
+        data.users,
+        features,
+        algo,
+        params,
+        seed,
+        sample_size,
+        data.default_transforms,
+        transforms=transforms,
+        scaling=scaling,
+        rule_features=data.features,
+    )
+    segmentation = add_rules(run, rule or [])
+    written = export_segments(
+        output,
+        run.users,
+        segmentation,
+        run.prepared,
+        run.result,
+        run.projection,
+        specs=data.specs,
+        loaded=data.loaded,
+        features=run.features,
+        csv=csv,
+        model_path=model,
+        report=data.report,
+        as_of=data.as_of,
+        id_column=data.id_column,
+        users_table=data.kind == "users_table",
+    )
+    if segmentation is not run.segmentation:
+        run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
+    if json_:
+        typer.echo(json.dumps(segment_dict(data, run, written.to_dict()), indent=2, default=str))
+        return
+    lines = [*data.messages, ""]
+    lines += profile_lines(run)
+    lines += ["", *diagnostics_lines(run.diagnostics)]
+    lines += [f"note: {m}" for m in run.messages]
+    lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]
+    lines += [f"  {p}" for p in written.files]
+    lines.append(f"label new data: segtui assign {written.model} NEW_FILES -o labels.parquet")
+    typer.echo("\n".join(lines))
+
+
+def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:
+    """The run's segmentation with ``NAME: EXPR`` rule segments added in order."""
+    seg = run.segmentation
+    for item in rules:
+        name, sep, expr = item.partition(":")
+        if not sep or not name.strip() or not expr.strip():
+            raise InputError(
+                f"--rule {item!r} is not 'NAME: EXPR'",
+                hint="e.g. --rule 'Cart abandoners: add_to_cart >= 3 and purchases == 0'",
+            )
+        seg = seg.add_rule_segment(name.strip(), expr.strip())
+    return seg
+
+
+def profile_edited(run: SegmentRun, segmentation: Segmentation) -> list[SegmentProfile]:
+    """Profiles of an edited segmentation (its labels and names) over the run's users."""
+    labels = segmentation.labels(run.users)
+    return profile_segments(
+        run.users, labels, run.features, segmentation.names, segmentation.noise_id
+    )
+
+
+def _width() -> int:
+    return max(80, shutil.get_terminal_size((100, 24)).columns)
+
+
+def profile_lines(run: SegmentRun) -> list[str]:
+    """The profile table: id, name, size, share, top traits (cut to the terminal width)."""
+    rows = [
+        (
+            str(p.segment_id),
+            p.name,
+            f"{p.size:,}",
+            f"{p.share:.1%}",
+            "; ".join(t.text for t in p.traits) or "-",
+        )
+        for p in run.profiles
+    ]
+    header = ("id", "name", "size", "share", "top traits")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    budget = max(20, _width() - sum(widths) - 10)
+    out = [
+        f"{algorithm_info(run.result.algorithm).label}, {run.result.n_segments} segments, "
+        f"{len(run.features)} features, seed {run.seed}"
+    ]
+    for i, r in enumerate([header, *rows]):
+        traits = r[4] if len(r[4]) <= budget else r[4][: budget - 1] + "…"
+        out.append(
+            f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  "
+            f"{r[3]:>{widths[3]}}  {traits}".rstrip()
+        )
+        if i == 0:
+            out.append("-" * min(_width(), len(out[-1]) + 10))
+    return out
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def diagnostics_lines(d: Diagnostics) -> list[str]:
+    """Diagnostics, one score a line, with which direction is better."""
+    out = ["diagnostics:"]
+    sample = f" (on {d.silhouette_sample:,} users)" if d.silhouette_sample < d.n_users else ""
+    out.append(f"  silhouette         {_num(d.silhouette, '.3f')}{sample}  (-1..1, higher better)")
+    out.append(f"  Davies-Bouldin     {_num(d.davies_bouldin, '.3f')}  (lower better)")
+    out.append(f"  Calinski-Harabasz  {_num(d.calinski_harabasz, ',.1f')}  (higher better)")
+    if d.inertia is not None:
+        out.append(f"  inertia            {d.inertia:,.1f}  (within-segment sum of squares)")
+    if d.bic is not None:
+        out.append(f"  BIC                {d.bic:,.1f}  (lower better)")
+    if d.noise_share:
+        out.append(f"  noise              {d.noise_share:.1%} of users")
+    return out
+
+
+def segment_dict(data: UsersData, run: SegmentRun, files: dict[str, Any]) -> dict[str, Any]:
+    """Machine-readable ``segment``."""
+    infos = {s.id: s for s in run.segmentation.segments(run.users)}
+    return {
+        "source": data.kind,
+        "users": data.users.height,
+        "algorithm": run.result.algorithm,
+        "params": run.result.params,
+        "seed": run.seed,
+        "features": run.features,
+        "segments": [
+            {
+                "id": p.segment_id,
+                "name": p.name,
+                "kind": infos[p.segment_id].kind if p.segment_id in infos else "cluster",
+                "size": p.size,
+                "share": p.share,
+                "traits": [t.text for t in p.traits],
+            }
+            for p in run.profiles
+        ],
+        "diagnostics": run.diagnostics.to_dict(),
+        "note": run.result.note,
+        "messages": [*data.messages, *run.messages],
+        "files": files,
+    }
+
+
+# ---- sweep
+
+
+def parse_k_range(text: str) -> list[int]:
+    """``2..12``, ``2-12``, ``3,5,8`` or ``6`` -> the ks."""
+    value = text.strip()
+    match = re.fullmatch(r"(\d+)\s*(?:\.\.|-|:)\s*(\d+)", value)
+    try:
+        if match:
+            lo, hi = int(match.group(1)), int(match.group(2))
+            if lo > hi:
+                raise ValueError
+            ks = list(range(lo, hi + 1))
+        else:
+            ks = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(
+            f"--k {text!r} is not a range of k", hint="Use 2..12, or a list like 3,5,8."
+        ) from None
+    if not ks or min(ks) < 1:
+        raise InputError(f"--k {text!r} is not a range of k", hint="Use 2..12 (k of 1 or more).")
+    return ks
+
+
+def sweep(
+    paths: Paths,
+    algo: AlgoOpt = "kmeans",
+    k_range: Annotated[
+        str, typer.Option("--k", "-k", help="The ks to try: 2..12, or 3,5,8.")
+    ] = "2..12",
+    features_: FeaturesOpt = None,
+    seed: SeedOpt = 0,
+    sample_size: SampleOpt = None,
+    param: ParamOpt = None,
+    users_table: UsersTableOpt = None,
+    transform: TransformOpt = None,
+    scaling: ScalingOpt = "standard",
+    as_of: AsOfOpt = None,
+    feature_file: FeatureFileOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
+    strict: StrictOpt = False,
+    session_gap: Annotated[
+        float,
+        typer.Option("--session-gap", help="Minutes of inactivity that end a session."),
+    ] = 30.0,
+    day_first: DayFirstOpt = None,
+    layout: LayoutOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fit a range of k, print the diagnostics per k and the suggested k with the reason."""
+    ks = parse_k_range(k_range)
+    params = _params(algo, None, param)
+    if "k" in params:
+        raise InputError("give k with --k in a sweep, not --param k=...")
+    names = _feature_names(features_)
+    options = _load_options(map_, mapping, strict, session_gap, day_first, layout)
+    data = _load(paths, options, users_table, feature_file, as_of, names)
+    result, messages = run_sweep(
+        data.users,
+        names or data.default_features,
+        algo,
+        ks,
+        params,
+        seed,
+        sample_size,
+        data.default_transforms,
+        transforms=_pairs(transform, "--transform"),
+        scaling=scaling,
+    )
+    if json_:
+        out = {"users": data.users.height, **result.to_dict(), "messages": messages}
+        typer.echo(json.dumps(out, indent=2, default=str))
+        return
+    lines = [*data.messages, "", *sweep_lines(result)]
+    lines += [f"note: {m}" for m in messages]
+    typer.echo("\n".join(lines))
+
+
+def sweep_lines(result: SweepResult) -> list[str]:
+    """The sweep table and the suggestion."""
+    header = ("k", "silhouette", "Davies-Bouldin", "Calinski-Harabasz", "inertia", "BIC", "sec")
+    rows = [
+        (
+            str(r.k),
+            _num(r.diagnostics.silhouette, ".3f"),
+            _num(r.diagnostics.davies_bouldin, ".3f"),
+            _num(r.diagnostics.calinski_harabasz, ",.1f"),
+            _num(r.diagnostics.inertia, ",.1f"),
+            _num(r.diagnostics.bic, ",.1f"),
+            f"{r.seconds:.2f}",
+        )
+        for r in result.rows
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    out = [f"{algorithm_info(result.algorithm).label} sweep, seed {result.seed}"]
+    for i, row in enumerate([header, *rows]):
+        out.append("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+        if i == 0:
+            out.append("-" * len(out[-1]))
+    out.append("")
+    if result.suggested_k is None:
+        out.append(f"no suggested k: {result.reason}")
+    else:
+        out.append(f"suggested k: {result.suggested_k} ({result.reason})")
+    return out
+
+
+# ---- assign
+
+
+def assign(
+    model: Annotated[
+        Path, typer.Argument(help="A NAME.model.json, or a segments.parquet written by segment.")
+    ],
+    paths: Paths,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the labels (.parquet or .csv).")
+    ],
+    as_of: AsOfOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
+    strict: StrictOpt = False,
+    session_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--session-gap",
+            help="Minutes of inactivity that end a session (default: the model's).",
+        ),
+    ] = None,
+    day_first: DayFirstOpt = None,
+    layout: LayoutOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Label the users in new files with a saved model: user_id, segment, segment_id."""
+    _check_output(output, (".parquet", ".csv"))
+    m = read_model(model)
+    gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
+    options = _load_options(map_, mapping, strict, gap, day_first, layout)
+    moment = parse_as_of(as_of) if as_of is not None else None
+    labels = assign_labels(m, paths, as_of=moment, load_options=options)
+    write_labels(labels, output, {METADATA_KEY: model_to_json(m.data)})
+    counts = labels.group_by("segment_id", "segment").len().sort("segment_id")
+    if json_:
+        out = {
+            "model": str(model),
+            "output": str(output),
+            "users": labels.height,
+            "segments": [
+                {"id": sid, "name": name, "size": n} for sid, name, n in counts.iter_rows()
+            ],
+        }
+        typer.echo(json.dumps(out, indent=2))
+        return
+    lines = [f"labelled {labels.height:,} users with {model}:"]
+    width = max([len(name) for _, name, _ in counts.iter_rows()] + [4])
+    total = max(labels.height, 1)
+    lines += [
+        f"  {sid:>3}  {name:<{width}}  {n:>10,}  {n / total:6.1%}"
+        for sid, name, n in counts.iter_rows()
+    ]
+    lines.append(f"wrote {output}")
+    typer.echo("\n".join(lines))

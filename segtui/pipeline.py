@@ -1,0 +1,344 @@
+"""UI-free orchestration shared by the CLI and the app: files -> users -> a segmentation.
+
+Two calls cover the flow of data in DESIGN.md up to the export:
+
+* :func:`load_users` turns event files into one row of features per user (the loader's report is
+  collected in the same scan), or reads a users table as it is.
+* :func:`run_segmentation` prepares the matrix, fits the clusters, scores them, profiles and
+  names the segments, projects users to 2-D and starts the :class:`Segmentation`.
+
+Each step is one call into the core; nothing here computes anything itself. Long steps report
+``progress(stage, fraction)`` and stop with :class:`segtui.cluster.Cancelled` when
+``should_stop()`` turns true.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from segtui.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
+from segtui.catalog import select_features as select_specs
+from segtui.cluster import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
+from segtui.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
+from segtui.errors import InputError
+from segtui.events import LoadedEvents, LoadOptions, LoadReport, load_events
+from segtui.features import build_feature_query
+from segtui.loading import input_error_from_polars, inspect_source
+from segtui.mapping import Mapping as ColumnMapping
+from segtui.prepare import PreparedMatrix, prepare
+from segtui.profiles import SegmentProfile, profile_segments
+from segtui.projection import Projection, project_pca
+from segtui.segmentation import Segmentation
+from segtui.users_table import is_users_table, read_users_table
+
+SourceKind = Literal["events", "users_table"]
+DISPLAY_POINTS = 20_000
+"""Users drawn in the scatter at most (a stratified sample of the projection)."""
+
+
+@dataclass
+class UsersData:
+    """One row per user and how it was obtained (events + features, or a users table)."""
+
+    users: pl.DataFrame
+    """``user_id`` (Utf8) first, sorted by user_id, then one column per feature."""
+    kind: SourceKind
+    features: list[str]
+    """Feature columns offered, in catalog (or file) order."""
+    default_features: list[str]
+    """The features a segmentation uses unless a person picks others."""
+    default_transforms: dict[str, str]
+    """Feature -> the catalog's transform ("none" for users-table columns)."""
+    specs: list[FeatureSpec] | None = None
+    """The resolved declarations behind ``features`` (events only)."""
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Features (or users-table columns) not offered, and why."""
+    loaded: LoadedEvents | None = None
+    report: LoadReport | None = None
+    id_column: str | None = None
+    """Users table: the source column of the ids."""
+    as_of: datetime | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def mapping(self) -> ColumnMapping | None:
+        return None if self.loaded is None else self.loaded.mapping
+
+    @property
+    def session_gap_minutes(self) -> float | None:
+        return None if self.loaded is None else self.loaded.session_gap_minutes
+
+
+def _wants_events(options: LoadOptions) -> bool:
+    """A mapping, --map pairs other than user_id, or a layout say the files are events."""
+    other_overrides = {k for k in options.overrides if k != "user_id"}
+    return bool(
+        options.mapping is not None
+        or options.mapping_file is not None
+        or options.layout is not None
+        or other_overrides
+    )
+
+
+def load_users(
+    paths: Sequence[str | Path],
+    load_options: LoadOptions | None = None,
+    users_table: bool | None = None,
+    feature_file: str | Path | None = None,
+    as_of: datetime | None = None,
+    features: Sequence[str] | None = None,
+) -> UsersData:
+    """Event files -> per-user features, or a users table read as it is.
+
+    ``users_table`` None decides from the data (see :func:`segtui.users_table.is_users_table`).
+    With events, ``features`` limits the computation to those names (default: every feature the
+    columns allow, plus any declared in ``feature_file``); ``as_of`` is the reference time.
+    """
+    options = load_options or LoadOptions()
+    if not paths:
+        raise InputError("no input files given")
+    if users_table is None:
+        users_table = not _wants_events(options) and is_users_table(
+            inspect_source(list(paths)), options.overrides, options.layout
+        )
+    if users_table:
+        return _users_table(paths, options, features)
+    return _events(paths, options, feature_file, as_of, features)
+
+
+def _users_table(
+    paths: Sequence[str | Path], options: LoadOptions, features: Sequence[str] | None
+) -> UsersData:
+    source = inspect_source(list(paths))
+    table = read_users_table(source, options.overrides, needed=features)
+    if not table.features:
+        raise InputError(
+            "the users table has no numeric columns to use as features",
+            file=source.files[0],
+            details=[f"'{c}' {why}" for c, why in table.ignored.items()],
+        )
+    return UsersData(
+        users=table.users,
+        kind="users_table",
+        features=list(table.features),
+        default_features=list(table.features),
+        default_transforms={name: "none" for name in table.features},
+        left_out=dict(table.ignored),
+        id_column=table.id_column,
+        messages=list(table.messages),
+    )
+
+
+def _events(
+    paths: Sequence[str | Path],
+    options: LoadOptions,
+    feature_file: str | Path | None,
+    as_of: datetime | None,
+    features: Sequence[str] | None,
+) -> UsersData:
+    specs: list[FeatureSpec] = list(CATALOG)
+    if feature_file is not None:
+        specs += load_feature_file(feature_file)
+    loaded = load_events(list(paths), options)
+    offered, left_out = available_features(specs, loaded.columns)
+    chosen = offered if features is None else select_specs(list(features), offered, left_out)
+    if not chosen:
+        raise InputError(
+            "no feature can be computed from these columns",
+            file=loaded.source.files[0],
+            details=[f"{name}: {why}" for name, why in list(left_out.items())[:5]],
+            hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
+        )
+    query = build_feature_query(loaded.events, chosen, as_of)
+    try:
+        counts, users = pl.collect_all([loaded.report_query, query], engine="streaming")
+    except pl.exceptions.PolarsError as error:
+        raise input_error_from_polars(error, loaded.source) from error
+    report = loaded.finish_report(counts)
+    users = users.sort("user_id")
+    names = [spec.name for spec in chosen]
+    defaults = [spec.name for spec in chosen if spec.default] or names
+    return UsersData(
+        users=users,
+        kind="events",
+        features=names,
+        default_features=defaults,
+        default_transforms={spec.name: spec.transform for spec in chosen},
+        specs=chosen,
+        left_out=dict(left_out),
+        loaded=loaded,
+        report=report,
+        as_of=as_of,
+        messages=[
+            line for line in report.lines() if not line.startswith("  ") and "events by" not in line
+        ],
+    )
+
+
+@dataclass
+class SegmentRun:
+    """Everything one segmentation produced, ready to show, edit and export."""
+
+    users: pl.DataFrame
+    prepared: PreparedMatrix
+    result: ClusterResult
+    diagnostics: Diagnostics
+    profiles: list[SegmentProfile]
+    names: dict[int, str]
+    projection: Projection
+    segmentation: Segmentation
+    seed: int
+    messages: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per step (prepare, fit, diagnostics, profiles, projection)."""
+
+    @property
+    def features(self) -> list[str]:
+        """The features the matrix kept (constant or all-missing ones were dropped)."""
+        return list(self.prepared.features)
+
+
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    if progress is None:
+        return None
+
+    def sub(stage: str, fraction: float) -> None:
+        progress(stage, lo + (hi - lo) * fraction)
+
+    return sub
+
+
+def _step(progress: Progress | None, should_stop: ShouldStop | None, stage: str, at: float) -> None:
+    if should_stop is not None and should_stop():
+        raise Cancelled("stopped on request")
+    if progress is not None:
+        progress(stage, at)
+
+
+def run_segmentation(
+    users: pl.DataFrame,
+    features: Sequence[str],
+    algorithm: str = "kmeans",
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    sample_size: int | None = None,
+    default_transforms: Mapping[str, str] | None = None,
+    transforms: Mapping[str, str] | None = None,
+    scaling: str = "standard",
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+    rule_features: Sequence[str] | None = None,
+    display_points: int | None = DISPLAY_POINTS,
+) -> SegmentRun:
+    """prepare -> fit_clusters -> diagnose -> profiles and names -> PCA -> Segmentation.
+
+    ``rule_features`` are the names rule segments may use (default: every column but user_id).
+    Raises :class:`segtui.cluster.Cancelled` when ``should_stop()`` turns true.
+    """
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = now - clock
+        clock = now
+
+    _step(progress, should_stop, "preparing the matrix", 0.0)
+    prepared = prepare(users, features, transforms, default_transforms, scaling)
+    if not users.get_column("user_id").is_sorted():
+        users = users.sort("user_id")
+    lap("prepare")
+    _step(progress, should_stop, f"fitting {algorithm}", 0.1)
+    result = fit_clusters(
+        prepared.X,
+        algorithm,
+        params,
+        seed=seed,
+        sample_size=sample_size,
+        progress=_scaled(progress, 0.1, 0.6),
+        should_stop=should_stop,
+    )
+    lap("fit")
+    _step(progress, should_stop, "diagnostics", 0.6)
+    diagnostics = diagnose_result(prepared.X, result, seed=seed)
+    lap("diagnostics")
+    _step(progress, should_stop, "profiles and names", 0.75)
+    profiles = profile_segments(users, result.labels, prepared.features, None, result.noise_id)
+    names = {p.segment_id: p.name for p in profiles}
+    lap("profiles")
+    _step(progress, should_stop, "2-D projection", 0.85)
+    projection = project_pca(prepared.X, seed=seed, max_points=display_points, labels=result.labels)
+    lap("projection")
+    _step(progress, should_stop, "segments", 0.95)
+    allowed = rule_features if rule_features is not None else users.columns[1:]
+    segmentation = Segmentation.from_labels(
+        prepared.user_ids,
+        result.labels,
+        names=names,
+        noise_id=result.noise_id,
+        features=[c for c in allowed if c != "user_id"],
+    )
+    lap("segmentation")
+    messages = [*prepared.messages, *result.messages, *diagnostics.notes]
+    if result.note:
+        messages.append(result.note)
+    if progress is not None:
+        progress("done", 1.0)
+    return SegmentRun(
+        users=users,
+        prepared=prepared,
+        result=result,
+        diagnostics=diagnostics,
+        profiles=profiles,
+        names=names,
+        projection=projection,
+        segmentation=segmentation,
+        seed=seed,
+        messages=messages,
+        seconds=seconds,
+    )
+
+
+def segment_labels(run: SegmentRun, segmentation: Segmentation | None = None) -> np.ndarray:
+    """Final segment id per user (user order) of ``segmentation`` (default: the run's own)."""
+    seg = segmentation if segmentation is not None else run.segmentation
+    return seg.labels(run.users)
+
+
+def run_sweep(
+    users: pl.DataFrame,
+    features: Sequence[str],
+    algorithm: str,
+    ks: Sequence[int],
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    sample_size: int | None = None,
+    default_transforms: Mapping[str, str] | None = None,
+    transforms: Mapping[str, str] | None = None,
+    scaling: str = "standard",
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> tuple[SweepResult, list[str]]:
+    """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
+    _step(progress, should_stop, "preparing the matrix", 0.0)
+    prepared = prepare(users, features, transforms, default_transforms, scaling)
+    result = sweep(
+        prepared.X,
+        algorithm,
+        list(ks),
+        seed=seed,
+        params=params,
+        progress=_scaled(progress, 0.05, 1.0),
+        should_stop=should_stop,
+        sample_size=sample_size,
+    )
+    return result, list(prepared.messages)

@@ -1,0 +1,191 @@
+"""`segtui segment`, `sweep` and `assign` through typer's CliRunner: output, files, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from segtui.cli import segment_cmd
+from segtui.errors import InputError
+from segtui.sample import generate
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("segment")(segment_cmd.segment)
+    app.command("sweep")(segment_cmd.sweep)
+    app.command("assign")(segment_cmd.assign)
+    return app
+
+
+def run(*args: str):
+    return CliRunner().invoke(make_app(), [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def events_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    events, _ = generate(200, seed=7)
+    path = tmp_path_factory.mktemp("cli") / "events.csv"
+    events.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+    return path
+
+
+def test_segment_writes_files_and_prints_profiles(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "segments.parquet"
+    result = run("segment", events_csv, "-k", "4", "-o", out, "--csv", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "K-Means, 4 segments" in text
+    assert "id  name" in text and "top traits" in text
+    assert "silhouette" in text and "Davies-Bouldin" in text
+    assert "wrote 200 users in 4 segments" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "segments.csv",
+        "segments.model.json",
+        "segments.parquet",
+    ]
+    frame = pl.read_parquet(out)
+    assert frame.columns[:3] == ["user_id", "segment", "segment_id"]
+    assert frame.columns[-2:] == ["pc1", "pc2"]
+    assert frame["segment_id"].n_unique() == 4
+
+
+def test_segment_json_rules_and_features(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.parquet"
+    result = run(
+        "segment",
+        events_csv,
+        "--features",
+        "events,purchases,revenue",
+        "-k",
+        "3",
+        "--rule",
+        "Buyers: purchases >= 3",
+        "--model",
+        tmp_path / "my.model.json",
+        "-o",
+        out,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["features"] == ["events", "purchases", "revenue"]
+    assert data["params"]["k"] == 3
+    assert data["files"]["model"] == str(tmp_path / "my.model.json")
+    rule = [s for s in data["segments"] if s["name"] == "Buyers"]
+    assert rule and rule[0]["kind"] == "rule" and rule[0]["id"] == 3
+    frame = pl.read_parquet(out)
+    assert frame.columns == [
+        "user_id",
+        "segment",
+        "segment_id",
+        "events",
+        "purchases",
+        "revenue",
+        "pc1",
+        "pc2",
+    ]
+    assert (frame.filter(pl.col("purchases") >= 3)["segment"] == "Buyers").all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--features", "events"], "fewer than two usable features"),
+        (["--features", "events,purchses"], "did you mean 'purchases'"),
+        (["--param", "n_init"], "not name=value"),
+        (["--param", "bogus=1"], "has no parameter 'bogus'"),
+        (["--algo", "dbscan", "-k", "3"], "has no k"),
+        (["--rule", "Big: purchases >>= 3"], "expected"),
+        (["--rule", "Big: purchses > 3"], "purchases"),
+        (["--rule", "no colon"], "not 'NAME: EXPR'"),
+    ],
+)
+def test_bad_input_writes_nothing(events_csv: Path, tmp_path: Path, args, message: str) -> None:
+    result = run("segment", events_csv, "-o", tmp_path / "s.parquet", *args)
+    assert isinstance(result.exception, InputError), result.output
+    assert message in result.exception.describe()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_k_larger_than_users_table(tmp_path: Path) -> None:
+    table = tmp_path / "rfm.csv"
+    table.write_text("customer_id,r,f\nc1,1,2\nc2,3,1\nc3,5,5\n", encoding="utf-8")
+    out = tmp_path / "s.parquet"
+    result = run("segment", table, "-k", "4", "-o", out)
+    assert isinstance(result.exception, InputError), result.output
+    assert "k = 4 is larger than the number of users (3)" in result.exception.message
+    assert not out.exists()
+    result = run("segment", table, "-k", "2", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "users table: 3 users, id column 'customer_id'" in result.output
+    assert pl.read_parquet(out)["user_id"].to_list() == ["c1", "c2", "c3"]
+
+
+def test_output_must_be_parquet(events_csv: Path, tmp_path: Path) -> None:
+    result = run("segment", events_csv, "-o", tmp_path / "s.csv")
+    assert isinstance(result.exception, InputError)
+    assert "must end in .parquet" in result.exception.message
+
+
+def test_sweep_table_and_json(events_csv: Path) -> None:
+    result = run("sweep", events_csv, "--k", "2..4")
+    assert result.exit_code == 0, result.output
+    assert "K-Means sweep" in result.output
+    assert "suggested k:" in result.output
+    lines = [line.split()[0] for line in result.output.splitlines() if line[:1].isdigit()]
+    assert lines == ["2", "3", "4"]
+    data = json.loads(run("sweep", events_csv, "--k", "2,4", "--json").output)
+    assert [row["k"] for row in data["rows"]] == [2, 4]
+    assert data["suggested_k"] in (2, 4)
+    assert data["reason"]
+
+
+@pytest.mark.parametrize("bad", ["12..2", "x", "0..3"])
+def test_sweep_bad_range(events_csv: Path, bad: str) -> None:
+    result = run("sweep", events_csv, "--k", bad)
+    assert isinstance(result.exception, InputError)
+    assert "is not a range of k" in result.exception.message
+
+
+def test_sweep_rejects_density(events_csv: Path) -> None:
+    result = run("sweep", events_csv, "--algo", "hdbscan")
+    assert isinstance(result.exception, InputError)
+    assert "has no k to sweep" in result.exception.message
+
+
+def test_assign_round_trip(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "segments.parquet"
+    assert run("segment", events_csv, "-k", "3", "-o", out).exit_code == 0
+    labels = tmp_path / "labels.parquet"
+    result = run("assign", tmp_path / "segments.model.json", events_csv, "-o", labels)
+    assert result.exit_code == 0, result.output
+    assert "labelled 200 users" in result.output
+    expected = pl.read_parquet(out).select("user_id", "segment", "segment_id")
+    assert pl.read_parquet(labels).equals(expected)
+    # the segments parquet works as the model too, and CSV output by suffix
+    csv = tmp_path / "labels.csv"
+    assert run("assign", out, events_csv, "-o", csv, "--json").exit_code == 0
+    assert pl.read_csv(csv)["segment_id"].to_list() == expected["segment_id"].to_list()
+
+
+def test_assign_bad_models(events_csv: Path, tmp_path: Path) -> None:
+    corrupt = tmp_path / "bad.model.json"
+    corrupt.write_text('{"format": "segtui.model", "schema_version": 1}', encoding="utf-8")
+    plain = tmp_path / "plain.parquet"
+    pl.DataFrame({"user_id": ["a"]}).write_parquet(plain)
+    out = tmp_path / "labels.parquet"
+    for model, message in (
+        (corrupt, "model key 'source' is missing"),
+        (plain, "no segtui model in its metadata"),
+        (tmp_path / "none.model.json", "not found"),
+    ):
+        result = run("assign", model, events_csv, "-o", out)
+        assert isinstance(result.exception, InputError), result.output
+        assert message in result.exception.describe()
+    assert not out.exists()
