@@ -1,0 +1,220 @@
+"""prepare/transform_users: transforms, scaling, imputation and dropping, with exact numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from segtui.errors import InputError
+from segtui.prepare import (
+    RANK_REFERENCE_MAX,
+    PrepareParams,
+    percentile_rank,
+    prepare,
+    signed_log1p,
+    transform_users,
+)
+
+S = math.sqrt(1.5)
+
+
+def test_log1p_then_standard_scaling_exact() -> None:
+    users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 3.0], "y": [1.0, 2.0, 3.0]})
+    pm = prepare(users, ["x", "y"], transforms={"x": "log1p"})
+    # log1p -> [0, ln2, 2 ln2]: mean ln2, std ln2*sqrt(2/3) -> [-sqrt(3/2), 0, sqrt(3/2)]
+    np.testing.assert_allclose(pm.X[:, 0], [-S, 0.0, S], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pm.X[:, 1], [-S, 0.0, S], rtol=0, atol=1e-12)
+    fp = pm.params.features[0]
+    assert fp.transform == "log1p"
+    assert fp.center == pytest.approx(math.log(2))
+    assert fp.scale == pytest.approx(math.log(2) * math.sqrt(2 / 3))
+    assert pm.X.dtype == np.float64 and pm.X.flags.c_contiguous
+    assert pm.features == ["x", "y"]
+    assert pm.messages == []
+
+
+def test_signed_log1p_keeps_refunds_negative() -> None:
+    np.testing.assert_allclose(
+        signed_log1p(np.array([-3.0, 0.0, 3.0])), [-math.log(4), 0.0, math.log(4)]
+    )
+
+
+def test_default_transform_comes_from_catalog_and_can_be_overridden() -> None:
+    users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 3.0], "y": [0.0, 1.0, 3.0]})
+    pm = prepare(
+        users,
+        ["x", "y"],
+        transforms={"y": "none"},
+        default_transforms={"x": "log1p", "y": "log1p"},
+    )
+    assert [f.transform for f in pm.params.features] == ["log1p", "none"]
+    # no default known -> none
+    assert prepare(users, ["x", "y"]).params.features[0].transform == "none"
+
+
+def test_rank_uses_mid_rank_percentiles_and_ranks_new_users_against_reference() -> None:
+    users = pl.DataFrame(
+        {"user_id": ["a", "b", "c", "d"], "x": [10.0, 20.0, 20.0, 40.0], "y": [1.0, 2, 3, 4]}
+    )
+    pm = prepare(users, ["x", "y"], transforms={"x": "rank"})
+    fp = pm.params.features[0]
+    assert fp.rank_reference == (10.0, 20.0, 20.0, 40.0)
+    ranks = np.array([0.125, 0.5, 0.5, 0.875])
+    assert fp.center == pytest.approx(0.5)
+    np.testing.assert_allclose(pm.X[:, 0], (ranks - 0.5) / ranks.std(), atol=1e-12)
+    new = pl.DataFrame({"user_id": ["z", "y"], "x": [30.0, 5.0], "y": [1.0, 1.0]})
+    got = transform_users(pm.params, new)
+    np.testing.assert_allclose(got[:, 0], (np.array([0.75, 0.0]) - 0.5) / ranks.std(), atol=1e-12)
+
+
+def test_rank_reference_is_quantiles_for_many_users() -> None:
+    n = 5000
+    users = pl.DataFrame(
+        {"user_id": [f"u{i:05d}" for i in range(n)], "x": np.arange(n, dtype=float), "y": 1.0}
+    ).with_columns(pl.col("y") * pl.int_range(n))
+    pm = prepare(users, ["x", "y"], transforms={"x": "rank"})
+    ref = pm.params.features[0].rank_reference
+    assert ref is not None and len(ref) == RANK_REFERENCE_MAX
+    assert ref[0] == 0.0 and ref[-1] == n - 1
+    np.testing.assert_allclose(percentile_rank(np.array([2499.5]), np.asarray(ref)), [0.5])
+
+
+def test_robust_scaling_median_iqr_exact() -> None:
+    users = pl.DataFrame(
+        {"user_id": list("abcde"), "x": [1.0, 2, 3, 4, 100], "y": [5.0, 1, 2, 3, 4]}
+    )
+    pm = prepare(users, ["x", "y"], scaling="robust")
+    np.testing.assert_allclose(pm.X[:, 0], [-1.0, -0.5, 0.0, 0.5, 48.5])
+    np.testing.assert_allclose(pm.X[:, 1], [1.0, -1.0, -0.5, 0.0, 0.5])
+    fp = pm.params.features[0]
+    assert (fp.center, fp.scale) == (3.0, 2.0)
+
+
+def test_robust_scaling_falls_back_to_std_when_iqr_is_zero() -> None:
+    users = pl.DataFrame({"user_id": list("abcde"), "x": [0.0, 0, 0, 0, 5], "y": [1.0, 2, 3, 4, 5]})
+    pm = prepare(users, ["x", "y"], scaling="robust")
+    assert pm.params.features[0].scale == pytest.approx(2.0)  # std of [0,0,0,0,5]
+    assert pm.params.features[0].center == 0.0
+    assert any("interquartile range is 0" in m and "'x'" in m for m in pm.messages)
+
+
+def test_missing_values_filled_with_median_and_said() -> None:
+    users = pl.DataFrame(
+        {
+            "user_id": list("abcde"),
+            "x": [1.0, None, 3.0, float("nan"), 5.0],
+            "y": [1.0, 2, 3, 4, float("inf")],
+        }
+    )
+    pm = prepare(users, ["x", "y"])
+    filled = np.array([1.0, 3, 3, 3, 5])
+    np.testing.assert_allclose(pm.X[:, 0], (filled - 3.0) / math.sqrt(1.6))
+    assert pm.params.features[0].impute == 3.0
+    assert pm.params.features[0].n_missing == 2
+    assert "'x': filled 2 missing values (40.0%) with the median 3" in pm.messages
+    # +inf counts as missing: median of [1,2,3,4] = 2.5
+    assert pm.params.features[1].impute == 2.5
+    assert "'y': filled 1 missing value (20.0%) with the median 2.5" in pm.messages
+
+
+def test_imputation_after_log1p_is_said() -> None:
+    users = pl.DataFrame({"user_id": list("abc"), "x": [0.0, None, 3.0], "y": [1.0, 2, 3]})
+    pm = prepare(users, ["x", "y"], transforms={"x": "log1p"})
+    assert pm.params.features[0].impute == pytest.approx(math.log(4) / 2)
+    assert pm.messages == [
+        "'x': filled 1 missing value (33.3%) with the median 0.6931 (after log1p)"
+    ]
+
+
+def test_constant_and_all_null_features_dropped_with_messages() -> None:
+    users = pl.DataFrame(
+        {
+            "user_id": list("abc"),
+            "x": [1.0, 2, 3],
+            "const": [7, 7, 7],
+            "empty": [None, None, None],
+            "y": [3.0, 1, 2],
+        },
+        schema_overrides={"empty": pl.Float64},
+    )
+    pm = prepare(users, ["x", "const", "empty", "y"])
+    assert pm.features == ["x", "y"]
+    assert pm.X.shape == (3, 2)
+    assert pm.dropped == {"const": "constant", "empty": "all missing"}
+    assert "dropped 'const': it has the same value (7) for every user" in pm.messages
+    assert "dropped 'empty': every value is missing" in pm.messages
+
+
+def test_fewer_than_two_usable_features_is_input_error() -> None:
+    users = pl.DataFrame({"user_id": list("abc"), "x": [1.0, 2, 3], "const": [1, 1, 1]})
+    with pytest.raises(InputError, match="fewer than two usable features") as err:
+        prepare(users, ["x", "const"])
+    assert "'const' dropped: constant" in str(err.value)
+
+
+def test_unsorted_users_are_sorted_and_said() -> None:
+    users = pl.DataFrame({"user_id": ["c", "a", "b"], "x": [3.0, 1, 2], "y": [30.0, 10, 20]})
+    pm = prepare(users, ["x", "y"])
+    assert pm.user_ids.to_list() == ["a", "b", "c"]
+    np.testing.assert_allclose(pm.X[:, 0], [-S, 0.0, S], atol=1e-12)
+    assert pm.messages[0].startswith("users were not sorted by user_id")
+
+
+def test_bad_inputs_are_input_errors() -> None:
+    users = pl.DataFrame({"user_id": ["a", "b"], "purchases": [1.0, 2], "name": ["x", "y"]})
+    with pytest.raises(InputError, match="no such feature") as err:
+        prepare(users, ["purchase", "name"])
+    assert err.value.hint == "Did you mean 'purchases'?"
+    with pytest.raises(InputError, match="not numeric"):
+        prepare(users, ["purchases", "name"])
+    with pytest.raises(InputError, match="unknown transform"):
+        prepare(users, ["purchases"], transforms={"purchases": "sqrt"})
+    with pytest.raises(InputError, match="unknown scaling"):
+        prepare(users, ["purchases"], scaling="minmax")
+    dup = pl.DataFrame({"user_id": ["a", "a"], "x": [1.0, 2], "y": [1.0, 3]})
+    with pytest.raises(InputError, match="not unique"):
+        prepare(dup, ["x", "y"])
+    with pytest.raises(InputError, match="no 'user_id'"):
+        prepare(pl.DataFrame({"x": [1.0]}), ["x"])
+
+
+def test_params_round_trip_json_and_transform_users_reproduces_x() -> None:
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.exponential(10, n)
+    x[::7] = np.nan
+    users = pl.DataFrame(
+        {
+            "user_id": [f"u{i:03d}" for i in range(n)],
+            "spend": rng.normal(0, 50, n),
+            "visits": x,
+            "score": rng.integers(0, 5, n).astype(float),
+            "flag": rng.integers(0, 2, n).astype(bool),
+        }
+    )
+    pm = prepare(
+        users,
+        ["spend", "visits", "score", "flag"],
+        transforms={"spend": "log1p", "score": "rank"},
+        default_transforms={"visits": "log1p"},
+        scaling="robust",
+    )
+    text = json.dumps(pm.params.to_dict())
+    params = PrepareParams.from_dict(json.loads(text))
+    assert params == pm.params
+    np.testing.assert_array_equal(transform_users(params, users), pm.X)
+
+
+def test_transform_users_names_missing_columns_and_rejects_bad_params() -> None:
+    users = pl.DataFrame({"user_id": list("abc"), "x": [1.0, 2, 3], "y": [3.0, 1, 2]})
+    pm = prepare(users, ["x", "y"])
+    with pytest.raises(InputError, match="lacks feature the model needs: y"):
+        transform_users(pm.params, users.drop("y"))
+    with pytest.raises(InputError, match="not valid"):
+        PrepareParams.from_dict({"scaling": "standard", "features": [{"name": "x"}]})
+    with pytest.raises(InputError, match="unknown scaling"):
+        PrepareParams.from_dict({"scaling": "zscore", "features": []})
