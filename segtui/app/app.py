@@ -1,0 +1,576 @@
+"""The segtui app: a thin layer that runs the core in workers and shows what it returns.
+
+State lives here (the dataset, the current fit, the Segmentation being edited); screens render it
+and ask for work through the ``request_*`` methods. Every slow job is a thread worker in its own
+exclusive group (a newer request cancels an older one), reports back only by posting small
+dataclass messages (``segtui.app.messages``), and one ``Worker.StateChanged`` handler turns a
+failure into a message the person can read. The old result stays on screen until a new one is
+ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from segtui.app import pipeline
+from segtui.app.commands import SegtuiCommands
+from segtui.app.keys import bind
+from segtui.app.messages import (
+    DataLoaded,
+    ExportDone,
+    FitReady,
+    LoadFailed,
+    Progress,
+    SplitReady,
+    SweepReady,
+    ViewReady,
+)
+from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen, PathScreen
+from segtui.app.screens.loading import LoadingScreen
+from segtui.app.themes import DEFAULT_THEME, load_themes
+from segtui.errors import InputError
+from segtui.project import PROJECT_SUFFIX, Project, save_project
+
+
+@dataclass
+class Choices:
+    """What the person picked for the fit (the inputs of the explore screen's setup panel)."""
+
+    features: list[str] = field(default_factory=list)
+    algorithm: str = "kmeans"
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    sample_size: int | None = None
+
+    def request(self) -> pipeline.FitRequest:
+        return pipeline.FitRequest(
+            tuple(self.features),
+            self.algorithm,
+            tuple(sorted(self.params.items())),
+            self.seed,
+            self.sample_size,
+        )
+
+
+def describe_error(error: BaseException) -> str:
+    """What a person reads about a failure: InputError's paragraph, else the bug's type and text."""
+    if isinstance(error, InputError):
+        return error.describe()
+    return f"{type(error).__name__}: {error}"
+
+
+class SegtuiApp(App[None]):
+    """Explore, shape and export behavioral segments."""
+
+    CSS_PATH = "segtui.tcss"
+    TITLE = "segtui"
+    COMMANDS = App.COMMANDS | {SegtuiCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        bind("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key, by screen"),
+        bind(
+            "ctrl+s",
+            "save_project",
+            "Save",
+            id="app.save",
+            tooltip="Save the session to a .segtui.json project file",
+            show=False,
+        ),
+        bind(
+            "ctrl+q",
+            "request_quit",
+            "Quit",
+            id="app.quit",
+            tooltip="Quit (asks first when there are unsaved edits)",
+            show=False,
+            priority=True,
+        ),
+    ]
+
+    def __init__(
+        self,
+        paths: list[str] | None = None,
+        *,
+        load_options: dict[str, Any] | None = None,
+        project: Project | None = None,
+        project_path: str | None = None,
+        theme: str | None = None,
+        review_mapping: bool = False,
+        watch_terminal: bool = True,
+    ) -> None:
+        no_color = "NO_COLOR" in os.environ
+        super().__init__(ansi_color=True if no_color else None)
+        self.no_color_mode = no_color
+        self.paths = list(paths or (project.data_paths if project else []))
+        self.load_options = dict(load_options or (project.load_options if project else {}))
+        if project is not None and project.mapping:
+            self.load_options["mapping"] = dict(project.mapping)
+        self.project = project
+        self.project_path = project_path
+        self.review_mapping = review_mapping
+        self.watch_terminal = watch_terminal
+        self.requested_theme = theme
+        self.dataset: pipeline.Dataset | None = None
+        self.outcome: pipeline.FitOutcome | None = None
+        self.segview: pipeline.SegmentsView | None = None
+        self.segmentation: Any = None
+        self.sweep_result: Any = None
+        self.choices = Choices()
+        self.dirty = False
+        self.theme_problems: list[str] = []
+
+    # ----- start-up -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        themes, self.theme_problems = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = self.requested_theme or DEFAULT_THEME
+        if self.no_color_mode and not self.requested_theme:
+            wanted = "ansi-dark"
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(
+                f"Unknown theme '{wanted}'. Themes: {', '.join(sorted(self.available_themes))}",
+                severity="warning",
+            )
+        if self.no_color_mode:
+            self.add_class("-no-color")
+        for problem in self.theme_problems:
+            self.notify(problem, severity="warning")
+        self.push_screen(LoadingScreen(self.paths))
+        if self.watch_terminal and not self.is_headless:
+            self._install_hangup_handlers()
+            self.set_interval(2.0, self._check_terminal)
+        if self.paths:
+            self._load_worker(list(self.paths), dict(self.load_options))
+        else:
+            self.call_after_refresh(
+                self.loading_screen.show_failure, "No data given: type the path of an event file."
+            )
+
+    @property
+    def loading_screen(self) -> LoadingScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, LoadingScreen):
+                return screen
+        raise LookupError("no loading screen")
+
+    def _install_hangup_handlers(self) -> None:
+        """Exit cleanly when the terminal goes away (SSH dropped), instead of spinning."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError, NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.exit)
+
+    def _check_terminal(self) -> None:
+        """The controlling terminal is gone when /dev/tty cannot be opened any more."""
+        try:
+            fd = os.open("/dev/tty", os.O_RDONLY | getattr(os, "O_NOCTTY", 0))
+        except OSError:
+            self.exit(message="segtui: the terminal went away; exiting.")
+            return
+        os.close(fd)
+
+    # ----- loading ------------------------------------------------------------------------
+
+    def start_load(self, paths: list[str]) -> None:
+        self.paths = list(paths)
+        if not isinstance(self.screen, LoadingScreen):
+            with contextlib.suppress(LookupError):
+                self.loading_screen.restart(self.paths)
+        else:
+            self.screen.restart(self.paths)
+        self._load_worker(list(paths), dict(self.load_options))
+
+    def start_reload(self) -> None:
+        """Reload with changed options (a new mapping); the current data stays until it is ready."""
+        self._previous_options = dict(self.load_options)
+        self._load_worker(list(self.paths), dict(self.load_options))
+
+    @work(
+        thread=True, exclusive=True, group="load", exit_on_error=False, description="Loading events"
+    )
+    def _load_worker(self, paths: list[str], options: dict[str, Any]) -> None:
+        worker = get_current_worker()
+
+        def progress(stage: str, fraction: float | None = None) -> None:
+            self.post_message(Progress("load", stage, fraction))
+
+        try:
+            dataset = pipeline.load_dataset(
+                paths,
+                pipeline.make_load_options(**options),
+                progress=progress,
+                should_stop=lambda: worker.is_cancelled,
+            )
+        except pipeline.Cancelled:
+            return
+        except InputError as error:
+            self.post_message(LoadFailed(error.describe(), paths))
+            return
+        except Exception as error:  # the person must see it and keep going
+            self.post_message(LoadFailed(describe_error(error), paths))
+            return
+        if not worker.is_cancelled:
+            self.post_message(DataLoaded(dataset))
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        if message.job == "load":
+            with contextlib.suppress(LookupError):
+                self.loading_screen.show_progress(message.stage, message.fraction, message.rows)
+        elif (explore := self.explore_screen) is not None:
+            explore.show_progress(message)
+
+    @on(LoadFailed)
+    def _load_failed(self, message: LoadFailed) -> None:
+        if self.dataset is not None and self.explore_screen is not None:
+            # A reload (new mapping) failed: the old data and mapping stay; say why.
+            self.load_options = dict(getattr(self, "_previous_options", self.load_options))
+            self.push_screen(
+                MessageScreen("Could not reload; the previous mapping is kept", message.message)
+            )
+            return
+        with contextlib.suppress(LookupError):
+            self.loading_screen.show_failure(message.message)
+
+    @on(DataLoaded)
+    def _data_loaded(self, message: DataLoaded) -> None:
+        first = self.dataset is None
+        self.dataset = message.dataset
+        self._init_choices()
+        if first:
+            from segtui.app.screens.explore import ExploreScreen
+
+            if self.review_mapping:
+                from segtui.app.screens.mapping import MappingScreen
+
+                self.switch_screen(ExploreScreen())
+                self.push_screen(MappingScreen())
+            else:
+                self.switch_screen(ExploreScreen())
+        else:
+            from segtui.app.screens.mapping import MappingScreen
+
+            explore = self.explore_screen
+            if explore is not None:
+                self.call_later(explore.rebuild_setup)
+            if isinstance(self.screen, MappingScreen):
+                self.screen.show()
+            self.dirty = True
+        self.request_fit()
+
+    def _init_choices(self) -> None:
+        from segtui.cluster import ALGORITHMS
+
+        dataset = self.dataset
+        assert dataset is not None
+        project = self.project
+        names = set(dataset.feature_names)
+        if project is not None and project.features:
+            features = [name for name in project.features if name in names]
+            self.choices = Choices(
+                features or dataset.default_features,
+                project.algorithm,
+                dict(project.params),
+                project.seed,
+                project.sample_size,
+            )
+        else:
+            kept = [name for name in self.choices.features if name in names]
+            self.choices.features = kept or list(dataset.default_features)
+        algorithms = _algorithm_map(ALGORITHMS)
+        if self.choices.algorithm not in algorithms:
+            self.choices.algorithm = next(iter(algorithms))
+        if not self.choices.params:
+            self.choices.params = default_params(algorithms[self.choices.algorithm])
+
+    @property
+    def explore_screen(self):  # -> ExploreScreen | None
+        from segtui.app.screens.explore import ExploreScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ExploreScreen):
+                return screen
+        return None
+
+    # ----- fitting ------------------------------------------------------------------------
+
+    def request_fit(self) -> None:
+        """Refit with the current choices; a newer request cancels an older one."""
+        if self.dataset is None:
+            return
+        if len(self.choices.features) < 2:
+            self.notify("Pick at least two features to segment on.", severity="warning")
+            return
+        if (explore := self.explore_screen) is not None:
+            explore.set_busy("Fitting…")
+        self._fit_worker(self.dataset, self.choices.request())
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="fit",
+        exit_on_error=False,
+        description="Fitting segments",
+    )
+    def _fit_worker(self, dataset: pipeline.Dataset, request: pipeline.FitRequest) -> None:
+        worker = get_current_worker()
+
+        def progress(stage: str, fraction: float | None = None) -> None:
+            self.post_message(Progress("fit", stage, fraction))
+
+        try:
+            outcome = pipeline.fit(dataset, request, progress, lambda: worker.is_cancelled)
+            view = pipeline.view(dataset, outcome, outcome.segmentation)
+        except pipeline.Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.post_message(FitReady((outcome, view)))
+
+    @on(FitReady)
+    def _fit_ready(self, message: FitReady) -> None:
+        outcome, view = message.outcome
+        segmentation = outcome.segmentation
+        project = self.project
+        if project is not None and project.segmentation and self.outcome is None:
+            # Reopening a project: replay the saved edits on the same (deterministic) fit.
+            try:
+                segmentation = pipeline.replay_edits(segmentation, project.segmentation)
+                self._view_worker(self.dataset, outcome, segmentation, None)
+            except InputError as error:
+                self.notify(
+                    f"Saved edits could not be replayed: {error.describe()}", severity="error"
+                )
+            self.project = Project(**{**project.to_dict(), "segmentation": None})
+        self.outcome = outcome
+        self.segmentation = segmentation
+        self.segview = view
+        if (explore := self.explore_screen) is not None:
+            explore.show_fit(outcome)
+            explore.show_view(view)
+
+    def apply_edit(self, new_segmentation: Any, select: int | None = None) -> None:
+        """A Segmentation edit: keep it now, recompute labels and profiles in a worker."""
+        if self.outcome is None or self.dataset is None:
+            return
+        self.segmentation = new_segmentation
+        self.dirty = True
+        self._view_worker(self.dataset, self.outcome, new_segmentation, select)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="view",
+        exit_on_error=False,
+        description="Profiling segments",
+    )
+    def _view_worker(
+        self,
+        dataset: pipeline.Dataset,
+        outcome: pipeline.FitOutcome,
+        segmentation: Any,
+        select: int | None,
+    ) -> None:
+        worker = get_current_worker()
+        view = pipeline.view(dataset, outcome, segmentation)
+        if not worker.is_cancelled:
+            self.post_message(ViewReady((view, select)))
+
+    @on(ViewReady)
+    def _view_ready(self, message: ViewReady) -> None:
+        view, select = message.view
+        if view.segmentation is not self.segmentation:
+            return  # an older edit's view; a newer one is on its way
+        self.segview = view
+        if (explore := self.explore_screen) is not None:
+            explore.show_view(view, select)
+
+    def request_sweep(self, ks: list[int]) -> None:
+        if self.dataset is None:
+            return
+        if (explore := self.explore_screen) is not None:
+            explore.set_busy("Sweeping k…")
+        self._sweep_worker(self.dataset, self.choices.request(), ks)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False, description="Sweeping k")
+    def _sweep_worker(
+        self, dataset: pipeline.Dataset, request: pipeline.FitRequest, ks: list[int]
+    ) -> None:
+        worker = get_current_worker()
+
+        def progress(stage: str, fraction: float | None = None) -> None:
+            self.post_message(Progress("sweep", stage, fraction))
+
+        try:
+            result = pipeline.sweep(dataset, request, ks, progress, lambda: worker.is_cancelled)
+        except pipeline.Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.post_message(SweepReady(result))
+
+    @on(SweepReady)
+    def _sweep_ready(self, message: SweepReady) -> None:
+        self.sweep_result = message.result
+        if (explore := self.explore_screen) is not None:
+            explore.show_sweep(message.result)
+
+    def request_split(self, segment_id: int, parts: int = 2) -> None:
+        if self.outcome is None or self.segmentation is None:
+            return
+        if (explore := self.explore_screen) is not None:
+            explore.set_busy("Splitting…")
+        self._split_worker(self.outcome, self.segmentation, segment_id, parts)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="split",
+        exit_on_error=False,
+        description="Splitting a segment",
+    )
+    def _split_worker(
+        self, outcome: pipeline.FitOutcome, segmentation: Any, segment_id: int, parts: int
+    ) -> None:
+        new, text = pipeline.split(outcome, segmentation, segment_id, parts)
+        self.post_message(SplitReady(new, text))
+
+    @on(SplitReady)
+    def _split_ready(self, message: SplitReady) -> None:
+        self.apply_edit(message.segmentation)
+        self.notify(message.description, timeout=3)
+
+    # ----- failures -----------------------------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes something the person reads."""
+        worker = event.worker
+        if worker.state == WorkerState.ERROR:
+            error = worker.error
+            if worker.group == "load":
+                self.post_message(LoadFailed(describe_error(error), self.paths))
+            elif isinstance(error, InputError):
+                self.notify(error.describe(), title=worker.description, severity="error", timeout=8)
+            else:
+                self.push_screen(
+                    MessageScreen(f"{worker.description} failed", describe_error(error))
+                )
+            if (explore := self.explore_screen) is not None:
+                explore.set_busy(None)
+        elif worker.state == WorkerState.CANCELLED:
+            pass
+
+    # ----- export -------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        from segtui.app.screens.export import ExportScreen
+
+        if self.segview is None or self.dataset is None:
+            self.notify("Nothing to export yet: wait for the first fit.", severity="warning")
+            return
+        self.push_screen(
+            ExportScreen(self.segview.features, self.default_export_path()), self._export_chosen
+        )
+
+    def default_export_path(self) -> str:
+        base = Path(self.paths[0]).parent if self.paths else Path.cwd()
+        return str(base / "segments.parquet")
+
+    def _export_chosen(self, request: Any) -> None:
+        if request is None:
+            return
+        self._export_worker(request)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
+    def _export_worker(self, request: Any) -> None:
+        summary = pipeline.export(self.dataset, self.outcome, self.segmentation, request)
+        self.post_message(ExportDone(summary))
+
+    @on(ExportDone)
+    def _export_done(self, message: ExportDone) -> None:
+        summary = message.summary
+        self.push_screen(MessageScreen("Exported", summary.text, copy_text=summary.command))
+
+    # ----- project ------------------------------------------------------------------------
+
+    def current_project(self) -> Project:
+        seg = pipeline.edits_only(self.segmentation) if self.segmentation is not None else None
+        return Project(
+            data_paths=[str(Path(p).resolve()) for p in self.paths],
+            load_options={k: v for k, v in self.load_options.items() if k != "mapping"},
+            mapping=pipeline.mapping_dict(self.dataset),
+            features=list(self.choices.features),
+            algorithm=self.choices.algorithm,
+            params=dict(self.choices.params),
+            seed=self.choices.seed,
+            sample_size=self.choices.sample_size,
+            segmentation=seg,
+        )
+
+    def action_save_project(self) -> None:
+        if self.dataset is None:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        default = self.project_path or str(Path.cwd() / f"segments{PROJECT_SUFFIX}")
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save_project_to(path)
+
+        self.push_screen(PathScreen("Save project to", default), chosen)
+
+    def save_project_to(self, path: str) -> Path | None:
+        try:
+            written = save_project(self.current_project(), path)
+        except InputError as error:
+            self.notify(error.describe(), severity="error", timeout=8)
+            return None
+        self.project_path = str(written)
+        self.dirty = False
+        self.notify(f"Saved {written}", timeout=3)
+        return written
+
+    # ----- help, quit ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from segtui.app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_request_quit(self) -> None:
+        if not self.dirty:
+            self.exit()
+            return
+        self.push_screen(
+            ConfirmScreen(
+                "You have unsaved edits to the segments. Quit anyway?\n"
+                "(Press n, then ctrl+s to save the project first.)",
+                yes="Quit",
+                no="Stay",
+            ),
+            lambda yes: self.exit() if yes else None,
+        )
+
+
+def _algorithm_map(algorithms: Any) -> dict[str, Any]:
+    """ALGORITHMS is a read-only mapping name -> AlgorithmInfo."""
+    return dict(algorithms)
+
+
+def default_params(info: Any) -> dict[str, Any]:
+    """An algorithm's parameter defaults, read from its parameter specs."""
+    return dict(info.defaults())

@@ -1,0 +1,47 @@
+"""The command palette: the app's actions that make sense right now, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from segtui.app.keys import live_bindings
+
+
+class SegtuiCommands(Provider):
+    """Offers the bindings of the current screen (with their keys) plus app-wide commands."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = self.app
+        screen = self.screen
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        seen: set[str] = set()
+        for node in (screen, app):
+            for b in live_bindings(node):
+                if not b.id or not b.id.startswith("segtui.") or b.action in seen:
+                    continue
+                if node.check_action(b.action.split("(")[0], ()) not in (True, None):
+                    continue
+                seen.add(b.action)
+                title = f"{b.description} ({b.key_display or b.key})"
+                commands.append((title, b.tooltip, partial(node.run_action, b.action)))
+        for name in sorted(app.available_themes):
+            commands.append(
+                (f"Theme: {name}", "Switch the colour theme", partial(setattr, app, "theme", name))
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            if title.startswith("Theme:"):
+                continue
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

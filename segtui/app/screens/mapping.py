@@ -1,0 +1,190 @@
+"""Open/map: the detected layout and mapping as a table, changed by keyboard; a preview of the
+first rows after mapping with rows that would be left out counted; save the mapping; continue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from segtui.app.keys import bind
+from segtui.app.screens.dialogs import PathScreen, PickScreen
+from segtui.errors import InputError
+
+NONE = "(none)"
+
+
+class MappingScreen(Screen[None]):
+    """How the source columns became canonical ones; enter changes the selected row's source."""
+
+    AUTO_FOCUS = "#mapping-table"
+    BINDINGS = [  # noqa: RUF012
+        bind(
+            "enter",
+            "change",
+            "Change",
+            id="mapping.change",
+            tooltip="Pick the source column for the selected canonical column",
+        ),
+        bind(
+            "s",
+            "save_mapping",
+            "Save mapping",
+            id="mapping.save",
+            tooltip="Save this mapping to a TOML file to reuse with --mapping",
+        ),
+        bind(
+            "c,escape",
+            "continue",
+            "Continue",
+            id="mapping.continue",
+            tooltip="Go on to the segments",
+        ),
+        bind(
+            "tab",
+            "app.focus_next",
+            "Next panel",
+            id="mapping.next",
+            tooltip="Move between mapping and preview",
+            show=False,
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="mapping-body"):
+            yield Static("", id="mapping-decisions")
+            yield Label("Mapping (enter changes the source column)", classes="section")
+            yield DataTable(id="mapping-table", cursor_type="row", zebra_stripes=True)
+            yield Label("Preview: first rows after mapping", classes="section")
+            yield Static("", id="mapping-report")
+            yield DataTable(id="preview-table", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#mapping-table", DataTable).add_columns(
+            "canonical", "source", "how decided"
+        )
+        self.show()
+
+    def show(self) -> None:
+        """Fill both tables from the app's current dataset."""
+        from segtui.events import CANONICAL_SCHEMA, preview
+
+        dataset = self.app.dataset
+        if dataset is None:
+            return
+        loaded = dataset.loaded
+        self.query_one("#mapping-decisions", Static).update(Text("\n".join(loaded.decisions[:4])))
+        table = self.query_one("#mapping-table", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        shown = set()
+        for canonical, source, how in loaded.mapping.table():
+            table.add_row(canonical, source, how, key=canonical)
+            shown.add(canonical)
+        for canonical in CANONICAL_SCHEMA:
+            if canonical not in shown:
+                table.add_row(
+                    canonical,
+                    Text(NONE, style="dim"),
+                    Text("not mapped", style="dim"),
+                    key=canonical,
+                )
+        table.move_cursor(row=min(keep, table.row_count - 1))
+        frame = preview(loaded, 20)
+        failed = (
+            frame.filter(frame["left_out"].is_not_null()).height
+            if "left_out" in frame.columns
+            else 0
+        )
+        self.query_one("#mapping-report", Static).update(
+            Text(
+                f"{failed} of the first {frame.height} rows would be left out · counting all rows…"
+            )
+        )
+        grid = self.query_one("#preview-table", DataTable)
+        grid.clear(columns=True)
+        columns = [c for c in frame.columns if c not in ("file",)]
+        grid.add_columns(*columns)
+        for row in frame.select(columns).iter_rows():
+            grid.add_row(*[Text("—", style="dim") if v is None else str(v) for v in row])
+        self._count_rows(loaded)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="mapping-report",
+        exit_on_error=False,
+        description="Counting rows",
+    )
+    def _count_rows(self, loaded) -> None:
+        report = loaded.collect_report()
+        self.app.call_from_thread(self._show_report, report)
+
+    def _show_report(self, report) -> None:
+        left = sum(item.count for item in report.left_out)
+        text = Text(
+            f"Rows read {report.rows_read:,} · kept {report.rows_kept:,} · left out {left:,}"
+        )
+        for item in report.left_out[:3]:
+            text.append(f"\n  {item.line()}", style="italic")
+        self.query_one("#mapping-report", Static).update(text)
+
+    @on(DataTable.RowSelected, "#mapping-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_change()
+
+    def action_change(self) -> None:
+        dataset = self.app.dataset
+        table = self.query_one("#mapping-table", DataTable)
+        if dataset is None or not self.query_one("#mapping-table").has_focus:
+            return
+        canonical = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        columns = list(dataset.loaded.source.columns)
+        current = dataset.loaded.mapping.columns.get(canonical)
+        items = [("", NONE), *[(c, c) for c in columns]]
+
+        def picked(source: str | None) -> None:
+            if source is None or source == (current or ""):
+                return
+            if canonical in ("user_id", "ts") and not source:
+                self.notify(f"{canonical} is required: pick a column for it.", severity="error")
+                return
+            overrides = dict(self.app.load_options.get("overrides") or {})
+            overrides[canonical] = source
+            self.app.load_options["overrides"] = overrides
+            self.notify(f"{canonical} ← {source or NONE}: reloading…", timeout=2)
+            self.app.start_reload()
+
+        self.app.push_screen(
+            PickScreen(f"Source column for {canonical}", items, current or ""), picked
+        )
+
+    def action_save_mapping(self) -> None:
+        from segtui.mapping import save_mapping
+
+        dataset = self.app.dataset
+        if dataset is None:
+            return
+        default = str(Path(dataset.paths[0]).parent / "mapping.toml")
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                written = save_mapping(dataset.loaded.mapping, path)
+            except InputError as error:
+                self.notify(error.describe(), severity="error", timeout=8)
+                return
+            self.notify(f"Saved mapping to {written} (reuse with --mapping {written})", timeout=4)
+
+        self.app.push_screen(PathScreen("Save mapping to (.toml or .json)", default), chosen)
+
+    def action_continue(self) -> None:
+        self.dismiss(None)

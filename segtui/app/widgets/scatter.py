@@ -1,0 +1,224 @@
+"""The only place segtui touches plotext (6.x, the rewrite): a PCA scatter and a small line plot.
+
+plotext draws a colourless character picture of the right size; this widget then colours the
+canvas cells itself from the Textual theme, one colour and one distinct marker per segment, so the
+plot follows the theme and stays readable with NO_COLOR (markers differ, the selected segment is
+drawn last, bold and reversed). plotext's module-level figure is never used: each render builds
+its own ``plot_class`` so renders never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from plotext._kernel.api import terminal as _plotext_terminal
+from plotext._plotter.plot import plot_class
+from rich.style import Style
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+MARKERS = "ox+*#@%&=~^$"
+"""One marker per segment; letters follow when there are more segments than symbols."""
+
+FRAME = set("┌┐└┘─│┤┬├┴┼")
+
+
+def rich_color(value: str | None) -> str | None:
+    """A theme colour as Rich reads it: ANSI theme names (``ansi_blue``) lose their prefix."""
+    if not value:
+        return None
+    if value.startswith("ansi_"):
+        name = value[len("ansi_") :]
+        return None if name == "default" else name
+    return value
+
+
+def marker_for(position: int) -> str:
+    """The marker of the segment shown at ``position`` (stable for a given order of segments)."""
+    if position < len(MARKERS):
+        return MARKERS[position]
+    return "abcdefghijklmnpqrstuvwyz"[(position - len(MARKERS)) % 24]
+
+
+@dataclass
+class ScatterData:
+    """What the scatter shows: display points, their segment ids, and the segments' names."""
+
+    x: np.ndarray
+    y: np.ndarray
+    segment_ids: np.ndarray
+    segments: list[tuple[int, str]]
+    explained: tuple[float, float] = (0.0, 0.0)
+    note: str = ""
+    by_id: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {seg_id: position for position, (seg_id, _) in enumerate(self.segments)}
+
+
+def _new_plot(width: int, height: int) -> plot_class:
+    plot = plot_class(_plotext_terminal)
+    plot.plot_size(max(width, 10), max(height, 5))
+    return plot
+
+
+def _canvas_bounds(lines: list[str]) -> tuple[int, int]:
+    """Row range of the plot's canvas (inside the frame), so only points get coloured."""
+    top = next((i for i, line in enumerate(lines) if "┌" in line), -1)
+    bottom = next((i for i, line in enumerate(lines) if "└" in line), len(lines))
+    return top + 1, bottom
+
+
+def render_scatter(
+    data: ScatterData,
+    width: int,
+    height: int,
+    selected: int | None,
+    colors: Sequence[str],
+    highlight: str | None,
+) -> Text:
+    """Draw the scatter as Rich Text: plotext for the picture, the theme for the colours."""
+    plot = _new_plot(width, height)
+    order = [seg_id for seg_id, _ in data.segments if seg_id != selected]
+    if selected is not None and selected in data.by_id:
+        order.append(selected)  # drawn last: on top of the others
+    for seg_id in order:
+        mask = data.segment_ids == seg_id
+        if not mask.any():
+            continue
+        marker = marker_for(data.by_id[seg_id])
+        plot.draw(plot.signal(data.x[mask].tolist(), data.y[mask].tolist(), marker=marker))
+    ex, ey = data.explained
+    plot.label(f"PC1 ({ex:.0%} of variance)", axis="x")
+    plot.label(f"PC2 ({ey:.0%})", axis="y")
+    plot.legend(active=False)
+    lines = plot.build().string(colorless=True).split("\n")
+    marker_style: dict[str, Style] = {}
+    for seg_id, _ in data.segments:
+        position = data.by_id[seg_id]
+        color = colors[position % len(colors)] if colors else None
+        if seg_id == selected:
+            marker_style[marker_for(position)] = Style(
+                color=highlight or None, bold=True, reverse=True
+            )
+        else:
+            marker_style[marker_for(position)] = Style(color=color, dim=selected is not None)
+    top, bottom = _canvas_bounds(lines)
+    text = Text(no_wrap=True, overflow="crop")
+    for row, line in enumerate(lines):
+        if top <= row < bottom:
+            left = max(line.find("┤"), line.find("│"))
+            right = line.rfind("│")
+            for col, char in enumerate(line):
+                style = marker_style.get(char) if left < col < right else None
+                text.append(char, style)
+        else:
+            text.append(line)
+        if row < len(lines) - 1:
+            text.append("\n")
+    return text
+
+
+def legend(data: ScatterData, selected: int | None, colors: Sequence[str], highlight: str) -> Text:
+    """One line per few segments: marker and name; the selected one reversed."""
+    text = Text(no_wrap=False)
+    for seg_id, name in data.segments:
+        position = data.by_id[seg_id]
+        marker = marker_for(position)
+        if seg_id == selected:
+            style = Style(color=highlight or None, bold=True, reverse=True)
+        else:
+            style = Style(color=colors[position % len(colors)] if colors else None)
+        text.append(f" {marker} ", style)
+        text.append(f"{name}  ")
+    return text
+
+
+class ScatterPlot(Widget):
+    """The PCA scatter of users, one marker per segment, the selected segment highlighted."""
+
+    DEFAULT_CSS = """
+    ScatterPlot { height: 1fr; min-height: 8; }
+    """
+
+    selected: reactive[int | None] = reactive(None)
+    data: reactive[ScatterData | None] = reactive(None, always_update=True)
+
+    PALETTE_VARIABLES = ("primary", "accent", "success", "warning", "secondary", "error")
+
+    def _colors(self) -> tuple[list[str], str]:
+        variables = self.app.theme_variables
+        colors = [rich_color(variables.get(name)) for name in self.PALETTE_VARIABLES]
+        return [c for c in colors if c], rich_color(variables.get("foreground")) or ""
+
+    def render(self) -> Text:
+        if self.data is None or len(self.data.x) == 0:
+            return Text("No fit yet: the scatter appears when segments are ready.", style="dim")
+        colors, highlight = self._colors()
+        width, height = self.content_size.width, self.content_size.height
+        legend_text = legend(self.data, self.selected, colors, highlight)
+        legend_lines = max(1, -(-legend_text.cell_len // max(width, 1)))
+        picture = render_scatter(
+            self.data, width, height - legend_lines - 1, self.selected, colors, highlight
+        )
+        picture.append("\n")
+        picture.append(legend_text)
+        if self.data.note:
+            picture.append("\n")
+            picture.append(self.data.note, style="dim")
+        return picture
+
+
+@dataclass
+class Series:
+    """One line of a line plot: a label, its marker, and y per x."""
+
+    label: str
+    marker: str
+    x: list[float]
+    y: list[float]
+
+
+def render_lines(
+    series: Sequence[Series], width: int, height: int, x_label: str, mark_x: float | None
+) -> Text:
+    """A small line plot (the k sweep) as plain Text, markers telling the lines apart."""
+    plot = _new_plot(width, height)
+    for item in series:
+        points = [(x, y) for x, y in zip(item.x, item.y, strict=True) if np.isfinite(y)]
+        if not points:
+            continue
+        signal = plot.signal([p[0] for p in points], [p[1] for p in points], marker=item.marker)
+        signal.lines()
+        signal.label(f"{item.marker} {item.label}")
+        plot.draw(signal)
+    plot.label(x_label, axis="x")
+    if mark_x is not None:
+        plot.title(f"suggested k = {mark_x:g}")
+    return Text(plot.build().string(colorless=True), no_wrap=True, overflow="crop")
+
+
+class LinePlot(Widget):
+    """A small plotext line plot; used for the k sweep (metrics scaled to 0..1)."""
+
+    DEFAULT_CSS = """
+    LinePlot { height: 1fr; min-height: 6; }
+    """
+
+    series: reactive[tuple[Series, ...]] = reactive((), always_update=True)
+    mark_x: reactive[float | None] = reactive(None)
+    x_label: reactive[str] = reactive("k")
+
+    def render(self) -> Text:
+        if not self.series:
+            return Text("No sweep yet: press w to run a k sweep.", style="dim")
+        return render_lines(
+            self.series,
+            self.content_size.width,
+            self.content_size.height,
+            self.x_label,
+            self.mark_x,
+        )

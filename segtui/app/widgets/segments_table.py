@@ -1,0 +1,317 @@
+"""The segments table: name, size, share and top traits, sortable, with marks and carry-to-merge.
+
+Merging is one gesture for mouse and keyboard alike: drag a row onto another with the mouse, or
+pick a row up (``p``), move with the arrows and drop it with ``enter``. While a segment is carried
+the table shows it (``⇡`` on the carried row, ``⇣`` on the row it would land on) and posts
+``CarryChanged`` so the screen can say it in words too.
+
+| key | action |
+|---|---|
+| space | mark / unmark the segment (merge several at once with ``M``) |
+| p | pick the segment up to merge it into another |
+| enter | drop the carried segment here (or open the segment's detail) |
+| escape | put the carried segment back |
+| o | sort by the next column |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widgets import DataTable
+
+from segtui.app.keys import bind
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One segment as the table shows it."""
+
+    id: int
+    name: str
+    size: int
+    share: float
+    traits: str
+    is_rule: bool = False
+    is_noise: bool = False
+
+
+SORTS = ("size", "name", "share", "id")
+
+
+class SegmentsTable(DataTable):
+    """Segments, one per row; the cursor row is the selected segment everywhere in the app."""
+
+    BINDINGS = [  # noqa: RUF012
+        bind(
+            "space",
+            "toggle_mark",
+            "Mark",
+            id="table.mark",
+            tooltip="Mark or unmark this segment (merge marked with M)",
+            show=False,
+        ),
+        bind(
+            "p",
+            "pick_up",
+            "Pick up",
+            id="table.pick",
+            tooltip="Pick this segment up; move with arrows, drop on another with enter to merge",
+        ),
+        bind(
+            "enter",
+            "select_cursor",
+            "Drop/open",
+            id="table.drop",
+            tooltip="Drop the carried segment here (merge), or open this segment's detail",
+            show=False,
+        ),
+        bind(
+            "escape",
+            "cancel_carry",
+            "Put back",
+            id="table.cancel",
+            tooltip="Put the carried segment back without merging",
+            show=False,
+        ),
+        bind(
+            "o",
+            "cycle_sort",
+            "Sort",
+            id="table.sort",
+            tooltip="Sort by size, name, share or id",
+            show=False,
+        ),
+    ]
+
+    @dataclass
+    class MergeRequested(Message):
+        """Merge ``sources`` into ``target`` (a drop, or a merge of marked rows)."""
+
+        sources: list[int]
+        target: int
+
+    @dataclass
+    class CarryChanged(Message):
+        """What is carried (None when nothing) and where it would land."""
+
+        carried: SegmentRow | None
+        target: SegmentRow | None
+
+    @dataclass
+    class Selected(Message):
+        """The cursor moved to another segment."""
+
+        segment_id: int | None
+
+    @dataclass
+    class Opened(Message):
+        """Enter on a segment with nothing carried: open its detail."""
+
+        segment_id: int
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.rows_data: list[SegmentRow] = []
+        self.marked: set[int] = set()
+        self.carried: int | None = None
+        self.sort_by = "size"
+        self._drag_from: int | None = None
+        self._drag_over: int | None = None
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key="mark", width=2)
+        self.add_column("Segment", key="name")
+        self.add_column("Users", key="size")
+        self.add_column("Share", key="share")
+        self.add_column("Top traits", key="traits")
+
+    # ----- data ---------------------------------------------------------------------------
+
+    @property
+    def current_id(self) -> int | None:
+        """The segment under the cursor."""
+        if not self.rows_data or self.cursor_row < 0 or self.cursor_row >= self.row_count:
+            return None
+        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        return int(key) if key is not None else None
+
+    def row_for(self, segment_id: int | None) -> SegmentRow | None:
+        return next((row for row in self.rows_data if row.id == segment_id), None)
+
+    def _sorted(self) -> list[SegmentRow]:
+        rows = list(self.rows_data)
+        if self.sort_by == "name":
+            rows.sort(key=lambda r: (r.is_noise, r.name.lower()))
+        elif self.sort_by in ("size", "share"):
+            rows.sort(key=lambda r: (r.is_noise, -r.size, r.id))
+        else:
+            rows.sort(key=lambda r: r.id)
+        return rows
+
+    def show_rows(self, rows: list[SegmentRow], select: int | None = None) -> None:
+        """Replace the rows, keeping the cursor on ``select`` (or the same segment) when present."""
+        keep = select if select is not None else self.current_id
+        self.rows_data = rows
+        ids = {row.id for row in rows}
+        self.marked &= ids
+        if self.carried not in ids:
+            self.carried = None
+        self._redraw(keep)
+
+    def _cells(self, row: SegmentRow, target: int | None) -> list[object]:
+        if self.carried == row.id:
+            mark = Text("⇡", style="bold")
+        elif self.carried is not None and target == row.id:
+            mark = Text("⇣", style="bold")
+        elif row.id in self.marked:
+            mark = Text("✓", style="bold")
+        else:
+            mark = Text(" ")
+        name = Text(row.name)
+        if row.is_rule:
+            name.append(" (rule)", style="italic dim")
+        return [
+            mark,
+            name,
+            Text(f"{row.size:,}", justify="right"),
+            Text(f"{row.share:.1%}", justify="right"),
+            Text(row.traits, overflow="ellipsis", no_wrap=True),
+        ]
+
+    def _redraw(self, keep: int | None) -> None:
+        target = self._drop_target()
+        self.clear()
+        for row in self._sorted():
+            self.add_row(*self._cells(row, target), key=str(row.id))
+        if keep is not None:
+            for index, row in enumerate(self._sorted()):
+                if row.id == keep:
+                    self.move_cursor(row=index, animate=False)
+                    break
+
+    def _refresh_marks(self) -> None:
+        target = self._drop_target()
+        for row in self.rows_data:
+            self.update_cell(str(row.id), "mark", self._cells(row, target)[0])
+
+    def _drop_target(self) -> int | None:
+        if self._drag_from is not None:
+            return self._drag_over
+        if self.carried is None:
+            return None
+        current = self.current_id if self.rows_data else None
+        return current if current != self.carried else None
+
+    # ----- keyboard -----------------------------------------------------------------------
+
+    def watch_cursor_coordinate(self, old, new) -> None:  # type: ignore[override]
+        super().watch_cursor_coordinate(old, new)
+        if self.rows_data:
+            self.post_message(self.Selected(self.current_id))
+            if self.carried is not None:
+                self._refresh_marks()
+                self._announce()
+
+    def action_toggle_mark(self) -> None:
+        current = self.current_id
+        if current is None:
+            return
+        self.marked ^= {current}
+        self._refresh_marks()
+
+    def action_pick_up(self) -> None:
+        current = self.current_id
+        if current is None:
+            return
+        self.carried = None if self.carried == current else current
+        self._refresh_marks()
+        self._announce()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Escape only belongs to the table while something is carried or marked; otherwise it
+        # bubbles up to the screen.
+        if action == "cancel_carry":
+            return self.carried is not None or bool(self.marked)
+        return True
+
+    def action_cancel_carry(self) -> None:
+        self.carried = None
+        self.marked.clear()
+        self._refresh_marks()
+        self._announce()
+
+    def action_select_cursor(self) -> None:
+        current = self.current_id
+        if current is None:
+            return
+        if self.carried is not None:
+            source, self.carried = self.carried, None
+            self._refresh_marks()
+            self._announce()
+            if source != current:
+                self.post_message(self.MergeRequested([source], current))
+            return
+        self.post_message(self.Opened(current))
+
+    def action_cycle_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self.notify(f"Sorted by {self.sort_by}", timeout=1.5)
+        self._redraw(self.current_id)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        by_column = {"name": "name", "size": "size", "share": "share", "mark": "id"}
+        self.sort_by = by_column.get(str(event.column_key.value), "size")
+        self._redraw(self.current_id)
+
+    def _announce(self) -> None:
+        carried = self.row_for(self._drag_from if self._drag_from is not None else self.carried)
+        self.post_message(self.CarryChanged(carried, self.row_for(self._drop_target())))
+
+    # ----- mouse drag ---------------------------------------------------------------------
+
+    def _row_at(self, event: events.MouseEvent) -> int | None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return None
+        index = offset.y + int(self.scroll_y) - (self.header_height if self.show_header else 0)
+        rows = self._sorted()
+        if offset.y < (self.header_height if self.show_header else 0) or not (
+            0 <= index < len(rows)
+        ):
+            return None
+        return rows[index].id
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if event.button != 1:
+            return
+        self._drag_from = self._row_at(event)
+        self._drag_over = None
+        if self._drag_from is not None:
+            self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drag_from is None:
+            return
+        over = self._row_at(event)
+        over = over if over != self._drag_from else None
+        if over != self._drag_over:
+            self._drag_over = over
+            self._refresh_marks()
+            self._announce()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        source, self._drag_from = self._drag_from, None
+        self.release_mouse()
+        if source is None:
+            return
+        target = self._row_at(event)
+        self._drag_over = None
+        self._refresh_marks()
+        self._announce()
+        if target is not None and target != source:
+            self.post_message(self.MergeRequested([source], target))

@@ -1,0 +1,110 @@
+"""``segtui open``: the app on the person's files (or a saved ``*.segtui.json`` project).
+
+The loading options are the CLI's own (``--map``, ``--mapping``, ``--strict``, ``--session-gap``,
+``--day-first``, ``--layout``), so what ``segtui inspect`` shows is what the app loads.
+``open_sample`` is what ``segtui`` with no arguments runs: the app on the bundled sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segtui.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_EVENTS = REPO_ROOT / "sample_data" / "events.csv"
+
+
+def _run(paths: list[str], **kwargs: Any) -> None:
+    from segtui.app import run_app
+
+    run_app(paths, **kwargs)
+
+
+def open_(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Event files, globs or folders (CSV/TSV, NDJSON, parquet), or one "
+            "*.segtui.json project file."
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on any row that would be left out.")
+    ] = False,
+    session_gap: Annotated[
+        float,
+        typer.Option(
+            "--session-gap", help="Minutes of inactivity that end a session (no session column)."
+        ),
+    ] = 30.0,
+    day_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--day-first/--month-first",
+            help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
+        ),
+    ] = None,
+    layout: Annotated[
+        str | None,
+        typer.Option("--layout", help="Force a layout (see `segtui inspect --help`)."),
+    ] = None,
+    theme: Annotated[
+        str | None,
+        typer.Option("--theme", help="Colour theme: dark, light, high-contrast (themes/ folder)."),
+    ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review/--no-review",
+            help="Show the detected mapping and a preview before the segments (default: on).",
+        ),
+    ] = True,
+) -> None:
+    """Open the app: explore, shape and export segments of these events."""
+    from segtui.mapping import parse_overrides
+    from segtui.project import is_project_path, load_project
+
+    if len(paths) == 1 and is_project_path(paths[0]):
+        project = load_project(paths[0])
+        _run([], project=project, project_path=str(Path(paths[0]).resolve()), theme=theme)
+        return
+    if any(is_project_path(p) for p in paths):
+        raise InputError(
+            "a project file opens on its own", hint="Run `segtui open NAME.segtui.json` alone."
+        )
+    options: dict[str, Any] = {
+        "overrides": parse_overrides(map_ or []),
+        "mapping_file": str(mapping) if mapping else None,
+        "strict": strict,
+        "session_gap_minutes": session_gap,
+        "day_first": day_first,
+        "layout": layout,
+    }
+    options = {k: v for k, v in options.items() if v not in (None, {}, False)} | {
+        "session_gap_minutes": session_gap
+    }
+    _run(list(paths), load_options=options, theme=theme, review_mapping=review)
+
+
+def open_sample(theme: str | None = None) -> None:
+    """`segtui` with no arguments: the app on the bundled sample (<repo>/sample_data/events.csv)."""
+    if not SAMPLE_EVENTS.exists():
+        raise InputError(
+            "the bundled sample is missing",
+            file=SAMPLE_EVENTS,
+            hint="Make one with `segtui sample -o sample_data`, or run `segtui open YOUR_EVENTS`.",
+        )
+    _run([str(SAMPLE_EVENTS)], theme=theme)

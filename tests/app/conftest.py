@@ -1,0 +1,40 @@
+"""Fixtures for the app tests: a small generated event log, frozen cursor blink, worker waits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from segtui.sample import write_sample
+
+USERS = 600
+
+
+@pytest.fixture(scope="session")
+def events_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 users from the sample generator: small enough for fast tests, with real structure."""
+    folder = tmp_path_factory.mktemp("events")
+    return write_sample(folder, USERS, seed=7).events_path
+
+
+@pytest.fixture(autouse=True)
+def no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freeze the cursor blink so snapshots are stable (as Harlequin's tests do)."""
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "cursor_blink", False, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

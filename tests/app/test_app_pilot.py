@@ -1,0 +1,325 @@
+"""Drive the real app by keys and by mouse on a 600-user generated log.
+
+Each test asserts what the person would see change: the segments table, the Segmentation, the
+screen stack, the files written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_helpers import settle
+
+from segtui.app.app import SegtuiApp
+from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen
+from segtui.app.screens.explore import ExploreScreen
+from segtui.app.screens.loading import LoadingScreen
+from segtui.app.widgets.segments_table import SegmentsTable
+from segtui.project import load_project
+
+
+def _names(app: SegtuiApp) -> dict[int, str]:
+    return {int(p.segment_id): p.name for p in app.segview.profiles}
+
+
+def _sizes(app: SegtuiApp) -> dict[int, int]:
+    return {int(p.segment_id): int(p.size) for p in app.segview.profiles}
+
+
+def _table(app: SegtuiApp) -> SegmentsTable:
+    return app.screen.query_one(SegmentsTable)
+
+
+async def _ready(pilot) -> None:
+    await settle(pilot, until=lambda: pilot.app.segview is not None)
+
+
+async def test_open_change_k_rename_merge_undo_rule(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        assert isinstance(app.screen, ExploreScreen)
+        assert app.choices.params["k"] == 6
+        assert len(app.segview.profiles) == 6
+        table = _table(app)
+        assert table.row_count == 6 and table.has_focus
+
+        # change k by one key and refit in a worker
+        await pilot.press("plus")
+        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        assert len(app.segview.profiles) == 7
+        assert sum(_sizes(app).values()) == 600
+
+        # rename inline: r, clear, type, enter
+        first = table.current_id
+        await pilot.press("r")
+        assert app.screen.query_one("#rename-input").has_focus
+        await pilot.press("home", "ctrl+k", *"Top group", "enter")
+        await settle(pilot, until=lambda: _names(app).get(first) == "Top group")
+        assert table.has_focus
+        # escape cancels a rename
+        await pilot.press("r", "x", "escape")
+        await settle(pilot)
+        assert _names(app)[first] == "Top group"
+
+        # merge by the keyboard gesture: pick up row 2, move down, drop on row 3
+        await pilot.press("down")
+        source = table.current_id
+        await pilot.press("p")
+        assert table.carried == source
+        await pilot.press("down")
+        target = table.current_id
+        carry = str(app.screen.query_one("#carry-line").render())
+        assert "drop on" in carry
+        before = _sizes(app)
+        await pilot.press("enter")
+        await settle(pilot, until=lambda: source not in _sizes(app))
+        assert _sizes(app)[target] == before[target] + before[source]
+        assert len(app.segview.profiles) == 6
+
+        # merge by a mouse drag: row 0 onto row 1 (header is the first line of the table)
+        rows = [row.id for row in table._sorted()]
+        drag, drop = rows[0], rows[1]
+        before = _sizes(app)
+        await pilot.mouse_down(SegmentsTable, offset=(6, 1))
+        await pilot.hover(SegmentsTable, offset=(6, 2))
+        await pilot.mouse_up(SegmentsTable, offset=(6, 2))
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 5)
+        assert _sizes(app)[drop] == before[drag] + before[drop]
+        assert drag not in _sizes(app)
+
+        # undo twice brings both merges back; redo re-applies one
+        await pilot.press("u")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 6)
+        await pilot.press("u")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 7)
+        await pilot.press("ctrl+r")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 6)
+
+        # a rule with an error says so under the input as you type
+        await pilot.press("a")
+        await pilot.press(*"purchses >")
+        error = str(app.screen.query_one("#rule-error").render())
+        assert "purchases" in error  # the closest feature is suggested
+        await pilot.press("home", "ctrl+k", *"purchases == 0 and add_to_cart >= 3", "enter")
+        await settle(pilot, until=lambda: "rule" in app.segview.kinds.values())
+        rule_id = next(i for i, kind in app.segview.kinds.items() if kind == "rule")
+        assert app.segview.rules[rule_id] == "purchases == 0 and add_to_cart >= 3"
+        users = app.dataset.users
+        expected = users.filter((users["purchases"] == 0) & (users["add_to_cart"] >= 3)).height
+        assert _sizes(app)[rule_id] == expected > 0
+        assert app.segview.kinds[rule_id] == "rule"
+
+        # quitting with unsaved edits asks first; n stays
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ExploreScreen)
+
+
+async def test_merge_marked_split_and_detail(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        table = _table(app)
+        ids = [row.id for row in table._sorted()]
+        sizes = _sizes(app)
+        await pilot.press("space", "down", "space", "down", "space", "M")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 4)
+        assert _sizes(app)[min(ids[:3])] == sum(sizes[i] for i in ids[:3])
+
+        await pilot.press("home")
+        before = len(app.segview.profiles)
+        await pilot.press("s")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == before + 1)
+
+        await pilot.press("enter")
+        await pilot.pause()
+        from segtui.app.screens.detail import DetailScreen
+
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("2", "3", "right_square_bracket", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ExploreScreen)
+
+
+async def test_sweep_and_take_suggested_k(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        await pilot.press("w")
+        await settle(pilot, until=lambda: app.sweep_result is not None)
+        suggested = app.sweep_result.suggested_k
+        assert 2 <= suggested <= 12
+        await pilot.press("t")
+        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == suggested)
+        assert len(app.segview.profiles) == suggested
+
+
+async def test_k_larger_than_users_is_refused_where_typed(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        await pilot.press("f")
+        field = app.screen.query_one("#param-k")
+        field.focus()
+        await pilot.press("end", "backspace", *"9999")
+        await pilot.pause()
+        line = str(app.screen.query_one("#carry-line").render())
+        assert "at most" in line
+        await settle(pilot)
+        assert len(app.segview.profiles) == 6  # the old result stays
+
+
+async def test_bad_file_then_pick_another(events_csv: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    app = SegtuiApp([str(bad)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: app.screen.has_class("-failed"))
+        assert isinstance(app.screen, LoadingScreen)
+        message = str(app.screen.query_one("#loading-error").render())
+        assert "broken.csv" in message
+        retry = app.screen.query_one("#retry-path")
+        assert retry.has_focus
+        await pilot.press("home", "ctrl+k", *str(events_csv), "enter")
+        await _ready(pilot)
+        assert isinstance(app.screen, ExploreScreen)
+
+
+async def test_save_project_and_reopen_exactly(events_csv: Path, tmp_path: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("plus")
+        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        await pilot.press("r", "home", "ctrl+k", *"Keepers", "enter")
+        await settle(pilot, until=lambda: "Keepers" in _names(app).values())
+        await pilot.press("p", "down", "enter")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 6)
+        saved = app.save_project_to(str(tmp_path / "work.segtui.json"))
+        names, labels = _names(app), app.segview.labels.copy()
+        history = list(app.segmentation.history)
+        assert not app.dirty
+
+    project = load_project(saved)
+    again = SegtuiApp(project=project, project_path=str(saved), watch_terminal=False)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(
+            pilot,
+            until=lambda: (
+                again.segview is not None
+                and again.project is not None
+                and again.project.segmentation is None
+                and again.segmentation.history
+            ),
+        )
+        assert _names(again) == names
+        assert np.array_equal(again.segview.labels, labels)
+        assert list(again.segmentation.history) == history
+        assert again.choices.params["k"] == 7
+
+
+async def test_help_lists_every_screen_and_palette_knows_actions(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        from segtui.app.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+        console.print(app.screen._render_keys())
+        text = console.export_text()
+        for words in ("This screen (Explore)", "Mapping", "Segment detail", "Export", "Pick up"):
+            assert words in text
+        await pilot.press("escape")
+        from segtui.app.commands import SegtuiCommands
+
+        titles = [t for t, _, _ in SegtuiCommands(app.screen)._commands()]
+        assert any(t.startswith("Rename") for t in titles)
+        assert any(t.startswith("Export") for t in titles)
+
+
+def test_every_binding_has_id_and_tooltip() -> None:
+    from segtui.app.screens import detail, dialogs, explore, export, help, loading, mapping
+    from segtui.app.widgets import segments_table
+
+    classes = [
+        SegtuiApp,
+        explore.ExploreScreen,
+        mapping.MappingScreen,
+        detail.DetailScreen,
+        export.ExportScreen,
+        help.HelpScreen,
+        loading.LoadingScreen,
+        dialogs.ConfirmScreen,
+        dialogs.MessageScreen,
+        dialogs.PickScreen,
+        dialogs.PathScreen,
+        segments_table.SegmentsTable,
+    ]
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            assert binding.id and binding.id.startswith("segtui."), (cls, binding)
+            assert binding.tooltip, (cls, binding)
+    explore_shown = [b for b in explore.ExploreScreen.BINDINGS if b.show]
+    assert len(explore_shown) <= 6
+
+
+async def test_mapping_screen_change_source_by_keyboard(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False, review_mapping=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        from segtui.app.screens.mapping import MappingScreen
+
+        assert isinstance(app.screen, MappingScreen)
+        report = str(app.screen.query_one("#mapping-report").render())
+        assert "rows would be left out" in report or "Rows read" in report
+        # move to 'category' and unmap it: its features disappear after the reload
+        table = app.screen.query_one("#mapping-table")
+        row = next(i for i in range(table.row_count) if table.get_row_at(i)[0] == "category")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("home", "enter")  # "(none)" is the first option
+        await settle(pilot, until=lambda: "category" not in app.dataset.loaded.columns)
+        assert "category_diversity" not in app.dataset.feature_names
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ExploreScreen)
+
+
+async def test_export_writes_parquet_with_names_and_counts(
+    events_csv: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("segtui.export")
+    import polars as pl
+
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("p", "down", "enter")
+        await settle(pilot, until=lambda: len(app.segview.profiles) == 5)
+        await pilot.press("r", "home", "ctrl+k", *"Renamed", "enter")
+        await settle(pilot, until=lambda: "Renamed" in _names(app).values())
+        target = tmp_path / "out.parquet"
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("home", "ctrl+k", *str(target), "enter")
+        await settle(pilot, until=lambda: isinstance(app.screen, MessageScreen))
+        assert str(target) in str(app.screen.query_one(".dialog-text").render())
+        assert "segtui assign" in str(app.screen.query_one(".dialog-text").render())
+        frame = pl.read_parquet(target)
+        counts = dict(frame.group_by("segment").len().iter_rows())
+        expected = {p.name: int(p.size) for p in app.segview.profiles}
+        assert counts == expected
+        assert "Renamed" in counts
+        assert frame.height == 600
