@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from segtui.errors import InputError
+from segtui.mapping import CANONICAL_COLUMNS
 
 FAMILIES: tuple[str, ...] = ("activity", "engagement", "funnel", "value", "interest", "time")
 TRANSFORMS: tuple[str, ...] = ("log1p", "none")
@@ -73,21 +74,8 @@ TIME_PARTS: tuple[str, ...] = ("ts.hour", "ts.weekday", "ts.month", "ts.date")
 # feature out. ``session_id`` is always present after loading too, but is checked like any other
 # column so a hand-built frame without it gets a clear reason.
 ALWAYS_PRESENT: tuple[str, ...] = ("user_id", "ts", "event")
-KNOWN_COLUMNS: tuple[str, ...] = (
-    "user_id",
-    "ts",
-    "event",
-    "session_id",
-    "order_id",
-    "category",
-    "item_id",
-    "page",
-    "price",
-    "quantity",
-    "revenue",
-    "duration_s",
-    "scroll_depth",
-)
+# The canonical columns (segtui.mapping owns the list).
+KNOWN_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS
 NUMERIC_COLUMNS: tuple[str, ...] = (
     "ts",
     "price",
@@ -683,13 +671,14 @@ def check_spec(spec: FeatureSpec, known: Iterable[str] = ()) -> None:
 
 
 def _closest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    """`` (did you mean 'x'?)`` for a declaration error, or nothing (a stricter match)."""
+    match = closest_name(word, choices, cutoff=0.6)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
-def closest_name(word: str, choices: Iterable[str]) -> str | None:
+def closest_name(word: str, choices: Iterable[str], cutoff: float = 0.5) -> str | None:
     """The choice closest to ``word`` (for "did you mean" hints), or None."""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return match[0] if match else None
 
 

@@ -240,11 +240,18 @@ class LoadedEvents:
 
     def collect_report(self) -> LoadReport:
         """Collect the report on its own (one scan of the columns it needs)."""
+        return self.finish_report(_collect(self.report_query, self.source))
+
+    def collect_with_report(self, query: pl.LazyFrame) -> tuple[pl.DataFrame, LoadReport]:
+        """Collect ``query`` (built on ``events``) and the report together: one scan of the files.
+
+        Polars errors (a value that does not parse) become an InputError naming the file.
+        """
         try:
-            counts = self.report_query.collect()
+            counts, frame = pl.collect_all([self.report_query, query], engine="streaming")
         except pl.exceptions.PolarsError as error:
             raise input_error_from_polars(error, self.source) from error
-        return self.finish_report(counts)
+        return frame, self.finish_report(counts)
 
     def _examples_query(self, code: int, key: str) -> pl.LazyFrame:
         value = pl.col(self.reason_values[key]).cast(pl.Utf8)

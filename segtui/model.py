@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ import numpy as np
 import polars as pl
 
 from segtui import __version__
-from segtui.catalog import Agg, FeatureSpec, Filter, spec_from_dict
+from segtui.catalog import FeatureSpec, spec_from_dict
+from segtui.catalog import spec_to_dict as catalog_spec_to_dict
 from segtui.cluster import ALGORITHMS, ClusterResult
 from segtui.errors import InputError
 from segtui.events import LoadReport
@@ -57,44 +58,12 @@ _HINT = "The model file is damaged or was edited by hand; export it again with `
 # Feature declarations as data
 
 
-def _filter_to_dict(flt: Filter) -> dict[str, Any]:
-    out: dict[str, Any] = {"column": flt.column, "op": flt.op}
-    if flt.value is not None:
-        out["value"] = list(flt.value) if isinstance(flt.value, tuple) else flt.value
-    return out
-
-
-def _agg_to_dict(agg: Agg) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": agg.kind}
-    if agg.column is not None:
-        out["column"] = agg.column
-    if agg.where:
-        out["where"] = [_filter_to_dict(f) for f in agg.where]
-    if agg.match:
-        out["match"] = [_filter_to_dict(f) for f in agg.match]
-    if agg.operands:
-        out["operands"] = [op if isinstance(op, str) else _agg_to_dict(op) for op in agg.operands]
-    if agg.stat != "last":
-        out["stat"] = agg.stat
-    return out
-
-
 def spec_to_dict(spec: FeatureSpec) -> dict[str, Any]:
     """A resolved declaration in the table form ``catalog.spec_from_dict`` reads.
 
     The fallback is not written: the model keeps the aggregation that was actually computed.
     """
-    return {
-        "name": spec.name,
-        "family": spec.family,
-        "description": spec.description,
-        "transform": spec.transform,
-        "when_missing": "null" if spec.when_missing is None else spec.when_missing,
-        "why_missing": spec.why_missing,
-        "default": spec.default,
-        "requires": list(spec.requires),
-        **_agg_to_dict(spec.agg),
-    }
+    return catalog_spec_to_dict(replace(spec, fallback=None))
 
 
 def needed_specs(specs: Sequence[FeatureSpec], names: Sequence[str]) -> list[FeatureSpec]:

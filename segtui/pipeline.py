@@ -31,7 +31,7 @@ from segtui.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.errors import InputError
 from segtui.events import LoadedEvents, LoadOptions, LoadReport, load_events
 from segtui.features import build_feature_query
-from segtui.loading import input_error_from_polars, inspect_source
+from segtui.loading import inspect_source
 from segtui.mapping import Mapping as ColumnMapping
 from segtui.prepare import PreparedMatrix, prepare
 from segtui.profiles import SegmentProfile, profile_segments
@@ -157,12 +157,7 @@ def _events(
             details=[f"{name}: {why}" for name, why in list(left_out.items())[:5]],
             hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
         )
-    query = build_feature_query(loaded.events, chosen, as_of)
-    try:
-        counts, users = pl.collect_all([loaded.report_query, query], engine="streaming")
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, loaded.source) from error
-    report = loaded.finish_report(counts)
+    users, report = loaded.collect_with_report(build_feature_query(loaded.events, chosen, as_of))
     users = users.sort("user_id")
     names = [spec.name for spec in chosen]
     defaults = [spec.name for spec in chosen if spec.default] or names

@@ -189,16 +189,3 @@ def test_a_failed_run_leaves_an_existing_output_alone(log: Path, tmp_path: Path)
     error_of(run(str(log), "-o", str(out), "--features", "nope"))
     assert out.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".f.parquet")] == []
-
-
-def test_parse_as_of_forms() -> None:
-    assert features_cmd.parse_as_of("2024-03-02").isoformat() == "2024-03-02T00:00:00+00:00"
-    assert features_cmd.parse_as_of("2024-03-02T10:30:00").isoformat() == (
-        "2024-03-02T10:30:00+00:00"
-    )
-    assert features_cmd.parse_as_of("2024-03-02T10:30:00+02:00").isoformat() == (
-        "2024-03-02T08:30:00+00:00"
-    )
-    assert features_cmd.parse_as_of("2024-03-02T10:30:00Z").isoformat() == (
-        "2024-03-02T10:30:00+00:00"
-    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,90 +26,54 @@ from segtui.catalog import (
     load_feature_file,
     select_features,
 )
+from segtui.cli.options import (
+    CatalogJsonOpt,
+    ComputeFeaturesOpt,
+    DayFirstOpt,
+    FeatureFileOpt,
+    FeaturesAsOfOpt,
+    LayoutOpt,
+    MapOpt,
+    MappingOpt,
+    OptionalEventPathsArg,
+    SessionGapOpt,
+    StrictOpt,
+    feature_names,
+    load_options,
+    parse_as_of,
+)
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, LoadOptions, load_events
+from segtui.events import LoadedEvents, load_events
 from segtui.features import build_feature_query
 from segtui.fileio import atomic_write
-from segtui.loading import input_error_from_polars
-from segtui.mapping import parse_overrides
 
 
 def features(
-    paths: Annotated[
-        list[str] | None,
-        typer.Argument(help="Event files, globs or folders (CSV/TSV, NDJSON, parquet)."),
-    ] = None,
+    paths: OptionalEventPathsArg = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Where to write the features (.parquet or .csv)."),
     ] = None,
-    features_: Annotated[
-        str | None,
-        typer.Option(
-            "--features", help="Comma-separated feature names (default: every one the data allows)."
-        ),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Reference time, UTC: YYYY-MM-DD (00:00 that day) or an ISO date-time. Events "
-            "after it are left out. Default: the last event in the data.",
-        ),
-    ] = None,
+    features_: ComputeFeaturesOpt = None,
+    as_of: FeaturesAsOfOpt = None,
     list_: Annotated[
         bool, typer.Option("--list", help="List the features (and, with a path, what is left out).")
     ] = False,
-    feature_file: Annotated[
-        Path | None,
-        typer.Option("--feature-file", help="TOML file declaring more features ([[feature]])."),
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."
-        ),
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Fail on any row that would be left out.")
-    ] = False,
-    session_gap: Annotated[
-        float,
-        typer.Option(
-            "--session-gap", help="Minutes of inactivity that end a session (no session column)."
-        ),
-    ] = 30.0,
-    day_first: Annotated[
-        bool | None,
-        typer.Option(
-            "--day-first/--month-first",
-            help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
-        ),
-    ] = None,
-    layout: Annotated[
-        str | None,
-        typer.Option("--layout", help="Force a layout (see `segtui inspect --help`)."),
-    ] = None,
-    json_: Annotated[
-        bool, typer.Option("--json", help="With --list: print the catalog as JSON.")
-    ] = False,
+    feature_file: FeatureFileOpt = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
+    strict: StrictOpt = False,
+    session_gap: SessionGapOpt = 30.0,
+    day_first: DayFirstOpt = None,
+    layout: LayoutOpt = None,
+    json_: CatalogJsonOpt = False,
 ) -> None:
     """Compute per-user behavior features from event files and write them to parquet."""
     specs: list[FeatureSpec] = list(CATALOG)
     if feature_file is not None:
         specs += load_feature_file(feature_file)
     moment = parse_as_of(as_of) if as_of is not None else None
-    options = LoadOptions(
-        overrides=parse_overrides(map_ or []),
-        mapping_file=mapping,
-        strict=strict,
-        session_gap_minutes=session_gap,
-        day_first=day_first,
-        layout=layout,
-    )
+    options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     if list_:
         columns = load_events(paths, options).columns if paths else None
         if json_:
@@ -133,13 +97,8 @@ def features(
         )
     loaded = load_events(paths, options)
     offered, left_out = available_features(specs, loaded.columns)
-    if features_ is not None:
-        names = [n.strip() for n in features_.split(",") if n.strip()]
-        if not names:
-            raise InputError("--features names no feature", hint="e.g. --features events,revenue")
-        chosen = select_features(names, offered, left_out)
-    else:
-        chosen = offered
+    names = feature_names(features_)
+    chosen = offered if names is None else select_features(names, offered, left_out)
     table, report_lines = _compute(loaded, chosen, moment)
     with atomic_write(output) as tmp:
         if output.suffix.lower() == ".csv":
@@ -161,34 +120,13 @@ def _compute(
     loaded: LoadedEvents, specs: Sequence[FeatureSpec], as_of: datetime | None
 ) -> tuple[pl.DataFrame, list[str]]:
     """Features and the loading report, collected together so the files are scanned once."""
-    query = build_feature_query(loaded.events, specs, as_of)
-    try:
-        # One pass: the report and the features share the scan (on a 10M-event CSV this costs
-        # 14.7 CPU-s against 19.6 CPU-s for two separate collects).
-        counts, table = pl.collect_all([loaded.report_query, query], engine="streaming")
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, loaded.source) from error
-    report = loaded.finish_report(counts)
+    # One pass: the report and the features share the scan (on a 10M-event CSV this costs
+    # 14.7 CPU-s against 19.6 CPU-s for two separate collects).
+    table, report = loaded.collect_with_report(build_feature_query(loaded.events, specs, as_of))
     lines = [
         line for line in report.lines() if not line.startswith("  ") and "events by" not in line
     ]
     return table, lines
-
-
-def parse_as_of(text: str) -> datetime:
-    """``--as-of``: a date (00:00 UTC that day) or an ISO date-time (no offset means UTC)."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--as-of {text!r} is not a date or date-time",
-            hint="Use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC unless an offset is given).",
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _status(

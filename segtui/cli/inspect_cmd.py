@@ -14,63 +14,38 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from segtui.events import LoadedEvents, LoadOptions, LoadReport, load_events
+from segtui.cli.options import (
+    DayFirstOpt,
+    EventPathsArg,
+    InspectLayoutOpt,
+    JsonOpt,
+    MapOpt,
+    MappingOpt,
+    SessionGapOpt,
+    StrictOpt,
+    load_options,
+)
+from segtui.events import LoadedEvents, LoadReport, load_events
 from segtui.loading import input_error_from_polars
-from segtui.mapping import parse_overrides, save_mapping
+from segtui.mapping import save_mapping
 
 
 def inspect(
-    paths: Annotated[
-        list[str], typer.Argument(help="Event files, globs or folders (CSV/TSV, NDJSON, parquet).")
-    ],
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."
-        ),
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
-    ] = None,
+    paths: EventPathsArg,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
     save_mapping_: Annotated[
         Path | None,
         typer.Option("--save-mapping", help="Save the mapping used (.toml or .json)."),
     ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Fail on any row that would be left out.")
-    ] = False,
-    session_gap: Annotated[
-        float,
-        typer.Option(
-            "--session-gap", help="Minutes of inactivity that end a session (no session column)."
-        ),
-    ] = 30.0,
-    day_first: Annotated[
-        bool | None,
-        typer.Option(
-            "--day-first/--month-first",
-            help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
-        ),
-    ] = None,
-    layout: Annotated[
-        str | None,
-        typer.Option(
-            "--layout",
-            help="Force a layout: clickstream, invoice_lines, invoice_lines_ii, segment, ga4, "
-            "transactions, generic.",
-        ),
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    strict: StrictOpt = False,
+    session_gap: SessionGapOpt = 30.0,
+    day_first: DayFirstOpt = None,
+    layout: InspectLayoutOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Show the detected layout and mapping, what was decided, and what the rows hold."""
-    options = LoadOptions(
-        overrides=parse_overrides(map_ or []),
-        mapping_file=mapping,
-        strict=strict,
-        session_gap_minutes=session_gap,
-        day_first=day_first,
-        layout=layout,
-    )
+    options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     loaded = load_events(paths, options)
     try:
         report = loaded.collect_report()

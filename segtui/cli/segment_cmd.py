@@ -18,46 +18,35 @@ from typing import Annotated, Any
 import typer
 
 from segtui.assign import assign as assign_labels
-from segtui.cli.features_cmd import parse_as_of
+from segtui.cli.options import (
+    AsOfOpt,
+    DayFirstOpt,
+    EventsOrUsersPathsArg,
+    FeatureFileOpt,
+    FeaturesOpt,
+    JsonOpt,
+    LayoutOpt,
+    MapOpt,
+    MappingOpt,
+    ModelSessionGapOpt,
+    ShortSessionGapOpt,
+    StrictOpt,
+    feature_names,
+    load_options,
+    parse_as_of,
+)
 from segtui.cluster import algorithm_info
 from segtui.diagnostics import Diagnostics, SweepResult
 from segtui.errors import InputError
 from segtui.events import LoadOptions
 from segtui.export import METADATA_KEY, export_segments, write_labels
-from segtui.mapping import parse_overrides
 from segtui.model import model_to_json, read_model
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.profiles import SegmentProfile, profile_segments
 from segtui.segmentation import Segmentation
 
-# ---- option types shared by the three commands (same flags as `inspect` and `features`)
+# ---- option types shared by segment and sweep (the loading ones are in segtui.cli.options)
 
-Paths = Annotated[
-    list[str],
-    typer.Argument(
-        help="Event files, globs or folders (CSV/TSV, NDJSON, parquet), or a users table."
-    ),
-]
-MapOpt = Annotated[
-    list[str] | None,
-    typer.Option("--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."),
-]
-MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
-]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Fail on any row that would be left out.")
-]
-DayFirstOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--day-first/--month-first",
-        help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
-    ),
-]
-LayoutOpt = Annotated[
-    str | None, typer.Option("--layout", help="Force a layout (see `segtui inspect --help`).")
-]
 UsersTableOpt = Annotated[
     bool | None,
     typer.Option(
@@ -74,14 +63,6 @@ AlgoOpt = Annotated[
         help="kmeans, minibatch_kmeans, agglomerative, dbscan, hdbscan, gmm or birch.",
     ),
 ]
-FeaturesOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--features",
-        help="Comma-separated features to cluster on (default: the catalog's default set, or "
-        "every numeric column of a users table).",
-    ),
-]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: same data + seed = same segments.")]
 SampleOpt = Annotated[
     int | None,
@@ -95,17 +76,6 @@ ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", help="Algorithm parameter name=value (e.g. n_init=10); repeatable."),
 ]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="Reference time, UTC: YYYY-MM-DD or an ISO date-time. Default: the last event.",
-    ),
-]
-FeatureFileOpt = Annotated[
-    Path | None,
-    typer.Option("--feature-file", help="TOML file declaring more features ([[feature]])."),
-]
 ScalingOpt = Annotated[
     str, typer.Option("--scaling", help="standard (mean/std) or robust (median/IQR).")
 ]
@@ -116,25 +86,6 @@ TransformOpt = Annotated[
         help="Per-feature transform name=none|log1p|rank (default: the catalog's); repeatable.",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-def _load_options(
-    map_: list[str] | None,
-    mapping: Path | None,
-    strict: bool,
-    session_gap: float | None,
-    day_first: bool | None,
-    layout: str | None,
-) -> LoadOptions:
-    return LoadOptions(
-        overrides=parse_overrides(map_ or []),
-        mapping_file=mapping,
-        strict=strict,
-        session_gap_minutes=30.0 if session_gap is None else session_gap,
-        day_first=day_first,
-        layout=layout,
-    )
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
@@ -145,15 +96,6 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
             raise InputError(f"{option} {item!r} is not name=value", hint=f"e.g. {option} k=6")
         out[name.strip()] = value.strip()
     return out
-
-
-def _feature_names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise InputError("--features names no feature", hint="e.g. --features events,revenue")
-    return names
 
 
 def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]:
@@ -203,7 +145,7 @@ def _load(
 
 
 def segment(
-    paths: Paths,
+    paths: EventsOrUsersPathsArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the segments (.parquet).")
     ],
@@ -236,10 +178,7 @@ def segment(
     map_: MapOpt = None,
     mapping: MappingOpt = None,
     strict: StrictOpt = False,
-    session_gap: Annotated[
-        float,
-        typer.Option("--session-gap", help="Minutes of inactivity that end a session."),
-    ] = 30.0,
+    session_gap: ShortSessionGapOpt = 30.0,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
     json_: JsonOpt = False,
@@ -254,8 +193,8 @@ def segment(
     if algorithm_info(algo).uses_k:
         params.setdefault("k", 6)
     transforms = _pairs(transform, "--transform")
-    names = _feature_names(features_)
-    options = _load_options(map_, mapping, strict, session_gap, day_first, layout)
+    names = feature_names(features_)
+    options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     features = names or data.default_features
     run = run_segmentation(
@@ -432,7 +371,7 @@ def parse_k_range(text: str) -> list[int]:
 
 
 def sweep(
-    paths: Paths,
+    paths: EventsOrUsersPathsArg,
     algo: AlgoOpt = "kmeans",
     k_range: Annotated[
         str, typer.Option("--k", "-k", help="The ks to try: 2..12, or 3,5,8.")
@@ -449,10 +388,7 @@ def sweep(
     map_: MapOpt = None,
     mapping: MappingOpt = None,
     strict: StrictOpt = False,
-    session_gap: Annotated[
-        float,
-        typer.Option("--session-gap", help="Minutes of inactivity that end a session."),
-    ] = 30.0,
+    session_gap: ShortSessionGapOpt = 30.0,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
     json_: JsonOpt = False,
@@ -462,8 +398,8 @@ def sweep(
     params = _params(algo, None, param)
     if "k" in params:
         raise InputError("give k with --k in a sweep, not --param k=...")
-    names = _feature_names(features_)
-    options = _load_options(map_, mapping, strict, session_gap, day_first, layout)
+    names = feature_names(features_)
+    options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     result, messages = run_sweep(
         data.users,
@@ -522,7 +458,7 @@ def assign(
     model: Annotated[
         Path, typer.Argument(help="A NAME.model.json, or a segments.parquet written by segment.")
     ],
-    paths: Paths,
+    paths: EventsOrUsersPathsArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the labels (.parquet or .csv).")
     ],
@@ -530,13 +466,7 @@ def assign(
     map_: MapOpt = None,
     mapping: MappingOpt = None,
     strict: StrictOpt = False,
-    session_gap: Annotated[
-        float | None,
-        typer.Option(
-            "--session-gap",
-            help="Minutes of inactivity that end a session (default: the model's).",
-        ),
-    ] = None,
+    session_gap: ModelSessionGapOpt = None,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
     json_: JsonOpt = False,
@@ -545,7 +475,7 @@ def assign(
     _check_output(output, (".parquet", ".csv"))
     m = read_model(model)
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
-    options = _load_options(map_, mapping, strict, gap, day_first, layout)
+    options = load_options(map_, mapping, strict, gap, day_first, layout)
     moment = parse_as_of(as_of) if as_of is not None else None
     labels = assign_labels(m, paths, as_of=moment, load_options=options)
     write_labels(labels, output, {METADATA_KEY: model_to_json(m.data)})
