@@ -109,7 +109,9 @@ def load_options(
 
 FeatureFileOpt = Annotated[
     Path | None,
-    typer.Option("--feature-file", help="TOML file declaring more features ([[feature]])."),
+    typer.Option(
+        "--feature-file", help="TOML file declaring more features (one \\[\\[feature]] table each)."
+    ),
 ]
 FeaturesOpt = Annotated[
     str | None,
