@@ -41,6 +41,15 @@ from segtui.mapping import CANONICAL_COLUMNS
 
 FAMILIES: tuple[str, ...] = ("activity", "engagement", "funnel", "value", "interest", "time")
 TRANSFORMS: tuple[str, ...] = ("log1p", "none")
+FILLS: tuple[str, ...] = ("median", "zero", "max", "min")
+"""How clustering fills a missing (null) value of a feature, decided per feature:
+
+- ``median``: the value is merely unknown (no duration recorded): a typical value says least.
+- ``zero``: a rate or average of things that never happened, where 0 reads right (no cart adds:
+  nothing was abandoned). 0 is taken in the transformed space (the transform of 0).
+- ``max``: recency-like; never happened = at least as long ago as the longest observed.
+- ``min``: the other end, for features where "never" means the smallest value.
+"""
 AGG_KINDS: tuple[str, ...] = (
     "count",
     "sum",
@@ -157,6 +166,9 @@ class FeatureSpec:
     with the reason in ``why_missing``). ``fallback`` is the aggregation used when a column in
     ``requires`` is absent (``orders`` falls back to counting purchases); without one the feature
     is left out. ``default`` marks the features used for clustering unless a person picks others.
+    ``fill`` is how clustering fills a null (one of ``FILLS``); a value computed as null because
+    the event never happened is not an unknown value, so each null-able feature says which fill
+    reads right for it (see the comments in ``CATALOG``).
     """
 
     name: str
@@ -169,6 +181,7 @@ class FeatureSpec:
     why_missing: str = ""
     default: bool = False
     fallback: Agg | None = None
+    fill: str = "median"
 
     @property
     def missing_text(self) -> str:
@@ -245,6 +258,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         Agg("days_since", stat="last"),
         requires=("ts",),
         default=True,
+        # Never null (every user has an event), so no fill applies; contrast recency_days.
     ),
     FeatureSpec(
         "tenure_days",
@@ -268,6 +282,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         transform="log1p",
         when_missing=None,
         why_missing="no event with a duration",
+        # The data did not record a duration for this user: unknown, not short.
+        fill="median",
     ),
     FeatureSpec(
         "total_duration_s",
@@ -285,6 +301,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         requires=("scroll_depth",),
         when_missing=None,
         why_missing="no event with a scroll depth",
+        fill="median",  # no scroll depth recorded: unknown, not shallow
     ),
     FeatureSpec(
         "deep_scroll_share",
@@ -298,6 +315,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         requires=("scroll_depth",),
         when_missing=None,
         why_missing="no event with a scroll depth",
+        fill="median",  # as avg_scroll_depth
     ),
     # --- funnel ---------------------------------------------------------------------------
     _count("add_to_cart", "add_to_cart", default=True),
@@ -324,6 +342,9 @@ CATALOG: tuple[FeatureSpec, ...] = (
         when_missing=None,
         why_missing="no add to cart",
         default=True,
+        # No cart was filled, so none was abandoned. A median (0.25 on the sample) would make
+        # a fifth of users, mostly browsers, look like part-time abandoners.
+        fill="zero",
     ),
     FeatureSpec(
         "view_to_cart_rate",
@@ -332,6 +353,9 @@ CATALOG: tuple[FeatureSpec, ...] = (
         Agg("ratio", operands=("add_to_cart", "product_views")),
         when_missing=None,
         why_missing="no product view",
+        # No product viewed, so no view turned into a cart add. (A cart add without any product
+        # view also lands here; it is rare where product views are tracked.)
+        fill="zero",
     ),
     FeatureSpec(
         "cart_to_purchase_rate",
@@ -340,6 +364,11 @@ CATALOG: tuple[FeatureSpec, ...] = (
         Agg("ratio", operands=("purchases", "add_to_cart")),
         when_missing=None,
         why_missing="no add to cart",
+        # No cart add, so no cart turned into a purchase; the median would give users who never
+        # carted anything a typical buyer's conversion. (A purchase without a tracked cart add
+        # also lands here; where carts are not tracked at all the feature is all null and is
+        # dropped.)
+        fill="zero",
     ),
     FeatureSpec(
         "checkout_to_purchase_rate",
@@ -348,6 +377,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         Agg("ratio", operands=("purchases", "checkouts")),
         when_missing=None,
         why_missing="no checkout",
+        fill="zero",  # no checkout, so none was completed (as cart_to_purchase_rate)
     ),
     # --- value ----------------------------------------------------------------------------
     FeatureSpec(
@@ -400,6 +430,12 @@ CATALOG: tuple[FeatureSpec, ...] = (
         when_missing=None,
         why_missing="no orders",
         default=True,
+        # How big a user's orders are is a trait of buyers, and without orders it is unknown,
+        # not 0: an average over no orders is undefined. "Never bought" is already said by
+        # purchases, revenue (0) and recency_days (max); a 0 here too would put a third of the
+        # users far below every real order, so the axis would mostly repeat buyer vs non-buyer
+        # (its spread dominated by that gap) instead of separating small baskets from big ones.
+        fill="median",
     ),
     FeatureSpec(
         "max_purchase_revenue",
@@ -410,6 +446,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         transform="log1p",
         when_missing=None,
         why_missing="no purchase with a revenue",
+        fill="median",  # unknown without purchases, as avg_order_value
     ),
     FeatureSpec(
         "recency_days",
@@ -420,6 +457,11 @@ CATALOG: tuple[FeatureSpec, ...] = (
         when_missing=None,
         why_missing="no purchases",
         default=True,
+        # Never bought = the last purchase is at least as long ago as the longest seen. The
+        # median (105 days on the sample) made non-buyers look like typical recent buyers. A
+        # user's own tenure would be tighter still, but a fill is one value per feature, and the
+        # far end is where "never" belongs in a recency ordering.
+        fill="max",
     ),
     FeatureSpec(
         "purchase_span_days",
@@ -429,6 +471,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         requires=("ts",),
         when_missing=None,
         why_missing="no purchases",
+        # No purchases span no time, as for a one-time buyer (whose span is 0).
+        fill="zero",
     ),
     FeatureSpec(
         "items_purchased",
@@ -448,6 +492,10 @@ CATALOG: tuple[FeatureSpec, ...] = (
         when_missing=None,
         why_missing="no purchase with a price",
         default=True,
+        # The price tier a user buys in (premium vs bargain) is unknown without purchases, not
+        # "free": 0 would put non-buyers below the cheapest item, repeat what purchases and
+        # revenue say, and squeeze premium vs bargain buyers on this axis (see avg_order_value).
+        fill="median",
     ),
     FeatureSpec(
         "refund_rate",
@@ -456,6 +504,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         Agg("ratio", operands=("refunds", "purchases")),
         when_missing=None,
         why_missing="no purchases",
+        fill="zero",  # nothing bought, nothing refunded
     ),
     # --- interest -------------------------------------------------------------------------
     FeatureSpec(
@@ -493,6 +542,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         when_missing=None,
         why_missing="no product view with a price",
         default=True,
+        fill="median",  # the price tier a user looks at is unknown without views, not 0
     ),
     FeatureSpec(
         "max_price_viewed",
@@ -503,6 +553,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         transform="log1p",
         when_missing=None,
         why_missing="no product view with a price",
+        fill="median",  # as avg_price_viewed
     ),
     FeatureSpec(
         "search_share",
@@ -550,6 +601,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         requires=("ts",),
         when_missing=None,
         why_missing="no purchases",
+        # A share of no purchases has no season: 0 would say "buys only outside winter".
+        fill="median",
     ),
     FeatureSpec(
         "activity_trend",
@@ -566,6 +619,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         requires=("ts",),
         when_missing=None,
         why_missing="all events at one instant",
+        fill="median",  # one instant has no trend either way
     ),
 )
 
@@ -654,6 +708,10 @@ def check_spec(spec: FeatureSpec, known: Iterable[str] = ()) -> None:
         raise ValueError(f"transform '{spec.transform}' is not one of {', '.join(TRANSFORMS)}")
     if spec.when_missing is not None and spec.when_missing != 0:
         raise ValueError('when_missing is 0 or "null"')
+    if spec.fill not in FILLS:
+        raise ValueError(
+            f"fill '{spec.fill}' is not one of {', '.join(FILLS)}{_closest(spec.fill, FILLS)}"
+        )
     check_agg(spec.agg)
     if spec.fallback is not None:
         check_agg(spec.fallback)
@@ -792,6 +850,7 @@ _SPEC_KEYS = (
     "operands",
     "stat",
     "fallback",
+    "fill",
 )
 _AGG_KEYS = ("kind", "column", "where", "match", "events", "operands", "stat")
 _FILTER_KEYS = ("column", "op", "value")
@@ -885,6 +944,9 @@ def spec_from_dict(data: Mapping[str, Any], known: Iterable[str] = ()) -> Featur
     fallback = data.get("fallback")
     if fallback is not None and not isinstance(fallback, dict):
         raise ValueError("'fallback' is an aggregation table")
+    fill = data.get("fill", "median")
+    if not isinstance(fill, str):
+        raise ValueError(f"'fill' is one of {', '.join(FILLS)} (text)")
     spec = FeatureSpec(
         name=data["name"],
         family=data["family"],
@@ -896,6 +958,7 @@ def spec_from_dict(data: Mapping[str, Any], known: Iterable[str] = ()) -> Featur
         why_missing=str(data.get("why_missing", "")),
         default=default,
         fallback=_agg_from(fallback) if fallback else None,
+        fill=fill,
     )
     check_spec(spec, known)
     return spec
@@ -1017,6 +1080,7 @@ def spec_to_dict(spec: FeatureSpec) -> dict[str, Any]:
         out["default"] = True
     if spec.fallback is not None:
         out["fallback"] = agg_to_dict(spec.fallback)
+    out["fill"] = spec.fill
     return out
 
 

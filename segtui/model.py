@@ -8,7 +8,11 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
   (:class:`segtui.catalog.FeatureSpec` as data, resolved: a fallback chosen at fit time is kept,
   so new data computes the very same thing);
 * ``mapping``: the column mapping (``Mapping.to_dict()``) new event files are read with;
-* ``prepare``: transforms and scaling (``PrepareParams.to_dict()``);
+* ``prepare``: transforms, fills and scaling (``PrepareParams.to_dict()``): per feature the
+  transform, how a missing value is filled (``fill``: median, zero, max or min, and the value it
+  gave, ``impute``, which is what assigning applies), center and scale. Files written before
+  fills existed have no ``fill`` key; they were filled with the median and read as such, so
+  schema version 1 still covers them;
 * ``cluster``: algorithm, parameters, seed, and the state ``cluster.assign_new`` reads;
 * ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
   the per-user base labels, plus ``splits``: for each split the centers of its parts in the
@@ -290,6 +294,11 @@ class Model:
     edits: list[dict[str, Any]]
     splits: dict[int, SplitCenters] = field(default_factory=dict)
     file: str | None = None
+
+    @property
+    def fills(self) -> dict[str, str]:
+        """How each clustering feature's missing values are filled (``median`` in old files)."""
+        return {f.name: f.fill for f in self.prepare.features}
 
     @property
     def segment_names(self) -> dict[int, str]:

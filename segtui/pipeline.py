@@ -57,6 +57,11 @@ class UsersData:
     """The features a segmentation uses unless a person picks others."""
     default_transforms: dict[str, str]
     """Feature -> the catalog's transform ("none" for users-table columns)."""
+    default_fills: dict[str, str] = field(default_factory=dict)
+    """Feature -> how its declaration fills a missing value (the catalog's ``fill``); empty for
+    a users table, whose columns are filled with the median unless a person says otherwise."""
+    missing_reasons: dict[str, str] = field(default_factory=dict)
+    """Feature -> why a value can be missing ("no purchases"), for the preparation's messages."""
     specs: list[FeatureSpec] | None = None
     """The resolved declarations behind ``features`` (events only)."""
     left_out: dict[str, str] = field(default_factory=dict)
@@ -167,6 +172,12 @@ def _events(
         features=names,
         default_features=defaults,
         default_transforms={spec.name: spec.transform for spec in chosen},
+        default_fills={spec.name: spec.fill for spec in chosen},
+        missing_reasons={
+            spec.name: spec.why_missing
+            for spec in chosen
+            if spec.when_missing is None and spec.why_missing
+        },
         specs=chosen,
         left_out=dict(left_out),
         loaded=loaded,
@@ -232,10 +243,16 @@ def run_segmentation(
     should_stop: ShouldStop | None = None,
     rule_features: Sequence[str] | None = None,
     display_points: int | None = DISPLAY_POINTS,
+    default_fills: Mapping[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
+    missing_reasons: Mapping[str, str] | None = None,
 ) -> SegmentRun:
     """prepare -> fit_clusters -> diagnose -> profiles and names -> PCA -> Segmentation.
 
     ``rule_features`` are the names rule segments may use (default: every column but user_id).
+    ``default_fills`` (``UsersData.default_fills``) and ``fills`` (a person's overrides) say how
+    missing values are filled (see :func:`segtui.prepare.prepare`); ``missing_reasons``
+    (``UsersData.missing_reasons``) only words the messages.
     Raises :class:`segtui.cluster.Cancelled` when ``should_stop()`` turns true.
     """
     seconds: dict[str, float] = {}
@@ -248,7 +265,16 @@ def run_segmentation(
         clock = now
 
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare(users, features, transforms, default_transforms, scaling)
+    prepared = prepare(
+        users,
+        features,
+        transforms,
+        default_transforms,
+        scaling,
+        fills=fills,
+        default_fills=default_fills,
+        missing_reasons=missing_reasons,
+    )
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
     lap("prepare")
@@ -322,10 +348,22 @@ def run_sweep(
     scaling: str = "standard",
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    default_fills: Mapping[str, str] | None = None,
+    fills: Mapping[str, str] | None = None,
+    missing_reasons: Mapping[str, str] | None = None,
 ) -> tuple[SweepResult, list[str]]:
     """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare(users, features, transforms, default_transforms, scaling)
+    prepared = prepare(
+        users,
+        features,
+        transforms,
+        default_transforms,
+        scaling,
+        fills=fills,
+        default_fills=default_fills,
+        missing_reasons=missing_reasons,
+    )
     result = sweep(
         prepared.X,
         algorithm,

@@ -2,8 +2,10 @@
 
 Clustering is only as good as the space it runs in: counts and money are heavy-tailed, features
 live on different scales, and real tables have holes. ``prepare`` applies a per-feature transform
-(none, signed log1p, percentile rank), fills missing values with the column median, drops features
-that carry no information, and scales (standard or robust). Everything it learned goes into a
+(none, signed log1p, percentile rank), fills missing values the way each feature declares (a null
+that means "the event never happened" is not an unknown value: no cart adds means nothing was
+abandoned, never bought means the last purchase is as long ago as anyone's), drops features that
+carry no information, and scales (standard or robust). Everything it learned goes into a
 :class:`PrepareParams` that serialises to JSON, so ``transform_users`` can put new users into the
 exact same space when a saved model labels them.
 """
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segtui.catalog import FILLS
 from segtui.errors import InputError
 
 TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
@@ -42,13 +45,17 @@ class FeatureParams:
     transform: str
     """Resolved transform: "none", "log1p" or "rank" (never "default")."""
     impute: float
-    """Value (after the transform) that fills missing entries: the transformed column's median."""
+    """Value (after the transform) that fills missing entries; ``fill`` says how it was chosen."""
     center: float
     scale: float
     rank_reference: tuple[float, ...] | None = None
     """Sorted raw values (or quantiles) a "rank" transform measures new users against."""
     n_missing: int = 0
     """Missing values seen when fitting (null, NaN or infinite)."""
+    fill: str = "median"
+    """How ``impute`` was chosen (one of ``FILLS``): the transformed column's median, the
+    transform of 0, or its largest or smallest value. Models written before fills existed have
+    no such key and mean "median"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +66,7 @@ class FeatureParams:
             "scale": float(self.scale),
             "rank_reference": None if self.rank_reference is None else list(self.rank_reference),
             "n_missing": int(self.n_missing),
+            "fill": self.fill,
         }
 
     @classmethod
@@ -70,6 +78,9 @@ class FeatureParams:
                 raise ValueError(f"unknown transform {transform!r}")
             if transform == "rank" and not ref:
                 raise ValueError("a rank transform needs its rank_reference")
+            fill = str(data.get("fill", "median"))
+            if fill not in FILLS:
+                raise ValueError(f"unknown fill {fill!r}")
             return cls(
                 name=str(data["name"]),
                 transform=transform,
@@ -78,6 +89,7 @@ class FeatureParams:
                 scale=float(data["scale"]),
                 rank_reference=None if ref is None else tuple(float(v) for v in ref),
                 n_missing=int(data.get("n_missing", 0)),
+                fill=fill,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
@@ -209,12 +221,107 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _fill_value(
+    kind: str, present: np.ndarray, transform: str, reference: np.ndarray | None
+) -> float:
+    """The transformed value that fills a missing entry (``present``: transformed, non-missing)."""
+    if kind == "zero":
+        return float(_apply_transform(np.zeros(1), transform, reference)[0])
+    if kind == "max":
+        return float(present.max())
+    if kind == "min":
+        return float(present.min())
+    return float(np.median(present))
+
+
+def _untransform(value: float, transform: str) -> float | None:
+    """The raw value a transformed one stands for (None for a rank: it has no single inverse)."""
+    if transform == "log1p":
+        return float(np.sign(value) * np.expm1(abs(value)))
+    if transform == "rank":
+        return None
+    return value
+
+
+def _fill_message(
+    name: str,
+    kind: str,
+    impute: float,
+    transform: str,
+    n_missing: int,
+    n: int,
+    reason: str | None,
+) -> str:
+    """What was filled and why, in words a person reads (see ``prepare``)."""
+    users = f"{n_missing:,} user{'s' if n_missing != 1 else ''}"
+    if reason and reason.startswith("no "):
+        who = f"{users} with {reason}"
+    elif reason:
+        who = f"{users} with no value ({reason})"
+    else:
+        who = f"{users} with a missing value"
+    days = name.endswith("_days")
+    label = name[: -len("_days")].replace("_", " ") if days else "value"
+    raw = _untransform(impute, transform)
+    units = "" if raw is None else (f"{raw:,.0f} days" if days else _fmt(raw))
+    if kind == "zero":
+        rank = f" (percentile rank {_fmt(impute)})" if raw is None else ""
+        what = f"0{rank}: nothing it measures happened"
+    elif kind in ("max", "min"):
+        if days:
+            end = "longest" if kind == "max" else "shortest"
+        else:
+            end = "largest" if kind == "max" else "smallest"
+        if raw is None:
+            value = f"percentile rank {_fmt(impute)}"
+        elif transform == "none":
+            value = units
+        else:
+            value = f"{units} ({_fmt(impute)} after {transform})"
+        what = f"the {end} {label} seen, {value}"
+    else:
+        # Taken after the transform: say so, and what it stands for in the feature's units.
+        if raw is None:
+            what = f"the median percentile rank, {_fmt(impute)}"
+        elif transform == "none":
+            what = f"the median, {units}"
+        else:
+            what = f"the median after {transform}, {_fmt(impute)} (= {units})"
+        what += ": unknown, so a typical value" if reason else ""
+    return f"'{name}': {who} ({n_missing / n:.1%}) set to {what}"
+
+
+def _check_fills(
+    fills: Mapping[str, str], default_fills: Mapping[str, str], columns: Sequence[str]
+) -> None:
+    """Fill kinds must be known; a person's fill must name a column (a fill for a feature that
+    is not clustered this time is kept for the next, not an error)."""
+    for name, kind in fills.items():
+        if kind not in FILLS:
+            raise InputError(
+                f"unknown fill '{kind}'", column=name, hint=f"Use one of: {', '.join(FILLS)}."
+            )
+        if name not in columns:
+            close = difflib.get_close_matches(name, list(columns), n=1)
+            raise InputError(
+                "a fill is given for a feature the users table does not have",
+                column=name,
+                hint=f"Did you mean '{close[0]}'?" if close else None,
+            )
+    for name, kind in default_fills.items():
+        if kind not in FILLS:
+            raise InputError(f"unknown default fill '{kind}'", column=name)
+
+
 def prepare(
     users: pl.DataFrame,
     features: Sequence[str],
     transforms: Mapping[str, str] | None = None,
     default_transforms: Mapping[str, str] | None = None,
     scaling: str = "standard",
+    fills: Mapping[str, str] | None = None,
+    default_fills: Mapping[str, str] | None = None,
+    missing_reasons: Mapping[str, str] | None = None,
 ) -> PreparedMatrix:
     """Turn a users table into the scaled matrix a clustering runs on.
 
@@ -232,8 +339,17 @@ def prepare(
         What "default" means per feature (the catalog's transform); "none" when not given.
     scaling:
         "standard" or "robust".
+    fills:
+        Per-feature choice among ``FILLS`` for missing values (a person's override).
+    default_fills:
+        The fill each feature declares (the catalog's ``fill``); "median" when not given, which
+        is what a users table gets.
+    missing_reasons:
+        Why a value is missing, per feature ("no purchases": the catalog's ``why_missing``), for
+        the messages only.
 
-    Per feature: transform, then fill missing values with the transformed column's median, then
+    Per feature: transform, then fill missing values (median: the transformed column's median;
+    zero: the transform of 0; max/min: the transformed column's largest/smallest value), then
     scale. Features that are all missing or constant (after the transform) are dropped with a
     message. Fewer than two usable features is an :class:`InputError`.
 
@@ -247,7 +363,11 @@ def prepare(
         raise InputError(f"unknown scaling '{scaling}'", hint=f"Use one of: {', '.join(SCALINGS)}.")
     transforms = dict(transforms or {})
     default_transforms = dict(default_transforms or {})
+    fills = dict(fills or {})
+    default_fills = dict(default_fills or {})
+    reasons = dict(missing_reasons or {})
     names = _check_features(users, features)
+    _check_fills(fills, default_fills, [c for c in users.columns if c != "user_id"])
     for name, choice in transforms.items():
         if choice not in TRANSFORMS:
             raise InputError(
@@ -288,14 +408,12 @@ def prepare(
             continue
         reference = _rank_reference(raw[~missing]) if choice == "rank" else None
         values = _apply_transform(raw, choice, reference)
-        present = values[~missing]
-        impute = float(np.median(present))
+        fill = fills.get(name) or default_fills.get(name) or "median"
+        impute = _fill_value(fill, values[~missing], choice, reference)
         if n_missing:
             values[missing] = impute
             messages.append(
-                f"'{name}': filled {n_missing:,} missing value{'s' if n_missing != 1 else ''} "
-                f"({n_missing / n:.1%}) with the median {_fmt(impute)}"
-                + (f" (after {choice})" if choice != "none" else "")
+                _fill_message(name, fill, impute, choice, n_missing, n, reasons.get(name))
             )
         lo, hi = float(values.min()), float(values.max())
         if lo == hi:
@@ -327,6 +445,7 @@ def prepare(
                 scale=scale,
                 rank_reference=None if reference is None else tuple(float(v) for v in reference),
                 n_missing=n_missing,
+                fill=fill,
             )
         )
         columns.append(values)
@@ -357,9 +476,9 @@ def transform_users(params: PrepareParams, users: pl.DataFrame) -> np.ndarray:
     """Put new users into a fitted preparation's space (for assigning them with a saved model).
 
     Rows come out in the order of ``users`` as given (the caller keeps the user ids). Missing
-    values get the fitted median, rank features are ranked against the training reference, and
-    the fitted center and scale are applied; a feature the model needs but the table lacks is an
-    :class:`InputError` naming it.
+    values get the fitted fill value (``impute``, already in the transformed space), rank features
+    are ranked against the training reference, and the fitted center and scale are applied; a
+    feature the model needs but the table lacks is an :class:`InputError` naming it.
     """
     missing_cols = [f.name for f in params.features if f.name not in users.columns]
     if missing_cols:

@@ -168,3 +168,61 @@ def test_density_model_labels_far_users_noise(tmp_path: Path) -> None:
     noise = model.state["noise_id"]
     assert labels.row(0) == ("far", "Noise (unassigned)", noise)
     assert labels.row(1)[2] == 0  # the largest planted group
+
+
+NULLABLE = ["events", "purchases", "cart_abandonment", "recency_days", "avg_order_value"]
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm"])
+def test_non_median_fills_reproduce_the_labels(
+    data: UsersData, events_csv: Path, tmp_path: Path, algorithm: str
+) -> None:
+    run = run_segmentation(
+        data.users,
+        NULLABLE,
+        algorithm,
+        {"k": 4},
+        seed=0,
+        default_transforms=data.default_transforms,
+        default_fills=data.default_fills,
+        fills={"avg_order_value": "min"},
+    )
+    params = {f.name: f for f in run.prepared.params.features}
+    assert {name: f.fill for name, f in params.items()} == {
+        "events": "median",
+        "purchases": "median",
+        "cart_abandonment": "zero",
+        "recency_days": "max",
+        "avg_order_value": "min",
+    }
+    # the fills had work to do, with the values their kinds say
+    for name in ("cart_abandonment", "recency_days", "avg_order_value"):
+        assert params[name].n_missing > 0, name
+    assert params["cart_abandonment"].impute == 0.0
+    assert params["recency_days"].impute == data.users["recency_days"].max()
+    assert params["avg_order_value"].impute == pytest.approx(
+        float(np.log1p(data.users["avg_order_value"].min()))
+    )
+    written = export_segments(
+        tmp_path / "segments.parquet",
+        run.users,
+        run.segmentation,
+        run.prepared,
+        run.result,
+        run.projection,
+        specs=data.specs,
+        loaded=data.loaded,
+        report=data.report,
+    )
+    expected = pl.read_parquet(written.parquet).select("user_id", "segment", "segment_id")
+    model = read_model(tmp_path / "segments.model.json")
+    assert model.fills["recency_days"] == "max"
+    assert assign(model, [events_csv]).equals(expected)
+    # the filled users in particular: those who never bought keep their segment
+    never = data.users.filter(pl.col("recency_days").is_null()).select("user_id")
+    assert never.height > 0
+    assert (
+        assign(model, [events_csv])
+        .join(never, on="user_id")
+        .equals(expected.join(never, on="user_id"))
+    )

@@ -12,6 +12,7 @@ from segtui.catalog import (
     CATALOG,
     CATALOG_BY_NAME,
     FAMILIES,
+    FILLS,
     TIME_PARTS,
     Agg,
     FeatureSpec,
@@ -118,6 +119,25 @@ def test_fixed_meanings_are_declared_as_the_issue_says() -> None:
     assert c["weekend_share"].agg.match == (Filter("ts.weekday", ">=", 6),)
     assert c["events"].missing_text == "0"
     assert c["recency_days"].missing_text == "null (no purchases)"
+
+
+def test_fills_are_declared_feature_by_feature() -> None:
+    fills = {spec.name: spec.fill for spec in CATALOG if spec.fill != "median"}
+    assert fills == {
+        "cart_abandonment": "zero",
+        "view_to_cart_rate": "zero",
+        "cart_to_purchase_rate": "zero",
+        "checkout_to_purchase_rate": "zero",
+        "recency_days": "max",
+        "purchase_span_days": "zero",
+        "refund_rate": "zero",
+    }
+    # a fill only matters where a value can be missing
+    assert all(CATALOG_BY_NAME[name].when_missing is None for name in fills)
+    # money and prices without purchases are unknown, not 0 (see the comments in CATALOG)
+    for name in ("avg_order_value", "avg_purchase_price", "avg_duration_s", "avg_price_viewed"):
+        assert CATALOG_BY_NAME[name].fill == "median", name
+    assert FILLS == ("median", "zero", "max", "min")
 
 
 def test_default_set_is_a_subset_for_clustering() -> None:
@@ -268,6 +288,27 @@ def test_feature_file_round_trip(tmp_path: Path) -> None:
 def test_whole_catalog_round_trips_through_plain_data() -> None:
     for spec in CATALOG:
         assert spec_from_dict(spec_to_dict(spec)) == spec
+    assert spec_to_dict(CATALOG_BY_NAME["recency_days"])["fill"] == "max"
+
+
+def test_fill_in_a_feature_file_and_old_declarations_without_it(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        FEATURE_FILE.replace(
+            'why_missing = "no purchases"\n', 'why_missing = "no purchases"\nfill = "zero"\n'
+        ),
+        encoding="utf-8",
+    )
+    specs = load_feature_file(path)
+    assert [s.fill for s in specs] == ["median", "zero", "median"]
+    again = tmp_path / "again.toml"
+    again.write_text(dump_feature_file(specs), encoding="utf-8")
+    assert 'fill = "zero"' in again.read_text(encoding="utf-8")
+    assert load_feature_file(again) == specs
+    # a declaration written before fills existed (e.g. in an old model file) reads as median
+    old = spec_to_dict(CATALOG_BY_NAME["recency_days"])
+    del old["fill"]
+    assert spec_from_dict(old).fill == "median"
 
 
 @pytest.mark.parametrize(
@@ -319,6 +360,21 @@ def test_whole_catalog_round_trips_through_plain_data() -> None:
             "[[feature]]\nname = 'x'\nfamily = 'value'\ndescription = 'd'\nkind = 'count'\n"
             "when_missing = 5",
             "feature 'x': when_missing is 0 or \"null\"",
+        ),
+        (
+            "[[feature]]\nname = 'x'\nfamily = 'value'\ndescription = 'd'\nkind = 'count'\n"
+            "fill = 'maxx'",
+            "feature 'x': fill 'maxx' is not one of median, zero, max, min (did you mean 'max'?)",
+        ),
+        (
+            "[[feature]]\nname = 'x'\nfamily = 'value'\ndescription = 'd'\nkind = 'count'\n"
+            "fill = 0",
+            "feature 'x': 'fill' is one of median, zero, max, min (text)",
+        ),
+        (
+            "[[feature]]\nname = 'x'\nfamily = 'value'\ndescription = 'd'\nkind = 'count'\n"
+            "fil = 'zero'",
+            "feature 'x': unknown key 'fil' (did you mean 'fill'?)",
         ),
         (
             "[[feature]]\nname = 'x'\nfamily = 'value'\nkind = 'count'",

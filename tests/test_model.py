@@ -174,3 +174,43 @@ def test_events_model_needs_specs_and_mapping() -> None:
     data["features"]["specs"][0]["kind"] = "median"
     with pytest.raises(InputError, match=r"'features.specs\[0\]' is not a valid feature"):
         parse_model(data)
+
+
+def test_fills_are_recorded_per_feature_and_old_files_mean_median() -> None:
+    users = users_table().with_columns(
+        pl.when(pl.col("a") > 12).then(None).otherwise(pl.col("a")).alias("a")
+    )
+    run = run_segmentation(
+        users, ["a", "b"], "kmeans", {"k": 3}, seed=1, default_fills={"a": "max"}
+    )
+    model = build_model(
+        prepared=run.prepared,
+        result=run.result,
+        segmentation=run.segmentation,
+        projection=run.projection,
+        users=run.users,
+        id_column="user_id",
+    )
+    data = json.loads(model_to_json(model))
+    a, b = data["prepare"]["features"]
+    assert (a["fill"], b["fill"]) == ("max", "median")
+    assert a["impute"] == users["a"].max() and a["n_missing"] == 30
+    parsed = parse_model(data)
+    assert parsed.fills == {"a": "max", "b": "median"}
+    assert parsed.prepare == run.prepared.params
+    # written before fills existed: the same schema version, read as the median it was
+    old = copy.deepcopy(data)
+    for feature in old["prepare"]["features"]:
+        del feature["fill"]
+    assert old["schema_version"] == SCHEMA_VERSION == 1
+    assert parse_model(old).fills == {"a": "median", "b": "median"}
+    assert parse_model(old).prepare.features[0].impute == a["impute"]
+    data["prepare"]["features"][0]["fill"] = "mode"
+    with pytest.raises(InputError, match=r"'prepare' is not valid .*unknown fill 'mode'"):
+        parse_model(data)
+
+
+def test_event_specs_in_the_model_carry_their_fill() -> None:
+    data = json.loads(json.dumps(spec_to_dict(CATALOG_BY_NAME["cart_abandonment"])))
+    assert data["fill"] == "zero"
+    assert spec_from_dict(data).fill == "zero"

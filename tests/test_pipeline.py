@@ -134,3 +134,76 @@ def test_load_users_from_events(tmp_path: Path) -> None:
     everything = load_users([path])
     assert "revenue" in everything.features and "scroll_depth" not in everything.features
     assert "avg_scroll_depth" in everything.left_out
+
+
+def test_fills_come_from_the_declarations_and_reach_prepare(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "user_id,ts,event,price\n"
+        "a,2024-01-01T10:00:00Z,purchase,20\n"
+        "b,2024-01-05T10:00:00Z,purchase,10\n"
+        "c,2024-01-09T10:00:00Z,page_view,\n"
+        "d,2024-01-10T10:00:00Z,purchase,5\n",
+        encoding="utf-8",
+    )
+    data = load_users([path], features=["events", "purchases", "recency_days", "revenue"])
+    assert data.default_fills == {
+        "events": "median",
+        "purchases": "median",
+        "recency_days": "max",
+        "revenue": "median",
+    }
+    assert data.missing_reasons == {"recency_days": "no purchases"}
+    features = ["purchases", "recency_days"]
+    run = run_segmentation(
+        data.users,
+        features,
+        "kmeans",
+        {"k": 2},
+        default_fills=data.default_fills,
+        missing_reasons=data.missing_reasons,
+    )
+    recency = run.prepared.params.features[1]
+    # last purchases 9, 5 and 0 days before the last event; c never bought -> 9 days
+    assert (recency.fill, recency.impute, recency.n_missing) == ("max", 9.0, 1)
+    assert run.messages[0] == (
+        "'recency_days': 1 user with no purchases (25.0%) set to the longest recency seen, 9 days"
+    )
+    override = run_segmentation(
+        data.users,
+        features,
+        "kmeans",
+        {"k": 2},
+        default_fills=data.default_fills,
+        fills={"recency_days": "min"},
+    )
+    assert override.prepared.params.features[1].impute == 0.0
+    _, messages = run_sweep(
+        data.users,
+        features,
+        "kmeans",
+        [2],
+        default_fills=data.default_fills,
+        fills={"recency_days": "zero"},
+    )
+    assert messages == [
+        "'recency_days': 1 user with a missing value (25.0%) set to 0: nothing it measures happened"
+    ]
+
+
+def test_users_tables_declare_no_fill(tmp_path: Path) -> None:
+    users, _ = blobs()
+    path = tmp_path / "rfm.csv"
+    users.with_columns(
+        pl.when(pl.col("a") > 15).then(None).otherwise(pl.col("a")).alias("a")
+    ).write_csv(path)
+    data = load_users([path])
+    assert data.kind == "users_table"
+    assert data.default_fills == {} and data.missing_reasons == {}
+    run = run_segmentation(
+        data.users, ["a", "b"], "kmeans", {"k": 2}, default_fills=data.default_fills
+    )
+    assert run.prepared.params.features[0].fill == "median"
+    assert run.messages[0].startswith(
+        "'a': 20 users with a missing value (16.7%) set to the median"
+    )

@@ -115,19 +115,162 @@ def test_missing_values_filled_with_median_and_said() -> None:
     np.testing.assert_allclose(pm.X[:, 0], (filled - 3.0) / math.sqrt(1.6))
     assert pm.params.features[0].impute == 3.0
     assert pm.params.features[0].n_missing == 2
-    assert "'x': filled 2 missing values (40.0%) with the median 3" in pm.messages
+    assert pm.params.features[0].fill == "median"
     # +inf counts as missing: median of [1,2,3,4] = 2.5
     assert pm.params.features[1].impute == 2.5
-    assert "'y': filled 1 missing value (20.0%) with the median 2.5" in pm.messages
+    assert pm.messages == [
+        "'x': 2 users with a missing value (40.0%) set to the median, 3",
+        "'y': 1 user with a missing value (20.0%) set to the median, 2.5",
+    ]
 
 
 def test_imputation_after_log1p_is_said() -> None:
     users = pl.DataFrame({"user_id": list("abc"), "x": [0.0, None, 3.0], "y": [1.0, 2, 3]})
     pm = prepare(users, ["x", "y"], transforms={"x": "log1p"})
+    # median of [log1p 0, log1p 3] = ln 4 / 2 = ln 2, which stands for a raw value of 1
     assert pm.params.features[0].impute == pytest.approx(math.log(4) / 2)
     assert pm.messages == [
-        "'x': filled 1 missing value (33.3%) with the median 0.6931 (after log1p)"
+        "'x': 1 user with a missing value (33.3%) set to the median after log1p, 0.6931 (= 1)"
     ]
+
+
+# x has 2 of 5 values missing; y is a plain second feature.
+FILL_USERS = pl.DataFrame(
+    {"user_id": list("abcde"), "x": [1.0, None, 3.0, None, 7.0], "y": [1.0, 2, 3, 4, 5]}
+)
+
+
+@pytest.mark.parametrize(
+    ("fill", "impute"), [("median", 3.0), ("zero", 0.0), ("max", 7.0), ("min", 1.0)]
+)
+def test_each_fill_kind_exact_without_transform(fill: str, impute: float) -> None:
+    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": fill})
+    fp = pm.params.features[0]
+    assert (fp.fill, fp.impute, fp.n_missing) == (fill, impute, 2)
+    values = np.array([1.0, impute, 3.0, impute, 7.0])
+    assert fp.center == pytest.approx(values.mean())
+    np.testing.assert_allclose(pm.X[:, 0], (values - values.mean()) / values.std())
+
+
+@pytest.mark.parametrize(
+    ("fill", "impute"),
+    # log1p of the present [0, 3, 7] = [0, ln 4, ln 8]; zero is log1p(0) = 0
+    [("median", math.log(4)), ("zero", 0.0), ("max", math.log(8)), ("min", 0.0)],
+)
+def test_each_fill_kind_is_taken_after_log1p(fill: str, impute: float) -> None:
+    users = FILL_USERS.with_columns(pl.Series("x", [0.0, None, 3.0, None, 7.0]))
+    pm = prepare(users, ["x", "y"], fills={"x": fill}, default_transforms={"x": "log1p"})
+    fp = pm.params.features[0]
+    assert fp.transform == "log1p" and fp.fill == fill
+    assert fp.impute == pytest.approx(impute, abs=1e-15)
+    values = np.array([0.0, impute, math.log(4), impute, math.log(8)])
+    np.testing.assert_allclose(pm.X[:, 0], (values - values.mean()) / values.std(), atol=1e-12)
+    # new users with a missing value land exactly where the training ones did
+    again = transform_users(pm.params, users)
+    np.testing.assert_array_equal(again, pm.X)
+
+
+def test_zero_fill_is_the_transform_of_zero_for_a_rank() -> None:
+    users = FILL_USERS.with_columns(pl.Series("x", [0.0, None, 2.0, None, 4.0]))
+    pm = prepare(users, ["x", "y"], transforms={"x": "rank"}, fills={"x": "zero"})
+    # 0 in the reference [0, 2, 4]: (0 below + 1 at-or-below) / (2 * 3) = 1/6, not 0
+    assert pm.params.features[0].impute == pytest.approx(1 / 6)
+    assert pm.messages == [
+        "'x': 2 users with a missing value (40.0%) set to 0 (percentile rank 0.1667): "
+        "nothing it measures happened"
+    ]
+
+
+def test_fill_messages_say_what_and_why() -> None:
+    users = pl.DataFrame(
+        {
+            "user_id": list("abcde"),
+            "recency_days": [10.0, None, 364.4, 30.0, None],
+            "cart_abandonment": [0.5, 1.0, None, 0.25, 1.0],
+            "avg_order_value": [None, 9.0, 99.0, 0.0, None],
+            "spend": [1.0, None, 7.0, 3.0, 5.0],
+            "trend": [0.25, 0.5, None, 1.0, 0.75],
+        }
+    )
+    pm = prepare(
+        users,
+        users.columns[1:],
+        default_transforms={"avg_order_value": "log1p", "spend": "log1p"},
+        default_fills={
+            "recency_days": "max",
+            "cart_abandonment": "zero",
+            "avg_order_value": "median",
+            "spend": "min",
+        },
+        missing_reasons={
+            "recency_days": "no purchases",
+            "cart_abandonment": "no add to cart",
+            "avg_order_value": "no orders",
+            "trend": "all events at one instant",
+        },
+    )
+    assert pm.messages == [
+        "'recency_days': 2 users with no purchases (40.0%) set to the longest recency seen, "
+        "364 days",
+        "'cart_abandonment': 1 user with no add to cart (20.0%) set to 0: "
+        "nothing it measures happened",
+        "'avg_order_value': 2 users with no orders (40.0%) set to the median after log1p, "
+        "2.303 (= 9): unknown, so a typical value",
+        "'spend': 1 user with a missing value (20.0%) set to the smallest value seen, "
+        "1 (0.6931 after log1p)",
+        "'trend': 1 user with no value (all events at one instant) (20.0%) set to the median, "
+        "0.625: unknown, so a typical value",
+    ]
+    assert [f.fill for f in pm.params.features] == ["max", "zero", "median", "min", "median"]
+    assert pm.params.features[0].impute == 364.4
+
+
+def test_a_person_s_fill_overrides_the_declared_one() -> None:
+    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": "min"}, default_fills={"x": "max"})
+    assert (pm.params.features[0].fill, pm.params.features[0].impute) == ("min", 1.0)
+    pm = prepare(FILL_USERS, ["x", "y"], default_fills={"x": "max"})
+    assert (pm.params.features[0].fill, pm.params.features[0].impute) == ("max", 7.0)
+
+
+def test_zero_fill_can_keep_a_feature_a_median_would_make_constant() -> None:
+    users = FILL_USERS.with_columns(pl.Series("x", [0.5, None, 0.5, None, 0.5]))
+    # "had the event" (0.5) vs "never" (0) is information; the median erases it
+    pm = prepare(users, ["x", "y"], fills={"x": "zero"})
+    assert pm.features == ["x", "y"]
+    # [0.5, 0, 0.5, 0, 0.5]: mean 0.3, std sqrt(0.06)
+    np.testing.assert_allclose(pm.X[:, 0], np.array([2.0, -3, 2, -3, 2]) / math.sqrt(6))
+    with pytest.raises(InputError, match="fewer than two usable features") as info:
+        prepare(users, ["x", "y"])
+    assert info.value.details == ["'x' dropped: constant"]
+
+
+def test_bad_fills_are_input_errors() -> None:
+    with pytest.raises(InputError, match="unknown fill 'maxx'") as info:
+        prepare(FILL_USERS, ["x", "y"], fills={"x": "maxx"})
+    assert info.value.column == "x"
+    with pytest.raises(InputError, match="users table does not have") as info:
+        prepare(FILL_USERS, ["x", "y"], fills={"xx": "zero"})
+    assert info.value.hint == "Did you mean 'x'?"
+    # a fill for a column that is not clustered this time is no error
+    users = FILL_USERS.with_columns(z=pl.col("y") ** 2)
+    assert prepare(users, ["y", "z"], fills={"x": "max"}).features == ["y", "z"]
+    with pytest.raises(InputError, match="unknown default fill 'mean'"):
+        prepare(FILL_USERS, ["x", "y"], default_fills={"x": "mean"})
+
+
+def test_fill_round_trips_and_old_params_mean_median() -> None:
+    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": "zero"})
+    data = json.loads(json.dumps(pm.params.to_dict()))
+    assert data["features"][0]["fill"] == "zero"
+    assert PrepareParams.from_dict(data) == pm.params
+    for feature in data["features"]:
+        del feature["fill"]  # written before fills existed
+    old = PrepareParams.from_dict(data)
+    assert [f.fill for f in old.features] == ["median", "median"]
+    assert old.features[0].impute == 0.0  # the value written is still the value applied
+    data["features"][0]["fill"] = "average"
+    with pytest.raises(InputError, match="unknown fill 'average'"):
+        PrepareParams.from_dict(data)
 
 
 def test_constant_and_all_null_features_dropped_with_messages() -> None:

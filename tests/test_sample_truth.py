@@ -2,7 +2,14 @@
 
 Run exactly as a person would, with every default: K-Means' automatic restarts (10 on a sample
 this size) matter here, since a single k-means++ start at seed 0 joins two planted groups
-(ARI 0.64) while ten reach 0.88 on the catalog's default features.
+(ARI 0.67) while ten reach 0.86 on the catalog's default features.
+
+The defaults include each feature's declared fill for missing values: users who never bought get
+the longest recency seen and users without cart adds an abandonment of 0. With every feature
+filled by its median instead, the ARI is 0.88. 46 of 2,500 users change segment; most of the drop
+is 13 planted browsers and 11 planted winter shoppers who added to a cart and never bought, whom
+the median had given a typical buyer's recency: they now join the cart abandoners, which is what
+they did. The test keeps the declared fills, as a person gets them.
 """
 
 from __future__ import annotations

@@ -104,6 +104,9 @@ def test_segment_json_rules_and_features(events_csv: Path, tmp_path: Path) -> No
         (["--rule", "Big: purchases >>= 3"], "expected"),
         (["--rule", "Big: purchses > 3"], "purchases"),
         (["--rule", "no colon"], "not 'NAME: EXPR'"),
+        (["--fill", "recency_days"], "not name=value"),
+        (["--fill", "recency_days=maxx"], "'maxx' is not a fill; did you mean 'max'?"),
+        (["--fill", "recency_dayz=max"], "Did you mean 'recency_days'?"),
     ],
 )
 def test_bad_input_writes_nothing(events_csv: Path, tmp_path: Path, args, message: str) -> None:
@@ -189,3 +192,41 @@ def test_assign_bad_models(events_csv: Path, tmp_path: Path) -> None:
         assert isinstance(result.exception, InputError), result.output
         assert message in result.exception.describe()
     assert not out.exists()
+
+
+def test_fill_option_overrides_the_declared_fill(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.parquet"
+    base = ["segment", events_csv, "--features", "events,purchases,recency_days", "-k", "3"]
+    result = run(*base, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    notes = [m for m in json.loads(result.output)["messages"] if m.startswith("'recency_days'")]
+    assert len(notes) == 1
+    assert " with no purchases (" in notes[0]
+    assert ") set to the longest recency seen, " in notes[0] and notes[0].endswith(" days")
+    model = json.loads((tmp_path / "s.model.json").read_text(encoding="utf-8"))
+    fills = {f["name"]: f["fill"] for f in model["prepare"]["features"]}
+    assert fills == {"events": "median", "purchases": "median", "recency_days": "max"}
+    recency = model["prepare"]["features"][2]
+    assert recency["impute"] == pl.read_parquet(out)["recency_days"].max()
+
+    result = run(*base, "-o", out, "--fill", "recency_days=median", "--fill", "events=zero")
+    assert result.exit_code == 0, result.output
+    assert "'recency_days': " in result.output and "set to the median, " in result.output
+    model = json.loads((tmp_path / "s.model.json").read_text(encoding="utf-8"))
+    fills = {f["name"]: f["fill"] for f in model["prepare"]["features"]}
+    assert fills == {"events": "zero", "purchases": "median", "recency_days": "median"}
+
+    result = run(
+        "sweep",
+        events_csv,
+        "--features",
+        "events,recency_days",
+        "--k",
+        "2,3",
+        "--fill",
+        "recency_days=zero",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    messages = json.loads(result.output)["messages"]
+    assert any(m.startswith("'recency_days'") and "set to 0: " in m for m in messages)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from segtui.assign import assign as assign_labels
+from segtui.catalog import FILLS, closest_name
 from segtui.cli.options import (
     AsOfOpt,
     DayFirstOpt,
@@ -87,15 +88,45 @@ TransformOpt = Annotated[
     ),
 ]
 
+FillOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fill",
+        help="How a feature's missing values are filled, name=median|zero|max|min (default: "
+        "what the feature declares, e.g. recency_days=max: never bought = as long ago as the "
+        "longest seen; median for users-table columns); repeatable.",
+    ),
+]
+
+
+_EXAMPLES = {"--param": "n_init=10", "--transform": "revenue=rank", "--fill": "recency_days=max"}
+
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise InputError(f"{option} {item!r} is not name=value", hint=f"e.g. {option} k=6")
+            raise InputError(
+                f"{option} {item!r} is not name=value",
+                hint=f"e.g. {option} {_EXAMPLES.get(option, 'name=value')}",
+            )
         out[name.strip()] = value.strip()
     return out
+
+
+def _fills(items: list[str] | None) -> dict[str, str]:
+    """``--fill name=kind`` pairs, the kinds checked before any data is read."""
+    fills = _pairs(items, "--fill")
+    for name, kind in fills.items():
+        if kind not in FILLS:
+            guess = closest_name(kind, FILLS)
+            raise InputError(
+                f"--fill {name}={kind}: '{kind}' is not a fill"
+                + (f"; did you mean '{guess}'?" if guess else ""),
+                hint=f"Use one of: {', '.join(FILLS)} (e.g. --fill recency_days=max).",
+            )
+    return fills
 
 
 def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]:
@@ -172,6 +203,7 @@ def segment(
         ),
     ] = None,
     transform: TransformOpt = None,
+    fill: FillOpt = None,
     scaling: ScalingOpt = "standard",
     as_of: AsOfOpt = None,
     feature_file: FeatureFileOpt = None,
@@ -193,6 +225,7 @@ def segment(
     if algorithm_info(algo).uses_k:
         params.setdefault("k", 6)
     transforms = _pairs(transform, "--transform")
+    fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
@@ -208,6 +241,9 @@ def segment(
         transforms=transforms,
         scaling=scaling,
         rule_features=data.features,
+        default_fills=data.default_fills,
+        fills=fills,
+        missing_reasons=data.missing_reasons,
     )
     segmentation = add_rules(run, rule or [])
     written = export_segments(
@@ -382,6 +418,7 @@ def sweep(
     param: ParamOpt = None,
     users_table: UsersTableOpt = None,
     transform: TransformOpt = None,
+    fill: FillOpt = None,
     scaling: ScalingOpt = "standard",
     as_of: AsOfOpt = None,
     feature_file: FeatureFileOpt = None,
@@ -399,6 +436,7 @@ def sweep(
     if "k" in params:
         raise InputError("give k with --k in a sweep, not --param k=...")
     names = feature_names(features_)
+    fills = _fills(fill)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     result, messages = run_sweep(
@@ -412,6 +450,9 @@ def sweep(
         data.default_transforms,
         transforms=_pairs(transform, "--transform"),
         scaling=scaling,
+        default_fills=data.default_fills,
+        fills=fills,
+        missing_reasons=data.missing_reasons,
     )
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
