@@ -127,7 +127,8 @@ def test_list_without_data_lists_everything_by_family() -> None:
     for family in ("activity:", "engagement:", "funnel:", "value:", "interest:", "time:"):
         assert f"\n{family}\n" in out
     assert " *recency_days" in out
-    assert "if none: null (no purchases)" in out
+    assert "if none: null (no purchases); clustering fills nulls with the largest value" in out
+    assert "if none: null (no add to cart); clustering fills nulls with 0" in out
     assert "LEFT OUT" not in out
 
 

@@ -162,6 +162,8 @@ def catalog_lines(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) -
             mark = "*" if spec.default else " "
             lines.append(f" {mark}{spec.name:<{width}}  {shown.description}")
             extra = [f"transform {spec.transform}", f"if none: {spec.missing_text}"]
+            if spec.when_missing is None:
+                extra.append(f"clustering fills nulls with {_FILL_WORDS[spec.fill]}")
             if shown.requires:
                 extra.append(f"needs {', '.join(shown.requires)}")
             if spec.name in left_out:
@@ -172,6 +174,14 @@ def catalog_lines(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) -
         lines.append("left out on this data:")
         lines += [f"  {name}: {why}" for name, why in left_out.items()]
     return lines
+
+
+_FILL_WORDS = {
+    "median": "the median",
+    "zero": "0",
+    "max": "the largest value",
+    "min": "the smallest",
+}
 
 
 def catalog_dict(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) -> dict[str, object]:
@@ -188,6 +198,7 @@ def catalog_dict(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) ->
                 "transform": spec.transform,
                 "when_missing": spec.when_missing,
                 "why_missing": spec.why_missing or None,
+                "fill": spec.fill,
                 "default": spec.default,
                 "available": spec.name in offered,
                 "left_out": left_out.get(spec.name),
