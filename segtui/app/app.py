@@ -27,6 +27,7 @@ from segtui.app.commands import SegtuiCommands
 from segtui.app.keys import bind
 from segtui.app.messages import (
     DataLoaded,
+    EpsReady,
     ExportDone,
     FitReady,
     LoadFailed,
@@ -128,6 +129,8 @@ class SegtuiApp(App[None]):
         self.choices = Choices()
         self.dirty = False
         self.theme_problems: list[str] = []
+        self._asking_refit = False
+        self.eps_hint: Any = None
 
     # ----- start-up -----------------------------------------------------------------------
 
@@ -228,11 +231,11 @@ class SegtuiApp(App[None]):
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
-        if message.job == "load":
-            with contextlib.suppress(LookupError):
-                self.loading_screen.show_progress(message.stage, message.fraction, message.rows)
-        elif (explore := self.explore_screen) is not None:
+        if (explore := self.explore_screen) is not None and message.job != "load":
             explore.show_progress(message)
+            return
+        with contextlib.suppress(LookupError):
+            self.loading_screen.show_progress(message.stage, message.fraction, message.rows)
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
@@ -252,25 +255,43 @@ class SegtuiApp(App[None]):
         self.dataset = message.dataset
         self._init_choices()
         if first:
-            from segtui.app.screens.explore import ExploreScreen
-
-            if self.review_mapping:
+            with contextlib.suppress(LookupError):
+                self.loading_screen.show_loaded(self.dataset.summary(), self.dataset.seconds)
+            if self.review_mapping and self.dataset.loaded is not None:
+                # The person asked to review the mapping first: show it while the fit runs.
                 from segtui.app.screens.mapping import MappingScreen
 
-                self.switch_screen(ExploreScreen())
+                self._show_explore()
                 self.push_screen(MappingScreen())
-            else:
-                self.switch_screen(ExploreScreen())
-        else:
-            from segtui.app.screens.mapping import MappingScreen
+            # Otherwise the loading screen stays, with the counts, until the first fit is ready.
+            self.request_fit()
+            return
+        from segtui.app.screens.mapping import MappingScreen
 
-            explore = self.explore_screen
-            if explore is not None:
-                self.call_later(explore.rebuild_setup)
-            if isinstance(self.screen, MappingScreen):
-                self.screen.show()
-            self.dirty = True
-        self.request_fit()
+        explore = self.explore_screen
+        if explore is not None:
+            self.call_later(explore.rebuild_setup)
+        if isinstance(self.screen, MappingScreen):
+            self.screen.show()
+        self.dirty = True
+        lost = pipeline.fit_bound_edits(self.segmentation)
+        if lost:
+            self.notify(
+                f"Reloaded with the new mapping: {len(lost)} edit(s) made on the old segments "
+                "were discarded; rule segments are carried over.",
+                timeout=6,
+            )
+        self.request_fit(ask=False)
+
+    def _show_explore(self) -> None:
+        """Replace the loading screen with the explore screen (once)."""
+        from segtui.app.screens.explore import ExploreScreen
+
+        if self.explore_screen is not None:
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, LoadingScreen):
+            self.pop_screen()  # a help or question opened over the loading screen
+        self.switch_screen(ExploreScreen())
 
     def _init_choices(self) -> None:
         from segtui.cluster import ALGORITHMS
@@ -308,13 +329,49 @@ class SegtuiApp(App[None]):
 
     # ----- fitting ------------------------------------------------------------------------
 
-    def request_fit(self) -> None:
-        """Refit with the current choices; a newer request cancels an older one."""
+    def request_fit(self, *, ask: bool = True) -> None:
+        """Refit with the current choices; a newer request cancels an older one.
+
+        Rule segments carry over to the new fit. Renames, merges and splits belong to the
+        segments they were made on: when there are any, the person is asked first (``ask``).
+        """
         if self.dataset is None:
             return
         if len(self.choices.features) < 2:
             self.notify("Pick at least two features to segment on.", severity="warning")
             return
+        lost = pipeline.fit_bound_edits(self.segmentation) if self.outcome is not None else []
+        if ask and lost:
+            if self._asking_refit:
+                return  # the open question refits with the newest choices when answered
+            self._asking_refit = True
+            shown = [f"  - {line}" for line in lost[:5]]
+            if len(lost) > 5:
+                shown.append(f"  ... and {len(lost) - 5} more")
+            rules = " Rule segments are carried over." if self.segmentation.has_rules else ""
+            self.push_screen(
+                ConfirmScreen(
+                    f"Refit discards {len(lost)} edit(s) made on the current segments:\n"
+                    + "\n".join(shown)
+                    + f"\n{rules.strip()}".rstrip()
+                    + "\n\nKeep current: the segments and edits stay; R refits later.",
+                    yes="Refit",
+                    no="Keep current",
+                    title="Refit?",
+                ),
+                self._refit_answered,
+            )
+            return
+        self._start_fit()
+
+    def _refit_answered(self, yes: bool | None) -> None:
+        self._asking_refit = False
+        if yes:
+            self._start_fit()
+        elif (explore := self.explore_screen) is not None:
+            self.call_later(explore.kept_current)
+
+    def _start_fit(self) -> None:
         if (explore := self.explore_screen) is not None:
             explore.set_busy("Fitting…")
         self._fit_worker(self.dataset, self.choices.request())
@@ -334,18 +391,21 @@ class SegtuiApp(App[None]):
 
         try:
             outcome = pipeline.fit(dataset, request, progress, lambda: worker.is_cancelled)
-            view = pipeline.view(dataset, outcome, outcome.segmentation)
+            old = self.segmentation if self.project is None or self.outcome is not None else None
+            carried = pipeline.carry_rules(old, outcome.segmentation)
+            view = pipeline.view(dataset, outcome, carried.segmentation)
         except pipeline.Cancelled:
             return
         if not worker.is_cancelled:
-            self.post_message(FitReady((outcome, view)))
+            self.post_message(FitReady((outcome, view, carried, old)))
 
     @on(FitReady)
     def _fit_ready(self, message: FitReady) -> None:
-        outcome, view = message.outcome
-        segmentation = outcome.segmentation
+        outcome, view, carried, old = message.outcome
+        segmentation = carried.segmentation
         project = self.project
-        if project is not None and project.segmentation and self.outcome is None:
+        replaying = project is not None and project.segmentation and self.outcome is None
+        if replaying:
             # Reopening a project: replay the saved edits on the same (deterministic) fit.
             try:
                 segmentation = pipeline.replay_edits(segmentation, project.segmentation)
@@ -355,12 +415,23 @@ class SegtuiApp(App[None]):
                     f"Saved edits could not be replayed: {error.describe()}", severity="error"
                 )
             self.project = Project(**{**project.to_dict(), "segmentation": None})
+        elif old is not self.segmentation:
+            # An edit landed while the fit ran: carry the newest rules instead.
+            carried = pipeline.carry_rules(self.segmentation, outcome.segmentation)
+            segmentation = carried.segmentation
+            old = self.segmentation
+            self._view_worker(self.dataset, outcome, segmentation, None)
+        lost = [] if replaying else pipeline.fit_bound_edits(old)
+        if lost or carried.carried or carried.dropped:
+            self.dirty = True
         self.outcome = outcome
         self.segmentation = segmentation
         self.segview = view
+        self._show_explore()
         if (explore := self.explore_screen) is not None:
             explore.show_fit(outcome)
             explore.show_view(view)
+            explore.say_refit(outcome, carried, lost)
 
     def apply_edit(self, new_segmentation: Any, select: int | None = None) -> None:
         """A Segmentation edit: keep it now, recompute labels and profiles in a worker."""
@@ -452,6 +523,33 @@ class SegtuiApp(App[None]):
         self.apply_edit(message.segmentation)
         self.notify(message.description, timeout=3)
 
+    def request_eps(self, min_samples: int, seed: int) -> None:
+        """DBSCAN's suggested eps on the current fit's matrix, shown in the setup panel."""
+        if self.outcome is None:
+            return
+        self._eps_worker(self.outcome, min_samples, seed)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="eps",
+        exit_on_error=False,
+        description="Suggesting eps",
+    )
+    def _eps_worker(self, outcome: pipeline.FitOutcome, min_samples: int, seed: int) -> None:
+        try:
+            suggestion = pipeline.eps_suggestion(outcome, min_samples, seed)
+        except InputError as error:
+            self.post_message(EpsReady(None, error.describe()))
+            return
+        self.post_message(EpsReady(suggestion, ""))
+
+    @on(EpsReady)
+    def _eps_ready(self, message: EpsReady) -> None:
+        self.eps_hint = message
+        if (explore := self.explore_screen) is not None:
+            explore.show_algo_note()
+
     # ----- failures -----------------------------------------------------------------------
 
     @on(Worker.StateChanged)
@@ -468,6 +566,8 @@ class SegtuiApp(App[None]):
                 self.push_screen(
                     MessageScreen(f"{worker.description} failed", describe_error(error))
                 )
+            if worker.group == "fit" and self.dataset is not None:
+                self._show_explore()  # the setup is where a failed first fit gets fixed
             if (explore := self.explore_screen) is not None:
                 explore.set_busy(None)
         elif worker.state == WorkerState.CANCELLED:
@@ -486,8 +586,8 @@ class SegtuiApp(App[None]):
         )
 
     def default_export_path(self) -> str:
-        base = Path(self.paths[0]).parent if self.paths else Path.cwd()
-        return str(base / "segments.parquet")
+        """./segments.parquet in the folder segtui was started from (never beside the data)."""
+        return str(Path.cwd() / "segments.parquet")
 
     def _export_chosen(self, request: Any) -> None:
         if request is None:

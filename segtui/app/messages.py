@@ -42,7 +42,8 @@ class LoadFailed(Message):
 
 @dataclass
 class FitReady(Message):
-    """A refit finished (a ``pipeline.FitOutcome``); it replaces the shown result."""
+    """A refit finished: ``(FitOutcome, SegmentsView, CarriedRules, the Segmentation it replaces)``;
+    it replaces the shown result."""
 
     outcome: Any
 
@@ -52,6 +53,15 @@ class SweepReady(Message):
     """A k sweep finished (the core's ``SweepResult``)."""
 
     result: Any
+
+
+@dataclass
+class EpsReady(Message):
+    """DBSCAN's suggested eps for the setup panel (the core's EpsSuggestion), or why there is
+    none (``problem``)."""
+
+    suggestion: Any
+    problem: str = ""
 
 
 @dataclass

@@ -1,9 +1,12 @@
-"""The app's glue to the core: which core function runs, in which order, with what.
+"""The app's adapter to the core's orchestration (``segtui.pipeline``): the CLI's very steps.
 
-Nothing here computes features, fits or profiles by itself; each step calls the core and keeps
-its result. No textual import: every function runs in a worker thread, reports through a
-``progress(stage, fraction)`` callback and checks ``should_stop()`` between steps, so a newer
-request can cancel an older one. The results are plain dataclasses the UI renders.
+Loading is :func:`segtui.pipeline.load_users`, fitting is :func:`segtui.pipeline.run_segmentation`,
+the k sweep is :func:`segtui.pipeline.run_sweep` and the export is
+:func:`segtui.export.export_segments`, called with the same arguments ``segtui segment`` passes,
+so the app and the CLI give the same segments and write the same files. What lives here is what
+only the app needs: the request that produced a fit (to compare with the setup panel), the
+segments view of an edited Segmentation, carrying rule segments over a refit, and the project's
+edits. No textual import: every function runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -18,14 +21,24 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segtui import pipeline as core
+from segtui.catalog import FeatureSpec
+from segtui.cluster import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
+from segtui.diagnostics import SweepResult
 from segtui.errors import InputError
+from segtui.events import LoadedEvents, LoadOptions, LoadReport
+from segtui.export import export_segments
+from segtui.mapping import Mapping as ColumnMapping
+from segtui.profiles import SegmentProfile, profile_segments
+from segtui.segmentation import AddRule, RemoveRule, Rename, Segmentation
+
+__all__ = ["Cancelled"]
 
 ProgressFn = Callable[[str, float | None], None]
 StopFn = Callable[[], bool]
 
-
-class Cancelled(Exception):
-    """A newer request replaced this one; its partial results are dropped."""
+DISPLAY_POINTS = 4000
+"""Users the scatter draws at most (plotext slows down past a few thousand markers)."""
 
 
 def _noop(stage: str, fraction: float | None = None) -> None:
@@ -36,9 +49,13 @@ def _never() -> bool:
     return False
 
 
-def _check(should_stop: StopFn) -> None:
-    if should_stop():
-        raise Cancelled
+def ui_threads() -> int:
+    """Native threads a worker may use: all cores but one, which stays free for the UI.
+
+    OpenMP/BLAS threads spin on every core during a fit; on a 2-core machine that starves the
+    event loop for over a second. Leaving one core free keeps the UI ticking.
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -47,102 +64,133 @@ def _check(should_stop: StopFn) -> None:
 
 @dataclass
 class Dataset:
-    """Loaded events and every offered feature, computed once per load."""
+    """The core's :class:`segtui.pipeline.UsersData` plus what the app needs to reload it."""
 
     paths: list[str]
-    options: Any
-    loaded: Any
-    specs: list[Any]
-    left_out: list[tuple[str, str]]
-    users: pl.DataFrame
+    options: LoadOptions
+    data: core.UsersData
     seconds: float = 0.0
 
     @property
+    def users(self) -> pl.DataFrame:
+        return self.data.users
+
+    @property
+    def loaded(self) -> LoadedEvents | None:
+        """The loaded events (None for a users table: there is no event mapping)."""
+        return self.data.loaded
+
+    @property
+    def report(self) -> LoadReport | None:
+        return self.data.report
+
+    @property
+    def specs(self) -> list[FeatureSpec]:
+        return list(self.data.specs or [])
+
+    @property
     def feature_names(self) -> list[str]:
-        return [spec.name for spec in self.specs]
+        return list(self.data.features)
 
     @property
     def default_features(self) -> list[str]:
-        names = [spec.name for spec in self.specs if getattr(spec, "default", False)]
-        return names or self.feature_names[:8]
-
-    @property
-    def n_users(self) -> int:
-        return self.users.height
-
-    def spec(self, name: str) -> Any | None:
-        return next((spec for spec in self.specs if spec.name == name), None)
+        return list(self.data.default_features)
 
     @property
     def default_transforms(self) -> dict[str, str]:
-        return {spec.name: getattr(spec, "transform", "none") for spec in self.specs}
+        return dict(self.data.default_transforms)
+
+    @property
+    def n_users(self) -> int:
+        return self.data.users.height
+
+    @property
+    def is_users_table(self) -> bool:
+        return self.data.kind == "users_table"
+
+    def spec(self, name: str) -> FeatureSpec | None:
+        return next((spec for spec in self.specs if spec.name == name), None)
+
+    def families(self) -> dict[str, list[tuple[str, str]]]:
+        """Feature (name, description) by family, in catalog order; a users table is one family."""
+        if not self.data.specs:
+            return {
+                "columns": [
+                    (name, "a numeric column of the users table") for name in self.feature_names
+                ]
+            }
+        out: dict[str, list[tuple[str, str]]] = {}
+        for spec in self.data.specs:
+            out.setdefault(spec.family, []).append((spec.name, spec.description))
+        return out
+
+    def summary(self) -> str:
+        """One line on what was loaded: rows read and kept, users, features."""
+        parts = []
+        report = self.report
+        if report is not None:
+            left = report.rows_read - report.rows_kept
+            parts.append(f"read {report.rows_read:,} rows, kept {report.rows_kept:,}")
+            if left:
+                parts[-1] += f" ({left:,} left out)"
+        parts.append(f"{self.n_users:,} users x {len(self.feature_names)} features")
+        return "; ".join(parts)
 
 
-def make_load_options(**kwargs: Any) -> Any:
-    """The core's LoadOptions built from the app's keyword arguments (unknown ones dropped)."""
-    from segtui.events import LoadOptions
-    from segtui.mapping import Mapping
-
-    fields = getattr(LoadOptions, "__dataclass_fields__", {})
+def make_load_options(**kwargs: Any) -> LoadOptions:
+    """The core's LoadOptions from the app's plain options (unknown keys and Nones dropped)."""
+    fields = LoadOptions.__dataclass_fields__
     values = {k: v for k, v in kwargs.items() if k in fields and v is not None}
     if "mapping_file" in values:
         values["mapping_file"] = Path(values["mapping_file"])
     if isinstance(values.get("mapping"), dict):
-        values["mapping"] = Mapping.from_dict(values["mapping"])
+        values["mapping"] = ColumnMapping.from_dict(values["mapping"])
     return LoadOptions(**values)
+
+
+def describe_paths(paths: Sequence[str | Path]) -> str:
+    """'3 files, 1.2 GB' (what the one pass over the data will read), best effort."""
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(Path(path).stat().st_size)
+        except OSError:
+            continue
+    if not sizes:
+        return ""
+    total = float(sum(sizes))
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if total < 1024 or unit == "TB":
+            break
+        total /= 1024
+    count = f"{len(paths)} files, " if len(paths) > 1 else ""
+    return f"{count}{total:,.1f} {unit}" if unit != "B" else f"{count}{int(total)} B"
 
 
 def load_dataset(
     paths: Sequence[str | Path],
-    options: Any = None,
+    options: LoadOptions | None = None,
     progress: ProgressFn = _noop,
     should_stop: StopFn = _never,
 ) -> Dataset:
-    """Load and map the events, then compute every available feature (one lazy group_by)."""
-    from segtui.catalog import CATALOG, available_features
-    from segtui.events import load_events
-    from segtui.features import compute_features
-
+    """:func:`segtui.pipeline.load_users` (events -> every offered feature, or a users table)."""
     started = time.perf_counter()
-    progress("Reading and mapping events", None)
-    loaded = load_events([str(p) for p in paths], options)
-    _check(should_stop)
-    available = available_features(CATALOG, loaded.columns)
-    specs, left_out = _split_available(available)
-    if not specs:
-        raise InputError("no features can be computed from these columns", file=str(paths[0]))
-    progress(f"Computing {len(specs)} features per user", None)
-    users = compute_features(loaded.events, specs)
-    _check(should_stop)
-    users = users.sort("user_id")
-    if users.height < 2:
+    size = describe_paths(paths)
+    progress(
+        "Reading the data and computing features per user in one pass"
+        + (f" ({size})" if size else ""),
+        None,
+    )
+    options = options or LoadOptions()
+    data = core.load_users([str(p) for p in paths], options)
+    if should_stop():
+        raise Cancelled("stopped on request")
+    if data.users.height < 2:
         raise InputError(
-            f"only {users.height} user(s) in the data; segments need at least two",
+            f"only {data.users.height} user(s) in the data; segments need at least two",
             file=str(paths[0]),
         )
-    return Dataset(
-        [str(p) for p in paths],
-        options,
-        loaded,
-        specs,
-        left_out,
-        users,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _split_available(available: Any) -> tuple[list[Any], list[tuple[str, str]]]:
-    """available_features may return specs, or (specs, left_out): accept both."""
-    if isinstance(available, tuple) and len(available) == 2:
-        specs, left = available
-        left_pairs = [
-            (getattr(item, "name", str(item)), getattr(item, "reason", ""))
-            if not isinstance(item, tuple)
-            else (str(item[0]), str(item[1]))
-            for item in (left.items() if isinstance(left, dict) else left)
-        ]
-        return list(specs), left_pairs
-    return list(available), []
+    return Dataset([str(p) for p in paths], options, data, time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,25 +214,35 @@ class FitRequest:
 
 @dataclass
 class FitOutcome:
-    """One fit's results: the base Segmentation plus what the UI shows about the fit."""
+    """One fit: the core's SegmentRun and the request (setup-panel state) that asked for it."""
 
     request: FitRequest
-    prepared: Any
-    result: Any
-    diagnostics: Any
-    segmentation: Any
-    projection: Any
+    run: core.SegmentRun
     seconds: float
-    messages: list[str] = field(default_factory=list)
 
+    @property
+    def prepared(self) -> Any:
+        return self.run.prepared
 
-def ui_threads() -> int:
-    """Native threads a worker may use: all cores but one, which stays free for the UI.
+    @property
+    def result(self) -> Any:
+        return self.run.result
 
-    OpenMP/BLAS threads spin on every core during a fit; on a 2-core machine that starves the
-    event loop for over a second. Leaving one core free keeps the UI ticking.
-    """
-    return max(1, (os.cpu_count() or 2) - 1)
+    @property
+    def diagnostics(self) -> Any:
+        return self.run.diagnostics
+
+    @property
+    def projection(self) -> Any:
+        return self.run.projection
+
+    @property
+    def segmentation(self) -> Segmentation:
+        return self.run.segmentation
+
+    @property
+    def messages(self) -> list[str]:
+        return list(self.run.messages)
 
 
 def fit(
@@ -193,93 +251,61 @@ def fit(
     progress: ProgressFn = _noop,
     should_stop: StopFn = _never,
 ) -> FitOutcome:
-    """prepare -> fit_clusters -> diagnose -> Segmentation -> projection, each a core call."""
+    """:func:`segtui.pipeline.run_segmentation` with one core left free for the UI."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=ui_threads()):
-        return _fit(dataset, request, progress, should_stop)
-
-
-def _fit(
-    dataset: Dataset, request: FitRequest, progress: ProgressFn, should_stop: StopFn
-) -> FitOutcome:
-    from segtui.cluster import fit_clusters
-    from segtui.prepare import prepare
-
     started = time.perf_counter()
-    progress("Preparing the feature matrix", 0.05)
-    prepared = prepare(
-        dataset.users, list(request.features), default_transforms=dataset.default_transforms
-    )
-    _check(should_stop)
-    progress(f"Fitting {request.algorithm}", 0.2)
-    from segtui.cluster import Cancelled as ClusterCancelled
-
-    try:
-        result = fit_clusters(
-            prepared.X,
+    with threadpool_limits(limits=ui_threads()):
+        run = core.run_segmentation(
+            dataset.users,
+            list(request.features),
             request.algorithm,
             request.params_dict,
             seed=request.seed,
             sample_size=request.sample_size,
-            progress=lambda stage, fraction: progress(stage, 0.2 + 0.5 * fraction),
+            default_transforms=dataset.default_transforms,
+            progress=progress,
             should_stop=should_stop,
+            rule_features=dataset.feature_names,
+            display_points=DISPLAY_POINTS,
+            default_fills=dataset.data.default_fills,
+            missing_reasons=dataset.data.missing_reasons,
         )
-    except ClusterCancelled:
-        raise Cancelled from None
-    _check(should_stop)
-    progress("Diagnostics", 0.75)
-    diagnostics = _diagnose(prepared, result, request.seed)
-    _check(should_stop)
-    progress("Projecting users to 2-D", 0.85)
-    projection = _project(prepared.X, result.labels, request.seed)
-    _check(should_stop)
-    segmentation = _new_segmentation(dataset, prepared, result)
-    messages = list(getattr(prepared, "messages", []))
-    note = getattr(result, "note", "")
-    if note:
-        messages.append(note)
-    progress("Done", 1.0)
-    return FitOutcome(
-        request,
-        prepared,
-        result,
-        diagnostics,
-        segmentation,
-        projection,
-        time.perf_counter() - started,
-        messages,
-    )
+    return FitOutcome(request, run, time.perf_counter() - started)
 
 
-def _diagnose(prepared: Any, result: Any, seed: int) -> Any:
-    from segtui.diagnostics import diagnose_result
+def sweep(
+    dataset: Dataset,
+    request: FitRequest,
+    ks: Sequence[int],
+    progress: ProgressFn = _noop,
+    should_stop: StopFn = _never,
+) -> SweepResult:
+    """:func:`segtui.pipeline.run_sweep` over ``ks`` with the current features and algorithm."""
+    from threadpoolctl import threadpool_limits
 
-    return diagnose_result(prepared.X, result, seed=seed)
+    params = {k: v for k, v in request.params_dict.items() if k != "k"}
+    with threadpool_limits(limits=ui_threads()):
+        result, _ = core.run_sweep(
+            dataset.users,
+            list(request.features),
+            request.algorithm,
+            list(ks),
+            params,
+            seed=request.seed,
+            sample_size=request.sample_size,
+            default_transforms=dataset.default_transforms,
+            progress=progress,
+            should_stop=should_stop,
+            default_fills=dataset.data.default_fills,
+            missing_reasons=dataset.data.missing_reasons,
+        )
+    return result
 
 
-def _project(X: np.ndarray, labels: np.ndarray, seed: int) -> Any:
-    from segtui.projection import project_pca
-
-    return project_pca(X, seed=seed, max_points=4000, labels=labels)
-
-
-def _new_segmentation(dataset: Dataset, prepared: Any, result: Any) -> Any:
-    from segtui.profiles import generate_names, profile_segments
-    from segtui.segmentation import Segmentation
-
-    users = dataset.users
-    profiles = profile_segments(
-        users, result.labels, list(prepared.features), None, result.noise_id
-    )
-    names = generate_names(profiles)
-    return Segmentation.from_labels(
-        prepared.user_ids,
-        result.labels,
-        names=names,
-        noise_id=result.noise_id,
-        features=dataset.feature_names,
-    )
+def eps_suggestion(outcome: FitOutcome, min_samples: int, seed: int) -> EpsSuggestion:
+    """DBSCAN's suggested eps on the current fit's prepared matrix (the core's knee rule)."""
+    return suggest_eps(outcome.prepared.X, int(min_samples), seed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,18 +316,16 @@ def _new_segmentation(dataset: Dataset, prepared: Any, result: Any) -> Any:
 class SegmentsView:
     """The current Segmentation rendered to data: labels per user and a profile per segment."""
 
-    segmentation: Any
+    segmentation: Segmentation
     labels: np.ndarray
-    profiles: list[Any]
+    profiles: list[SegmentProfile]
     features: list[str]
     kinds: dict[int, str] = field(default_factory=dict)
     rules: dict[int, str] = field(default_factory=dict)
 
 
-def view(dataset: Dataset, outcome: FitOutcome, segmentation: Any) -> SegmentsView:
+def view(dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation) -> SegmentsView:
     """Labels and profiles of ``segmentation`` over the dataset's users."""
-    from segtui.profiles import profile_segments
-
     users = dataset.users
     labels = np.asarray(segmentation.labels(users))
     features = list(outcome.prepared.features)
@@ -312,42 +336,10 @@ def view(dataset: Dataset, outcome: FitOutcome, segmentation: Any) -> SegmentsVi
     return SegmentsView(segmentation, labels, profiles, features, kinds, rules)
 
 
-def sweep(
-    dataset: Dataset,
-    request: FitRequest,
-    ks: Sequence[int],
-    progress: ProgressFn = _noop,
-    should_stop: StopFn = _never,
-) -> Any:
-    """The core's k sweep on the same prepared matrix the current fit uses."""
-    from threadpoolctl import threadpool_limits
-
-    from segtui.diagnostics import sweep as core_sweep
-    from segtui.prepare import prepare
-
-    progress("Preparing the feature matrix", 0.0)
-    prepared = prepare(
-        dataset.users, list(request.features), default_transforms=dataset.default_transforms
-    )
-    with threadpool_limits(limits=ui_threads()):
-        return core_sweep(
-            prepared.X,
-            request.algorithm,
-            list(ks),
-            seed=request.seed,
-            params={k: v for k, v in request.params_dict.items() if k != "k"},
-            progress=lambda stage, fraction: progress(stage, fraction),
-            should_stop=should_stop,
-            sample_size=request.sample_size,
-        )
-
-
 def split(
-    outcome: FitOutcome, segmentation: Any, segment_id: int, parts: int = 2
-) -> tuple[Any, str]:
-    """Re-cluster one segment's members with the same algorithm family (K-Means) and record it."""
-    from segtui.cluster import fit_clusters
-
+    outcome: FitOutcome, segmentation: Segmentation, segment_id: int, parts: int = 2
+) -> tuple[Segmentation, str]:
+    """Re-cluster one segment's members with K-Means and record it as a split edit."""
     mask = segmentation.members(segment_id)
     X = outcome.prepared.X[mask]
     if X.shape[0] < parts * 2:
@@ -361,10 +353,83 @@ def split(
     return new, f"Split '{name}' into {parts} by re-clustering its {X.shape[0]:,} users"
 
 
+# --------------------------------------------------------------------------------------------
+# Refit: rule segments carry over, other edits belong to the fit they were made on
+
+
+def _live_rules(segmentation: Segmentation) -> list[int]:
+    """Ids of the current rule segments, in the order they were added (the first rule wins)."""
+    order: list[int] = []
+    for edit in segmentation.edits:
+        if isinstance(edit, AddRule):
+            order.append(edit.segment_id)
+        elif isinstance(edit, RemoveRule) and edit.segment_id in order:
+            order.remove(edit.segment_id)
+    names = segmentation.names
+    return [sid for sid in order if sid in names]
+
+
+def fit_bound_edits(segmentation: Segmentation | None) -> list[str]:
+    """The edits a refit cannot keep (renames, merges, splits of fitted segments), as history.
+
+    Rule segments (and renames of them) do not depend on the fit, so they are not listed.
+    """
+    if segmentation is None:
+        return []
+    rule_ids = {
+        edit.segment_id for edit in segmentation.edits if isinstance(edit, AddRule | RemoveRule)
+    }
+    history = segmentation.history
+    return [
+        line
+        for edit, line in zip(segmentation.edits, history, strict=True)
+        if not isinstance(edit, AddRule | RemoveRule)
+        and not (isinstance(edit, Rename) and edit.segment_id in rule_ids)
+    ]
+
+
+@dataclass
+class CarriedRules:
+    """A new fit's Segmentation with the old rule segments added back, and what happened."""
+
+    segmentation: Segmentation
+    carried: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    """Rules that no longer apply (a feature is gone), with the reason."""
+
+
+def carry_rules(old: Segmentation | None, new: Segmentation) -> CarriedRules:
+    """Add ``old``'s rule segments (current names, same order) to the freshly fitted ``new``."""
+    out = CarriedRules(new)
+    if old is None:
+        return out
+    for sid in _live_rules(old):
+        rule = old.rule(sid)
+        if rule is None:
+            continue
+        name = old.names[sid]
+        taken = set(out.segmentation.names.values())
+        unique, n = name, 2
+        while unique in taken:
+            unique = f"{name} ({n})"
+            n += 1
+        try:
+            out.segmentation = out.segmentation.add_rule_segment(unique, str(rule))
+        except InputError as error:
+            out.dropped.append(f"'{name}': {error.message}")
+            continue
+        out.carried.append(unique)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Project file
+
+
 SEGMENTATION_KEYS_KEPT = ("format", "version", "names", "noise_id", "features", "edits", "undone")
 
 
-def edits_only(segmentation: Any) -> dict[str, Any]:
+def edits_only(segmentation: Segmentation) -> dict[str, Any]:
     """The Segmentation as the project stores it: names and edits, not the per-user labels.
 
     The labels come back from refitting with the same data, features, algorithm and seed (the
@@ -377,10 +442,8 @@ def edits_only(segmentation: Any) -> dict[str, Any]:
     return kept
 
 
-def replay_edits(base: Any, saved: dict[str, Any]) -> Any:
+def replay_edits(base: Segmentation, saved: dict[str, Any]) -> Segmentation:
     """Put saved names and edits back onto a fresh fit's Segmentation (see :func:`edits_only`)."""
-    from segtui.segmentation import Segmentation
-
     data = base.to_dict()
     n_users = saved.get("n_users")
     if n_users is not None and n_users != len(data["user_ids"]):
@@ -396,18 +459,14 @@ def replay_edits(base: Any, saved: dict[str, Any]) -> Any:
 
 
 def mapping_dict(dataset: Dataset | None) -> dict[str, Any] | None:
-    """The mapping in use as plain data for the project file."""
-    if dataset is None:
+    """The mapping in use as plain data for the project file (None for a users table)."""
+    if dataset is None or dataset.loaded is None:
         return None
-    mapping = getattr(dataset.loaded, "mapping", None)
-    if mapping is None:
-        return None
-    to_dict = getattr(mapping, "to_dict", None)
-    if callable(to_dict):
-        return to_dict()
-    from dataclasses import asdict, is_dataclass
+    return dataset.loaded.mapping.to_dict()
 
-    return asdict(mapping) if is_dataclass(mapping) else None
+
+# --------------------------------------------------------------------------------------------
+# Export
 
 
 @dataclass
@@ -438,23 +497,28 @@ class ExportSummary:
 
 
 def export(
-    dataset: Dataset, outcome: FitOutcome, segmentation: Any, request: ExportRequest
+    dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation, request: ExportRequest
 ) -> ExportSummary:
-    """Write segments.parquet (+ CSV) and the model JSON through the core's export (atomic)."""
-    from segtui.export import export_segments
-
+    """:func:`segtui.export.export_segments` with the arguments ``segtui segment`` passes."""
+    data = dataset.data
     written = export_segments(
-        request.path,
-        dataset.users,
+        Path(request.path).expanduser().resolve(),
+        outcome.run.users,
         segmentation,
         outcome.prepared,
         outcome.result,
         outcome.projection,
-        specs=dataset.specs,
-        loaded=dataset.loaded,
+        specs=data.specs,
+        loaded=data.loaded,
         features=request.features,
         csv=request.csv,
-        model_path=request.model_path,
+        model_path=(
+            None if request.model_path is None else Path(request.model_path).expanduser().resolve()
+        ),
+        report=data.report,
+        as_of=data.as_of,
+        id_column=data.id_column,
+        users_table=data.kind == "users_table",
     )
     files = [str(p) for p in written.files]
     command = f"segtui assign {written.model} NEW_EVENTS.csv -o labels.parquet"

@@ -12,6 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
+from segtui.cli.options import (
+    DayFirstOpt,
+    LayoutOpt,
+    MapOpt,
+    MappingOpt,
+    SessionGapOpt,
+    StrictOpt,
+)
 from segtui.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,35 +40,12 @@ def open_(
             "*.segtui.json project file."
         ),
     ],
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map", help="Force a pair, canonical=source (e.g. ts=event_time); repeatable."
-        ),
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Reuse a saved mapping (TOML or JSON).")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Fail on any row that would be left out.")
-    ] = False,
-    session_gap: Annotated[
-        float,
-        typer.Option(
-            "--session-gap", help="Minutes of inactivity that end a session (no session column)."
-        ),
-    ] = 30.0,
-    day_first: Annotated[
-        bool | None,
-        typer.Option(
-            "--day-first/--month-first",
-            help="Read slash dates as D/M/YYYY or M/D/YYYY (default: decided from the data).",
-        ),
-    ] = None,
-    layout: Annotated[
-        str | None,
-        typer.Option("--layout", help="Force a layout (see `segtui inspect --help`)."),
-    ] = None,
+    map_: MapOpt = None,
+    mapping: MappingOpt = None,
+    strict: StrictOpt = False,
+    session_gap: SessionGapOpt = 30.0,
+    day_first: DayFirstOpt = None,
+    layout: LayoutOpt = None,
     theme: Annotated[
         str | None,
         typer.Option("--theme", help="Colour theme: dark, light, high-contrast (themes/ folder)."),

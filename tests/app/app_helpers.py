@@ -21,3 +21,20 @@ async def settle(pilot, *, until=None, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
+
+
+def explore_ready(app) -> bool:
+    """The first fit is shown: the explore screen is up and its segments table is filled."""
+    from segtui.app.screens.explore import ExploreScreen
+    from segtui.app.widgets.segments_table import SegmentsTable
+
+    screen = app.explore_screen
+    if app.segview is None or not isinstance(screen, ExploreScreen) or not screen.is_mounted:
+        return False
+    tables = screen.query(SegmentsTable)
+    return bool(tables) and tables.first().row_count > 0
+
+
+async def ready(pilot) -> None:
+    """Wait until the first segments are on screen."""
+    await settle(pilot, until=lambda: explore_ready(pilot.app))

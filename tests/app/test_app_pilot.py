@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import settle
+from app_helpers import explore_ready, settle
 
 from segtui.app.app import SegtuiApp
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen
@@ -33,7 +33,7 @@ def _table(app: SegtuiApp) -> SegmentsTable:
 
 
 async def _ready(pilot) -> None:
-    await settle(pilot, until=lambda: pilot.app.segview is not None)
+    await settle(pilot, until=lambda: explore_ready(pilot.app))
 
 
 async def test_open_change_k_rename_merge_undo_rule(events_csv: Path) -> None:
@@ -323,3 +323,172 @@ async def test_export_writes_parquet_with_names_and_counts(
         assert counts == expected
         assert "Renamed" in counts
         assert frame.height == 600
+
+
+async def test_mapping_screen_shows_derived_columns(events_csv: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    from segtui.app.screens.mapping import MappingScreen
+
+    no_session = tmp_path / "events.csv"
+    pl.read_csv(events_csv).drop("session_id").write_csv(no_session)
+    app = SegtuiApp([str(no_session)], watch_terminal=False, review_mapping=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, until=lambda: isinstance(app.screen, MappingScreen))
+        table = app.screen.query_one("#mapping-table")
+        rows = {str(table.get_row_at(i)[0]): table.get_row_at(i) for i in range(table.row_count)}
+        assert [str(c) for c in rows["revenue"][1:]] == ["(derived)", "price x quantity"]
+        assert [str(c) for c in rows["session_id"][1:]] == [
+            "(derived)",
+            "30-minute inactivity gap",
+        ]
+        assert [str(c) for c in rows["page"][1:]] == ["(none)", "not mapped"]
+        # the report comes from the load's own pass: no second scan, shown at once
+        report = str(app.screen.query_one("#mapping-report").render())
+        assert report.startswith("Rows read")
+
+
+async def test_export_defaults_to_the_working_folder(
+    events_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        path = app.screen.query_one("#export-path").value
+        assert path == str(tmp_path / "segments.parquet")
+        assert app.screen.query_one("#export-model-path").value == str(
+            tmp_path / "segments.model.json"
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot, until=lambda: isinstance(app.screen, MessageScreen))
+        text = str(app.screen.query_one(".dialog-text").render())
+        assert str(tmp_path / "segments.parquet") in text
+        assert str(tmp_path / "segments.model.json") in text
+        assert (tmp_path / "segments.parquet").exists()
+        assert not (events_csv.parent / "segments.parquet").exists()
+
+
+async def test_named_rule_and_plain_rule(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", *"Big spenders: revenue > 100")
+        hint = str(app.screen.query_one("#rule-error").render())
+        assert "“Big spenders”" in hint
+        await pilot.press("enter")
+        await settle(pilot, until=lambda: "Big spenders" in _names(app).values())
+        rule_id = next(i for i, name in _names(app).items() if name == "Big spenders")
+        assert app.segview.rules[rule_id] == "revenue > 100"
+        users = app.dataset.users
+        assert _sizes(app)[rule_id] == users.filter(users["revenue"] > 100).height > 0
+        # a plain rule is still named from its text
+        await pilot.press("a", *"purchases >= 3", "enter")
+        await settle(pilot, until=lambda: "purchases >= 3" in _names(app).values())
+
+
+async def test_refit_carries_rules_and_asks_before_discarding_edits(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", *"Cart fans: add_to_cart >= 3", "enter")
+        await settle(pilot, until=lambda: "Cart fans" in _names(app).values())
+        size = next(s for i, s in _sizes(app).items() if _names(app)[i] == "Cart fans")
+
+        # only rules: the refit carries them over without asking
+        await pilot.press("plus")
+        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        assert not isinstance(app.screen, ConfirmScreen)
+        names = _names(app)
+        rule_id = next(i for i, name in names.items() if name == "Cart fans")
+        assert app.segview.kinds[rule_id] == "rule" and _sizes(app)[rule_id] == size
+        assert len(names) == 8  # 7 clusters + the rule
+        assert "kept 1 rule segment" in str(app.screen.query_one("#carry-line").render())
+
+        # a rename belongs to the fit: a refit asks first, and "keep current" keeps everything
+        await pilot.press("home", "r", "home", "ctrl+k", *"Loyal", "enter")
+        await settle(pilot, until=lambda: "Loyal" in _names(app).values())
+        await pilot.press("minus")
+        await settle(pilot, until=lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one(".dialog-text").render())
+        assert "Refit discards 1 edit" in question and "'Loyal'" in question
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.outcome.request.params_dict["k"] == 7
+        assert "Loyal" in _names(app).values()
+        assert "Kept the current segments" in str(app.screen.query_one("#carry-line").render())
+        assert app.choices.params["k"] == 7  # the setup is back to the shown fit's
+        assert app.screen.query_one("#param-k").value == "7"
+
+        # asked again, y refits with k=6, drops the rename, keeps the rule
+        await pilot.press("minus")
+        await settle(pilot, until=lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 6)
+        names = _names(app)
+        assert "Loyal" not in names.values() and "Cart fans" in names.values()
+        assert "discarded 1 edit" in str(app.screen.query_one("#carry-line").render())
+
+
+async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        await pilot.press("w")
+        await settle(pilot, until=lambda: app.sweep_result is not None)
+        note = str(app.screen.query_one("#sweep-note").render())
+        assert f"Suggested k = {app.sweep_result.suggested_k} (t takes it)" in note
+        assert app.sweep_result.reason[:20] in note
+        fit_text = str(app.screen.query_one("#fit-text").render())
+        assert f"Suggested k = {app.sweep_result.suggested_k}" in fit_text
+
+        from textual.widgets import Select
+
+        app.screen.query_one("#algorithm", Select).value = "dbscan"
+        await settle(pilot, until=lambda: "eps" in str(app.screen.query_one("#algo-note").render()))
+        await settle(pilot, until=lambda: app.outcome.request.algorithm == "dbscan")
+        await settle(pilot, until=lambda: "Suggested eps =" in _algo_note(app))
+        text = _algo_note(app)
+        assert "knee of the sorted distance" in text
+        assert "Last fit: DBSCAN" in text and "users" in text
+
+
+def _algo_note(app: SegtuiApp) -> str:
+    return str(app.screen.query_one("#algo-note").render())
+
+
+async def test_app_export_matches_segtui_segment(
+    events_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One orchestration: the app and `segtui segment` write the same segments."""
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from segtui.cli.main import app as cli
+
+    monkeypatch.chdir(tmp_path)
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot, until=lambda: isinstance(app.screen, MessageScreen))
+    out = tmp_path / "cli.parquet"
+    result = CliRunner().invoke(cli, ["segment", str(events_csv), "-o", str(out), "-k", "6"])
+    assert result.exit_code == 0, result.output
+    ours = pl.read_parquet(tmp_path / "segments.parquet")
+    theirs = pl.read_parquet(out)
+    columns = ["user_id", "segment", "segment_id", "pc1", "pc2"]
+    assert ours.select(columns).equals(theirs.select(columns))
+
+
+def test_split_rule_input() -> None:
+    from segtui.app.screens.explore import split_rule_input
+
+    assert split_rule_input("Big spenders: revenue > 1000") == ("Big spenders", "revenue > 1000")
+    assert split_rule_input("revenue > 1000") == (None, "revenue > 1000")
+    assert split_rule_input("`a:b` > 1") == (None, "`a:b` > 1")
+    assert split_rule_input("  Big   spenders :  ") == ("Big spenders", "")

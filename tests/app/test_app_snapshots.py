@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from app_helpers import settle
+from app_helpers import explore_ready, settle
 
 from segtui.app.app import SegtuiApp
 from segtui.sample import write_sample
@@ -31,7 +31,7 @@ def fixed_events() -> Path:
 
 def _ready(*keys: str):
     async def run_before(pilot) -> None:
-        await settle(pilot, until=lambda: pilot.app.segview is not None)
+        await settle(pilot, until=lambda: explore_ready(pilot.app))
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
@@ -52,9 +52,19 @@ def _ready(*keys: str):
         ("export", ("e",)),
         ("help", ("f1",)),
         ("carry", ("p", "down")),
+        ("sweep", ("w",)),
+        ("rule", ("a",)),
     ],
 )
-def test_screens(snap_compare, fixed_events: Path, name: str, keys: tuple[str, ...], size) -> None:
+def test_screens(
+    snap_compare,
+    fixed_events: Path,
+    name: str,
+    keys: tuple[str, ...],
+    size,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(FIXED)  # the export screen shows ./segments.parquet as an absolute path
     app = SegtuiApp([str(fixed_events)], watch_terminal=False, theme="dark")
     assert snap_compare(app, terminal_size=size, run_before=_ready(*keys))
 
@@ -64,7 +74,7 @@ def test_mapping_screen(snap_compare, fixed_events: Path, size) -> None:
     app = SegtuiApp([str(fixed_events)], watch_terminal=False, review_mapping=True, theme="dark")
 
     async def run_before(pilot) -> None:
-        await settle(pilot, until=lambda: pilot.app.segview is not None)
+        await settle(pilot, until=lambda: explore_ready(pilot.app))
         await pilot.pause(0.2)
         await settle(pilot)
 

@@ -94,7 +94,8 @@ class ExploreScreen(Screen[None]):
             "add_rule",
             "Add rule",
             id="explore.rule",
-            tooltip="Add a segment from a rule such as 'add_to_cart >= 3 and purchases == 0'",
+            tooltip="Add a segment from a rule, optionally named first: "
+            "'Big spenders: revenue > 1000'",
             show=False,
         ),
         bind(
@@ -248,6 +249,7 @@ class ExploreScreen(Screen[None]):
         self._editing: str | None = None  # "rename" | "rule" | None
         self._selected: int | None = None
         self._busy: str | None = None
+        self._transient = False
 
     # ----- layout -------------------------------------------------------------------------
 
@@ -276,7 +278,8 @@ class ExploreScreen(Screen[None]):
                 yield Static("", id="carry-line")
                 yield Input(id="rename-input", placeholder="new name")
                 yield Input(
-                    id="rule-input", placeholder="rule, e.g. add_to_cart >= 3 and purchases == 0"
+                    id="rule-input",
+                    placeholder="[Name:] rule, e.g. Big spenders: revenue > 1000",
                 )
                 yield Static("", id="rule-error", classes="input-error")
                 with TabbedContent(id="views", initial="profile"):
@@ -284,9 +287,14 @@ class ExploreScreen(Screen[None]):
                         yield ProfileView(id="profile-view")
                     with TabPane("Scatter", id="scatter"):
                         yield ScatterPlot(id="scatter-plot")
-                    with TabPane("k sweep", id="sweep"), Horizontal(id="sweep-box"):
-                        yield LinePlot(id="sweep-plot")
-                        yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+                    with TabPane("k sweep", id="sweep"), Vertical():
+                        yield Static(
+                            Text("No sweep yet: w fits k = 2..12 and suggests one.", style="dim"),
+                            id="sweep-note",
+                        )
+                        with Horizontal(id="sweep-box"):
+                            yield LinePlot(id="sweep-plot")
+                            yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
                     with TabPane("Fit", id="fit"), VerticalScroll():
                         yield Static("", id="fit-text")
         yield Footer(compact=True)
@@ -301,6 +309,10 @@ class ExploreScreen(Screen[None]):
         table.add_columns("k", "silhouette", "DB", "CH", "inertia")
         await self.rebuild_setup()
         self._update_status()
+        self.call_after_refresh(self._show_current)
+
+    def _show_current(self) -> None:
+        """The fit that was ready before this screen mounted (the first one, usually)."""
         app = self.app
         if app.outcome is not None and app.segview is not None:
             self.show_fit(app.outcome)
@@ -328,13 +340,10 @@ class ExploreScreen(Screen[None]):
             return
         chosen = set(choices.features)
         boxes: list[Any] = []
-        families: dict[str, list[Any]] = {}
-        for spec in dataset.specs:
-            families.setdefault(spec.family, []).append(spec)
-        for family, specs in families.items():
+        for family, items in dataset.families().items():
             boxes.append(Label(family, classes="family"))
-            for spec in specs:
-                boxes.append(FeatureBox(spec.name, spec.description, spec.name in chosen))
+            for name, description in items:
+                boxes.append(FeatureBox(name, description, name in chosen))
         await features.mount_all(boxes)
 
     async def _build_params(self) -> None:
@@ -379,8 +388,51 @@ class ExploreScreen(Screen[None]):
             widgets.append(
                 Horizontal(Label("Sample size", classes="param-label"), sample, classes="param")
             )
+        widgets.append(Static("", id="algo-note"))
         widgets.append(Static(info.description, classes="algo-help"))
         await box.mount_all(widgets)
+        self.show_algo_note(ask=True)
+
+    def show_algo_note(self, ask: bool = False) -> None:
+        """Under the parameters: DBSCAN's suggested eps (and why), or the sample a quadratic
+        algorithm was fitted on (the fit's note). ``ask`` computes a fresh eps suggestion."""
+        from segtui.cluster import ALGORITHMS
+
+        app = self.app
+        notes = self.query("#algo-note")
+        if not notes:
+            return
+        note = notes.first(Static)
+        info = ALGORITHMS[app.choices.algorithm]
+        outcome = app.outcome
+        text = Text()
+        if info.name == "dbscan":
+            hint = app.eps_hint
+            if ask and outcome is not None:
+                min_samples = app.choices.params.get("min_samples") or 10
+                app.request_eps(int(min_samples), app.choices.seed)
+                text.append("Suggested eps: measuring…", style="dim")
+            elif hint is not None and hint.suggestion is not None:
+                text.append(f"Suggested eps = {hint.suggestion.eps:.3g}", style="bold")
+                text.append(" (leave eps empty to use it): ")
+                text.append(hint.suggestion.reason, style="dim")
+            elif hint is not None:
+                text.append(f"No eps suggestion: {hint.problem}", style="dim")
+        if info.quadratic and outcome is not None and outcome.request.algorithm == info.name:
+            if text:
+                text.append("\n")
+            text.append("Last fit: ", style="bold")
+            text.append(outcome.result.note)
+        elif info.quadratic and info.default_sample_size:
+            if text:
+                text.append("\n")
+            text.append(
+                f"Fitted on a seeded sample of up to {info.default_sample_size:,} users; the "
+                "rest get the nearest segment.",
+                style="dim",
+            )
+        note.update(text)
+        note.display = bool(text)
 
     @on(Select.Changed, "#algorithm")
     async def _algorithm_changed(self, event: Select.Changed) -> None:
@@ -454,6 +506,8 @@ class ExploreScreen(Screen[None]):
             self._say(problem, error=True)
             return
         if self.app.choices.request() != before:
+            if getattr(event.control, "id", None) == "param-min_samples":
+                self.show_algo_note(ask=True)
             self._schedule_refit()
 
     @on(Checkbox.Changed, "#features FeatureBox")
@@ -511,6 +565,8 @@ class ExploreScreen(Screen[None]):
     def _update_status(self) -> None:
         app = self.app
         parts: list[str] = []
+        if self._busy:
+            parts.append(f"⟳ {self._busy}")
         if app.dataset is not None:
             parts.append(f"{app.dataset.n_users:,} users")
             parts.append(f"{len(app.choices.features)} features")
@@ -520,8 +576,6 @@ class ExploreScreen(Screen[None]):
             k = request.params_dict.get("k")
             parts.append(f"{request.algorithm}" + (f" k={k}" if k is not None else ""))
             parts.append(_diag_short(outcome.diagnostics))
-        if self._busy:
-            parts.append(f"⟳ {self._busy}")
         seg = app.segmentation
         if seg is not None and getattr(seg, "undo_text", None):
             parts.append(f"u: undo {seg.undo_text}")
@@ -532,8 +586,43 @@ class ExploreScreen(Screen[None]):
             return
         self._busy = None
         self.query_one("#busy").display = False
-        self.query_one("#fit-text", Static).update(_fit_text(outcome))
+        self.query_one("#fit-text", Static).update(_fit_text(outcome, self.app.sweep_result))
+        self.show_algo_note(ask=True)
         self._update_status()
+
+    def say_refit(
+        self, outcome: pipeline.FitOutcome, carried: pipeline.CarriedRules, lost: list[str]
+    ) -> None:
+        """After a refit, say what happened to the person's edits (nothing is lost silently)."""
+        if not self.is_mounted:
+            return
+        parts = []
+        if carried.carried:
+            parts.append(f"kept {len(carried.carried)} rule segment(s)")
+        if lost:
+            parts.append(f"discarded {len(lost)} edit(s) of the old segments")
+        if carried.dropped:
+            parts.append("dropped rule " + "; ".join(carried.dropped))
+        if parts:
+            k = outcome.request.params_dict.get("k")
+            what = outcome.request.algorithm + (f" k={k}" if k is not None else "")
+            self._say(f"Refit ({what}): " + ", ".join(parts) + ".", error=bool(carried.dropped))
+        elif self._transient:
+            self._transient = False
+            self.query_one("#carry-line").display = False
+
+    async def kept_current(self) -> None:
+        """The person kept the current segments over a refit: the setup goes back to the fit's."""
+        app = self.app
+        if app.outcome is not None:
+            request = app.outcome.request
+            app.choices.features = list(request.features)
+            app.choices.algorithm = request.algorithm
+            app.choices.params = request.params_dict
+            app.choices.seed = request.seed
+            app.choices.sample_size = request.sample_size
+            await self.rebuild_setup()
+        self._say("Kept the current segments and edits; the setup is back to the current fit's.")
 
     def show_view(self, view: pipeline.SegmentsView, select: int | None = None) -> None:
         if not self.is_mounted:
@@ -608,13 +697,14 @@ class ExploreScreen(Screen[None]):
             return [_num(getattr(row.diagnostics, name, None)) for row in rows]
 
         plot = self.query_one(LinePlot)
-        plot.x_label = "k (each metric scaled to 0..1)"
         plot.mark_x = float(result.suggested_k) if result.suggested_k is not None else None
-        plot.series = (
-            Series("silhouette (higher is better)", "s", ks, scaled(column("silhouette"))),
-            Series("Davies-Bouldin (lower is better)", "d", ks, scaled(column("davies_bouldin"))),
-            Series("inertia", "i", ks, scaled(column("inertia"))),
+        series = (
+            Series("silhouette↑", "s", ks, scaled(column("silhouette"))),
+            Series("DB↓", "d", ks, scaled(column("davies_bouldin"))),
+            Series("inertia↓", "i", ks, scaled(column("inertia"))),
         )
+        plot.x_label = "k · " + "  ".join(f"{item.marker} {item.label}" for item in series)
+        plot.series = series
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
         for row in rows:
@@ -627,7 +717,15 @@ class ExploreScreen(Screen[None]):
                 fmt(_num(diag.calinski_harabasz)),
                 fmt(_num(diag.inertia)),
             )
-        self._say(f"Suggested k = {result.suggested_k}: {result.reason}  (t takes it)")
+        self.query_one("#sweep-note", Static).update(_suggestion_text(result))
+        if result.suggested_k is not None:
+            self._say(
+                f"k sweep done: suggested k = {result.suggested_k}; t takes it.", transient=True
+            )
+        else:
+            self._say("k sweep done: no k suggested (see the k sweep tab).", transient=True)
+        if self.app.outcome is not None:
+            self.query_one("#fit-text", Static).update(_fit_text(self.app.outcome, result))
         self.action_view("sweep")
 
     def action_sweep(self) -> None:
@@ -669,7 +767,7 @@ class ExploreScreen(Screen[None]):
                 field.value = str(k)
         except Exception:
             pass
-        self._say(f"k = {k}: refitting…")
+        self._say(f"k = {k}: refitting…", transient=True)
         self._schedule_refit()
 
     def action_refit(self) -> None:
@@ -709,6 +807,8 @@ class ExploreScreen(Screen[None]):
     def action_add_rule(self) -> None:
         if self.app.segmentation is None:
             return
+        box = self.query_one("#rule-input", Input)
+        box.border_title = "Add a rule segment (enter: add, esc: cancel)"
         self._open_editor("rule")
 
     def _open_editor(self, kind: str) -> None:
@@ -750,23 +850,18 @@ class ExploreScreen(Screen[None]):
 
         out = self.query_one("#rule-error", Static)
         features = self.app.dataset.feature_names if self.app.dataset else None
-        if not text.strip():
-            out.update(
-                Text(
-                    "Type a rule over feature names, e.g. purchases >= 3 and recency_days <= 30",
-                    style="dim",
-                )
-            )
+        name, rule_text = split_rule_input(text)
+        if not rule_text:
+            out.set_class(False, "-error")
+            out.set_class(False, "-ok")
+            out.update(Text("A rule over feature names, optionally named: VIP: revenue > 1000"))
             return False
         try:
-            rule = parse_rule(text, features)
-        except RuleError as error:
+            rule = parse_rule(rule_text, features)
+        except (RuleError, InputError) as error:
             out.update(Text(error.describe()))
             out.set_class(True, "-error")
-            return False
-        except InputError as error:
-            out.update(Text(error.describe()))
-            out.set_class(True, "-error")
+            out.set_class(False, "-ok")
             return False
         out.set_class(False, "-error")
         users = self.app.dataset.users if self.app.dataset else None
@@ -777,7 +872,9 @@ class ExploreScreen(Screen[None]):
                 matched = f" · matches {count:,} users"
             except Exception:
                 matched = ""
-        out.update(Text(f"✓ {rule}{matched} · enter adds it as a segment", style="bold"))
+        label = _rule_name(name or rule_text, self.app.segmentation)
+        out.set_class(True, "-ok")
+        out.update(Text(f"✓ {rule}{matched} · enter adds segment “{label}”", style="bold"))
         return True
 
     @on(Input.Submitted, "#rule-input")
@@ -788,10 +885,11 @@ class ExploreScreen(Screen[None]):
             return
         self.query_one("#rule-input", Input).value = ""
         self._close_editor()
-        name = _rule_name(text, self.app.segmentation)
+        given, rule_text = split_rule_input(text)
+        name = _rule_name(given or rule_text, self.app.segmentation)
 
         def make(seg: Any) -> tuple[Any, int | None]:
-            new = seg.add_rule_segment(name, text)
+            new = seg.add_rule_segment(name, rule_text)
             added = max(new.segment_ids) if new.segment_ids else None
             return new, added
 
@@ -918,8 +1016,10 @@ class ExploreScreen(Screen[None]):
         elif self.has_class("-setup-open"):
             self.action_toggle_setup()
 
-    def _say(self, text: str, error: bool = False) -> None:
-        """A message where the person is looking: the line under the table."""
+    def _say(self, text: str, error: bool = False, transient: bool = False) -> None:
+        """A message where the person is looking: the line under the table. A ``transient``
+        one (work in progress) goes away when the next fit is shown."""
+        self._transient = transient
         line = self.query_one("#carry-line", Static)
         line.update(Text(text))
         line.set_class(error, "-error")
@@ -948,14 +1048,38 @@ def _diag_short(diagnostics: Any) -> str:
     return f"sil {fmt(sil)} DB {fmt(db)} CH {fmt(ch)}"
 
 
-def _fit_text(outcome: pipeline.FitOutcome) -> Text:
+def _suggestion_text(result: Any) -> Text:
+    """The sweep's suggested k and the reason, with the key that takes it."""
+    text = Text()
+    if result.suggested_k is None:
+        text.append("No k suggested: ", style="bold")
+        text.append(str(result.reason))
+        return text
+    text.append(f"Suggested k = {result.suggested_k}", style="bold")
+    text.append(" (t takes it): ")
+    text.append(str(result.reason), style="italic")
+    return text
+
+
+def _fit_text(outcome: pipeline.FitOutcome, sweep: Any = None) -> Text:
     diag = outcome.diagnostics
     request = outcome.request
+    result = outcome.result
     text = Text()
     text.append("Fit\n", style="bold")
-    text.append(f"  algorithm   {request.algorithm} {request.params_dict}\n")
+    params = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.params.items()
+    )
+    text.append(f"  algorithm   {request.algorithm} ({params})\n")
     text.append(f"  seed        {request.seed}\n")
+    fitted = result.sample_size if result.sampled else len(result.labels)
+    sampled = " (a seeded sample)" if result.sampled else " (all)"
+    text.append(f"  fitted on   {fitted:,} users{sampled}\n")
     text.append(f"  features    {', '.join(outcome.prepared.features)}\n")
+    if sweep is not None and sweep.algorithm == request.algorithm:
+        text.append("  k sweep     ")
+        text.append_text(_suggestion_text(sweep))
+        text.append("\n")
     text.append("Diagnostics\n", style="bold")
     for label, name, better in (
         ("silhouette", "silhouette", "higher is better, -1..1"),
@@ -966,13 +1090,11 @@ def _fit_text(outcome: pipeline.FitOutcome) -> Text:
     ):
         value = getattr(diag, name, None)
         if value is None:
-            value = getattr(outcome.result, name, None)
+            value = getattr(result, name, None)
         if value is None:
             continue
         text.append(f"  {label:<18}{fmt(_num(value)):>10}   ", style="bold")
         text.append(f"{better}\n", style="dim")
-    for note in getattr(diag, "notes", []) or []:
-        text.append(f"  {note}\n", style="italic")
     if outcome.messages:
         text.append("Notes\n", style="bold")
         for message in outcome.messages:
@@ -1017,6 +1139,16 @@ def _feature_lines(profile: Any, features: list[str]) -> list[FeatureLine]:
 def _opt(value: Any) -> float | None:
     number = _num(value)
     return None if math.isnan(number) else number
+
+
+def split_rule_input(text: str) -> tuple[str | None, str]:
+    """'Big spenders: revenue > 1000' -> ('Big spenders', 'revenue > 1000'); a plain rule has no
+    name. The rule language has no ':' outside backticks, so a colon before any backtick ends
+    the name."""
+    head, sep, tail = text.partition(":")
+    if sep and "`" not in head and head.strip():
+        return " ".join(head.split()), tail.strip()
+    return None, text.strip()
 
 
 def _rule_name(text: str, segmentation: Any) -> str:

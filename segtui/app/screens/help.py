@@ -20,7 +20,9 @@ def _sections(app) -> list[tuple[str, list]]:
 
     sections: list[tuple[str, list]] = []
     current = app.screen_stack[-2] if len(app.screen_stack) > 1 else app.screen
-    sections.append((f"This screen ({_title(current)})", live_bindings(current)))
+    own = live_bindings(current)
+    own.sort(key=lambda b: not (b.id or "").startswith("segtui."))  # Textual's own keys last
+    sections.append((f"This screen ({_title(current)})", own))
     from segtui.app.screens.detail import DetailScreen
     from segtui.app.screens.export import ExportScreen
     from segtui.app.screens.loading import LoadingScreen

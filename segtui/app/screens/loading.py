@@ -1,8 +1,11 @@
-"""The first screen: never blank. It says what is being read and how far it got, and when a file
-cannot be read it shows why and lets the person type another path without leaving the app."""
+"""The first screen: never blank. It says which stage is running and for how long, keeps the
+counts of each finished stage on screen (rows read and kept, users and features) until the first
+segments are ready, and when a file cannot be read it shows why and lets the person type another
+path without leaving the app."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual import on
@@ -29,6 +32,7 @@ class LoadingScreen(Screen[None]):
         with Center(), Vertical(id="loading-box"):
             yield Static("segtui", id="loading-title")
             yield Label(self._describe_paths(), id="loading-paths")
+            yield Static("", id="loading-done")
             yield Label("Starting…", id="loading-stage")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
             yield Static("", id="loading-error", classes="input-error")
@@ -43,15 +47,37 @@ class LoadingScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_class(False, "-failed")
+        self._stage = "Starting…"
+        self._since = time.monotonic()
+        self._ticker = self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """The running stage says how long it has been running: a long read never looks stuck."""
+        if self.has_class("-failed"):
+            return
+        seconds = time.monotonic() - self._since
+        if seconds >= 2:
+            self.query_one("#loading-stage", Label).update(f"{self._stage} · {seconds:.0f} s")
 
     def show_progress(self, stage: str, fraction: float | None, rows: int | None) -> None:
-        text = stage if rows is None else f"{stage} · {rows:,} rows read"
-        self.query_one("#loading-stage", Label).update(text)
+        text = stage[:1].upper() + stage[1:]
+        text = text if rows is None else f"{text} · {rows:,} rows read"
+        if text != self._stage:
+            self._stage = text
+            self._since = time.monotonic()
+        self.query_one("#loading-stage", Label).update(self._stage)
         bar = self.query_one(ProgressBar)
         if fraction is None:
             bar.update(total=None)
         else:
             bar.update(total=100, progress=fraction * 100)
+
+    def show_loaded(self, summary: str, seconds: float) -> None:
+        """The load finished: its counts stay on screen while the first fit runs."""
+        self.query_one("#loading-done", Static).update(f"✓ Loaded in {seconds:.1f} s: {summary}")
+        self._stage = "Fitting the first segments…"
+        self._since = time.monotonic()
+        self.query_one("#loading-stage", Label).update(self._stage)
 
     def show_failure(self, message: str) -> None:
         self.set_class(True, "-failed")
@@ -67,6 +93,8 @@ class LoadingScreen(Screen[None]):
         self.set_class(False, "-failed")
         self.query_one("#loading-paths", Label).update(self._describe_paths())
         self.query_one("#loading-error", Static).update("")
+        self.query_one("#loading-done", Static).update("")
+        self._since = time.monotonic()
         self.show_progress("Starting…", None, None)
 
     @on(Input.Submitted, "#retry-path")

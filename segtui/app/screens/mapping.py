@@ -17,6 +17,7 @@ from segtui.app.screens.dialogs import PathScreen, PickScreen
 from segtui.errors import InputError
 
 NONE = "(none)"
+DERIVED = "(derived)"
 
 
 class MappingScreen(Screen[None]):
@@ -79,16 +80,28 @@ class MappingScreen(Screen[None]):
         if dataset is None:
             return
         loaded = dataset.loaded
+        if loaded is None:
+            self.query_one("#mapping-decisions", Static).update(
+                Text("A users table (one row per user): there is no event mapping to review.")
+            )
+            return
         self.query_one("#mapping-decisions", Static).update(Text("\n".join(loaded.decisions[:4])))
         table = self.query_one("#mapping-table", DataTable)
         keep = table.cursor_row
         table.clear()
-        shown = set()
-        for canonical, source, how in loaded.mapping.table():
-            table.add_row(canonical, source, how, key=canonical)
-            shown.add(canonical)
+        mapped = {canonical: (source, how) for canonical, source, how in loaded.mapping.table()}
         for canonical in CANONICAL_SCHEMA:
-            if canonical not in shown:
+            if canonical in mapped:
+                source, how = mapped[canonical]
+                table.add_row(canonical, source, how, key=canonical)
+            elif canonical in loaded.derived:
+                table.add_row(
+                    canonical,
+                    Text(DERIVED, style="italic"),
+                    Text(loaded.derived[canonical], style="italic"),
+                    key=canonical,
+                )
+            else:
                 table.add_row(
                     canonical,
                     Text(NONE, style="dim"),
@@ -97,6 +110,15 @@ class MappingScreen(Screen[None]):
                 )
         table.move_cursor(row=min(keep, table.row_count - 1))
         frame = preview(loaded, 20)
+        grid = self.query_one("#preview-table", DataTable)
+        grid.clear(columns=True)
+        columns = [c for c in frame.columns if c not in ("file",)]
+        grid.add_columns(*columns)
+        for row in frame.select(columns).iter_rows():
+            grid.add_row(*[Text("—", style="dim") if v is None else str(v) for v in row])
+        if dataset.report is not None:
+            self._show_report(dataset.report)  # counted in the same pass as the features
+            return
         failed = (
             frame.filter(frame["left_out"].is_not_null()).height
             if "left_out" in frame.columns
@@ -107,12 +129,6 @@ class MappingScreen(Screen[None]):
                 f"{failed} of the first {frame.height} rows would be left out · counting all rows…"
             )
         )
-        grid = self.query_one("#preview-table", DataTable)
-        grid.clear(columns=True)
-        columns = [c for c in frame.columns if c not in ("file",)]
-        grid.add_columns(*columns)
-        for row in frame.select(columns).iter_rows():
-            grid.add_row(*[Text("—", style="dim") if v is None else str(v) for v in row])
         self._count_rows(loaded)
 
     @work(
@@ -143,7 +159,9 @@ class MappingScreen(Screen[None]):
     def action_change(self) -> None:
         dataset = self.app.dataset
         table = self.query_one("#mapping-table", DataTable)
-        if dataset is None or not self.query_one("#mapping-table").has_focus:
+        if dataset is None or dataset.loaded is None:
+            return
+        if not self.query_one("#mapping-table").has_focus:
             return
         canonical = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
         columns = list(dataset.loaded.source.columns)
@@ -170,9 +188,9 @@ class MappingScreen(Screen[None]):
         from segtui.mapping import save_mapping
 
         dataset = self.app.dataset
-        if dataset is None:
+        if dataset is None or dataset.loaded is None:
             return
-        default = str(Path(dataset.paths[0]).parent / "mapping.toml")
+        default = str(Path.cwd() / "mapping.toml")
 
         def chosen(path: str | None) -> None:
             if not path:

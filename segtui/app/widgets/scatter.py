@@ -192,8 +192,7 @@ def render_lines(
         if not points:
             continue
         signal = plot.signal([p[0] for p in points], [p[1] for p in points], marker=item.marker)
-        signal.lines()
-        signal.label(f"{item.marker} {item.label}")
+        signal.lines()  # no legend box: it hides half of a small plot; x_label names the markers
         plot.draw(signal)
     plot.label(x_label, axis="x")
     if mark_x is not None:

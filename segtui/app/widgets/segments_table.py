@@ -185,6 +185,9 @@ class SegmentsTable(DataTable):
     def _redraw(self, keep: int | None) -> None:
         target = self._drop_target()
         self.clear()
+        for column in self.columns.values():
+            if column.auto_width:  # shrink back: a long name from an older fit is gone
+                column.content_width = column.label.cell_len
         for row in self._sorted():
             self.add_row(*self._cells(row, target), key=str(row.id))
         if keep is not None:
