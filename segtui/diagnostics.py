@@ -1,10 +1,12 @@
 """How good is a clustering, and which k to pick.
 
 ``diagnose`` scores one clustering: silhouette (on a seeded sample, because it is quadratic),
-Davies-Bouldin and Calinski-Harabasz (both linear in users), within-segment sum of squares
-(inertia) and, for Gaussian mixtures, the BIC. Noise (DBSCAN/HDBSCAN) is left out of every score:
-it is not a group, so it should neither help nor hurt. ``sweep`` fits a range of k and suggests
-one, saying by which rule, so a person can see why and disagree.
+Davies-Bouldin and Calinski-Harabasz (scikit-learn's definitions, computed with the
+within-segment sum of squares in one chunked pass over the users: linear, no per-segment copies
+of the matrix, equal to scikit-learn's functions to ~1e-12) and, for Gaussian mixtures, the BIC.
+Noise (DBSCAN/HDBSCAN) is left out of every score: it is not a group, so it should neither help
+nor hurt. ``sweep`` fits a range of k and suggests one, saying by which rule, so a person can see
+why and disagree.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from segtui.cluster import (
+    CHUNK_ROWS,
     Cancelled,
     ClusterResult,
     Progress,
@@ -71,12 +74,72 @@ class Diagnostics:
         }
 
 
-def _within_ss(X: np.ndarray, labels: np.ndarray, n: int) -> float:
-    centers, _ = segment_means(X, labels, n)
-    total = 0.0
-    for j in range(X.shape[1]):
-        total += float(np.sum(np.square(X[:, j] - centers[labels, j])))
-    return total
+def _compact(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Labels renumbered 0..k-1 in ascending order of the original ids, and k.
+
+    Segment ids are small non-negative integers, so a bincount does it in one linear pass
+    (``np.unique`` would sort a million labels); anything else goes through ``np.unique``.
+    """
+    if labels.size and labels.dtype.kind in "iu" and int(labels.min()) >= 0:
+        top = int(labels.max())
+        if top <= 4 * labels.size + 1024:
+            present = np.flatnonzero(np.bincount(labels, minlength=top + 1))
+            remap = np.zeros(top + 1, dtype=np.int64)
+            remap[present] = np.arange(len(present), dtype=np.int64)
+            return remap[labels], len(present)
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64, copy=False), len(uniq)
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """Per segment: center, size, and the sums of squared and of plain distances to the center."""
+
+    centers: np.ndarray
+    sizes: np.ndarray
+    sq_sum: np.ndarray
+    dist_sum: np.ndarray
+
+
+def _spread(X: np.ndarray, labels: np.ndarray, k: int) -> _Spread:
+    """One chunked pass over X for the within-segment scores (inertia, Davies-Bouldin, CH).
+
+    scikit-learn's scores copy each segment out of X (and its Davies-Bouldin a distance matrix);
+    here each block of rows is compared with its own center and summed per segment, so memory
+    stays at a block and time is linear in users.
+    """
+    centers, sizes = segment_means(X, labels, k)
+    sq_sum = np.zeros(k, dtype=np.float64)
+    dist_sum = np.zeros(k, dtype=np.float64)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        block = X[start : start + CHUNK_ROWS]
+        lab = labels[start : start + CHUNK_ROWS]
+        diff = block - centers[lab]
+        sq = np.einsum("ij,ij->i", diff, diff)
+        sq_sum += np.bincount(lab, weights=sq, minlength=k)
+        dist_sum += np.bincount(lab, weights=np.sqrt(sq), minlength=k)
+    return _Spread(centers, sizes, sq_sum, dist_sum)
+
+
+def _calinski_harabasz(s: _Spread) -> float:
+    """Between- over within-segment dispersion, scaled by degrees of freedom (as scikit-learn)."""
+    n, k = int(s.sizes.sum()), len(s.sizes)
+    mean = (s.sizes[:, None] * s.centers).sum(axis=0) / n
+    extra = float(np.sum(s.sizes * np.sum(np.square(s.centers - mean), axis=1)))
+    intra = float(s.sq_sum.sum())
+    return 1.0 if intra == 0.0 else extra * (n - k) / (intra * (k - 1.0))
+
+
+def _davies_bouldin(s: _Spread) -> float:
+    """Mean over segments of the worst (spread_i + spread_j) / center distance (as scikit-learn)."""
+    intra = s.dist_sum / s.sizes
+    gaps = s.centers[:, None, :] - s.centers[None, :, :]
+    between = np.sqrt(np.einsum("ijk,ijk->ij", gaps, gaps))
+    if np.all(np.isclose(intra, 0.0)) or np.all(np.isclose(between, 0.0)):
+        return 0.0
+    between[between == 0] = np.inf
+    combined = intra[:, None] + intra[None, :]
+    return float(np.mean(np.max(combined / between, axis=1)))
 
 
 def diagnose(
@@ -96,7 +159,7 @@ def diagnose(
     ``silhouette_sample`` users when there are more (every other score uses everyone).
     """
     from sklearn import config_context
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+    from sklearn.metrics import silhouette_score
 
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels)
@@ -119,11 +182,10 @@ def diagnose(
         Xc, lc = X, labels
     noise_share = n_noise / n_users if n_users else 0.0
     # compact ids so bincount-based helpers see 0..k-1
-    uniq, lc = np.unique(lc, return_inverse=True)
-    lc = lc.reshape(-1)
-    k = len(uniq)
-    if inertia is None and k >= 1:
-        inertia = _within_ss(Xc, lc, k)
+    lc, k = _compact(lc)
+    spread = _spread(Xc, lc, k) if k >= 1 else None
+    if inertia is None and spread is not None:
+        inertia = float(spread.sq_sum.sum())
 
     silhouette = davies_bouldin = calinski = None
     used = 0
@@ -132,8 +194,9 @@ def diagnose(
     elif k >= len(lc):
         notes.append("every user is its own segment: the scores are undefined")
     else:
-        davies_bouldin = float(davies_bouldin_score(Xc, lc))
-        calinski = float(calinski_harabasz_score(Xc, lc))
+        assert spread is not None
+        davies_bouldin = _davies_bouldin(spread)
+        calinski = _calinski_harabasz(spread)
         if len(lc) > silhouette_sample:
             rows = np.sort(
                 np.random.default_rng(seed).choice(len(lc), size=silhouette_sample, replace=False)

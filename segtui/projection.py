@@ -51,7 +51,8 @@ class Projection:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Project new rows (same features, same preparation) onto the two axes."""
-        return _project(np.asarray(X, dtype=np.float64), self.components, self.mean)
+        with _one_blas_thread():
+            return _project(np.asarray(X, dtype=np.float64), self.components, self.mean)
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted parameters (not the coordinates), JSON-ready."""
@@ -73,6 +74,18 @@ class Projection:
         if len(components) != 2 or any(len(row) != len(mean) for row in components):
             raise InputError("projection parameters are damaged (wrong shape)")
         return components, mean
+
+
+def _one_blas_thread() -> Any:
+    """One BLAS thread for the 30 x 30 covariance and the 2-column projection.
+
+    Both are memory-bound; on 2 cores a second OpenBLAS thread gains nothing and, when the
+    machine is busy, the calling thread spins waiting for it (seen: 0.1 s became 3-7 s for 1M
+    users). The products are the same bit for bit with one thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _project(
@@ -113,10 +126,11 @@ def project_pca(
         fit = matrix[sample]
     else:
         fit = matrix
-    mean = fit.mean(axis=0)
-    centred = fit - mean
-    cov = centred.T @ centred / fit.shape[0]
-    values, vectors = np.linalg.eigh(cov)
+    with _one_blas_thread():
+        mean = fit.mean(axis=0)
+        centred = fit - mean
+        cov = centred.T @ centred / fit.shape[0]
+        values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
     values, vectors = np.clip(values[order], 0.0, None), vectors[:, order]
     components = np.zeros((2, d))
@@ -127,7 +141,8 @@ def project_pca(
             row *= -1.0
     total = float(values.sum())
     explained = [float(values[i]) / total if total > 0 and i < d else 0.0 for i in range(2)]
-    coords = _project(matrix, components.tolist(), mean.tolist())
+    with _one_blas_thread():
+        coords = _project(matrix, components.tolist(), mean.tolist())
     display = display_sample(n, max_points, seed=seed, labels=labels)
     return Projection(
         coords=coords,

@@ -287,3 +287,23 @@ def test_kmeans_auto_restarts_depend_on_size_and_are_recorded() -> None:
     assert fit_clusters(X, "kmeans", {"k": 3}).params["n_init"] == 10
     assert fit_clusters(X, "kmeans", {"k": 3, "n_init": 2}).params["n_init"] == 2
     assert [auto_restarts(n) for n in (2_500, 50_000, 50_001, 300_001)] == [10, 10, 3, 1]
+
+
+def test_thread_limited_fits_equal_scikit_learn_with_its_default_threads() -> None:
+    # MiniBatch (one OpenMP/BLAS thread, no labelling pass) and the mixture (one BLAS thread)
+    # give the very centers and parameters scikit-learn gives with its default thread pools.
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(20_000, 8)) + np.repeat(rng.normal(0, 3, (4, 8)), 5_000, axis=0)
+    mb = fit_clusters(X, "minibatch_kmeans", {"k": 5, "batch_size": 512}, seed=2)
+    sk_mb = MiniBatchKMeans(5, batch_size=512, n_init=3, max_iter=100, random_state=2).fit(X)
+    np.testing.assert_array_equal(np.asarray(mb.state["centers"]), sk_mb.cluster_centers_)
+    gm = fit_clusters(X, "gmm", {"k": 5}, seed=2)
+    sk_gm = GaussianMixture(5, covariance_type="diag", random_state=2).fit(X)
+    np.testing.assert_array_equal(np.asarray(gm.state["means"]), sk_gm.means_)
+    np.testing.assert_array_equal(
+        np.asarray(gm.state["precisions_cholesky"]), sk_gm.precisions_cholesky_
+    )
+    assert gm.bic == sk_gm.bic(X)

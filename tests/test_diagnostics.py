@@ -32,8 +32,8 @@ def test_scores_equal_scikit_learn_on_everyone() -> None:
     X, truth = four_blobs()
     d = diagnose(X, truth)
     assert d.silhouette == silhouette_score(X, truth)
-    assert d.davies_bouldin == davies_bouldin_score(X, truth)
-    assert d.calinski_harabasz == calinski_harabasz_score(X, truth)
+    assert d.davies_bouldin == pytest.approx(davies_bouldin_score(X, truth), rel=1e-12)
+    assert d.calinski_harabasz == pytest.approx(calinski_harabasz_score(X, truth), rel=1e-12)
     expected_inertia = sum(
         float(((X[truth == s] - X[truth == s].mean(axis=0)) ** 2).sum()) for s in range(4)
     )
@@ -51,8 +51,10 @@ def test_noise_is_left_out_of_every_score() -> None:
     d = diagnose(X, labels, noise_id=4)
     keep = labels != 4
     assert d.silhouette == silhouette_score(X[keep], labels[keep])
-    assert d.davies_bouldin == davies_bouldin_score(X[keep], labels[keep])
-    assert d.calinski_harabasz == calinski_harabasz_score(X[keep], labels[keep])
+    assert d.davies_bouldin == pytest.approx(davies_bouldin_score(X[keep], labels[keep]), rel=1e-12)
+    assert d.calinski_harabasz == pytest.approx(
+        calinski_harabasz_score(X[keep], labels[keep]), rel=1e-12
+    )
     assert d.noise_share == pytest.approx(0.1)
     assert d.n_segments == 4
     assert "24 noise users left out of the scores" in d.notes
@@ -64,8 +66,38 @@ def test_silhouette_uses_a_seeded_sample() -> None:
     rows = np.sort(np.random.default_rng(5).choice(240, size=100, replace=False))
     assert d.silhouette == silhouette_score(X[rows], truth[rows])
     assert d.silhouette_sample == 100
-    assert d.davies_bouldin == davies_bouldin_score(X, truth)  # not sampled
+    assert d.davies_bouldin == pytest.approx(davies_bouldin_score(X, truth), rel=1e-12)  # all
     assert diagnose(X, truth, seed=5, silhouette_sample=100).silhouette == d.silhouette
+
+
+def test_davies_bouldin_and_calinski_harabasz_on_a_known_answer() -> None:
+    # Two segments on a line: {0, 2} (center 1) and {10, 12} (center 11), ids not 0..k-1.
+    X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    labels = np.array([7, 7, 3, 3])
+    d = diagnose(X, labels)
+    # each user is 1 from its center; centers 10 apart: DB = (1 + 1) / 10
+    assert d.davies_bouldin == pytest.approx(0.2, rel=1e-15)
+    # between = 2 * 2 * 5^2 = 100, within = 4 * 1 = 4: CH = 100 * (4 - 2) / (4 * (2 - 1)) = 50
+    assert d.calinski_harabasz == pytest.approx(50.0, rel=1e-15)
+    assert d.inertia == pytest.approx(4.0, rel=1e-15)
+    # identical users within each segment: CH is 1 by convention, as in scikit-learn
+    same = diagnose(np.array([[0.0], [0.0], [5.0], [5.0]]), np.array([0, 0, 1, 1]))
+    assert same.calinski_harabasz == 1.0
+    assert same.davies_bouldin == 0.0
+
+
+def test_scores_agree_with_scikit_learn_on_chunked_input() -> None:
+    # more rows than one chunk of the single pass, with a missing id and negative ids
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(70_000, 3)) + np.repeat(np.eye(3) * 6, [30_000, 25_000, 15_000], axis=0)
+    labels = np.repeat(np.array([0, 5, 2]), [30_000, 25_000, 15_000])
+    d = diagnose(X, labels, silhouette_sample=500)
+    assert d.davies_bouldin == pytest.approx(davies_bouldin_score(X, labels), rel=1e-10)
+    assert d.calinski_harabasz == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-10)
+    part, shifted = X[29_000:31_000], labels[29_000:31_000] - 9  # ids -9 and -4
+    negative = diagnose(part, shifted, silhouette_sample=500)
+    assert negative.n_segments == 2
+    assert negative.davies_bouldin == pytest.approx(davies_bouldin_score(part, shifted), rel=1e-10)
 
 
 def test_undefined_scores_are_none() -> None:
