@@ -300,7 +300,6 @@ async def test_mapping_screen_change_source_by_keyboard(events_csv: Path) -> Non
 async def test_export_writes_parquet_with_names_and_counts(
     events_csv: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("segtui.export")
     import polars as pl
 
     app = SegtuiApp([str(events_csv)], watch_terminal=False)

@@ -22,11 +22,9 @@ FIXED = Path(tempfile.gettempdir()) / "segtui-app-snapshots"
 
 @pytest.fixture(scope="module")
 def fixed_events() -> Path:
-    path = FIXED / "events.csv"
-    if not path.exists():
-        FIXED.mkdir(parents=True, exist_ok=True)
-        write_sample(FIXED, 600, seed=7)
-    return path
+    # Written afresh each run: a file left by an older generator would change every picture.
+    FIXED.mkdir(parents=True, exist_ok=True)
+    return write_sample(FIXED, 600, seed=7).events_path
 
 
 def _ready(*keys: str):

@@ -13,10 +13,12 @@ import math
 from typing import Any
 
 import numpy as np
+import polars as pl
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import (
@@ -763,10 +765,11 @@ class ExploreScreen(Screen[None]):
         app.choices.params["k"] = k
         try:
             field = self.query_one("#param-k", Input)
+        except NoMatches:  # the setup panel shows another algorithm's parameters
+            field = None
+        if field is not None:
             with field.prevent(Input.Changed):
                 field.value = str(k)
-        except Exception:
-            pass
         self._say(f"k = {k}: refitting…", transient=True)
         self._schedule_refit()
 
@@ -870,7 +873,7 @@ class ExploreScreen(Screen[None]):
             try:
                 count = int(users.select(rule.expr.sum()).item())
                 matched = f" · matches {count:,} users"
-            except Exception:
+            except pl.exceptions.PolarsError:  # a feature this fit's users table lacks
                 matched = ""
         label = _rule_name(name or rule_text, self.app.segmentation)
         out.set_class(True, "-ok")

@@ -185,11 +185,16 @@ class SegmentsTable(DataTable):
     def _redraw(self, keep: int | None) -> None:
         target = self._drop_target()
         self.clear()
-        for column in self.columns.values():
-            if column.auto_width:  # shrink back: a long name from an older fit is gone
-                column.content_width = column.label.cell_len
-        for row in self._sorted():
-            self.add_row(*self._cells(row, target), key=str(row.id))
+        cells = [self._cells(row, target) for row in self._sorted()]
+        # Size the columns now rather than on the DataTable's next idle: a frame painted before
+        # that idle showed the first rows cut to the header's width. Sizing from scratch also
+        # shrinks a column back when a long name from an older fit is gone.
+        for index, column in enumerate(self.ordered_columns):
+            if column.auto_width:
+                widths = [row[index].cell_len for row in cells if isinstance(row[index], Text)]
+                column.content_width = max([column.label.cell_len, *widths])
+        for row, row_cells in zip(self._sorted(), cells, strict=True):
+            self.add_row(*row_cells, key=str(row.id))
         if keep is not None:
             for index, row in enumerate(self._sorted()):
                 if row.id == keep:
