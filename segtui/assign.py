@@ -33,11 +33,12 @@ import polars as pl
 from segtui.catalog import ALWAYS_PRESENT, TIME_PARTS
 from segtui.cluster import ShouldStop, assign_new
 from segtui.errors import InputError
-from segtui.events import LoadOptions, load_events
+from segtui.events import LoadOptions, check_as_of, load_events
 from segtui.export import segments_frame
 from segtui.features import build_feature_query
-from segtui.loading import input_error_from_polars, inspect_source
+from segtui.loading import inspect_source
 from segtui.mapping import Mapping as ColumnMapping
+from segtui.mapping import detect_mapping
 from segtui.model import Model, parse_model, read_model
 from segtui.prepare import transform_users
 from segtui.rules import Rule, parse_rule
@@ -54,8 +55,7 @@ def as_model(model: Model | Mapping[str, Any] | str | Path) -> Model:
 
 
 def _present(mapping: ColumnMapping, columns: Sequence[str]) -> ColumnMapping:
-    """The mapping without sources the new files lack: their features are then named below,
-    and required columns (user_id, ts) are reported by the loader."""
+    """The mapping without sources the new files lack: their features are then named below."""
     have = set(columns)
     cols = {c: s for c, s in mapping.columns.items() if s in have}
     fallbacks = {
@@ -65,30 +65,128 @@ def _present(mapping: ColumnMapping, columns: Sequence[str]) -> ColumnMapping:
     return replace(mapping, columns=cols, fallbacks=fallbacks, how=how)
 
 
-def _load_options(model: Model, given: LoadOptions | None, columns: Sequence[str]) -> LoadOptions:
-    """The caller's options; the model's mapping unless they name one; the model's session gap."""
+def _pairs(mapping: ColumnMapping, limit: int = 4) -> str:
+    pairs = [f"{c}={s}" for c, s in mapping.columns.items()]
+    return ", ".join(pairs[:limit]) + (", ..." if len(pairs) > limit else "")
+
+
+def _load_options(
+    model: Model, given: LoadOptions | None, columns: Sequence[str]
+) -> tuple[LoadOptions, list[str]]:
+    """The caller's options; the model's mapping unless they name one; the model's session gap.
+
+    When the model's mapping names a user_id, ts or event column the new files lack, the files
+    have another layout: the mapping is detected again on them, and the messages say so.
+    """
     options = given or LoadOptions()
+    messages: list[str] = []
     own_mapping = (
         options.mapping is not None
         or options.mapping_file is not None
         or bool(options.overrides)
         or options.layout is not None
     )
-    if not own_mapping and model.mapping is not None:
-        options = replace(options, mapping=_present(model.mapping, columns))
     if given is None and model.session_gap_minutes is not None:
         options = replace(options, session_gap_minutes=model.session_gap_minutes)
-    return options
+    if own_mapping or model.mapping is None:
+        return options, messages
+    saved = model.mapping
+    have = set(columns)
+    lacking = [s for s in saved.used_columns() if s not in have]
+    if not lacking:
+        return replace(options, mapping=saved), messages
+    core = [c for c in ("user_id", "ts", "event") if c in saved.columns]
+    if all(saved.columns[c] in have for c in core):
+        messages.append(
+            f"these files lack column{'s' if len(lacking) > 1 else ''} the model's mapping "
+            f"names: {', '.join(lacking)}; read without them"
+        )
+        return replace(options, mapping=_present(saved, columns)), messages
+    detected = detect_mapping(list(columns))
+    theirs = (
+        f"look like {detected.layout}"
+        if detected.layout != saved.layout
+        else "name the columns differently"
+    )
+    messages.append(
+        f"the model was built on layout {saved.layout} ({_pairs(saved)}); these files {theirs} "
+        f"(they have no {', '.join(repr(s) for s in lacking[:4])}"
+        f"{', ...' if len(lacking) > 4 else ''}), so the mapping was detected again on them"
+    )
+    return options, messages
 
 
 def _needed_columns(model: Model) -> dict[str, list[str]]:
-    """Canonical column -> the model's features that read it."""
+    """Canonical column -> the model's features that read it (directly or through the features
+    they are computed from), in the model's feature order."""
+    by_name = {spec.name: spec for spec in model.specs or []}
+
+    def reads(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        spec = by_name.get(name)
+        if spec is None or name in seen:
+            return set()
+        cols = set(spec.requires) | spec.agg.columns()
+        for ref in spec.agg.references():
+            cols |= reads(ref, seen | {name})
+        return cols - set(TIME_PARTS) - set(ALWAYS_PRESENT)
+
     needed: dict[str, list[str]] = {}
-    for spec in model.specs or []:
-        cols = (set(spec.requires) | spec.agg.columns()) - set(TIME_PARTS) - set(ALWAYS_PRESENT)
-        for col in sorted(cols):
-            needed.setdefault(col, []).append(spec.name)
+    for name in model.columns:
+        for col in sorted(reads(name)):
+            needed.setdefault(col, []).append(name)
     return needed
+
+
+def _lacking_error(
+    lacking: dict[str, list[str]], loaded_file: Path, messages: list[str]
+) -> InputError:
+    details = []
+    for col, feats in lacking.items():
+        shown = ", ".join(feats[:6]) + (f" and {len(feats) - 6} more" if len(feats) > 6 else "")
+        line = f"'{col}' is needed by the model's feature{'s' if len(feats) > 1 else ''} {shown}"
+        if col == "revenue":
+            line += " (it comes from a revenue column, or price x quantity)"
+        details.append(line)
+    details += [m for m in messages if not m.startswith("mapping used")]
+    return InputError(
+        f"the new data lacks column{'s' if len(lacking) > 1 else ''} the model's features "
+        f"need: {', '.join(lacking)}",
+        file=loaded_file,
+        details=details,
+        hint="Map the column (--map canonical=source) or use data with the same columns the "
+        "model was built from.",
+    )
+
+
+def model_users_with_messages(
+    model: Model,
+    paths: Sequence[str | Path],
+    as_of: datetime | None = None,
+    load_options: LoadOptions | None = None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`model_users` and what was decided on the way (a mapping detected again)."""
+    if not paths:
+        raise InputError("no input files given")
+    if model.kind == "users_table":
+        source = inspect_source(list(paths))
+        overrides = dict(load_options.overrides) if load_options is not None else {}
+        if "user_id" not in overrides and model.id_column in source.columns:
+            overrides["user_id"] = model.id_column
+        table = read_users_table(source, overrides, needed=model.columns)
+        return table.users.select("user_id", *model.columns), []
+    source = inspect_source(list(paths))
+    options, messages = _load_options(model, load_options, source.columns)
+    loaded = load_events(list(paths), options)
+    if options.mapping is None and model.mapping is not None and messages:
+        messages.append(f"mapping used: {_pairs(loaded.mapping, 12)}")
+    have = set(loaded.columns)
+    lacking = {col: feats for col, feats in _needed_columns(model).items() if col not in have}
+    if lacking:
+        raise _lacking_error(lacking, loaded.source.files[0], messages)
+    query = build_feature_query(loaded.events, model.specs or [], as_of)
+    users, report = loaded.collect_with_report(query)
+    check_as_of(report, as_of, loaded.source.files[0])
+    return users.select("user_id", *model.columns).sort("user_id"), messages
 
 
 def model_users(
@@ -98,42 +196,7 @@ def model_users(
     load_options: LoadOptions | None = None,
 ) -> pl.DataFrame:
     """The users table the model needs for new data: its columns, one row per user, sorted."""
-    if not paths:
-        raise InputError("no input files given")
-    if model.kind == "users_table":
-        source = inspect_source(list(paths))
-        overrides = dict(load_options.overrides) if load_options is not None else {}
-        if "user_id" not in overrides and model.id_column in source.columns:
-            overrides["user_id"] = model.id_column
-        table = read_users_table(source, overrides, needed=model.columns)
-        return table.users.select("user_id", *model.columns)
-    source = inspect_source(list(paths))
-    loaded = load_events(list(paths), _load_options(model, load_options, source.columns))
-    have = set(loaded.columns)
-    lacking = {col: feats for col, feats in _needed_columns(model).items() if col not in have}
-    if lacking:
-        raise InputError(
-            f"the new data lacks column{'s' if len(lacking) > 1 else ''} the model's features "
-            f"need: {', '.join(lacking)}",
-            file=loaded.source.files[0],
-            details=[
-                f"'{col}' is read by {', '.join(feats)}"
-                + (
-                    " (it comes from a revenue column, or price x quantity)"
-                    if col == "revenue"
-                    else ""
-                )
-                for col, feats in lacking.items()
-            ],
-            hint="Map the column (--map canonical=source) or use data with the same columns the "
-            "model was built from.",
-        )
-    query = build_feature_query(loaded.events, model.specs or [], as_of)
-    try:
-        users = query.collect(engine="streaming")
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, loaded.source) from error
-    return users.select("user_id", *model.columns).sort("user_id")
+    return model_users_with_messages(model, paths, as_of, load_options)[0]
 
 
 def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -241,6 +304,18 @@ def assign(
 
     Returns user_id (Utf8), segment (name, Utf8), segment_id (Int32), sorted by user_id.
     """
+    return assign_with_messages(model, paths, as_of, load_options, should_stop)[0]
+
+
+def assign_with_messages(
+    model: Model | Mapping[str, Any] | str | Path,
+    paths: Sequence[str | Path],
+    as_of: datetime | None = None,
+    load_options: LoadOptions | None = None,
+    should_stop: ShouldStop | None = None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`assign` and the messages a person should read (the mapping detected again when
+    the new files have another layout than the model's)."""
     m = as_model(model)
-    users = model_users(m, paths, as_of, load_options)
-    return assign_users(m, users, should_stop)
+    users, messages = model_users_with_messages(m, paths, as_of, load_options)
+    return assign_users(m, users, should_stop), messages

@@ -10,9 +10,11 @@ own work (``pl.collect_all``) so a big file is scanned once. Everything decided 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,7 @@ _ID_COLUMNS = ("user_id", "session_id", "order_id", "item_id")
 _NUMBER_COLUMNS = ("price", "quantity", "revenue", "duration_s", "scroll_depth")
 
 REASON_COL = "__reason"
+NUM_RAW = "__raw_"
 TS_RAW = "__ts_raw"
 EVENT_RAW = "__event_raw"
 
@@ -112,6 +115,32 @@ class LeftOut:
         return f"{self.count:,} {self.label}" + (f" (e.g. {shown})" if shown else "")
 
 
+@dataclass(frozen=True)
+class BadValues:
+    """Values of a number column that are not numbers: the rows are kept, the value is empty."""
+
+    column: str
+    """The canonical column (price, revenue...)."""
+    source: str
+    count: int
+    examples: list[tuple[str, int, str | None]] = field(default_factory=list)
+    show_file: bool = False
+
+    def line(self) -> str:
+        shown = "; ".join(
+            (f"{Path(f).name} " if self.show_file else "") + f"row {r}: {v!r}"
+            for f, r, v in self.examples[:3]
+        )
+        many = self.count != 1
+        text = (
+            f"{self.count:,} value{'s' if many else ''} of {self.source!r} "
+            f"{'are not numbers' if many else 'is not a number'}"
+        )
+        if shown:
+            text += f", e.g. {shown}"
+        return text + f"; the row{'s are' if many else ' is'} kept with no {self.column}"
+
+
 @dataclass
 class LoadReport:
     """What loading did: rows read and kept, rows left out and why, users, time span, events."""
@@ -124,6 +153,7 @@ class LoadReport:
     last_ts: datetime | None
     events_by_type: dict[str, int] | None = None
     notes: list[str] = field(default_factory=list)
+    bad_values: list[BadValues] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Plain lines for a terminal."""
@@ -143,6 +173,7 @@ class LoadReport:
             out.append("events by type:")
             width = max(len(k) for k in self.events_by_type)
             out += [f"  {k:<{width}}  {v:>12,}" for k, v in self.events_by_type.items()]
+        out += [f"note: {b.line()}" for b in self.bad_values]
         out += [f"note: {n}" for n in self.notes]
         return out
 
@@ -163,6 +194,15 @@ class LoadReport:
             "first_ts": self.first_ts.isoformat() if self.first_ts else None,
             "last_ts": self.last_ts.isoformat() if self.last_ts else None,
             "events_by_type": self.events_by_type,
+            "bad_values": [
+                {
+                    "column": b.column,
+                    "source": b.source,
+                    "count": b.count,
+                    "examples": [{"file": f, "row": r, "value": v} for f, r, v in b.examples],
+                }
+                for b in self.bad_values
+            ],
             "notes": list(self.notes),
         }
 
@@ -185,6 +225,8 @@ class LoadedEvents:
     reason_values: dict[str, str] = field(default_factory=dict)
     alias_targets: dict[str, list[str]] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
+    number_sources: dict[str, str] = field(default_factory=dict)
+    """Number columns read from text: canonical -> source name (non-numbers are counted)."""
 
     def finish_report(self, counts: pl.DataFrame) -> LoadReport:
         """Turn the collected ``report_query`` row into a LoadReport.
@@ -197,6 +239,9 @@ class LoadedEvents:
         for code, key in _REASONS:
             if row.get(f"left_out_{key}", 0):
                 queries.append((key, self._examples_query(code, key)))
+        for column in self.number_sources:
+            if row.get(f"bad_number_{column}", 0):
+                queries.append((NUM_RAW + column, self._bad_number_query(column)))
         examples: dict[str, list[tuple[str, int, str | None]]] = {}
         if queries:
             try:
@@ -211,6 +256,17 @@ class LoadedEvents:
             count = int(row.get(f"left_out_{key}", 0) or 0)
             if count:
                 left_out.append(LeftOut(key, self.reason_labels[key], count, examples.get(key, [])))
+        bad_values = [
+            BadValues(
+                column,
+                source,
+                int(row[f"bad_number_{column}"]),
+                examples.get(NUM_RAW + column, []),
+                show_file=len(self.source.files) > 1,
+            )
+            for column, source in self.number_sources.items()
+            if row.get(f"bad_number_{column}", 0)
+        ]
         events_by_type = None
         if row.get("events_by_type") is not None:
             pairs = [(d["event"], int(d["count"])) for d in row["events_by_type"]]
@@ -236,6 +292,7 @@ class LoadedEvents:
             last_ts=row["last_ts"],
             events_by_type=events_by_type,
             notes=notes,
+            bad_values=bad_values,
         )
 
     def collect_report(self) -> LoadReport:
@@ -252,6 +309,13 @@ class LoadedEvents:
         except pl.exceptions.PolarsError as error:
             raise input_error_from_polars(error, self.source) from error
         return frame, self.finish_report(counts)
+
+    def _bad_number_query(self, column: str) -> pl.LazyFrame:
+        return (
+            self.checked.filter((pl.col(REASON_COL) == 0) & _not_a_number(column))
+            .select(pl.col(FILE_COL), pl.col(ROW_COL), pl.col(NUM_RAW + column).alias("value"))
+            .head(EXAMPLES)
+        )
 
     def _examples_query(self, code: int, key: str) -> pl.LazyFrame:
         value = pl.col(self.reason_values[key]).cast(pl.Utf8)
@@ -285,16 +349,144 @@ def _texts(sources: Sequence[str], schema: pl.Schema, **kw: Any) -> pl.Expr:
     return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
 
 
-def _number(name: str, dtype: pl.DataType) -> pl.Expr:
+# --------------------------------------------------------------------------------------------
+# numbers held as text: the decimal mark and thousands separators, decided on a sample
+
+_SIGN = r"^[+-]?"
+_SPACE_GROUPS = r"[1-9]\d{0,2}(?:[ \u00a0\u202f]\d{3})+"
+_RE_COMMA_DECIMAL = re.compile(_SIGN + r"\d+,\d+$")  # 108,32 (unless it could be 1,234)
+_RE_DOT_DECIMAL = re.compile(_SIGN + r"\d*\.\d+$")  # 37.96 (unless it could be 1.234)
+_RE_ONE_COMMA_GROUP = re.compile(_SIGN + r"[1-9]\d{0,2},\d{3}$")  # 1,234: either way
+_RE_ONE_DOT_GROUP = re.compile(_SIGN + r"[1-9]\d{0,2}\.\d{3}$")  # 1.234: either way
+_RE_COMMA_GROUPS = re.compile(_SIGN + r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")  # 1,234.5
+_RE_DOT_GROUPS = re.compile(_SIGN + r"[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")  # 1.234,5
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How numbers written as text read: the decimal mark and the thousands separator.
+
+    ``decimal`` is "." or ","; ``thousands`` is the other mark when the sample showed it grouping
+    digits (``1.234,56``), else None. A value the format cannot read becomes null and is counted.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+    decision: str | None = None
+
+    def expr(self, text: pl.Expr) -> pl.Expr:
+        """Trimmed text -> Float64, null where the value is not a number in this format."""
+        if self.decimal == ",":
+            groups = r"[1-9]\d{0,2}(?:\.\d{3})+"
+            whole = rf"(?:\d+|{_SPACE_GROUPS}|{groups},\d+"
+            whole += rf"|{groups})" if self.thousands == "." else ")"
+            ok = text.str.contains(rf"^[+-]?(?:{whole}|\d+,\d+|{_SPACE_GROUPS},\d+)$")
+            plain = text.str.replace_all(r"[ .\u00a0\u202f]", "").str.replace(
+                ",", ".", literal=True
+            )
+            return pl.when(ok).then(plain.cast(pl.Float64, strict=False))
+        plain = text.cast(pl.Float64, strict=False)
+        if self.thousands is None:  # the fast path: plain numbers (a grouped one is counted)
+            return plain
+        groups = r"[1-9]\d{0,2}(?:,\d{3})+"
+        grouped = rf"{groups}(?:\.\d+)?|{_SPACE_GROUPS}(?:\.\d+)?"
+        ok = text.str.contains(rf"^[+-]?(?:{grouped})$")
+        digits = text.str.replace_all(r"[, \u00a0\u202f]", "")
+        return pl.coalesce(plain, pl.when(ok).then(digits.cast(pl.Float64, strict=False)))
+
+
+def plan_numbers(
+    samples: AbcMapping[str, Sequence[str]], delimiter: str | None, forced: str | None = None
+) -> NumberFormat:
+    """Decide the decimal mark from sampled text values (source column -> values).
+
+    A value like ``108,32`` or ``1.234,56`` says decimal comma; ``37.96`` or ``1,234.56`` says
+    decimal point. Values that read either way (``1,234``, ``1.234``) follow the delimiter: a
+    semicolon-delimited file writes decimal commas, a comma-delimited one cannot. ``forced`` (a
+    saved mapping's ``decimal``) wins.
+    """
+    comma = dot = 0
+    comma_groups = dot_groups = False
+    either: list[tuple[str, str]] = []
+    evidence: dict[str, tuple[str, str]] = {}
+    for column, values in samples.items():
+        for v in values:
+            if "," not in v and "." not in v:
+                continue
+            if _RE_ONE_COMMA_GROUP.match(v) or _RE_ONE_DOT_GROUP.match(v):
+                either.append((column, v))
+                comma_groups |= "," in v
+                dot_groups |= "." in v
+            elif _RE_COMMA_DECIMAL.match(v) or _RE_DOT_GROUPS.match(v):
+                comma += 1
+                evidence.setdefault(",", (column, v))
+                dot_groups |= "." in v
+            elif _RE_DOT_DECIMAL.match(v) or _RE_COMMA_GROUPS.match(v):
+                dot += 1
+                evidence.setdefault(".", (column, v))
+                comma_groups |= "," in v
+    if not comma and not dot and not either:
+        return NumberFormat(decimal=forced or ".")
+    semicolon = delimiter == ";"
+    if forced is not None:
+        decimal, why = forced, "as the mapping says"
+    elif comma != dot:
+        decimal = "," if comma > dot else "."
+        column, value = evidence[decimal]
+        why = f"values like {value!r} in {column}"
+        if comma and dot:
+            why += f" ({max(comma, dot):,} values against {min(comma, dot):,} the other way)"
+    else:
+        decimal = "," if semicolon else "."
+        column, value = either[0] if either else evidence[decimal]
+        why = f"values like {value!r} in {column} read either way; the file is " + (
+            "semicolon-delimited" if semicolon else f"{_delimiter_word(delimiter)}"
+        )
+    thousands = None
+    if decimal == "," and dot_groups:
+        thousands = "."
+    elif decimal == "." and comma_groups:
+        thousands = ","
+    words = "decimal comma" if decimal == "," else "decimal point"
+    if thousands:
+        words += f", {thousands!r} between thousands"
+    plain = decimal == "." and thousands is None and comma == 0 and not either
+    change = (
+        ""
+        if forced or plain
+        else f'; set decimal = "{"." if decimal == "," else ","}" in a saved mapping to change it'
+    )
+    return NumberFormat(decimal, thousands, f"numbers: {words} ({why}){change}")
+
+
+def _delimiter_word(delimiter: str | None) -> str:
+    names = {",": "comma-delimited", "\t": "tab-delimited", "|": "pipe-delimited"}
+    return names.get(delimiter or "", "not semicolon-delimited")
+
+
+def _number(name: str, dtype: pl.DataType, fmt: NumberFormat | None = None) -> pl.Expr:
     col = pl.col(name)
     if dtype == pl.Utf8:
-        return col.str.strip_chars().cast(pl.Float64, strict=False)
+        return (fmt or NumberFormat()).expr(col.str.strip_chars())
     return col.cast(pl.Float64, strict=False)
 
 
-def _numbers(sources: Sequence[str], schema: pl.Schema) -> pl.Expr:
-    exprs = [_number(s, schema[s]) for s in sources]
+def _numbers(sources: Sequence[str], schema: pl.Schema, fmt: NumberFormat | None = None) -> pl.Expr:
+    exprs = [_number(s, schema[s], fmt) for s in sources]
     return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
+
+
+def _number_raw(sources: Sequence[str], schema: pl.Schema) -> pl.Expr | None:
+    """The non-empty text of a number column's text sources (None when no source is text)."""
+    texts = [_text(s, schema[s]) for s in sources if schema[s] == pl.Utf8]
+    if not texts:
+        return None
+    return texts[0] if len(texts) == 1 else pl.coalesce(texts)
+
+
+def _not_a_number(canonical: str) -> pl.Expr:
+    """True where a number column's text is there but did not read as a number."""
+    return pl.col(NUM_RAW + canonical).is_not_null() & pl.col(canonical).is_null()
 
 
 def _ts_raw(sources: Sequence[str], schema: pl.Schema) -> pl.Expr:
@@ -418,23 +610,39 @@ def load_events(
     first_file = str(source.files[0])
     decisions = [
         f"source: {source.describe()}",
+        *[f"source: {note}" for note in source.notes],
         _layout_line(mapping),
     ]
 
-    # ---- sample: timestamps, ids, scroll units
+    # ---- sample: timestamps, ids, number format, scroll units
     ts_sources = mapping.sources("ts")
+    text_numbers = list(
+        dict.fromkeys(
+            s for c in _NUMBER_COLUMNS for s in mapping.sources(c) if schema[s] == pl.Utf8
+        )
+    )
+    sampled = [
+        s for c in ("user_id", "scroll_depth") for s in mapping.sources(c) if c in mapping.columns
+    ]
+    sampled = list(dict.fromkeys([*sampled, *text_numbers]))
     sample = _collect(
-        raw.select(
-            _ts_raw(ts_sources, schema).alias(TS_RAW),
-            *[
-                pl.col(s)
-                for c in ("user_id", "scroll_depth")
-                for s in mapping.sources(c)
-                if c in mapping.columns
-            ],
-        ).head(SAMPLE_ROWS),
+        raw.select(_ts_raw(ts_sources, schema).alias(TS_RAW), *[pl.col(s) for s in sampled]).head(
+            SAMPLE_ROWS
+        ),
         source,
     )
+    numbers = plan_numbers(
+        {
+            s: [
+                v for v in sample[s].drop_nulls().str.strip_chars().unique(maintain_order=True) if v
+            ]
+            for s in text_numbers
+        },
+        source.delimiter,
+        forced=mapping.decimal,
+    )
+    if numbers.decimal == "," and mapping.decimal is None:
+        mapping = replace(mapping, decimal=",")
     plan = plan_timestamps(
         sample[TS_RAW].rename(mapping.columns["ts"]),
         column=mapping.columns["ts"],
@@ -443,6 +651,8 @@ def load_events(
         file=first_file,
     )
     decisions += list(plan.decisions)
+    if numbers.decision:
+        decisions.append(numbers.decision)
     mapping = replace(
         mapping,
         day_first=plan.day_first if plan.day_first is not None else mapping.day_first,
@@ -465,12 +675,16 @@ def load_events(
                     f"trailing '.0' ({values[0].split('.')[0]!r})"
                 )
         exprs[canonical] = _texts(sources, schema, drop_dot_zero=drop)
+    number_raws: dict[str, pl.Expr] = {}
     for canonical in _NUMBER_COLUMNS:
         if canonical in mapping.columns:
-            exprs[canonical] = _numbers(mapping.sources(canonical), schema)
+            exprs[canonical] = _numbers(mapping.sources(canonical), schema, numbers)
+            raw_text = _number_raw(mapping.sources(canonical), schema)
+            if raw_text is not None:
+                number_raws[canonical] = raw_text
     if "scroll_depth" in mapping.columns:
         src = mapping.columns["scroll_depth"]
-        values = sample.select(_number(src, schema[src])).to_series().drop_nulls()
+        values = sample.select(_number(src, schema[src], numbers)).to_series().drop_nulls()
         if values.len() and 1 < float(values.max()) <= 100:  # type: ignore[arg-type]
             exprs["scroll_depth"] = exprs["scroll_depth"] / 100.0
             decisions.append(
@@ -542,6 +756,7 @@ def load_events(
     base = [pl.col(FILE_COL), pl.col(ROW_COL), _ts_raw(ts_sources, schema).alias(TS_RAW)]
     if event_raw is not None:
         base.append(event_raw.alias(EVENT_RAW))
+    base += [e.alias(NUM_RAW + c) for c, e in number_raws.items()]
     stage1 = raw.select(*base, *[e.alias(k) for k, e in exprs.items()])
     stage1 = stage1.with_columns(plan.expr(TS_RAW).alias("ts"))
     if revenue_mode == "derived":
@@ -617,6 +832,7 @@ def load_events(
             (pl.col(EVENT_RAW) == target).sum().alias(f"conflict_{target}")
             for target in alias_targets
         ],
+        *[(ok & _not_a_number(c)).sum().alias(f"bad_number_{c}") for c in number_raws],
     ]
     report_query = checked.select(aggs)
 
@@ -642,23 +858,98 @@ def load_events(
         reason_values=values,
         alias_targets=alias_targets,
         derived=derived,
+        number_sources={
+            c: ", ".join(s for s in mapping.sources(c) if schema[s] == pl.Utf8) for c in number_raws
+        },
     )
     if options.strict:
-        report = loaded.collect_report()
-        bad = next((lo for lo in report.left_out if lo.count), None)
-        if bad is not None:
-            file, row, value = bad.examples[0] if bad.examples else (first_file, None, None)
-            event_src = mapping.columns.get("event")
-            where = {"no_user": user_src, "no_event": event_src}.get(bad.reason, ts_src)
-            raise InputError(
-                f"{bad.count:,} row(s) {bad.label}; first value {value!r}",
-                file=file,
-                column=where,
-                row=row,
-                details=[lo.line() for lo in report.left_out if lo.count],
-                hint="Fix the rows, correct the mapping, or drop --strict to leave them out.",
-            )
+        strict_check(loaded, loaded.collect_report())
     return loaded
+
+
+_STRICT_WHAT = {
+    "no_user": "has no user id",
+    "no_timestamp": "has no timestamp",
+    "bad_timestamp": "has a timestamp that cannot be read",
+    "no_event": "has no event name",
+}
+
+
+def strict_check(loaded: LoadedEvents, report: LoadReport) -> None:
+    """``--strict``: raise on the first row that would be left out, or the first value of a
+    number column that is not a number, naming its row and raw value."""
+    mapping = loaded.mapping
+    files = {str(f): i for i, f in enumerate(loaded.source.files)}
+    firsts: list[tuple[tuple[int, int], str, str, tuple[str, int, str | None]]] = []
+    for lo in report.left_out:
+        if lo.count and lo.examples:
+            f, r, v = lo.examples[0]
+            column = {"no_user": "user_id", "no_event": "event"}.get(lo.reason, "ts")
+            where = mapping.columns.get(column, column)
+            firsts.append(
+                ((files.get(f, 0), r), f"the row {_STRICT_WHAT[lo.reason]}", where, (f, r, v))
+            )
+    counts = [lo for lo in report.left_out if lo.count]
+    if counts and not firsts:  # pragma: no cover - examples come with every count
+        raise InputError(
+            f"{counts[0].count:,} row(s) {counts[0].label}",
+            file=loaded.source.files[0],
+            hint="Fix the rows, correct the mapping, or drop --strict to leave them out.",
+        )
+    if firsts:
+        _, what, where, (f, r, v) = min(firsts, key=lambda x: x[0])
+        total = sum(lo.count for lo in counts)
+        summary = ", ".join(f"{lo.count:,} {lo.label}" for lo in counts)
+        raise InputError(
+            f"{what} (value: {'empty' if v is None or v == '' else repr(v)})",
+            file=f,
+            column=where,
+            row=r,
+            details=[
+                f"{total:,} row{'s' if total != 1 else ''} would be left out in all: {summary}"
+            ],
+            hint="Fix the rows, correct the mapping, or drop --strict to leave them out.",
+        )
+    bad = [b for b in report.bad_values if b.count and b.examples]
+    if bad:
+
+        def first(b: BadValues) -> tuple[int, int]:
+            return (files.get(b.examples[0][0], 0), b.examples[0][1])
+
+        b = min(bad, key=first)
+        f, r, v = b.examples[0]
+        raise InputError(
+            f"{v!r} is not a number ({b.column})",
+            file=f,
+            column=b.source,
+            row=r,
+            details=[
+                "; ".join(
+                    f"{x.count:,} value{'s' if x.count != 1 else ''} of {x.source!r} "
+                    f"{'are not numbers' if x.count != 1 else 'is not a number'}"
+                    for x in report.bad_values
+                )
+            ],
+            hint="Fix the values, correct the mapping, or drop --strict to read them as empty.",
+        )
+
+
+def check_as_of(report: LoadReport, as_of: datetime | None, file: str | Path | None) -> None:
+    """An ``--as-of`` before the first event counts nothing: say so, with the first event."""
+    if as_of is None or report.first_ts is None:
+        return
+    moment = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+    first = report.first_ts
+    if moment >= first:
+        return
+    shown = f"{moment:%Y-%m-%d}" if moment.time() == time(0) else f"{moment:%Y-%m-%d %H:%M:%S}"
+    raise InputError(
+        f"--as-of {shown} is before the first event ({first:%Y-%m-%d %H:%M:%S} UTC), "
+        "so no event would be counted",
+        file=file,
+        hint=f"Give a date on or after {first:%Y-%m-%d}, or drop --as-of to count up to the "
+        f"last event ({report.last_ts:%Y-%m-%d}).",
+    )
 
 
 def preview(loaded: LoadedEvents, n: int = 20) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import glob
 import gzip
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -45,6 +45,8 @@ class FileFormat:
     delimiter: str | None
     compression: str | None
     columns: tuple[str, ...]
+    note: str | None = None
+    """Said to the person when the file is read as something its name does not say."""
 
     def describe(self) -> str:
         """Short human description, e.g. ``csv (semicolon-delimited, gzip)``."""
@@ -65,6 +67,8 @@ class SourceInfo:
     delimiter: str | None
     compression: str | None
     columns: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """Files read as what they are rather than what their name says."""
 
     def describe(self) -> str:
         first = FileFormat(self.files[0], self.format, self.delimiter, self.compression, ())
@@ -246,9 +250,14 @@ def sniff_file(path: str | Path) -> FileFormat:
             raise InputError(
                 "a gzipped parquet file cannot be scanned", file=path, hint="Gunzip it."
             )
+        fmt = _parquet_format(path)
         if suffix and suffix not in _PARQUET_EXT:
-            raise InputError(f"the name says {suffix} but the file is parquet", file=path)
-        return _parquet_format(path)
+            note = (
+                f"{path}: the name says {suffix} but the file is parquet; read as parquet "
+                "(rename it to .parquet to say so)"
+            )
+            fmt = replace(fmt, note=note)
+        return fmt
     if suffix in _PARQUET_EXT:
         raise InputError(
             "the name says parquet but the file is not parquet (no PAR1 magic bytes)",
@@ -279,13 +288,13 @@ def sniff_file(path: str | Path) -> FileFormat:
             hint="Convert it, e.g. `jq -c '.[]' IN > OUT.ndjson`.",
         )
     if first.startswith("{"):
+        note = None
         if suffix in _CSV_EXT:
-            raise InputError(
-                f"the name says {suffix} but the file holds JSON objects (NDJSON)",
-                file=path,
-                hint="Rename it to .ndjson.",
+            note = (
+                f"{path}: the name says {suffix} but the file holds JSON objects; read as NDJSON "
+                "(rename it to .ndjson to say so)"
             )
-        return FileFormat(path, "ndjson", None, compression, _ndjson_columns(path))
+        return FileFormat(path, "ndjson", None, compression, _ndjson_columns(path), note)
     if suffix in _NDJSON_EXT:
         raise InputError(
             f"the name says {suffix} but the file does not hold JSON objects "
@@ -321,36 +330,68 @@ def _parquet_format(path: Path) -> FileFormat:
     return FileFormat(path, "parquet", None, None, tuple(flat_names(schema)))
 
 
+def _layout_key(fmt: FileFormat) -> tuple[object, ...]:
+    """Files load together when this is equal: the kind, and for tables the delimiter and the
+    set of columns (NDJSON objects may leave keys out, so only the kind counts there)."""
+    if fmt.kind == "ndjson":
+        return (fmt.kind,)
+    return (fmt.kind, fmt.delimiter, frozenset(fmt.columns))
+
+
+def _listed(items: Sequence[str], limit: int) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _different_layouts(groups: list[list[FileFormat]]) -> InputError:
+    """The files by layout, and which to name: the group that looks like events."""
+    from segtui.mapping import detect_mapping
+
+    details = []
+    for n, group in enumerate(groups, 1):
+        fmt = group[0]
+        what = fmt.kind
+        if fmt.delimiter is not None:
+            what += f", {_DELIMITER_NAMES.get(fmt.delimiter, repr(fmt.delimiter))}-delimited"
+        cols = f"; columns {_listed(list(fmt.columns), 8)}" if fmt.kind != "ndjson" else ""
+        details.append(f"layout {n} ({what}{cols}): {_listed([str(f.path) for f in group], 4)}")
+
+    def looks_like_events(group: list[FileFormat]) -> bool:
+        mapping = detect_mapping(list(group[0].columns))
+        return {"user_id", "ts"} <= set(mapping.columns)
+
+    events = [g for g in groups if looks_like_events(g)]
+    pick = max(events or groups, key=len)
+    named = " ".join(_shell_word(str(f.path)) for f in pick[:3])
+    kinds = list(dict.fromkeys(g[0].kind for g in groups))
+    what = (
+        f"different formats ({' and '.join(kinds)})"
+        if len(kinds) > 1
+        else f"different layouts ({len(groups)} layouts)"
+    )
+    return InputError(
+        f"the files have {what}",
+        details=details,
+        hint=f"Load the files of one layout at a time by naming them, e.g. `segtui segment {named}`"
+        + (" ..." if len(pick) > 3 else "")
+        + ".",
+    )
+
+
+def _shell_word(text: str) -> str:
+    return text if all(c.isalnum() or c in "._-/+:@" for c in text) else "'" + text + "'"
+
+
 def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
     """Resolve and sniff every file; all must share one layout (format and column names)."""
     files = resolve_paths(paths)
     formats = [sniff_file(p) for p in files]
     first = formats[0]
-    for other in formats[1:]:
-        if other.kind != first.kind:
-            raise InputError(
-                f"the files have different formats: {first.path} is {first.kind}, "
-                f"this one is {other.kind}",
-                file=other.path,
-                hint="Load files of one layout at a time.",
-            )
-        same_columns = set(other.columns) == set(first.columns)
-        if first.kind != "ndjson" and (not same_columns or other.delimiter != first.delimiter):
-            missing = [c for c in first.columns if c not in other.columns]
-            extra = [c for c in other.columns if c not in first.columns]
-            details = []
-            if missing:
-                details.append(f"missing {', '.join(missing)}")
-            if extra:
-                details.append(f"extra {', '.join(extra)}")
-            if other.delimiter != first.delimiter:
-                details.append(f"delimiter {other.delimiter!r} instead of {first.delimiter!r}")
-            raise InputError(
-                f"the files have different layouts; compared with {first.path}, this one has",
-                file=other.path,
-                details=details,
-                hint="Load files of one layout at a time.",
-            )
+    groups: dict[tuple[object, ...], list[FileFormat]] = {}
+    for fmt in formats:
+        groups.setdefault(_layout_key(fmt), []).append(fmt)
+    if len(groups) > 1:
+        raise _different_layouts(list(groups.values()))
     columns: dict[str, None] = {}
     for fmt in formats:
         for c in fmt.columns:
@@ -361,6 +402,7 @@ def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
         delimiter=first.delimiter,
         compression=first.compression,
         columns=tuple(columns),
+        notes=tuple(f.note for f in formats if f.note),
     )
 
 

@@ -89,6 +89,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "contact_id",
         "profile_id",
         "device_id",
+        "client",
     ),
     "ts": (
         "ts",
@@ -250,6 +251,9 @@ class Preset:
     """A known export layout: which raw columns identify it and how they map.
 
     ``signature`` columns must all be present; at least one of ``signature_any`` too (if given).
+    ``evidence`` (if given) are names only this layout writes, compared exactly (case and all; a
+    name ending in ``.`` is a prefix): one must be present, so that a plain ``user_id, timestamp,
+    event`` log is not taken for the layout because ``user_id`` normalises like ``userId``.
     ``columns`` lists for each canonical column the candidate sources in order: the first present
     is the source, later present ones fill its nulls (``userId`` else ``anonymousId``).
     """
@@ -262,12 +266,18 @@ class Preset:
     signature_any: tuple[str, ...] = ()
     event_constant: str | None = None
     invoice_refunds: bool = False
+    evidence: tuple[str, ...] = ()
 
     def matches(self, columns: Iterable[str]) -> bool:
-        have = {normalise_name(c) for c in columns}
+        raw = list(columns)
+        have = {normalise_name(c) for c in raw}
         if not all(normalise_name(c) in have for c in self.signature):
             return False
-        return not self.signature_any or any(normalise_name(c) in have for c in self.signature_any)
+        if self.signature_any and not any(normalise_name(c) in have for c in self.signature_any):
+            return False
+        return not self.evidence or any(
+            c.startswith(e) if e.endswith(".") else c == e for c in raw for e in self.evidence
+        )
 
 
 _INVOICE_NOTE = "every line is a purchase; invoices starting with C are refunds"
@@ -328,6 +338,7 @@ PRESETS: tuple[Preset, ...] = (
         title="Segment track calls",
         signature=("event", "timestamp"),
         signature_any=("userId", "anonymousId"),
+        evidence=("userId", "anonymousId", "messageId", "properties.", "context."),
         columns=(
             ("user_id", ("userId", "anonymousId")),
             ("ts", ("timestamp", "originalTimestamp")),
@@ -415,6 +426,8 @@ class Mapping:
     invoice_refunds: bool = False
     day_first: bool | None = None
     epoch_unit: str | None = None
+    decimal: str | None = None
+    """The decimal mark of numbers held as text ("." or ","); None means decide from the data."""
 
     def sources(self, canonical: str) -> list[str]:
         """Every source column feeding ``canonical``, in the order they are tried."""
@@ -455,6 +468,8 @@ class Mapping:
             out["day_first"] = self.day_first
         if self.epoch_unit is not None:
             out["epoch_unit"] = self.epoch_unit
+        if self.decimal is not None:
+            out["decimal"] = self.decimal
         out["columns"] = dict(self.columns)
         if self.fallbacks:
             out["fallbacks"] = {k: list(v) for k, v in self.fallbacks.items() if v}
@@ -475,6 +490,7 @@ class Mapping:
             "invoice_refunds",
             "day_first",
             "epoch_unit",
+            "decimal",
             "columns",
             "fallbacks",
             "event_aliases",
@@ -517,6 +533,9 @@ class Mapping:
         epoch_unit = data.get("epoch_unit")
         if epoch_unit is not None and epoch_unit not in ("s", "ms", "us", "ns"):
             raise bad(f"epoch_unit must be one of s, ms, us, ns, not {epoch_unit!r}")
+        decimal = data.get("decimal")
+        if decimal is not None and decimal not in (".", ","):
+            raise bad(f'decimal must be "." or ",", not {decimal!r}')
         event_constant = data.get("event_constant")
         if event_constant is not None and not isinstance(event_constant, str):
             raise bad("event_constant must be an event name")
@@ -532,6 +551,7 @@ class Mapping:
             invoice_refunds=bool(data.get("invoice_refunds", False)),
             day_first=day_first,
             epoch_unit=epoch_unit,
+            decimal=decimal,
         )
 
 
@@ -682,28 +702,56 @@ def resolve_event_aliases(
     return apply, skipped
 
 
+def map_flag(canonical: str, source: str) -> str:
+    """``--map canonical=source`` as a person would type it (quoted when the name has spaces)."""
+    pair = f"{canonical}={source}"
+    return f"--map {pair}" if re.fullmatch(r"[A-Za-z0-9_.:@/+=-]+", pair) else f"--map '{pair}'"
+
+
 def require_columns(
     mapping: Mapping, raw_columns: Sequence[str], *, file: str | Path | None = None
 ) -> None:
-    """Raise InputError when user_id or ts has no source, naming the closest raw column."""
-    for canonical in ("user_id", "ts"):
-        if canonical in mapping.columns:
-            continue
-        guess = closest_column(
-            canonical, [c for c in raw_columns if c not in mapping.used_columns()]
-        )
+    """Raise InputError when user_id or ts has no source: all missing ones in one message, each
+    with the closest raw column (a raw column is suggested for one canonical column only)."""
+    missing = [c for c in ("user_id", "ts") if c not in mapping.columns]
+    if not missing:
+        return
+    free = [c for c in raw_columns if c not in mapping.used_columns()]
+    guesses: dict[str, str | None] = {}
+    for canonical in missing:
+        guess = closest_column(canonical, free)
+        guesses[canonical] = guess
+        if guess is not None:
+            free = [c for c in free if c != guess]
+    names = " and ".join(repr(c) for c in missing)
+    message = (
+        f"no column for the required {names} was found"
+        if len(missing) == 1
+        else f"no columns for the required {names} were found"
+    )
+    found = [(c, g) for c, g in guesses.items() if g is not None]
+    if found:
+        matches = ", ".join(f"{g!r} for {c}" for c, g in found)
+        flags = " ".join(map_flag(c, g) for c, g in found)
+        hint = f"Closest match{'es' if len(found) > 1 else ''}: {matches}; use {flags}"
+        unguessed = [c for c, g in guesses.items() if g is None]
+        if unguessed:
+            hint += " and name " + " and ".join(f"{c} with --map {c}=COLUMN" for c in unguessed)
+        hint += "."
+    else:
         hint = (
-            f"Closest match: {guess!r}; use --map {canonical}={guess!r}."
-            if guess
-            else f"Name the column with --map {canonical}=COLUMN."
+            "Name "
+            + ("it with " if len(missing) == 1 else "them with ")
+            + " ".join(f"--map {c}=COLUMN" for c in missing)
+            + "."
         )
-        raise InputError(
-            f"no column for the required {canonical!r} was found",
-            file=file,
-            column=canonical,
-            details=[f"the file has columns: {', '.join(raw_columns)}"],
-            hint=hint,
-        )
+    raise InputError(
+        message,
+        file=file,
+        column=missing[0] if len(missing) == 1 else None,
+        details=[f"the file has columns: {', '.join(raw_columns)}"],
+        hint=hint,
+    )
 
 
 def check_columns_exist(

@@ -29,7 +29,7 @@ from segtui.catalog import select_features as select_specs
 from segtui.cluster import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
 from segtui.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, LoadOptions, LoadReport, load_events
+from segtui.events import LoadedEvents, LoadOptions, LoadReport, check_as_of, load_events
 from segtui.features import build_feature_query
 from segtui.loading import inspect_source
 from segtui.mapping import Mapping as ColumnMapping
@@ -163,6 +163,7 @@ def _events(
             hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
         )
     users, report = loaded.collect_with_report(build_feature_query(loaded.events, chosen, as_of))
+    check_as_of(report, as_of, loaded.source.files[0])
     users = users.sort("user_id")
     names = [spec.name for spec in chosen]
     defaults = [spec.name for spec in chosen if spec.default] or names

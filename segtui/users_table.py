@@ -20,7 +20,15 @@ from pathlib import Path
 import polars as pl
 
 from segtui.errors import InputError
-from segtui.loading import FILE_COL, ROW_COL, SourceInfo, input_error_from_polars, scan_source
+from segtui.events import NumberFormat, plan_numbers
+from segtui.loading import (
+    FILE_COL,
+    ROW_COL,
+    SourceInfo,
+    input_error_from_polars,
+    inspect_source,
+    scan_source,
+)
 from segtui.mapping import COLUMN_ALIASES, detect_mapping, normalise_name
 
 RESERVED_COLUMNS: tuple[str, ...] = ("segment", "segment_id", "pc1", "pc2")
@@ -97,9 +105,9 @@ def is_users_table(
     return int(counts["rows"][0]) == int(counts["unique"][0]) > 0
 
 
-def _numeric_text(name: str) -> pl.Expr:
-    """A text column read as numbers: null where empty; non-numbers become null too."""
-    return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
+def _numeric_text(name: str, fmt: NumberFormat) -> pl.Expr:
+    """A text column read as numbers in the decided format: null where empty or not a number."""
+    return fmt.expr(pl.col(name).str.strip_chars())
 
 
 def read_users_table(
@@ -129,12 +137,22 @@ def read_users_table(
             continue
         candidates.append(c)
     text_cols = [c for c in candidates if schema[c] in (pl.String, pl.Categorical)]
+    fmt = NumberFormat()
+    if text_cols:
+        try:
+            head = lf.select(pl.col(c).cast(pl.Utf8) for c in text_cols).head(5_000).collect()
+        except pl.exceptions.PolarsError as error:
+            raise input_error_from_polars(error, source) from error
+        fmt = plan_numbers(
+            {c: [v for v in head[c].drop_nulls().str.strip_chars() if v] for c in text_cols},
+            source.delimiter,
+        )
     try:
         if text_cols:
             checks = lf.select(
                 *[
                     (
-                        _numeric_text(c).is_null()
+                        _numeric_text(c, fmt).is_null()
                         & pl.col(c).str.strip_chars().replace("", None).is_not_null()
                     )
                     .sum()
@@ -155,7 +173,7 @@ def read_users_table(
             if c in bad_text:
                 ignored[c] = "not numeric"
                 continue
-            exprs.append(_numeric_text(c).alias(c))
+            exprs.append(_numeric_text(c, fmt).alias(c))
         elif dtype.is_numeric() or dtype == pl.Boolean:
             exprs.append(pl.col(c))
         else:
@@ -173,7 +191,31 @@ def read_users_table(
         raise input_error_from_polars(error, source) from error
     _check_ids(frame, id_column, source)
     users = frame.drop(FILE_COL, ROW_COL).sort("user_id")
-    messages = [f"users table: {users.height:,} users, id column '{id_column}'"]
+    renamed = "" if id_column == "user_id" else " (written as user_id in the exports)"
+    messages = [f"users table: {users.height:,} users, id column '{id_column}'{renamed}"]
+    plain = fmt.decimal == "." and fmt.thousands is None
+    if fmt.decision and not plain and any(c in features for c in text_cols):
+        messages.append(fmt.decision.split("; set decimal")[0])
+    from_text = [c for c in features if c in text_cols]
+    if from_text and users.height:
+        whole = users.select(
+            [
+                ((pl.col(c) == pl.col(c).round()) | pl.col(c).is_null()).all().alias(c)
+                for c in from_text
+            ]
+        ).row(0, named=True)
+        ints = [c for c in from_text if whole[c]]
+        if ints:
+            example = users.get_column(ints[0]).drop_nulls()
+            shown = (
+                f": {int(example[0])} becomes {float(example[0])!r} in the exports"
+                if example.len()
+                else ""
+            )
+            messages.append(
+                f"whole-number column{'s' if len(ints) > 1 else ''} {', '.join(ints)} "
+                f"{'are' if len(ints) > 1 else 'is'} read as decimal numbers (float){shown}"
+            )
     if ignored:
         messages.append(
             "columns not used as features: "
@@ -191,6 +233,36 @@ def read_users_table(
                 hint="Give a users table with the same numeric columns the model was built from.",
             )
     return UsersTable(users, id_column, features, ignored, messages)
+
+
+def given_users_table(
+    paths: Sequence[str | Path],
+    overrides: AbcMapping[str, str] | None,
+    *,
+    mapping_given: bool = False,
+    layout: str | None = None,
+) -> UsersTable | None:
+    """The users table, read, when files given to an events command hold one (else None).
+
+    A table with no numeric column is not taken for one (the events error says more). A mapping,
+    a layout or ``--map`` pairs other than user_id say the files are events.
+    """
+    if mapping_given or layout is not None or any(k != "user_id" for k in overrides or {}):
+        return None
+    source = inspect_source(list(paths))
+    if not is_users_table(source, overrides):
+        return None
+    table = read_users_table(source, overrides)
+    return table if table.features else None
+
+
+def users_table_line(table: UsersTable) -> str:
+    """What to do with a users table given to a command that reads events."""
+    n = len(table.features)
+    return (
+        f"this is a users table (one row per {table.id_column}, {n} numeric "
+        f"column{'s' if n != 1 else ''}): use segtui segment/sweep/assign with it"
+    )
 
 
 def _check_ids(frame: pl.DataFrame, id_column: str, source: SourceInfo) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from segtui.assign import assign, assign_users
+from segtui.assign import assign, assign_users, assign_with_messages
 from segtui.cluster import fit_clusters
 from segtui.errors import InputError
 from segtui.export import export_segments
@@ -120,7 +120,63 @@ def test_missing_columns_are_named(data: UsersData, events_csv: Path, tmp_path: 
     error = info.value
     assert error.message == "the new data lacks column the model's features need: revenue"
     assert error.details == [
-        "'revenue' is read by revenue (it comes from a revenue column, or price x quantity)"
+        "'revenue' is needed by the model's feature revenue (it comes from a revenue column, or "
+        "price x quantity)",
+        "these files lack columns the model's mapping names: session_id, order_id, category, "
+        "item_id, price, quantity, duration_s, scroll_depth; read without them",
+    ]
+
+
+def renamed_events(events_csv: Path, folder: Path, drop: tuple[str, ...] = ()) -> Path:
+    """The same events with other column names (another export of the same data)."""
+    path = folder / "renamed.csv"
+    names = {"user_id": "visitor_id", "ts": "timestamp", "event": "event_name"}
+    pl.read_csv(events_csv).drop(drop).rename(names).write_csv(path)
+    return path
+
+
+def test_other_column_names_are_detected_again(
+    data: UsersData, events_csv: Path, tmp_path: Path
+) -> None:
+    parquet = exported(data, tmp_path, "kmeans")
+    expected = pl.read_parquet(parquet).select("user_id", "segment", "segment_id")
+    labels, messages = assign_with_messages(parquet, [renamed_events(events_csv, tmp_path)])
+    assert labels.equals(expected)
+    assert messages == [
+        "the model was built on layout generic (user_id=user_id, ts=ts, event=event, "
+        "session_id=session_id, ...); these files name the columns differently (they have no "
+        "'user_id', 'ts', 'event'), so the mapping was detected again on them",
+        "mapping used: user_id=visitor_id, ts=timestamp, event=event_name, session_id=session_id, "
+        "order_id=order_id, category=category, item_id=item_id, price=price, quantity=quantity, "
+        "duration_s=duration_s, scroll_depth=scroll_depth",
+    ]
+
+
+def test_other_layout_lacking_a_column_names_the_models_features(
+    data: UsersData, events_csv: Path, tmp_path: Path
+) -> None:
+    """order_id reaches avg_order_value through 'orders', which is not a model feature."""
+    run = run_segmentation(data.users, ["events", "avg_order_value"], "kmeans", {"k": 2}, seed=0)
+    written = export_segments(
+        tmp_path / "segments.parquet",
+        run.users,
+        run.segmentation,
+        run.prepared,
+        run.result,
+        run.projection,
+        specs=data.specs,
+        loaded=data.loaded,
+        report=data.report,
+    )
+    slim = renamed_events(events_csv, tmp_path, drop=("order_id",))
+    with pytest.raises(InputError) as info:
+        assign(written.parquet, [slim])
+    assert info.value.message == "the new data lacks column the model's features need: order_id"
+    assert info.value.details == [
+        "'order_id' is needed by the model's feature avg_order_value",
+        "the model was built on layout generic (user_id=user_id, ts=ts, event=event, "
+        "session_id=session_id, ...); these files name the columns differently (they have no "
+        "'user_id', 'ts', 'event', 'order_id'), so the mapping was detected again on them",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from segtui.events import (
     CANONICAL_SCHEMA,
     REQUIRED_COLUMNS,
     LoadOptions,
+    check_as_of,
     load_events,
     preview,
 )
@@ -230,8 +232,26 @@ def test_unparseable_timestamps_left_out_with_rows_and_values(tmp_path: Path) ->
     assert any("row 2: 'not a date'" in line for line in report.lines())
     with pytest.raises(InputError) as info:
         load_events([path], LoadOptions(strict=True))
-    assert info.value.row == 4 and info.value.column == "user_id"
-    assert str(path) in str(info.value.file)
+    assert str(info.value) == (
+        f"{path}, column 'ts', row 2: the row has a timestamp that cannot be read "
+        "(value: 'not a date'). 4 rows would be left out in all: 1 with no user id (user_id "
+        "empty), 1 with no timestamp (ts empty), 1 with an unparseable timestamp (ts), 1 with no "
+        "event name (event empty). Fix the rows, correct the mapping, or drop --strict to leave "
+        "them out."
+    )
+
+
+def test_strict_names_the_first_bad_row_and_says_empty(tmp_path: Path) -> None:
+    """The first bad row in the file is named, whatever its reason; an empty value says so."""
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,ts,event\na,2024-01-01T00:00:00Z,view\na,,view\nb,yesterday,view\n")
+    with pytest.raises(InputError) as info:
+        load_events([path], LoadOptions(strict=True))
+    assert str(info.value) == (
+        f"{path}, column 'ts', row 2: the row has no timestamp (value: empty). 2 rows would be "
+        "left out in all: 1 with no timestamp (ts empty), 1 with an unparseable timestamp (ts). "
+        "Fix the rows, correct the mapping, or drop --strict to leave them out."
+    )
 
 
 def test_strict_names_first_bad_timestamp(tmp_path: Path) -> None:
@@ -257,10 +277,11 @@ def test_missing_required_column(tmp_path: Path) -> None:
     path.write_text("usr,event_tme,event\na,2024-01-01,view\n")
     with pytest.raises(InputError) as info:
         load_events([path])
-    err = info.value
-    assert err.column == "user_id"
-    assert "usr, event_tme, event" in err.details[0]
-    assert "'usr'" in err.hint
+    assert str(info.value) == (
+        f"{path}: no columns for the required 'user_id' and 'ts' were found. The file has "
+        "columns: usr, event_tme, event. Closest matches: 'usr' for user_id, 'event_tme' for ts; "
+        "use --map user_id=usr --map ts=event_tme."
+    )
     fixed = load_events([path], LoadOptions(overrides={"user_id": "usr", "ts": "event_tme"}))
     assert fixed.events.collect()["ts"].to_list() == [utc(2024, 1, 1)]
     assert fixed.mapping.how["user_id"] == "--map"
@@ -342,3 +363,139 @@ def test_layout_option_and_day_first_option(tmp_path: Path) -> None:
     assert any("as given" in d for d in loaded.decisions)
     with pytest.raises(InputError, match="session gap"):
         load_events([path], LoadOptions(session_gap_minutes=0))
+
+
+# ---- numbers written as text: decimal comma, thousands separators, values that are not numbers
+
+
+def test_decimal_comma_semicolon_export_keeps_revenue() -> None:
+    """A European export (BOM, semicolons, 108,32) must not lose its amounts."""
+    loaded = load_events([LAYOUTS / "transactions_decimal_comma.csv"])
+    df = loaded.events.collect().sort("user_id", "ts")
+    assert df["revenue"].to_list() == [289.74, 108.32, 32.69, 209.23, 210.9, 226.61, 21.77]
+    assert round(df["revenue"].sum(), 2) == 1099.26
+    assert df["quantity"].to_list() == [3.0, 3.0, 3.0, 2.0, 5.0, 3.0, 4.0]
+    assert (
+        "numbers: decimal comma (values like '108,32' in amount); set decimal = \".\" in a saved "
+        "mapping to change it"
+    ) in loaded.decisions
+    assert loaded.mapping.decimal == ","
+    report = loaded.collect_report()
+    assert report.bad_values == []
+    assert report.rows_kept == 7
+
+
+def test_thousands_separators_both_ways(tmp_path: Path) -> None:
+    euro = tmp_path / "euro.csv"
+    euro.write_text(
+        "user_id;ts;price\n"
+        "a;2024-01-01T00:00:00Z;1.234,56\n"
+        "a;2024-01-02T00:00:00Z;12,5\n"
+        "a;2024-01-03T00:00:00Z;7\n"
+        "a;2024-01-04T00:00:00Z;2.000\n"
+    )
+    loaded = load_events([euro])
+    assert loaded.events.collect()["price"].to_list() == [1234.56, 12.5, 7.0, 2000.0]
+    assert (
+        "numbers: decimal comma, '.' between thousands (values like '1.234,56' in price); "
+        'set decimal = "." in a saved mapping to change it'
+    ) in loaded.decisions
+    us = tmp_path / "us.csv"
+    us.write_text(
+        "user_id,ts,price\n"
+        'a,2024-01-01T00:00:00Z,"1,234.56"\n'
+        "a,2024-01-02T00:00:00Z,3.5\n"
+        'a,2024-01-03T00:00:00Z,"2,000"\n'
+    )
+    loaded = load_events([us])
+    assert loaded.events.collect()["price"].to_list() == [1234.56, 3.5, 2000.0]
+    assert (
+        "numbers: decimal point, ',' between thousands (values like '1,234.56' in price); "
+        'set decimal = "," in a saved mapping to change it'
+    ) in loaded.decisions
+    assert loaded.mapping.decimal is None
+
+
+def test_number_that_reads_either_way_follows_the_delimiter(tmp_path: Path) -> None:
+    semi = tmp_path / "semi.csv"
+    semi.write_text("user_id;ts;price\na;2024-01-01T00:00:00Z;1,234\n")
+    loaded = load_events([semi])
+    assert loaded.events.collect()["price"].to_list() == [1.234]
+    assert (
+        "numbers: decimal comma (values like '1,234' in price read either way; the file is "
+        'semicolon-delimited); set decimal = "." in a saved mapping to change it'
+    ) in loaded.decisions
+    comma = tmp_path / "comma.csv"
+    comma.write_text('user_id,ts,price\na,2024-01-01T00:00:00Z,"1,234"\n')
+    assert load_events([comma]).events.collect()["price"].to_list() == [1234.0]
+    given = replace(load_events([semi]).mapping, decimal=".")  # a saved mapping's decimal wins
+    assert load_events([semi], LoadOptions(mapping=given)).events.collect()["price"].to_list() == [
+        1234.0
+    ]
+
+
+def test_values_that_are_not_numbers_are_counted_and_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "customer_id;order_date;amount\n"
+        "a;2024-01-01;10,50\n"
+        "a;2024-01-02;n/a\n"
+        "b;2024-01-03;\n"
+        "b;2024-01-04;12.5\n"
+        "b;2024-01-05;1,25\n"
+    )
+    loaded = load_events([path])
+    df = loaded.events.collect().sort("user_id", "ts")
+    assert df["revenue"].to_list() == [10.5, None, None, None, 1.25]  # kept, value empty
+    report = loaded.collect_report()
+    assert report.rows_kept == 5
+    assert [b.line() for b in report.bad_values] == [
+        "2 values of 'amount' are not numbers, e.g. row 2: 'n/a'; row 4: '12.5'; "
+        "the rows are kept with no revenue"
+    ]
+    assert report.lines()[-1] == "note: " + report.bad_values[0].line()
+    assert report.to_dict()["bad_values"] == [
+        {
+            "column": "revenue",
+            "source": "amount",
+            "count": 2,
+            "examples": [
+                {"file": str(path), "row": 2, "value": "n/a"},
+                {"file": str(path), "row": 4, "value": "12.5"},
+            ],
+        }
+    ]
+    with pytest.raises(InputError) as info:
+        load_events([path], LoadOptions(strict=True))
+    assert str(info.value) == (
+        f"{path}, column 'amount', row 2: 'n/a' is not a number (revenue). 2 values of 'amount' "
+        "are not numbers. Fix the values, correct the mapping, or drop --strict to read them as "
+        "empty."
+    )
+
+
+def test_parquet_named_csv_is_read_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    pl.DataFrame(
+        {"user_id": ["a"], "ts": ["2024-01-01T00:00:00Z"], "event": ["purchase"]}
+    ).write_parquet(path)
+    loaded = load_events([path])
+    assert loaded.events.collect()["user_id"].to_list() == ["a"]
+    assert loaded.decisions[1] == (
+        f"source: {path}: the name says .csv but the file is parquet; read as parquet "
+        "(rename it to .parquet to say so)"
+    )
+
+
+def test_as_of_before_the_first_event(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,ts,event\na,2024-03-05T10:00:00Z,view\na,2024-04-01T00:00:00Z,view\n")
+    report = load_events([path]).collect_report()
+    check_as_of(report, datetime(2024, 3, 5, 10), path)  # the first event itself is fine
+    with pytest.raises(InputError) as info:
+        check_as_of(report, datetime(2024, 1, 1), path)
+    assert str(info.value) == (
+        f"{path}: --as-of 2024-01-01 is before the first event (2024-03-05 10:00:00 UTC), so no "
+        "event would be counted. Give a date on or after 2024-03-05, or drop --as-of to count up "
+        "to the last event (2024-04-01)."
+    )

@@ -190,3 +190,26 @@ def test_a_failed_run_leaves_an_existing_output_alone(log: Path, tmp_path: Path)
     error_of(run(str(log), "-o", str(out), "--features", "nope"))
     assert out.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".f.parquet")] == []
+
+
+def test_users_table_is_refused_with_what_to_run(tmp_path: Path) -> None:
+    path = Path(__file__).parent / "data" / "layouts" / "users_rfm.csv"
+    result = run(str(path), "-o", str(tmp_path / "f.parquet"))
+    assert isinstance(result.exception, InputError)
+    assert str(result.exception) == (
+        f"{path}: this is a users table (one row per customer_id, 3 numeric columns): use segtui "
+        "segment/sweep/assign with it. `segtui features` computes features from events; the "
+        "table's numeric columns are the features already (`segtui inspect` lists them)."
+    )
+    assert not (tmp_path / "f.parquet").exists()
+
+
+def test_as_of_before_the_first_event_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(LOG)
+    result = run(str(path), "-o", str(tmp_path / "f.parquet"), "--as-of", "2023-12-31")
+    assert isinstance(result.exception, InputError)
+    assert result.exception.message == (
+        "--as-of 2023-12-31 is before the first event (2024-01-06 23:00:00 UTC), so no event "
+        "would be counted"
+    )

@@ -114,3 +114,44 @@ def test_bad_map_argument() -> None:
     result = run(str(LAYOUTS / "clickstream.csv"), "--map", "ts=nope")
     assert isinstance(result.exception, InputError)
     assert "no column 'nope'" in str(result.exception)
+
+
+def test_users_table_is_described_not_mapped() -> None:
+    """A users table is not an event log with a missing ts: say what it is and what to run."""
+    path = LAYOUTS / "users_rfm.csv"
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"source: {path}",
+        "this is a users table (one row per customer_id, 3 numeric columns): use segtui "
+        "segment/sweep/assign with it",
+        "",
+        "id column: customer_id (written as user_id in the exports)",
+        "users: 5",
+        "features (numeric columns): recency, frequency, monetary",
+        "columns ignored: country (not numeric), signup_date (not numeric)",
+        "note: whole-number columns recency, frequency are read as decimal numbers (float): 164 "
+        "becomes 164.0 in the exports",
+    ]
+    data = json.loads(run(str(path), "--json").output)
+    assert (data["kind"], data["id_column"], data["users"]) == ("users_table", "customer_id", 5)
+    assert data["features"] == ["recency", "frequency", "monetary"]
+    forced = run(str(path), "--map", "ts=signup_date")  # a --map says: read it as events
+    assert forced.exit_code == 0, forced.output
+    assert "layout: transactions" in forced.output
+
+
+def test_decimal_comma_and_not_numbers_in_inspect(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id;order_date;amount\na;2024-01-01;10,50\na;2024-01-02;n/a\n")
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "  - numbers: decimal comma (values like '10,50' in amount); set decimal = \".\" in a "
+        "saved mapping to change it"
+    ) in lines
+    assert (
+        "note: 1 value of 'amount' is not a number, e.g. row 2: 'n/a'; the row is kept with no "
+        "revenue"
+    ) in lines

@@ -113,16 +113,24 @@ def test_not_the_format_its_name_says(tmp_path: Path) -> None:
     assert info.value.file == fake_pq
     with pytest.raises(InputError, match="does not hold JSON"):
         sniff_file(write(tmp_path / "x.ndjson", "user,ts\nu,1\n"))
-    with pytest.raises(InputError, match="holds JSON objects"):
-        sniff_file(write(tmp_path / "x.csv", '{"user": "u"}\n'))
+    json_csv = sniff_file(write(tmp_path / "x.csv", '{"user": "u"}\n'))
+    assert (json_csv.kind, json_csv.columns) == ("ndjson", ("user",))
+    assert json_csv.note == (
+        f"{tmp_path / 'x.csv'}: the name says .csv but the file holds JSON objects; read as "
+        "NDJSON (rename it to .ndjson to say so)"
+    )
     with pytest.raises(InputError, match="JSON array"):
         sniff_file(write(tmp_path / "arr.json", '[{"user": "u"}]\n'))
     with pytest.raises(InputError, match="not gzip"):
         sniff_file(write(tmp_path / "x.csv.gz", "user,ts\nu,1\n"))
     pq = tmp_path / "real.csv"
     pl.DataFrame({"a": [1]}).write_parquet(pq)
-    with pytest.raises(InputError, match="the file is parquet"):
-        sniff_file(pq)
+    read = sniff_file(pq)
+    assert (read.kind, read.columns) == ("parquet", ("a",))
+    assert read.note == (
+        f"{pq}: the name says .csv but the file is parquet; read as parquet "
+        "(rename it to .parquet to say so)"
+    )
     with pytest.raises(InputError, match="Excel"):
         sniff_file(write(tmp_path / "book.xlsx", "x"))
     binary = tmp_path / "bin.csv"
@@ -147,15 +155,39 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_folder_with_mixed_layouts(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "user,ts,event\nu,1,view\n")
-    other = write(tmp_path / "b.csv", "customer,date,amount\nc,2024-01-01,3\n")
-    with pytest.raises(InputError, match="different layouts") as info:
+    write(tmp_path / "b.csv", "customer,date,amount\nc,2024-01-01,3\n")
+    with pytest.raises(InputError) as info:
         inspect_source([tmp_path])
-    assert info.value.file == other
-    assert any("missing user, ts, event" in d for d in info.value.details)
+    assert info.value.message == "the files have different layouts (2 layouts)"
+    assert info.value.details == [
+        f"layout 1 (csv, comma-delimited; columns user, ts, event): {tmp_path / 'a.csv'}",
+        f"layout 2 (csv, comma-delimited; columns customer, date, amount): {tmp_path / 'b.csv'}",
+    ]
+
+
+def test_sample_folder_with_truth_file_names_the_event_files(tmp_path: Path) -> None:
+    """`segtui sample -o DIR` writes events.csv and truth.csv: say which to name."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write(folder / "events.csv", "user_id,ts,event\nu1,2024-01-01T00:00:00Z,page_view\n")
+    write(folder / "truth.csv", "user_id,group\nu1,browsers\n")
+    with pytest.raises(InputError) as info:
+        inspect_source([folder])
+    assert str(info.value) == (
+        "the files have different layouts (2 layouts). "
+        f"Layout 1 (csv, comma-delimited; columns user_id, ts, event): {folder / 'events.csv'}; "
+        f"layout 2 (csv, comma-delimited; columns user_id, group): {folder / 'truth.csv'}. "
+        "Load the files of one layout at a time by naming them, e.g. "
+        f"`segtui segment {folder / 'events.csv'}`."
+    )
 
 
 def test_folder_with_mixed_formats(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "user,ts\nu,1\n")
     pl.DataFrame({"user": ["u"], "ts": [1]}).write_parquet(tmp_path / "b.parquet")
-    with pytest.raises(InputError, match="different formats"):
+    with pytest.raises(InputError) as info:
         inspect_source([tmp_path])
+    assert info.value.message == "the files have different formats (csv and parquet)"
+    assert (
+        info.value.details[1] == f"layout 2 (parquet; columns user, ts): {tmp_path / 'b.parquet'}"
+    )

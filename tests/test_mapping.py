@@ -161,11 +161,50 @@ def test_missing_required_column_names_columns_and_closest() -> None:
     m = detect_mapping(cols)
     with pytest.raises(InputError) as info:
         require_columns(m, cols, file="x.csv")
-    err = info.value
-    assert err.column == "user_id" and err.file == "x.csv"
-    assert "usr_idx, when_it_happened, kind" in err.details[0]
-    assert "'usr_idx'" in err.hint
+    assert str(info.value) == (
+        "x.csv: no columns for the required 'user_id' and 'ts' were found. The file has columns: "
+        "usr_idx, when_it_happened, kind. Closest match: 'usr_idx' for user_id; use --map "
+        "user_id=usr_idx and name ts with --map ts=COLUMN."
+    )
     assert closest_column("ts", ["timestmp", "foo"]) == "timestmp"
+    one = detect_mapping(["customer_id", "recency", "signup_date"])
+    with pytest.raises(InputError) as info:
+        require_columns(one, ["customer_id", "recency", "signup_date"], file="u.csv")
+    assert str(info.value) == (
+        "u.csv, column 'ts': no column for the required 'ts' was found. The file has columns: "
+        "customer_id, recency, signup_date. Closest match: 'signup_date' for ts; use --map "
+        "ts=signup_date."
+    )
+    spaced = detect_mapping(["Kunden Nr", "Datum", "event"])
+    with pytest.raises(InputError) as info:
+        require_columns(spaced, ["Kunden Nr", "Datum", "event"])
+    assert info.value.hint == (
+        "Closest matches: 'Kunden Nr' for user_id, 'Datum' for ts; "
+        "use --map 'user_id=Kunden Nr' --map ts=Datum."
+    )
+
+
+@pytest.mark.parametrize("name", ["client", "client_id", "ClientID", "buyer_id", "account_id"])
+def test_common_customer_names_are_user_ids(name: str) -> None:
+    assert detect_mapping([name, "timestamp", "event"]).columns["user_id"] == name
+
+
+def test_plain_log_is_not_taken_for_segment() -> None:
+    """user_id normalises like userId: Segment needs a name only Segment writes."""
+    plain = detect_mapping(["user_id", "timestamp", "event", "revenue"])
+    assert plain.layout == "generic"
+    assert plain.columns == {
+        "user_id": "user_id",
+        "ts": "timestamp",
+        "event": "event",
+        "revenue": "revenue",
+    }
+    for evidence in (["userId"], ["anonymousId"], ["user_id", "messageId"]):
+        cols = [*evidence, "timestamp", "event"]
+        assert detect_mapping(cols).layout == "segment", cols
+    with_props = detect_mapping(["user_id", "timestamp", "event", "properties.revenue"])
+    assert with_props.layout == "segment"
+    assert with_props.columns["revenue"] == "properties.revenue"
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])

@@ -207,3 +207,29 @@ def test_users_tables_declare_no_fill(tmp_path: Path) -> None:
     assert run.messages[0].startswith(
         "'a': 20 users with a missing value (16.7%) set to the median"
     )
+
+
+def test_as_of_before_the_first_event_names_the_first_event(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id,ts,event\na,2024-05-02T08:00:00Z,purchase\nb,2024-05-03T09:30:00Z,page_view\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_users([path], as_of=datetime(2024, 5, 1))
+    assert str(info.value) == (
+        f"{path}: --as-of 2024-05-01 is before the first event (2024-05-02 08:00:00 UTC), so no "
+        "event would be counted. Give a date on or after 2024-05-02, or drop --as-of to count up "
+        "to the last event (2024-05-03)."
+    )
+
+
+def test_users_table_messages_say_the_id_rename() -> None:
+    data = load_users([Path(__file__).parent / "data" / "layouts" / "users_rfm.csv"])
+    assert data.kind == "users_table"
+    assert data.messages[:2] == [
+        "users table: 5 users, id column 'customer_id' (written as user_id in the exports)",
+        "whole-number columns recency, frequency are read as decimal numbers (float): 164 "
+        "becomes 164.0 in the exports",
+    ]

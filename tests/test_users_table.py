@@ -10,7 +10,14 @@ import pytest
 from segtui.errors import InputError
 from segtui.loading import inspect_source
 from segtui.pipeline import load_users
-from segtui.users_table import find_id_column, has_event_layout, is_users_table, read_users_table
+from segtui.users_table import (
+    find_id_column,
+    given_users_table,
+    has_event_layout,
+    is_users_table,
+    read_users_table,
+    users_table_line,
+)
 
 RFM_CSV = """CustomerID,Recency,Frequency,Monetary,Country,segment_id
 c3,10,5,120.5,FR,1
@@ -112,3 +119,40 @@ def test_forced_users_table_without_numbers(tmp_path: Path) -> None:
     path = write(tmp_path, "names.csv", "user_id,name\nu1,ann\nu2,bob\n")
     with pytest.raises(InputError, match="no numeric columns"):
         load_users([path], users_table=True)
+
+
+def test_messages_say_the_rename_and_the_float_cast(tmp_path: Path) -> None:
+    path = write(tmp_path, "rfm.csv", RFM_CSV)
+    table = read_users_table(inspect_source([path]))
+    assert table.messages == [
+        "users table: 3 users, id column 'CustomerID' (written as user_id in the exports)",
+        "whole-number columns Recency, Frequency are read as decimal numbers (float): 200 becomes "
+        "200.0 in the exports",
+        "columns not used as features: segment_id (segtui writes this column in its exports), "
+        "Country (not numeric)",
+    ]
+    assert users_table_line(table) == (
+        "this is a users table (one row per CustomerID, 3 numeric columns): use segtui "
+        "segment/sweep/assign with it"
+    )
+
+
+def test_given_users_table_only_when_nothing_says_events(tmp_path: Path) -> None:
+    path = write(tmp_path, "rfm.csv", RFM_CSV)
+    table = given_users_table([path], {})
+    assert table is not None and table.features == ["Recency", "Frequency", "Monetary"]
+    assert given_users_table([path], {"ts": "Recency"}) is None
+    assert given_users_table([path], {}, layout="generic") is None
+    assert given_users_table([path], {}, mapping_given=True) is None
+    no_numbers = write(tmp_path, "ids.csv", "uid;when\nx;y\n")
+    assert given_users_table([no_numbers], {}) is None
+
+
+def test_decimal_comma_users_table(tmp_path: Path) -> None:
+    path = write(tmp_path, "rfm.csv", "kunde_id;client;spend\nk1;3;12,50\nk2;4;1.234,5\n")
+    table = read_users_table(inspect_source([path]))
+    assert table.id_column == "client"
+    assert table.users["spend"].to_list() == [12.5, 1234.5]
+    assert table.messages[1] == (
+        "numbers: decimal comma, '.' between thousands (values like '12,50' in spend)"
+    )

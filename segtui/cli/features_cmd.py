@@ -43,9 +43,10 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, load_events
+from segtui.events import LoadedEvents, check_as_of, load_events
 from segtui.features import build_feature_query
 from segtui.fileio import atomic_write
+from segtui.users_table import given_users_table, users_table_line
 
 
 def features(
@@ -74,6 +75,17 @@ def features(
         specs += load_feature_file(feature_file)
     moment = parse_as_of(as_of) if as_of is not None else None
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
+    if paths:
+        table = given_users_table(
+            paths, options.overrides, mapping_given=mapping is not None, layout=layout
+        )
+        if table is not None:
+            raise InputError(
+                users_table_line(table),
+                file=paths[0],
+                hint="`segtui features` computes features from events; the table's numeric "
+                "columns are the features already (`segtui inspect` lists them).",
+            )
     if list_:
         columns = load_events(paths, options).columns if paths else None
         if json_:
@@ -123,6 +135,7 @@ def _compute(
     # One pass: the report and the features share the scan (on a 10M-event CSV this costs
     # 14.7 CPU-s against 19.6 CPU-s for two separate collects).
     table, report = loaded.collect_with_report(build_feature_query(loaded.events, specs, as_of))
+    check_as_of(report, as_of, loaded.source.files[0])
     lines = [
         line for line in report.lines() if not line.startswith("  ") and "events by" not in line
     ]

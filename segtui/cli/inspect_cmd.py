@@ -25,9 +25,11 @@ from segtui.cli.options import (
     StrictOpt,
     load_options,
 )
+from segtui.errors import InputError
 from segtui.events import LoadedEvents, LoadReport, load_events
 from segtui.loading import input_error_from_polars
 from segtui.mapping import save_mapping
+from segtui.users_table import UsersTable, given_users_table, users_table_line
 
 
 def inspect(
@@ -46,6 +48,21 @@ def inspect(
 ) -> None:
     """Show the detected layout and mapping, what was decided, and what the rows hold."""
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
+    table = given_users_table(
+        paths, options.overrides, mapping_given=mapping is not None, layout=layout
+    )
+    if table is not None:
+        if save_mapping_ is not None:
+            raise InputError(
+                "a users table has no event mapping to save",
+                file=paths[0],
+                hint=users_table_line(table) + "; drop --save-mapping.",
+            )
+        if json_:
+            typer.echo(json.dumps(users_table_dict(paths, table), indent=2, default=str))
+        else:
+            typer.echo("\n".join(users_table_lines(paths, table)))
+        return
     loaded = load_events(paths, options)
     try:
         report = loaded.collect_report()
@@ -58,6 +75,39 @@ def inspect(
         typer.echo(json.dumps(inspect_dict(loaded, report, saved), indent=2, default=str))
     else:
         typer.echo("\n".join(inspect_lines(loaded, report, saved)))
+
+
+def users_table_dict(paths: list[str], table: UsersTable) -> dict[str, Any]:
+    """The machine-readable form of ``inspect`` on a users table."""
+    return {
+        "kind": "users_table",
+        "files": list(paths),
+        "summary": users_table_line(table),
+        "id_column": table.id_column,
+        "users": table.users.height,
+        "features": list(table.features),
+        "ignored": dict(table.ignored),
+        "messages": list(table.messages),
+    }
+
+
+def users_table_lines(paths: list[str], table: UsersTable) -> list[str]:
+    """``inspect`` on a users table: what segtui would use from it."""
+    renamed = "" if table.id_column == "user_id" else " (written as user_id in the exports)"
+    lines = [
+        f"source: {', '.join(paths)}",
+        users_table_line(table),
+        "",
+        f"id column: {table.id_column}{renamed}",
+        f"users: {table.users.height:,}",
+        f"features (numeric columns): {', '.join(table.features) or '(none)'}",
+    ]
+    if table.ignored:
+        lines.append(
+            "columns ignored: " + ", ".join(f"{c} ({why})" for c, why in table.ignored.items())
+        )
+    lines += [f"note: {m}" for m in table.messages[1:] if not m.startswith("columns not used")]
+    return lines
 
 
 def inspect_dict(loaded: LoadedEvents, report: LoadReport, saved: Path | None) -> dict[str, Any]:
