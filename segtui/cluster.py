@@ -117,8 +117,12 @@ class AlgorithmInfo:
         }
 
 
+MIN_K = 2
+"""Fewest segments an algorithm with a k may be asked for: one segment is everyone."""
+
+
 def _k(default: int = 6) -> ParamSpec:
-    return ParamSpec("k", "Segments (k)", "int", default, 1, 200, help="Number of segments.")
+    return ParamSpec("k", "Segments (k)", "int", default, MIN_K, 200, help="Number of segments.")
 
 
 _INFOS = (
@@ -396,6 +400,10 @@ def algorithm_info(algorithm: str) -> AlgorithmInfo:
         ) from None
 
 
+class _TooFewSegments(ValueError):
+    """k below MIN_K: said in words of its own rather than as a range error."""
+
+
 def _coerce(spec: ParamSpec, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto")):
         if spec.allow_none:
@@ -425,6 +433,8 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
         if not math.isfinite(out):
             raise ValueError("expected a finite number")
     if spec.minimum is not None and out < spec.minimum:
+        if spec.name == "k":
+            raise _TooFewSegments
         raise ValueError(f"must be at least {spec.minimum:g}")
     if spec.maximum is not None and out > spec.maximum:
         raise ValueError(f"must be at most {spec.maximum:g}")
@@ -449,6 +459,11 @@ def resolve_params(algorithm: str, params: Mapping[str, Any] | None = None) -> d
     for name, value in given.items():
         try:
             out[name] = _coerce(specs[name], value)
+        except _TooFewSegments:
+            raise InputError(
+                f"k must be at least {MIN_K}: one segment is everyone",
+                hint="Pick k of 2 or more (segtui sweep suggests one).",
+            ) from None
         except (TypeError, ValueError) as exc:
             raise InputError(
                 f"{info.label} parameter '{name}' = {value!r}: {exc}",

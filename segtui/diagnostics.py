@@ -12,6 +12,7 @@ why and disagree.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 
 from segtui.cluster import (
     CHUNK_ROWS,
+    MIN_K,
     Cancelled,
     ClusterResult,
     Progress,
@@ -227,11 +229,21 @@ def diagnose(
     )
 
 
+INERTIA_KINDS = frozenset({"centroid", "hierarchical"})
+"""Algorithm kinds whose diagnostics carry an inertia: they build groups around centers (K-Means,
+MiniBatch, BIRCH) or by the within-segment sum of squares (ward). Density algorithms optimise no
+such thing and the Gaussian mixture is judged by its BIC."""
+
+
 def diagnose_result(
     X: np.ndarray, result: ClusterResult, seed: int = 0, silhouette_sample: int = SILHOUETTE_SAMPLE
 ) -> Diagnostics:
-    """``diagnose`` with the noise id, inertia and BIC a :class:`ClusterResult` carries."""
-    return diagnose(
+    """``diagnose`` with the noise id, inertia and BIC a :class:`ClusterResult` carries.
+
+    Only the scores that apply to the algorithm are kept: inertia for centroid and hierarchical
+    algorithms, BIC for the Gaussian mixture (see :data:`INERTIA_KINDS`).
+    """
+    diag = diagnose(
         X,
         result.labels,
         noise_id=result.noise_id,
@@ -240,6 +252,9 @@ def diagnose_result(
         inertia=result.inertia,
         bic=result.bic,
     )
+    if algorithm_info(result.algorithm).kind not in INERTIA_KINDS:
+        diag.inertia = None
+    return diag
 
 
 @dataclass
@@ -274,6 +289,9 @@ class SweepResult:
     """"silhouette", "silhouette+bic", "silhouette+elbow", "elbow", "bic" or "none"."""
     stopped: bool = False
     """True when ``should_stop`` ended the sweep early: rows hold the ks finished."""
+    warmup_seconds: float = 0.0
+    """One-off cost paid before the first k (imports, first BLAS/OpenMP call), kept out of the
+    per-k ``seconds`` so each k's time is its own."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +303,7 @@ class SweepResult:
             "reason": self.reason,
             "rule": self.rule,
             "stopped": self.stopped,
+            "warmup_seconds": self.warmup_seconds,
         }
 
 
@@ -402,6 +421,11 @@ def sweep(
     wanted = sorted({int(k) for k in ks})
     if not wanted:
         raise InputError("no k to sweep", hint="Give a range such as 2..12.")
+    if wanted[0] < MIN_K:
+        raise InputError(
+            f"k must be at least {MIN_K}: one segment is everyone",
+            hint=f"Start the sweep at k = {MIN_K}, e.g. 2..12.",
+        )
     n = np.asarray(X).shape[0]
     too_big = [k for k in wanted if k > n]
     if too_big:
@@ -414,6 +438,7 @@ def sweep(
     stopped = False
     total = len(wanted)
     resolved: dict[str, Any] = {}
+    warmup = _warm_up(algorithm, base, np.asarray(X).shape[1], seed)
     for i, k in enumerate(wanted):
         if should_stop is not None and should_stop():
             stopped = True
@@ -452,4 +477,23 @@ def sweep(
         reason=reason,
         rule=rule,
         stopped=stopped,
+        warmup_seconds=warmup,
     )
+
+
+def _warm_up(algorithm: str, params: Mapping[str, Any], width: int, seed: int) -> float:
+    """Pay the one-off costs before the first k is timed; returns the seconds spent.
+
+    Importing scikit-learn's modules takes ~0.8 s the first time, and the first fit starts the
+    BLAS and OpenMP thread pools; timed inside the first k they made k=2 look 50 times slower
+    than the rest. One fit and score of two tiny groups (same algorithm and parameters, k=2)
+    pays them here.
+    """
+    start = time.perf_counter()
+    pattern = np.arange(32 * width, dtype=np.float64).reshape(32, width) % 7 / 7.0
+    tiny = pattern + 10.0 * (np.arange(32) >= 16)[:, None]
+    with warnings.catch_warnings():  # the real fits warn for themselves
+        warnings.simplefilter("ignore")
+        result = fit_clusters(tiny, algorithm, {**params, "k": MIN_K}, seed=seed)
+        diagnose_result(tiny, result, seed=seed)
+    return time.perf_counter() - start

@@ -2,10 +2,10 @@
 
 ``segments.parquet`` has one row per user: ``user_id`` (Utf8), ``segment`` (name, Utf8),
 ``segment_id`` (Int32), the chosen features as computed, and ``pc1``/``pc2`` (Float64, the 2-D
-projection). The model JSON (see :mod:`segtui.model`) is stored in the parquet's key-value
-metadata under the key ``segtui`` and beside it as ``NAME.model.json``, so the labels and the way
-to reproduce them travel together. Plain parquet: pandas, DuckDB, Spark and pyarrow read it as
-it is.
+projection). The model JSON (see :mod:`segtui.model`) is serialised once and that same text is
+stored in the parquet's key-value metadata under the key ``segtui`` and beside it as
+``NAME.model.json``, so the labels and the way to reproduce them travel together. Plain
+parquet: pandas, DuckDB, Spark and pyarrow read it as it is.
 
 Every file goes to a temporary name in the same folder first and is renamed only when all of
 them are written: a failure leaves no partial file behind.
@@ -201,7 +201,7 @@ def export_segments(
         report=report,
         labels=labels,
     )
-    text = model_to_json(model)
+    text = model_to_json(model)  # once: the same checked text goes in the parquet and the file
     frame = segments_frame(
         users, labels, segmentation.names, chosen, projection.coords, segmentation.noise_id
     )
@@ -210,7 +210,7 @@ def export_segments(
         tmp_model = stack.enter_context(atomic_write(model_file))
         tmp_csv = stack.enter_context(atomic_write(csv_file)) if csv_file is not None else None
         pq.write_table(_arrow(frame, {METADATA_KEY: text}), tmp_parquet)
-        tmp_model.write_text(json.dumps(model, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        tmp_model.write_text(text + "\n", encoding="utf-8")
         if tmp_csv is not None:
             frame.write_csv(tmp_csv)
     counts = frame.group_by("segment").len().sort(["len", "segment"], descending=[True, False])

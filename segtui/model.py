@@ -48,7 +48,7 @@ from segtui.mapping import Mapping as ColumnMapping
 from segtui.prepare import PreparedMatrix, PrepareParams
 from segtui.projection import Projection
 from segtui.rules import parse_rule
-from segtui.segmentation import Segmentation
+from segtui.segmentation import AddRule, Segmentation
 
 SCHEMA_VERSION = 1
 """Bumped when the meaning of the file changes; a newer file is refused, never misread."""
@@ -104,7 +104,8 @@ def fingerprint(
     """What the model was fitted on, cheaply: sizes, time span, id hash, feature means."""
     ids = users.get_column("user_id").cast(pl.Utf8).sort()
     digest = hashlib.sha256()
-    digest.update("\n".join(ids.fill_null("").to_list()).encode("utf-8"))
+    # one joined string built by polars, not a Python list of every id
+    digest.update(ids.fill_null("").str.join("\n").item().encode("utf-8"))
     means = users.select([pl.col(f).cast(pl.Float64).mean().alias(f) for f in features]).row(
         0, named=True
     )
@@ -123,11 +124,21 @@ def fingerprint(
 def rule_features(segmentation: Segmentation) -> list[str]:
     """Features the segmentation's rule segments read (in the order first used)."""
     names: dict[str, None] = {}
-    for edit in segmentation.to_dict()["edits"]:
-        if edit["op"] == "add_rule":
-            for name in parse_rule(edit["rule"]).features_used:
+    for edit in segmentation.edits:
+        if isinstance(edit, AddRule):
+            for name in parse_rule(edit.rule).features_used:
                 names.setdefault(name, None)
     return list(names)
+
+
+def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
+    """``segmentation.to_dict()`` without the per-user base (user ids, labels) or redo stack.
+
+    The model keeps none of them, and on a million users ``to_dict`` would copy both into
+    Python lists; a copy with an empty base serialises the rest the very same way.
+    """
+    bare = replace(segmentation, user_ids=(), base_labels=(), undone=())
+    return bare.to_dict()
 
 
 def _split_centers(
@@ -183,7 +194,7 @@ def build_model(
     if len(segmentation.user_ids) != prepared.X.shape[0]:
         raise InputError("the segmentation and the prepared matrix hold different users")
     columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
-    seg_dict = segmentation.to_dict()
+    seg_dict = _saved_segmentation(segmentation)
     edits = seg_dict["edits"]
     splits = _split_centers(segmentation, prepared.X, edits)
     slim_edits = []

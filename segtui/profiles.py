@@ -5,7 +5,8 @@ standardized effect size per feature, and the top distinguishing traits as reada
 ("3.1x more cart adds", "no purchases", "45% fewer sessions", "recency 12 days vs 80 overall").
 :func:`generate_names` turns traits into names ("Cart abandoners", "Loyal premium buyers") using a
 small table of patterns over well-known feature names, falling back to a name composed from the
-top traits ("High add_to_cart, low purchases") for any other users table.
+top traits ("High add_to_cart, low purchases") for any other users table. A segment with no
+trait is "Typical users" ("Everyone" when it holds every user): a name needs a contrast.
 
 Definitions (all computed on the raw users table, not the scaled matrix):
 
@@ -35,6 +36,10 @@ import polars as pl
 from segtui.errors import InputError
 
 NOISE_NAME = "Noise (unassigned)"
+TYPICAL_NAME = "Typical users"
+"""A segment with no trait: it looks like everyone (a pattern name would be made up)."""
+EVERYONE_NAME = "Everyone"
+"""A segment holding every user: there is no one else to differ from."""
 TRAIT_MIN_EFFECT = 0.25
 """Smallest |effect| (in overall standard deviations) that counts as a trait."""
 HIGH = 0.5
@@ -402,7 +407,9 @@ NAME_PATTERNS: tuple[NamePattern, ...] = (
     NamePattern("Casual visitors", (("activity", "low"), ("buys", "none"))),
     NamePattern("Casual visitors", (("activity", "low"),)),
 )
-"""Checked against every segment; the match with the largest summed |effect| names it."""
+"""Checked against every segment; the match with the largest summed |effect| names it. Every
+pattern needs a contrast with everyone (a high or low feature; "one" is gated on one, see
+:func:`_one_time_contrast`), so a segment that looks like everyone never gets a behavioral name."""
 
 
 def _concept_features(profile: SegmentProfile, concept: str) -> list[str]:
@@ -439,10 +446,31 @@ def _condition_score(profile: SegmentProfile, feature: str, test: Test) -> float
         return 0.0 if mean is not None and mean > 0 else None
     if test == "one":
         median = profile.median.get(feature)
-        if median == 1 and mean is not None and mean <= 1.5:
-            return max(0.5, abs(effect or 0.0))
-        return None
+        if median != 1 or mean is None or mean > 1.5:
+            return None
+        if profile.share > 0.5 and profile.overall_median.get(feature) != 1:
+            return None  # most users: their median is everyone's, not a trait of theirs
+        if not _one_time_contrast(profile, feature):
+            return None
+        return max(0.5, abs(effect or 0.0))
     return None
+
+
+def _one_time_contrast(profile: SegmentProfile, feature: str) -> bool:
+    """Whether a segment whose typical user bought once stands apart from everyone.
+
+    A median of one order says nothing on its own (it is everyone's median on many shops): the
+    segment must also buy clearly fewer (or, among mostly non-buyers, more) times than everyone,
+    be less active, or have been away longer. Only a gate: the strength of those contrasts
+    counts once, in the patterns that name them ("last_seen high", "Casual visitors").
+    """
+    checks = [
+        (feature, "low"),
+        (feature, "high"),
+        *[(f, "low") for f in _concept_features(profile, "activity")],
+        *[(f, "high") for c in ("recency", "last_seen") for f in _concept_features(profile, c)],
+    ]
+    return any(_condition_score(profile, f, test) is not None for f, test in checks)
 
 
 def _match_pattern(profile: SegmentProfile) -> tuple[str, float, set[str]] | None:
@@ -475,7 +503,7 @@ def _composed_name(profile: SegmentProfile) -> str:
         for t in profile.traits[:2]
     ]
     if not words:
-        return "Typical users"
+        return TYPICAL_NAME
     text = ", ".join(words)
     return text[0].upper() + text[1:]
 
@@ -483,9 +511,10 @@ def _composed_name(profile: SegmentProfile) -> str:
 def generate_names(profiles: Sequence[SegmentProfile]) -> dict[int, str]:
     """A readable, unique name per segment id, from its traits.
 
-    Noise is "Noise (unassigned)". Larger segments pick first; a later segment whose name is taken
-    gets the feature that most sets it apart from the segment holding that name, in parentheses
-    ("Cart abandoners (more page views)"), else a number ("Cart abandoners 2").
+    Noise is "Noise (unassigned)"; a segment with no trait is "Typical users" ("Everyone" when it
+    holds every user), whatever a pattern would say. Larger segments pick first; a later segment
+    whose name is taken gets the feature that most sets it apart from the segment holding that
+    name, in parentheses ("Cart abandoners (more page views)"), else a number ("Cart abandoners 2").
     """
     order = sorted(profiles, key=lambda p: (p.is_noise, -p.size, p.segment_id))
     taken: set[str] = set()
@@ -494,6 +523,8 @@ def generate_names(profiles: Sequence[SegmentProfile]) -> dict[int, str]:
     for profile in order:
         if profile.is_noise:
             base, used = NOISE_NAME, set()
+        elif not profile.traits:
+            base, used = (EVERYONE_NAME if profile.share >= 1.0 else TYPICAL_NAME), set()
         else:
             match = _match_pattern(profile)
             if match is not None:

@@ -235,6 +235,18 @@ def test_k_larger_than_users_and_bad_params_are_input_errors() -> None:
         assign_new({"rule": "gmm"}, X)
 
 
+@pytest.mark.parametrize("algorithm", [a for a, info in ALGORITHMS.items() if info.uses_k])
+@pytest.mark.parametrize("k", [1, "1", 0])
+def test_one_segment_is_refused(algorithm: str, k: object) -> None:
+    X, _ = blobs()
+    with pytest.raises(InputError) as info:
+        fit_clusters(X, algorithm, {"k": k})
+    assert info.value.message == "k must be at least 2: one segment is everyone"
+    spec = next(p for p in ALGORITHMS[algorithm].parameters if p.name == "k")
+    assert spec.minimum == 2  # the app renders its k input from this
+    assert resolve_params(algorithm, {"k": 2})["k"] == 2
+
+
 def test_resolve_params_fills_defaults_and_coerces_strings() -> None:
     assert resolve_params("kmeans", {"k": "4"}) == {"k": 4, "n_init": None, "max_iter": 300}
     assert resolve_params("dbscan", {"eps": "auto"}) == {"eps": None, "min_samples": 10}

@@ -156,8 +156,42 @@ def test_sweep_reports_progress_and_stops_on_request() -> None:
     assert "sweep stopped after 2 of 4 k" in result.reason
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "params", "inertia", "bic"),
+    [
+        ("kmeans", {"k": 4}, True, False),
+        ("minibatch_kmeans", {"k": 4}, True, False),
+        ("birch", {"k": 4}, True, False),
+        ("agglomerative", {"k": 4}, True, False),
+        ("gmm", {"k": 4}, False, True),
+        ("dbscan", {"eps": 3.0, "min_samples": 5}, False, False),
+        ("hdbscan", {"min_cluster_size": 20}, False, False),
+    ],
+)
+def test_diagnose_result_keeps_the_scores_of_its_algorithm(
+    algorithm: str, params: dict, inertia: bool, bic: bool
+) -> None:
+    from segtui.cluster import fit_clusters
+
+    X, _ = four_blobs()
+    d = diagnose_result(X, fit_clusters(X, algorithm, params, seed=0))
+    assert (d.inertia is not None, d.bic is not None) == (inertia, bic)
+    assert d.n_segments == 4 and d.silhouette is not None
+
+
+def test_sweep_times_each_k_after_the_warm_up() -> None:
+    X, _ = four_blobs()
+    result = sweep(X, "kmeans", [2, 3])
+    assert result.warmup_seconds > 0
+    assert [r.k for r in result.rows] == [2, 3] and all(r.seconds > 0 for r in result.rows)
+    assert result.to_dict()["warmup_seconds"] == result.warmup_seconds
+
+
 def test_sweep_bad_input() -> None:
     X, _ = four_blobs()
+    for ks in ([1, 2, 3], [0, 4]):
+        with pytest.raises(InputError, match="k must be at least 2: one segment is everyone"):
+            sweep(X, "kmeans", ks)
     with pytest.raises(InputError, match="has no k to sweep"):
         sweep(X, "dbscan", [2, 3])
     with pytest.raises(InputError, match="larger than the number of users"):

@@ -105,6 +105,8 @@ def test_metadata_equals_the_model_json(tmp_path: Path) -> None:
     assert from_parquet == from_file == written.model_data
     raw = pq.read_schema(written.parquet).metadata[b"segtui"]
     assert json.loads(raw) == from_file
+    # one serialisation: the file holds the very text stored in the parquet
+    assert written.model.read_bytes() == raw + b"\n"
 
 
 def test_parquet_without_metadata(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -108,6 +109,28 @@ def test_segmentation_edits_survive_the_model() -> None:
     parsed = parse_model(json.loads(model_to_json(model)))
     assert parsed.segment_names == seg.names
     assert [e["op"] for e in parsed.edits] == ["rename", "merge", "add_rule", "split"]
+
+
+def test_model_keeps_no_per_user_lists_and_copies_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from segtui.segmentation import Segmentation
+
+    copied: list[int] = []
+    to_dict = Segmentation.to_dict
+
+    def spy(self: Segmentation) -> dict[str, Any]:
+        copied.append(len(self.user_ids))
+        return to_dict(self)
+
+    monkeypatch.setattr(Segmentation, "to_dict", spy)
+    model, seg = make_model()
+    assert copied == [0]  # serialised once, without the 90 user ids and labels
+    saved = to_dict(seg)
+    slim = {k: v for k, v in saved.items() if k not in ("user_ids", "labels", "undone")}
+    slim["edits"] = [{k: v for k, v in e.items() if k != "member_ids"} for e in saved["edits"]]
+    slim["n_users"] = 90
+    assert json.dumps(model["segmentation"]) == json.dumps(slim)  # same keys, same order
+    ids = "\n".join(sorted(users_table()["user_id"].to_list()))
+    assert model["fingerprint"]["user_ids_sha256"] == hashlib.sha256(ids.encode()).hexdigest()
 
 
 def damaged(change) -> dict[str, Any]:

@@ -252,3 +252,72 @@ def test_mostly_null_feature_is_not_a_trait() -> None:
     assert p0.coverage == {"cart_abandonment": 0.25, "page_views": 1.0}
     assert p0.effect["cart_abandonment"] is not None
     assert [t.feature for t in p0.traits] == ["page_views"]
+
+
+def rfm_users(n: int = 100) -> pl.DataFrame:
+    """Buyers whose typical order count is one: orders 1,1,2 repeating, sessions and recency
+    spread the same way for everyone."""
+    i = np.arange(n)
+    return pl.DataFrame(
+        {
+            "user_id": [f"u{v:03d}" for v in i],
+            "orders": np.where(i % 3 == 2, 2, 1),
+            "sessions": 1 + i % 5,
+            "recency_days": 5.0 + (i * 7) % 60,
+        }
+    )
+
+
+def test_one_segment_is_everyone_not_one_time_buyers() -> None:
+    users = rfm_users()
+    (only,) = profile_segments(users, np.zeros(users.height, dtype=int), users.columns[1:])
+    assert only.median["orders"] == 1 and only.share == 1.0
+    assert only.traits == ()
+    assert only.name == "Everyone"
+
+
+def test_dominant_segment_without_traits_is_typical_users() -> None:
+    # 97 users like everyone else and 3 noise users who differ only in their recency
+    users = rfm_users().with_columns(
+        pl.when(pl.int_range(pl.len()) >= 97)
+        .then(pl.lit(400.0))
+        .otherwise(pl.col("recency_days"))
+        .alias("recency_days")
+    )
+    labels = np.where(np.arange(users.height) >= 97, 1, 0)
+    main, noise = profile_segments(users, labels, users.columns[1:], noise_id=1)
+    assert (main.size, main.median["orders"], main.traits) == (97, 1.0, ())
+    assert main.name == "Typical users"
+    assert noise.name == NOISE_NAME
+    # without noise the small group is a segment of its own, and the only one with a trait
+    names = generate_names(profile_segments(users, labels, users.columns[1:]))
+    assert names[0] == "Typical users"
+    assert names[1] == "One-time buyers"  # one order and long gone: a contrast
+
+
+def test_one_time_buyers_need_a_contrast_with_everyone() -> None:
+    # 30 one-order buyers long gone, 30 repeat buyers seen lately
+    n = 60
+    half = np.arange(n) < 30
+    users = pl.DataFrame(
+        {
+            "user_id": [f"u{v:02d}" for v in range(n)],
+            "orders": np.where(half, 1, 4 + np.arange(n) % 3),
+            "recency_days": np.where(half, 120.0, 10.0) + np.arange(n) % 4,
+        }
+    )
+    labels = np.where(half, 0, 1)
+    names = generate_names(profile_segments(users, labels, ["orders", "recency_days"]))
+    assert names == {0: "One-time buyers", 1: "Loyal buyers"}
+
+
+def test_median_of_one_is_not_one_time_buying_for_most_users() -> None:
+    # the big segment's median of 1 sits between its non-buyers and its two-order buyers
+    orders = [0] * 30 + [2] * 30 + [3] * 40
+    users = pl.DataFrame({"user_id": [f"u{v:03d}" for v in range(100)], "orders": orders})
+    labels = np.repeat([0, 1], [60, 40])
+    big, small = profile_segments(users, labels, ["orders"])
+    assert (big.share, big.median["orders"], big.mean["orders"]) == (0.6, 1.0, 1.0)
+    assert users["orders"].median() == 2.0
+    assert big.name == "Low orders"
+    assert small.name == "Frequent buyers"

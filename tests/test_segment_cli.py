@@ -149,11 +149,58 @@ def test_sweep_table_and_json(events_csv: Path) -> None:
     assert data["reason"]
 
 
-@pytest.mark.parametrize("bad", ["12..2", "x", "0..3"])
+@pytest.mark.parametrize(
+    ("args", "shown", "hidden"),
+    [
+        (["--algo", "kmeans", "-k", "3"], ["inertia"], ["BIC", "noise"]),
+        (["--algo", "gmm", "-k", "3"], ["BIC"], ["inertia"]),
+        (["--algo", "dbscan"], [], ["inertia", "BIC"]),
+        (["--algo", "hdbscan", "--param", "min_cluster_size=10"], [], ["inertia", "BIC"]),
+    ],
+)
+def test_segment_shows_only_the_scores_of_its_algorithm(
+    events_csv: Path, tmp_path: Path, args: list[str], shown: list[str], hidden: list[str]
+) -> None:
+    result = run("segment", events_csv, "-o", tmp_path / "s.parquet", *args)
+    assert result.exit_code == 0, result.output
+    block = result.output.split("diagnostics:\n", 1)[1].split("\nnote:", 1)[0].split("\n\n")[0]
+    labels = [line.split()[0] for line in block.splitlines()]
+    assert labels[:3] == ["silhouette", "Davies-Bouldin", "Calinski-Harabasz"]
+    assert all(label in labels for label in shown)
+    assert not any(label in labels for label in hidden)
+    data = json.loads(
+        run("segment", events_csv, "-o", tmp_path / "j.parquet", *args, "--json").output
+    )
+    assert (data["diagnostics"]["inertia"] is None) == ("inertia" in hidden)
+    assert (data["diagnostics"]["bic"] is None) == ("BIC" in hidden)
+
+
+def test_sweep_times_each_k_without_the_warm_up(events_csv: Path) -> None:
+    data = json.loads(run("sweep", events_csv, "--k", "2..3", "--json").output)
+    assert data["warmup_seconds"] > 0
+    assert all(row["seconds"] > 0 for row in data["rows"])
+
+
+@pytest.mark.parametrize("bad", ["12..2", "x", ","])
 def test_sweep_bad_range(events_csv: Path, bad: str) -> None:
     result = run("sweep", events_csv, "--k", bad)
     assert isinstance(result.exception, InputError)
     assert "is not a range of k" in result.exception.message
+
+
+@pytest.mark.parametrize("ks", ["0..3", "1..4", "1,3"])
+def test_sweep_starts_at_two(events_csv: Path, ks: str) -> None:
+    result = run("sweep", events_csv, "--k", ks)
+    assert isinstance(result.exception, InputError)
+    assert result.exception.message == "k must be at least 2: one segment is everyone"
+
+
+def test_segment_refuses_one_segment(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "one.parquet"
+    result = run("segment", events_csv, "-o", out, "-k", "1")
+    assert isinstance(result.exception, InputError)
+    assert result.exception.message == "k must be at least 2: one segment is everyone"
+    assert not out.exists() and not (tmp_path / "one.model.json").exists()
 
 
 def test_sweep_rejects_density(events_csv: Path) -> None:

@@ -36,7 +36,7 @@ from segtui.cli.options import (
     load_options,
     parse_as_of,
 )
-from segtui.cluster import algorithm_info
+from segtui.cluster import MIN_K, algorithm_info, resolve_params
 from segtui.diagnostics import Diagnostics, SweepResult
 from segtui.errors import InputError
 from segtui.events import LoadOptions
@@ -224,6 +224,7 @@ def segment(
     params = _params(algo, k, param)
     if algorithm_info(algo).uses_k:
         params.setdefault("k", 6)
+    resolve_params(algo, params)  # bad parameters (k < 2, ...) fail before any data is read
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
     names = feature_names(features_)
@@ -341,7 +342,8 @@ def _num(value: float | None, fmt: str) -> str:
 def diagnostics_lines(d: Diagnostics) -> list[str]:
     """Diagnostics, one score a line, with which direction is better."""
     out = ["diagnostics:"]
-    sample = f" (on {d.silhouette_sample:,} users)" if d.silhouette_sample < d.n_users else ""
+    sampled = d.silhouette is not None and d.silhouette_sample < d.n_users
+    sample = f" (on {d.silhouette_sample:,} users)" if sampled else ""
     out.append(f"  silhouette         {_num(d.silhouette, '.3f')}{sample}  (-1..1, higher better)")
     out.append(f"  Davies-Bouldin     {_num(d.davies_bouldin, '.3f')}  (lower better)")
     out.append(f"  Calinski-Harabasz  {_num(d.calinski_harabasz, ',.1f')}  (higher better)")
@@ -401,8 +403,15 @@ def parse_k_range(text: str) -> list[int]:
         raise InputError(
             f"--k {text!r} is not a range of k", hint="Use 2..12, or a list like 3,5,8."
         ) from None
-    if not ks or min(ks) < 1:
-        raise InputError(f"--k {text!r} is not a range of k", hint="Use 2..12 (k of 1 or more).")
+    if not ks:
+        raise InputError(
+            f"--k {text!r} is not a range of k", hint="Use 2..12, or a list like 3,5,8."
+        )
+    if min(ks) < MIN_K:
+        raise InputError(
+            f"k must be at least {MIN_K}: one segment is everyone",
+            hint=f"Start the range at {MIN_K}, e.g. --k 2..12.",
+        )
     return ks
 
 
@@ -464,16 +473,26 @@ def sweep(
 
 
 def sweep_lines(result: SweepResult) -> list[str]:
-    """The sweep table and the suggestion."""
-    header = ("k", "silhouette", "Davies-Bouldin", "Calinski-Harabasz", "inertia", "BIC", "sec")
+    """The sweep table and the suggestion (inertia and BIC columns only where they apply)."""
+    with_inertia = any(r.diagnostics.inertia is not None for r in result.rows)
+    with_bic = any(r.diagnostics.bic is not None for r in result.rows)
+    header = (
+        "k",
+        "silhouette",
+        "Davies-Bouldin",
+        "Calinski-Harabasz",
+        *(["inertia"] if with_inertia else []),
+        *(["BIC"] if with_bic else []),
+        "sec",
+    )
     rows = [
         (
             str(r.k),
             _num(r.diagnostics.silhouette, ".3f"),
             _num(r.diagnostics.davies_bouldin, ".3f"),
             _num(r.diagnostics.calinski_harabasz, ",.1f"),
-            _num(r.diagnostics.inertia, ",.1f"),
-            _num(r.diagnostics.bic, ",.1f"),
+            *([_num(r.diagnostics.inertia, ",.1f")] if with_inertia else []),
+            *([_num(r.diagnostics.bic, ",.1f")] if with_bic else []),
             f"{r.seconds:.2f}",
         )
         for r in result.rows
@@ -484,6 +503,11 @@ def sweep_lines(result: SweepResult) -> list[str]:
         out.append("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
         if i == 0:
             out.append("-" * len(out[-1]))
+    if result.warmup_seconds >= 0.005:
+        out.append(
+            f"(plus {result.warmup_seconds:.2f} s once before the first k: loading scikit-learn "
+            "and starting its threads; not in any k's time)"
+        )
     out.append("")
     if result.suggested_k is None:
         out.append(f"no suggested k: {result.reason}")
