@@ -224,6 +224,22 @@ def test_assign_round_trip(events_csv: Path, tmp_path: Path) -> None:
     assert pl.read_csv(csv)["segment_id"].to_list() == expected["segment_id"].to_list()
 
 
+def test_assign_says_when_it_detects_the_mapping_again(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "segments.parquet"
+    assert run("segment", events_csv, "-k", "3", "-o", out).exit_code == 0
+    renamed = tmp_path / "renamed.csv"
+    pl.read_csv(events_csv).rename({"user_id": "customer_id", "ts": "timestamp"}).write_csv(
+        renamed
+    )
+    labels = tmp_path / "labels.parquet"
+    result = run("assign", tmp_path / "segments.model.json", renamed, "-o", labels)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("note: ")
+    assert "so the mapping was detected again on them" in result.output
+    expected = pl.read_parquet(out).select("user_id", "segment", "segment_id")
+    assert pl.read_parquet(labels).equals(expected)
+
+
 def test_assign_bad_models(events_csv: Path, tmp_path: Path) -> None:
     corrupt = tmp_path / "bad.model.json"
     corrupt.write_text('{"format": "segtui.model", "schema_version": 1}', encoding="utf-8")

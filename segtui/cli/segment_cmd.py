@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segtui.assign import assign as assign_labels
+from segtui.assign import assign_with_messages
 from segtui.catalog import FILLS, closest_name
 from segtui.cli.options import (
     AsOfOpt,
@@ -542,7 +542,7 @@ def assign(
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
     options = load_options(map_, mapping, strict, gap, day_first, layout)
     moment = parse_as_of(as_of) if as_of is not None else None
-    labels = assign_labels(m, paths, as_of=moment, load_options=options)
+    labels, messages = assign_with_messages(m, paths, as_of=moment, load_options=options)
     write_labels(labels, output, {METADATA_KEY: model_to_json(m.data)})
     counts = labels.group_by("segment_id", "segment").len().sort("segment_id")
     if json_:
@@ -550,13 +550,15 @@ def assign(
             "model": str(model),
             "output": str(output),
             "users": labels.height,
+            "messages": messages,
             "segments": [
                 {"id": sid, "name": name, "size": n} for sid, name, n in counts.iter_rows()
             ],
         }
         typer.echo(json.dumps(out, indent=2))
         return
-    lines = [f"labelled {labels.height:,} users with {model}:"]
+    lines = [f"note: {message}" for message in messages]
+    lines.append(f"labelled {labels.height:,} users with {model}:")
     width = max([len(name) for _, name, _ in counts.iter_rows()] + [4])
     total = max(labels.height, 1)
     lines += [
