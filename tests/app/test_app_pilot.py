@@ -16,6 +16,7 @@ from segtui.app.app import SegtuiApp
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen
 from segtui.app.screens.explore import ExploreScreen
 from segtui.app.screens.loading import LoadingScreen
+from segtui.app.widgets.bars import fmt
 from segtui.app.widgets.segments_table import SegmentsTable
 from segtui.project import load_project
 
@@ -452,6 +453,22 @@ async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
         text = _algo_note(app)
         assert "knee of the sorted distance" in text
         assert "Last fit: DBSCAN" in text and "users" in text
+
+
+async def test_mixture_sweep_shows_bic_not_inertia(events_csv: Path) -> None:
+    from textual.widgets import DataTable, Select
+
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        app.screen.query_one("#algorithm", Select).value = "gmm"
+        await settle(pilot, until=lambda: app.outcome.request.algorithm == "gmm")
+        await pilot.press("w")
+        await settle(pilot, until=lambda: app.sweep_result is not None)
+        table = app.screen.query_one("#sweep-table", DataTable)
+        assert str(table.ordered_columns[4].label) == "BIC"
+        first = app.sweep_result.rows[0].diagnostics
+        assert table.get_row_at(0)[4] == fmt(first.bic)
 
 
 def _algo_note(app: SegtuiApp) -> str:

@@ -698,17 +698,28 @@ class ExploreScreen(Screen[None]):
         def column(name: str) -> list[float]:
             return [_num(getattr(row.diagnostics, name, None)) for row in rows]
 
+        # The algorithm's own objective: inertia for centroid fits, BIC for mixtures, else none.
+        objective = next(
+            (
+                name
+                for name in ("inertia", "bic")
+                if any(getattr(row.diagnostics, name, None) is not None for row in rows)
+            ),
+            "inertia",
+        )
+        label = "inertia" if objective == "inertia" else "BIC"
         plot = self.query_one(LinePlot)
         plot.mark_x = float(result.suggested_k) if result.suggested_k is not None else None
         series = (
             Series("silhouette↑", "s", ks, scaled(column("silhouette"))),
             Series("DB↓", "d", ks, scaled(column("davies_bouldin"))),
-            Series("inertia↓", "i", ks, scaled(column("inertia"))),
+            Series(f"{label}↓", label[0].lower(), ks, scaled(column(objective))),
         )
         plot.x_label = "k · " + "  ".join(f"{item.marker} {item.label}" for item in series)
         plot.series = series
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
+        table.ordered_columns[4].label = Text(label)
         for row in rows:
             mark = "▶" if row.k == result.suggested_k else " "
             diag = row.diagnostics
@@ -717,7 +728,7 @@ class ExploreScreen(Screen[None]):
                 fmt(_num(diag.silhouette)),
                 fmt(_num(diag.davies_bouldin)),
                 fmt(_num(diag.calinski_harabasz)),
-                fmt(_num(diag.inertia)),
+                fmt(_num(getattr(diag, objective, None))),
             )
         self.query_one("#sweep-note", Static).update(_suggestion_text(result))
         if result.suggested_k is not None:
