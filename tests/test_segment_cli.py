@@ -228,9 +228,7 @@ def test_assign_says_when_it_detects_the_mapping_again(events_csv: Path, tmp_pat
     out = tmp_path / "segments.parquet"
     assert run("segment", events_csv, "-k", "3", "-o", out).exit_code == 0
     renamed = tmp_path / "renamed.csv"
-    pl.read_csv(events_csv).rename({"user_id": "customer_id", "ts": "timestamp"}).write_csv(
-        renamed
-    )
+    pl.read_csv(events_csv).rename({"user_id": "customer_id", "ts": "timestamp"}).write_csv(renamed)
     labels = tmp_path / "labels.parquet"
     result = run("assign", tmp_path / "segments.model.json", renamed, "-o", labels)
     assert result.exit_code == 0, result.output
