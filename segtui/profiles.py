@@ -334,7 +334,10 @@ def _trait(feature: str, effect: float, seg: float, overall: float, lift: float 
             text = f"{(lift - 1) * 100:.0f}% {more} {noun}"
     else:
         fewer = {"count": "fewer", "amount": "less"}.get(label.style, "lower")
-        text = f"{(1 - lift) * 100:.0f}% {fewer} {noun}"
+        drop = (1 - lift) * 100
+        # "100% fewer" would claim none at all; only seg == 0 (above) says that.
+        share = ">99" if drop > 99.5 else f"{drop:.0f}"
+        text = f"{share}% {fewer} {noun}"
     return Trait(feature, direction, effect, seg, overall, lift, text)
 
 

@@ -321,3 +321,11 @@ def test_median_of_one_is_not_one_time_buying_for_most_users() -> None:
     assert users["orders"].median() == 2.0
     assert big.name == "Low orders"
     assert small.name == "Frequent buyers"
+
+
+def test_almost_none_is_not_said_as_none() -> None:
+    from segtui.profiles import _trait
+
+    assert _trait("add_to_cart", -2.0, 0.01, 4.5, 0.01 / 4.5).text == ">99% fewer cart adds"
+    assert _trait("add_to_cart", -2.0, 0.0, 4.5, 0.0).text == "no cart adds"
+    assert _trait("add_to_cart", -1.0, 2.25, 4.5, 0.5).text == "50% fewer cart adds"
