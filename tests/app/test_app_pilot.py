@@ -173,6 +173,9 @@ async def test_k_larger_than_users_is_refused_where_typed(events_csv: Path) -> N
         line = str(app.screen.query_one("#carry-line").render())
         assert "at most" in line
         await settle(pilot)
+        await pilot.pause(1.0)  # past the refit debounce: "99", typed on the way, must not fit
+        await settle(pilot)
+        assert app.outcome.request.params_dict["k"] == 6
         assert len(app.segview.profiles) == 6  # the old result stays
 
 

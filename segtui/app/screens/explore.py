@@ -505,6 +505,11 @@ class ExploreScreen(Screen[None]):
         before = self.app.choices.request()
         problem = self._read_params()
         if problem:
+            # An earlier keystroke may have scheduled a refit ("99" on the way to "9999"):
+            # nothing refits while the input on screen is refused.
+            if self._refit_timer is not None:
+                self._refit_timer.stop()
+                self._refit_timer = None
             self._say(problem, error=True)
             return
         if self.app.choices.request() != before:
@@ -787,6 +792,11 @@ class ExploreScreen(Screen[None]):
     def action_refit(self) -> None:
         problem = self._read_params()
         if problem:
+            # An earlier keystroke may have scheduled a refit ("99" on the way to "9999"):
+            # nothing refits while the input on screen is refused.
+            if self._refit_timer is not None:
+                self._refit_timer.stop()
+                self._refit_timer = None
             self._say(problem, error=True)
             return
         self.app.request_fit()
