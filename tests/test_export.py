@@ -145,6 +145,24 @@ def test_bad_input_leaves_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_failure_mid_write_keeps_the_old_files_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = make_run()
+    export(run, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    renamed = run.segmentation.rename(0, "Renamed")
+
+    def disk_full(self: pl.DataFrame, *args: object, **kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    # The CSV is written last: by then the new parquet and model JSON sit in temporary files.
+    monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export(run, tmp_path, segmentation=renamed, csv=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_chosen_features_and_model_path(tmp_path: Path) -> None:
     run = make_run()
     written = export(run, tmp_path, features=["a"], model_path=tmp_path / "m.model.json")
