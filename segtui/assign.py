@@ -164,7 +164,8 @@ def model_users_with_messages(
     as_of: datetime | None = None,
     load_options: LoadOptions | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
-    """:func:`model_users` and what was decided on the way (a mapping detected again)."""
+    """The users table the model needs for new data (its columns, one row per user, sorted),
+    and what was decided on the way (a mapping detected again)."""
     if not paths:
         raise InputError("no input files given")
     if model.kind == "users_table":
@@ -187,16 +188,6 @@ def model_users_with_messages(
     users, report = loaded.collect_with_report(query)
     check_as_of(report, as_of, loaded.source.files[0])
     return users.select("user_id", *model.columns).sort("user_id"), messages
-
-
-def model_users(
-    model: Model,
-    paths: Sequence[str | Path],
-    as_of: datetime | None = None,
-    load_options: LoadOptions | None = None,
-) -> pl.DataFrame:
-    """The users table the model needs for new data: its columns, one row per user, sorted."""
-    return model_users_with_messages(model, paths, as_of, load_options)[0]
 
 
 def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None]:

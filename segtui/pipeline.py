@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 
 from segtui.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
@@ -328,12 +327,6 @@ def run_segmentation(
         messages=messages,
         seconds=seconds,
     )
-
-
-def segment_labels(run: SegmentRun, segmentation: Segmentation | None = None) -> np.ndarray:
-    """Final segment id per user (user order) of ``segmentation`` (default: the run's own)."""
-    seg = segmentation if segmentation is not None else run.segmentation
-    return seg.labels(run.users)
 
 
 def run_sweep(

@@ -587,9 +587,16 @@ class Segmentation:
             taken |= hit
         return labels
 
-    def segments(self, users: pl.DataFrame | None = None) -> list[SegmentInfo]:
-        """Every current segment with its size, in display order (ascending id, noise last)."""
-        labels = self.labels(users)
+    def segments(
+        self, users: pl.DataFrame | None = None, labels: np.ndarray | None = None
+    ) -> list[SegmentInfo]:
+        """Every current segment with its size, in display order (ascending id, noise last).
+
+        ``labels`` is ``self.labels(users)`` when the caller already has it (rules are not
+        evaluated twice).
+        """
+        if labels is None:
+            labels = self.labels(users)
         ids, counts = np.unique(labels, return_counts=True)
         sizes = dict(zip(ids.tolist(), counts.tolist(), strict=True))
         out = []

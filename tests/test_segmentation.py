@@ -209,6 +209,14 @@ def test_rule_segment_takes_precedence(seg: Segmentation, users: pl.DataFrame) -
     ]
 
 
+def test_segments_count_the_labels_given(seg: Segmentation, users: pl.DataFrame) -> None:
+    s = seg.add_rule_segment("Cart abandoners", "add_to_cart >= 3 and purchases == 0")
+    labels = s.labels(users)
+    assert s.segments(users, labels) == s.segments(users)
+    # the sizes come from the labels passed in, not from evaluating the rules again
+    assert [i.size for i in s.segments(labels=np.zeros(10, dtype=np.int64))] == [10, 0, 0, 0, 0]
+
+
 def test_first_added_rule_wins(seg: Segmentation, users: pl.DataFrame) -> None:
     s = seg.add_rule_segment("Carts", "add_to_cart >= 5").add_rule_segment(
         "Non buyers", "purchases == 0"

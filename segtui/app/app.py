@@ -312,11 +312,10 @@ class SegtuiApp(App[None]):
         else:
             kept = [name for name in self.choices.features if name in names]
             self.choices.features = kept or list(dataset.default_features)
-        algorithms = _algorithm_map(ALGORITHMS)
-        if self.choices.algorithm not in algorithms:
-            self.choices.algorithm = next(iter(algorithms))
+        if self.choices.algorithm not in ALGORITHMS:
+            self.choices.algorithm = next(iter(ALGORITHMS))
         if not self.choices.params:
-            self.choices.params = default_params(algorithms[self.choices.algorithm])
+            self.choices.params = default_params(ALGORITHMS[self.choices.algorithm])
 
     @property
     def explore_screen(self):  # -> ExploreScreen | None
@@ -664,11 +663,6 @@ class SegtuiApp(App[None]):
             ),
             lambda yes: self.exit() if yes else None,
         )
-
-
-def _algorithm_map(algorithms: Any) -> dict[str, Any]:
-    """ALGORITHMS is a read-only mapping name -> AlgorithmInfo."""
-    return dict(algorithms)
 
 
 def default_params(info: Any) -> dict[str, Any]:

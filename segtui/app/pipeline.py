@@ -104,13 +104,6 @@ class Dataset:
     def n_users(self) -> int:
         return self.data.users.height
 
-    @property
-    def is_users_table(self) -> bool:
-        return self.data.kind == "users_table"
-
-    def spec(self, name: str) -> FeatureSpec | None:
-        return next((spec for spec in self.specs if spec.name == name), None)
-
     def families(self) -> dict[str, list[tuple[str, str]]]:
         """Feature (name, description) by family, in catalog order; a users table is one family."""
         if not self.data.specs:
@@ -329,7 +322,7 @@ def view(dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation) -> S
     users = dataset.users
     labels = np.asarray(segmentation.labels(users))
     features = list(outcome.prepared.features)
-    infos = {info.id: info for info in segmentation.segments(users)}
+    infos = {info.id: info for info in segmentation.segments(users, labels)}
     profiles = profile_segments(users, labels, features, segmentation.names, segmentation.noise_id)
     kinds = {sid: info.kind for sid, info in infos.items()}
     rules = {sid: info.rule for sid, info in infos.items() if info.rule}
