@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segtui.cluster import fit_clusters
-from segtui.diagnostics import diagnose_result
-from segtui.prepare import prepare
+from segtui.clustering.diagnostics import diagnose_result
+from segtui.clustering.fit import fit_clusters
+from segtui.clustering.prepare import prepare
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

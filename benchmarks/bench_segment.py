@@ -33,16 +33,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segtui.assign import assign
-from segtui.cluster import fit_clusters
-from segtui.diagnostics import diagnose_result
-from segtui.events import CANONICAL_EVENTS
-from segtui.export import export_segments
+from segtui.artifacts.assign import assign
+from segtui.artifacts.export import export_segments
+from segtui.clustering.diagnostics import diagnose_result
+from segtui.clustering.fit import fit_clusters
+from segtui.clustering.prepare import prepare
+from segtui.clustering.projection import project_pca
+from segtui.ingest.events import CANONICAL_EVENTS
 from segtui.pipeline import load_users, run_segmentation
-from segtui.prepare import prepare
-from segtui.profiles import profile_segments
-from segtui.projection import project_pca
-from segtui.segmentation import Segmentation
+from segtui.segments.profiles import profile_segments
+from segtui.segments.segmentation import Segmentation
 
 
 def make_users(n: int, d: int = 30, k: int = 8, seed: int = 0) -> pl.DataFrame:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 from segtui.errors import InputError
 
@@ -67,3 +71,26 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a small text file (JSON, TOML) atomically."""
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def toml_text(data: Mapping[str, Any], *, header: str | None = None) -> str:
+    """The one TOML writer (mappings, feature files): tomli-w's escaping, an optional comment.
+
+    Non-finite floats are refused (TOML has ``inf``/``nan`` but a reader of ours would not accept
+    them back as a mapping or a declaration).
+    """
+    _check_finite(data)
+    text = tomli_w.dumps(data)
+    return text if header is None else f"# {header}\n{text}"
+
+
+def _check_finite(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"cannot write {item} to TOML")
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)

@@ -8,7 +8,7 @@ Two calls cover the flow of data in DESIGN.md up to the export:
   names the segments, projects users to 2-D and starts the :class:`Segmentation`.
 
 Each step is one call into the core; nothing here computes anything itself. Long steps report
-``progress(stage, fraction)`` and stop with :class:`segtui.cluster.Cancelled` when
+``progress(stage, fraction)`` and stop with :class:`segtui.clustering.fit.Cancelled` when
 ``should_stop()`` turns true.
 """
 
@@ -23,20 +23,20 @@ from typing import Any, Literal
 
 import polars as pl
 
-from segtui.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
-from segtui.catalog import select_features as select_specs
-from segtui.cluster import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
-from segtui.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
+from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
+from segtui.clustering.fit import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
+from segtui.clustering.prepare import PreparedMatrix, prepare
+from segtui.clustering.projection import Projection, project_pca
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, LoadOptions, LoadReport, check_as_of, load_events
-from segtui.features import build_feature_query
-from segtui.loading import inspect_source
-from segtui.mapping import Mapping as ColumnMapping
-from segtui.prepare import PreparedMatrix, prepare
-from segtui.profiles import SegmentProfile, profile_segments
-from segtui.projection import Projection, project_pca
-from segtui.segmentation import Segmentation
-from segtui.users_table import is_users_table, read_users_table
+from segtui.features.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
+from segtui.features.catalog import select_features as select_specs
+from segtui.features.compile import build_feature_query
+from segtui.ingest.events import LoadedEvents, LoadOptions, LoadReport, check_as_of, load_events
+from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.sources import inspect_source
+from segtui.ingest.users_table import is_users_table, read_users_table
+from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.segmentation import Segmentation
 
 SourceKind = Literal["events", "users_table"]
 DISPLAY_POINTS = 20_000
@@ -102,7 +102,8 @@ def load_users(
 ) -> UsersData:
     """Event files -> per-user features, or a users table read as it is.
 
-    ``users_table`` None decides from the data (see :func:`segtui.users_table.is_users_table`).
+    ``users_table`` None decides from the data (see
+    :func:`segtui.ingest.users_table.is_users_table`).
     With events, ``features`` limits the computation to those names (default: every feature the
     columns allow, plus any declared in ``feature_file``); ``as_of`` is the reference time.
     """
@@ -251,9 +252,9 @@ def run_segmentation(
 
     ``rule_features`` are the names rule segments may use (default: every column but user_id).
     ``default_fills`` (``UsersData.default_fills``) and ``fills`` (a person's overrides) say how
-    missing values are filled (see :func:`segtui.prepare.prepare`); ``missing_reasons``
+    missing values are filled (see :func:`segtui.clustering.prepare.prepare`); ``missing_reasons``
     (``UsersData.missing_reasons``) only words the messages.
-    Raises :class:`segtui.cluster.Cancelled` when ``should_stop()`` turns true.
+    Raises :class:`segtui.clustering.fit.Cancelled` when ``should_stop()`` turns true.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()

@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from segtui.catalog import CATALOG
 from segtui.cli import features_cmd
 from segtui.errors import InputError
+from segtui.features.catalog import CATALOG
 
 LOG = """\
 user_id,ts,event,session_id,order_id,category,price,quantity

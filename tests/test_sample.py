@@ -72,7 +72,7 @@ def big() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _per_user(events: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """Rough per-user aggregates, independent of segtui.features."""
+    """Rough per-user aggregates, independent of segtui.features.compile."""
     e = pl.col("event")
     ref = events["ts"].max()
     sessions = events.group_by("user_id", "session_id").agg(

@@ -39,8 +39,8 @@ from segtui.app.messages import (
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen, PathScreen
 from segtui.app.screens.loading import LoadingScreen
 from segtui.app.themes import DEFAULT_THEME, load_themes
+from segtui.artifacts.project import PROJECT_SUFFIX, Project, save_project
 from segtui.errors import InputError
-from segtui.project import PROJECT_SUFFIX, Project, save_project
 
 
 @dataclass
@@ -294,7 +294,7 @@ class SegtuiApp(App[None]):
         self.switch_screen(ExploreScreen())
 
     def _init_choices(self) -> None:
-        from segtui.cluster import ALGORITHMS
+        from segtui.clustering.fit import ALGORITHMS
 
         dataset = self.dataset
         assert dataset is not None

@@ -2,9 +2,10 @@
 
 Loading is :func:`segtui.pipeline.load_users`, fitting is :func:`segtui.pipeline.run_segmentation`,
 the k sweep is :func:`segtui.pipeline.run_sweep` and the export is
-:func:`segtui.export.export_segments`, called with the same arguments ``segtui segment`` passes,
-so the app and the CLI give the same segments and write the same files. What lives here is what
-only the app needs: the request that produced a fit (to compare with the setup panel), the
+:func:`segtui.artifacts.export.export_segments`, called with the same arguments
+``segtui segment`` passes, so the app and the CLI give the same segments and write the same
+files. What lives here is what only the app needs: the request that produced a fit (to compare
+with the setup panel), the
 segments view of an edited Segmentation, carrying rule segments over a refit, and the project's
 edits. No textual import: every function runs in a worker thread.
 """
@@ -22,15 +23,15 @@ import numpy as np
 import polars as pl
 
 from segtui import pipeline as core
-from segtui.catalog import FeatureSpec
-from segtui.cluster import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
-from segtui.diagnostics import SweepResult
+from segtui.artifacts.export import export_segments
+from segtui.clustering.diagnostics import SweepResult
+from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, LoadOptions, LoadReport
-from segtui.export import export_segments
-from segtui.mapping import Mapping as ColumnMapping
-from segtui.profiles import SegmentProfile, profile_segments
-from segtui.segmentation import AddRule, RemoveRule, Rename, Segmentation
+from segtui.features.catalog import FeatureSpec
+from segtui.ingest.events import LoadedEvents, LoadOptions, LoadReport
+from segtui.ingest.mapping import ColumnMapping
+from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.segmentation import AddRule, RemoveRule, Rename, Segmentation
 
 __all__ = ["Cancelled"]
 
@@ -492,7 +493,7 @@ class ExportSummary:
 def export(
     dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation, request: ExportRequest
 ) -> ExportSummary:
-    """:func:`segtui.export.export_segments` with the arguments ``segtui segment`` passes."""
+    """:func:`segtui.artifacts.export.export_segments` with the arguments of ``segtui segment``."""
     data = dataset.data
     written = export_segments(
         Path(request.path).expanduser().resolve(),

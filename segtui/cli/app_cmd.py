@@ -59,8 +59,8 @@ def open_(
     ] = True,
 ) -> None:
     """Open the app: explore, shape and export segments of these events."""
-    from segtui.mapping import parse_overrides
-    from segtui.project import is_project_path, load_project
+    from segtui.artifacts.project import is_project_path, load_project
+    from segtui.ingest.mapping import parse_overrides
 
     if len(paths) == 1 and is_project_path(paths[0]):
         project = load_project(paths[0])

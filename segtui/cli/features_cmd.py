@@ -18,14 +18,6 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from segtui.catalog import (
-    CATALOG,
-    FAMILIES,
-    FeatureSpec,
-    available_features,
-    load_feature_file,
-    select_features,
-)
 from segtui.cli.options import (
     CatalogJsonOpt,
     ComputeFeaturesOpt,
@@ -43,10 +35,18 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.errors import InputError
-from segtui.events import LoadedEvents, check_as_of, load_events
-from segtui.features import build_feature_query
+from segtui.features.catalog import (
+    CATALOG,
+    FAMILIES,
+    FeatureSpec,
+    available_features,
+    load_feature_file,
+    select_features,
+)
+from segtui.features.compile import build_feature_query
 from segtui.fileio import atomic_write
-from segtui.users_table import given_users_table, users_table_line
+from segtui.ingest.events import LoadedEvents, check_as_of, load_events
+from segtui.ingest.users_table import given_users_table, users_table_line
 
 
 def features(

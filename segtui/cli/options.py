@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from segtui.errors import InputError
-from segtui.events import LoadOptions
-from segtui.mapping import parse_overrides
+from segtui.ingest.events import LoadOptions
+from segtui.ingest.mapping import parse_overrides
 
 # ---- input files
 
@@ -34,7 +34,7 @@ EventsOrUsersPathsArg = Annotated[
 ]
 """``segment``, ``sweep``, ``assign``: events, or a table with one row per user."""
 
-# ---- loading (see segtui.events.LoadOptions); build LoadOptions with load_options()
+# ---- loading (see segtui.ingest.events.LoadOptions); build LoadOptions with load_options()
 
 MapOpt = Annotated[
     list[str] | None,

@@ -17,8 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
-from segtui.assign import assign_with_messages
-from segtui.catalog import FILLS, closest_name
+from segtui.artifacts.assign import assign_with_messages
+from segtui.artifacts.export import export_segments, write_labels
+from segtui.artifacts.model import model_to_json, read_model
+from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
     AsOfOpt,
     DayFirstOpt,
@@ -36,15 +38,14 @@ from segtui.cli.options import (
     load_options,
     parse_as_of,
 )
-from segtui.cluster import MIN_K, algorithm_info, resolve_params
-from segtui.diagnostics import Diagnostics, SweepResult
+from segtui.clustering.diagnostics import Diagnostics, SweepResult
+from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
 from segtui.errors import InputError
-from segtui.events import LoadOptions
-from segtui.export import METADATA_KEY, export_segments, write_labels
-from segtui.model import model_to_json, read_model
+from segtui.features.catalog import FILLS, closest_name
+from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
-from segtui.profiles import SegmentProfile, profile_segments
-from segtui.segmentation import Segmentation
+from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.segmentation import Segmentation
 
 # ---- option types shared by segment and sweep (the loading ones are in segtui.cli.options)
 

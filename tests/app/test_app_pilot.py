@@ -18,7 +18,7 @@ from segtui.app.screens.explore import ExploreScreen
 from segtui.app.screens.loading import LoadingScreen
 from segtui.app.widgets.bars import fmt
 from segtui.app.widgets.segments_table import SegmentsTable
-from segtui.project import load_project
+from segtui.artifacts.project import load_project
 
 
 def _names(app: SegtuiApp) -> dict[int, str]:

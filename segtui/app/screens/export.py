@@ -1,8 +1,8 @@
 """The export form: a typed modal that validates its inputs and dismisses an ExportRequest.
 
-The writing itself happens in the core (``segtui.export``), atomically, in a worker; this screen
-only makes sure the request can be carried out (the folder exists and is writable, the names end
-as they should) and says what is wrong next to the field.
+The writing itself happens in the core (``segtui.artifacts.export``), atomically, in a worker;
+this screen only makes sure the request can be carried out (the folder exists and is writable,
+the names end as they should) and says what is wrong next to the field.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class MappingScreen(Screen[None]):
 
     def show(self) -> None:
         """Fill both tables from the app's current dataset."""
-        from segtui.events import CANONICAL_SCHEMA, preview
+        from segtui.ingest.events import CANONICAL_SCHEMA, preview
 
         dataset = self.app.dataset
         if dataset is None:
@@ -185,7 +185,7 @@ class MappingScreen(Screen[None]):
         )
 
     def action_save_mapping(self) -> None:
-        from segtui.mapping import save_mapping
+        from segtui.ingest.mapping import save_mapping
 
         dataset = self.app.dataset
         if dataset is None or dataset.loaded is None:

@@ -1,0 +1,605 @@
+"""The model JSON: everything needed to label new users the way a segmentation did. Never pickle.
+
+A model holds, as plain data (``SCHEMA_VERSION`` 1):
+
+* ``source``: events or a users table (its id column), the session gap, the ``as_of`` used;
+* ``features``: the clustering features in matrix order, the table columns assigning needs
+  (clustering features plus those rule segments read), and for events the feature declarations
+  (:class:`segtui.features.catalog.FeatureSpec` as data, resolved: a fallback chosen at fit time
+  is kept, so new data computes the very same thing);
+* ``mapping``: the column mapping (``Mapping.to_dict()``) new event files are read with;
+* ``prepare``: transforms, fills and scaling (``PrepareParams.to_dict()``): per feature the
+  transform, how a missing value is filled (``fill``: median, zero, max or min, and the value it
+  gave, ``impute``, which is what assigning applies), center and scale. Files written before
+  fills existed have no ``fill`` key; they were filled with the median and read as such, so
+  schema version 1 still covers them;
+* ``cluster``: algorithm, parameters, seed, and the state ``cluster.assign_new`` reads;
+* ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
+  the per-user base labels, plus ``splits``: for each split the centers of its parts in the
+  prepared space (new users in a split segment go to the nearest part's center);
+* ``segments``: the final segments (id, name, kind, rule), ``projection``: PCA axes for pc1/pc2,
+  ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
+* ``segtui_version``, ``created`` (UTC), ``schema_version``.
+
+:func:`read_model` / :func:`parse_model` check every key: a damaged or hand-edited file is an
+:class:`InputError` naming the key, and a file from a newer schema is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from segtui import __version__
+from segtui.artifacts.parquet_meta import read_segments_metadata
+from segtui.clustering.fit import ALGORITHMS, ClusterResult
+from segtui.clustering.prepare import PreparedMatrix, PrepareParams
+from segtui.clustering.projection import Projection
+from segtui.errors import InputError
+from segtui.features.catalog import FeatureSpec, spec_from_dict
+from segtui.features.catalog import spec_to_dict as catalog_spec_to_dict
+from segtui.ingest.events import LoadReport
+from segtui.ingest.mapping import ColumnMapping
+from segtui.segments.rules import parse_rule
+from segtui.segments.segmentation import AddRule, Segmentation
+
+SCHEMA_VERSION = 1
+"""Bumped when the meaning of the file changes; a newer file is refused, never misread."""
+
+FORMAT = "segtui.artifacts.model"
+MODEL_SUFFIX = ".model.json"
+_HINT = "The model file is damaged or was edited by hand; export it again with `segtui segment`."
+
+
+# --------------------------------------------------------------------------------------------
+# Feature declarations as data
+
+
+def spec_to_dict(spec: FeatureSpec) -> dict[str, Any]:
+    """A resolved declaration in the table form ``catalog.spec_from_dict`` reads.
+
+    The fallback is not written: the model keeps the aggregation that was actually computed.
+    """
+    return catalog_spec_to_dict(replace(spec, fallback=None))
+
+
+def needed_specs(specs: Sequence[FeatureSpec], names: Sequence[str]) -> list[FeatureSpec]:
+    """The specs for ``names`` plus every feature they use as operands (transitively)."""
+    by_name = {spec.name: spec for spec in specs}
+    out: dict[str, FeatureSpec] = {}
+
+    def add(name: str) -> None:
+        if name in out:
+            return
+        spec = by_name.get(name)
+        if spec is None:
+            from segtui.features.catalog import CATALOG_BY_NAME
+
+            spec = CATALOG_BY_NAME.get(name)
+        if spec is None:
+            raise InputError(f"no declaration for feature '{name}'")
+        out[name] = spec
+        for ref in sorted(spec.agg.references()):
+            add(ref)
+
+    for name in names:
+        add(name)
+    return list(out.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def fingerprint(
+    users: pl.DataFrame, features: Sequence[str], report: LoadReport | None = None
+) -> dict[str, Any]:
+    """What the model was fitted on, cheaply: sizes, time span, id hash, feature means."""
+    ids = users.get_column("user_id").cast(pl.Utf8).sort()
+    digest = hashlib.sha256()
+    # one joined string built by polars, not a Python list of every id
+    digest.update(ids.fill_null("").str.join("\n").item().encode("utf-8"))
+    means = users.select([pl.col(f).cast(pl.Float64).mean().alias(f) for f in features]).row(
+        0, named=True
+    )
+    return {
+        "rows": report.rows_kept if report is not None else users.height,
+        "users": users.height,
+        "first_ts": report.first_ts.isoformat() if report and report.first_ts else None,
+        "last_ts": report.last_ts.isoformat() if report and report.last_ts else None,
+        "user_ids_sha256": digest.hexdigest(),
+        "feature_means": {
+            k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in means.items()
+        },
+    }
+
+
+def rule_features(segmentation: Segmentation) -> list[str]:
+    """Features the segmentation's rule segments read (in the order first used)."""
+    names: dict[str, None] = {}
+    for edit in segmentation.edits:
+        if isinstance(edit, AddRule):
+            for name in parse_rule(edit.rule).features_used:
+                names.setdefault(name, None)
+    return list(names)
+
+
+def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
+    """``segmentation.to_dict()`` without the per-user base (user ids, labels) or redo stack.
+
+    The model keeps none of them, and on a million users ``to_dict`` would copy both into
+    Python lists; a copy with an empty base serialises the rest the very same way.
+    """
+    bare = replace(segmentation, user_ids=(), base_labels=(), undone=())
+    return bare.to_dict()
+
+
+def _split_centers(
+    segmentation: Segmentation, X: np.ndarray, edits: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """For every split edit, the mean (prepared space) of each part, by replaying the edits."""
+    labels = np.asarray(segmentation.base_labels, dtype=np.int64)
+    out: list[dict[str, Any]] = []
+    for index, edit in enumerate(edits):
+        if edit["op"] == "merge":
+            others = [s for s in edit["segment_ids"] if s != edit["target_id"]]
+            labels[np.isin(labels, others)] = edit["target_id"]
+        elif edit["op"] == "split":
+            mask = labels == edit["segment_id"]
+            parts = np.asarray(edit["member_ids"], dtype=np.int64)
+            labels[mask] = parts
+            ids = sorted(int(v) for v in np.unique(parts))
+            members = X[mask]
+            centers = [members[parts == sid].mean(axis=0).tolist() for sid in ids]
+            out.append(
+                {
+                    "edit": index,
+                    "segment_id": int(edit["segment_id"]),
+                    "ids": ids,
+                    "centers": centers,
+                }
+            )
+    return out
+
+
+def build_model(
+    *,
+    prepared: PreparedMatrix,
+    result: ClusterResult,
+    segmentation: Segmentation,
+    projection: Projection,
+    users: pl.DataFrame,
+    specs: Sequence[FeatureSpec] | None = None,
+    mapping: ColumnMapping | None = None,
+    session_gap_minutes: float | None = None,
+    id_column: str | None = None,
+    as_of: datetime | None = None,
+    report: LoadReport | None = None,
+    labels: np.ndarray | None = None,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """The model as a JSON-ready dict (see the module docstring for its keys).
+
+    ``specs`` None means the users were a users table (assigning reads the same columns).
+    ``labels`` are the final labels when the caller has them (sizes in ``segments``).
+    """
+    kept = list(prepared.features)
+    if len(segmentation.user_ids) != prepared.X.shape[0]:
+        raise InputError("the segmentation and the prepared matrix hold different users")
+    columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
+    seg_dict = _saved_segmentation(segmentation)
+    edits = seg_dict["edits"]
+    splits = _split_centers(segmentation, prepared.X, edits)
+    slim_edits = []
+    for edit in edits:
+        if edit["op"] == "split":
+            edit = {k: v for k, v in edit.items() if k != "member_ids"}
+        slim_edits.append(edit)
+    slim = {k: v for k, v in seg_dict.items() if k not in ("user_ids", "labels", "undone")}
+    slim["edits"] = slim_edits
+    slim["n_users"] = len(segmentation.user_ids)
+    final = labels if labels is not None else segmentation.labels(users)
+    sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
+    segments = [
+        {
+            "id": info.id,
+            "name": info.name,
+            "kind": info.kind,
+            "source_ids": list(info.source_ids),
+            "rule": info.rule,
+            "size": int(sizes.get(info.id, 0)),
+        }
+        for info in segmentation.segments(users if segmentation.has_rules else None)
+    ]
+    kind = "events" if specs is not None else "users_table"
+    spec_dicts = None
+    if specs is not None:
+        spec_dicts = [spec_to_dict(s) for s in needed_specs(specs, columns)]
+    moment = created or datetime.now(UTC)
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "segtui_version": __version__,
+        "created": moment.astimezone(UTC).isoformat(timespec="seconds"),
+        "source": {
+            "kind": kind,
+            "id_column": id_column,
+            "session_gap_minutes": session_gap_minutes,
+            "as_of": as_of.isoformat() if as_of is not None else None,
+        },
+        "features": {"names": kept, "columns": columns, "specs": spec_dicts},
+        "mapping": mapping.to_dict() if mapping is not None else None,
+        "prepare": prepared.params.to_dict(),
+        "cluster": {
+            "algorithm": result.algorithm,
+            "params": dict(result.params),
+            "seed": int(result.seed),
+            "n_segments": int(result.n_segments),
+            "noise_id": result.noise_id,
+            "sampled": bool(result.sampled),
+            "sample_size": result.sample_size,
+            "extension": result.extension,
+            "note": result.note,
+            "state": result.state,
+        },
+        "segmentation": slim,
+        "splits": splits,
+        "segments": segments,
+        "projection": projection.to_dict(),
+        "fingerprint": fingerprint(users, columns, report),
+    }
+
+
+def model_to_json(model: Mapping[str, Any]) -> str:
+    """Compact, stable JSON (keys in the order built; NaN is refused, never written)."""
+    try:
+        return json.dumps(model, allow_nan=False, separators=(",", ":"))
+    except ValueError as error:
+        raise InputError(f"the model holds a value JSON cannot store ({error})") from None
+
+
+def default_model_path(parquet_path: str | Path) -> Path:
+    """``segments.parquet`` -> ``segments.model.json`` beside it."""
+    path = Path(parquet_path)
+    return path.with_name(path.stem + MODEL_SUFFIX)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and checking
+
+
+@dataclass(frozen=True)
+class SplitCenters:
+    """A split segment's parts: new users in ``segment_id`` go to the nearest part center."""
+
+    edit: int
+    segment_id: int
+    ids: tuple[int, ...]
+    centers: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A checked model: the raw dict plus its parts parsed into the core's types."""
+
+    data: dict[str, Any]
+    kind: str
+    id_column: str | None
+    session_gap_minutes: float | None
+    features: list[str]
+    columns: list[str]
+    specs: list[FeatureSpec] | None
+    mapping: ColumnMapping | None
+    prepare: PrepareParams
+    algorithm: str
+    state: dict[str, Any]
+    base_names: dict[int, str]
+    noise_id: int | None
+    edits: list[dict[str, Any]]
+    splits: dict[int, SplitCenters] = field(default_factory=dict)
+    file: str | None = None
+
+    @property
+    def fills(self) -> dict[str, str]:
+        """How each clustering feature's missing values are filled (``median`` in old files)."""
+        return {f.name: f.fill for f in self.prepare.features}
+
+    @property
+    def segment_names(self) -> dict[int, str]:
+        """Final segment names by id."""
+        return {int(s["id"]): str(s["name"]) for s in self.data["segments"]}
+
+
+def _bad(key: str, what: str, file: str | Path | None) -> InputError:
+    return InputError(f"model key '{key}' {what}", file=file, hint=_HINT)
+
+
+def _get(
+    data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: str, file: Any
+) -> Any:
+    if not isinstance(data, Mapping):
+        raise _bad(path.rsplit(".", 1)[0], "must be an object", file)
+    if key not in data:
+        raise _bad(path, "is missing", file)
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise _bad(path, f"must be {_kind_name(kind)}, not true/false", file)
+    if not isinstance(value, kind):
+        raise _bad(path, f"must be {_kind_name(kind)}, not {type(value).__name__}", file)
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "an object", list: "a list", str: "text", int: "an integer", float: "a number"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds if k is not type(None)) + (
+        " or null" if type(None) in kinds else ""
+    )
+
+
+def _int_list(value: Any, path: str, file: Any) -> list[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise _bad(path, "must be a list of integers", file)
+    return list(value)
+
+
+def _matrix(value: Any, width: int, path: str, file: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _bad(path, "must be a list of rows of numbers", file) from None
+    if arr.size == 0:
+        return arr.reshape(0, width)
+    if arr.ndim != 2:
+        raise _bad(path, "must be a list of rows of numbers", file)
+    if arr.shape[1] != width:
+        raise _bad(path, f"has rows of {arr.shape[1]} values for {width} features", file)
+    if not np.isfinite(arr).all():
+        raise _bad(path, "holds values that are not finite numbers", file)
+    return arr
+
+
+_EDIT_KEYS: dict[str, dict[str, Any]] = {
+    "rename": {"segment_id": int, "name": str},
+    "merge": {"segment_ids": list, "target_id": int, "name": str},
+    "split": {"segment_id": int, "names": list},
+    "add_rule": {"segment_id": int, "name": str, "rule": str},
+    "remove_rule": {"segment_id": int},
+}
+
+
+def _check_edit(edit: Any, path: str, file: Any) -> dict[str, Any]:
+    if not isinstance(edit, dict):
+        raise _bad(path, "must be an object", file)
+    op = edit.get("op")
+    if op not in _EDIT_KEYS:
+        raise _bad(f"{path}.op", f"is {op!r}, not one of {', '.join(_EDIT_KEYS)}", file)
+    for key, kind in _EDIT_KEYS[op].items():
+        _get(edit, key, kind, f"{path}.{key}", file)
+    if op == "merge":
+        _int_list(edit["segment_ids"], f"{path}.segment_ids", file)
+    if op == "split":
+        for i, pair in enumerate(edit["names"]):
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and isinstance(pair[0], int)
+                and isinstance(pair[1], str)
+            ):
+                raise _bad(f"{path}.names[{i}]", "must be an [id, name] pair", file)
+    if op == "add_rule":
+        parse_rule(edit["rule"])
+    return edit
+
+
+def parse_model(data: Any, file: str | Path | None = None) -> Model:
+    """Check a model dict key by key and parse it; any problem is an InputError naming the key."""
+    if not isinstance(data, dict):
+        raise InputError("a model file must hold a JSON object", file=file, hint=_HINT)
+    if data.get("format") != FORMAT:
+        raise InputError(
+            'not a segtui model (no "format": "segtui.artifacts.model")',
+            file=file,
+            hint="Pass a .model.json or a segments.parquet written by `segtui segment`.",
+        )
+    version = _get(data, "schema_version", int, "schema_version", file)
+    if version > SCHEMA_VERSION:
+        raise InputError(
+            f"the model was written by a newer segtui (schema version {version}; this segtui "
+            f"{__version__} reads up to {SCHEMA_VERSION})",
+            file=file,
+            hint="Upgrade segtui (pip install -U segtui) to use this model.",
+        )
+    if version < 1:
+        raise _bad("schema_version", f"is {version}, not a known version", file)
+    source = _get(data, "source", dict, "source", file)
+    kind = _get(source, "kind", str, "source.kind", file)
+    if kind not in ("events", "users_table"):
+        raise _bad("source.kind", f"is {kind!r}, not 'events' or 'users_table'", file)
+    id_column = _get(source, "id_column", (str, type(None)), "source.id_column", file)
+    gap = _get(
+        source, "session_gap_minutes", (int, float, type(None)), "source.session_gap_minutes", file
+    )
+
+    feats = _get(data, "features", dict, "features", file)
+    names = _get(feats, "names", list, "features.names", file)
+    columns = _get(feats, "columns", list, "features.columns", file)
+    if not all(isinstance(n, str) for n in [*names, *columns]):
+        raise _bad("features.names", "must be a list of feature names", file)
+    spec_data = _get(feats, "specs", (list, type(None)), "features.specs", file)
+    specs: list[FeatureSpec] | None = None
+    if kind == "events":
+        if spec_data is None:
+            raise _bad("features.specs", "is missing (a model built from events needs them)", file)
+        known = [s.get("name") for s in spec_data if isinstance(s, dict)]
+        specs = []
+        for i, item in enumerate(spec_data):
+            if not isinstance(item, dict):
+                raise _bad(f"features.specs[{i}]", "must be an object", file)
+            try:
+                specs.append(spec_from_dict(item, [k for k in known if isinstance(k, str)]))
+            except (ValueError, TypeError) as error:
+                raise _bad(
+                    f"features.specs[{i}]", f"is not a valid feature ({error})", file
+                ) from None
+        declared = {s.name for s in specs}
+        undeclared = [c for c in columns if c not in declared]
+        if undeclared:
+            raise _bad("features.specs", f"has no declaration for {', '.join(undeclared)}", file)
+
+    mapping_data = _get(data, "mapping", (dict, type(None)), "mapping", file)
+    mapping = None
+    if mapping_data is not None:
+        try:
+            mapping = ColumnMapping.from_dict(mapping_data, file=file)
+        except InputError as error:
+            raise _bad("mapping", f"is not valid ({error.message})", file) from None
+    if kind == "events" and mapping is None:
+        raise _bad("mapping", "is missing (a model built from events needs it)", file)
+
+    try:
+        params = PrepareParams.from_dict(_get(data, "prepare", dict, "prepare", file))
+    except InputError as error:
+        raise _bad("prepare", f"is not valid ({error.message})", file) from None
+    if params.names != names:
+        raise _bad("prepare.features", "do not match features.names", file)
+    width = len(names)
+    if width < 2:
+        raise _bad("features.names", "must name at least two features", file)
+
+    cluster = _get(data, "cluster", dict, "cluster", file)
+    algorithm = _get(cluster, "algorithm", str, "cluster.algorithm", file)
+    if algorithm not in ALGORITHMS:
+        raise _bad("cluster.algorithm", f"is {algorithm!r}, not a known algorithm", file)
+    _get(cluster, "params", dict, "cluster.params", file)
+    _get(cluster, "seed", int, "cluster.seed", file)
+    state = _get(cluster, "state", dict, "cluster.state", file)
+    rule = _get(state, "rule", str, "cluster.state.rule", file)
+    shape_key = {"nearest_center": "centers", "gmm": "means", "density": "points"}.get(rule)
+    if shape_key is None:
+        raise _bad("cluster.state.rule", f"is {rule!r}, not a rule this segtui knows", file)
+    rows = _matrix(
+        _get(state, shape_key, list, f"cluster.state.{shape_key}", file),
+        width,
+        f"cluster.state.{shape_key}",
+        file,
+    )
+    label_key = {"nearest_center": "center_labels", "gmm": "component_labels"}.get(
+        rule, "point_labels"
+    )
+    state_labels = _int_list(
+        _get(state, label_key, list, f"cluster.state.{label_key}", file),
+        f"cluster.state.{label_key}",
+        file,
+    )
+    if len(state_labels) != len(rows):
+        raise _bad(f"cluster.state.{label_key}", f"has {len(state_labels)} for {len(rows)}", file)
+    if rule == "density":
+        radius = _get(state, "radius", list, "cluster.state.radius", file)
+        if len(radius) != len(rows):
+            raise _bad("cluster.state.radius", f"has {len(radius)} values for {len(rows)}", file)
+        _get(state, "noise_id", int, "cluster.state.noise_id", file)
+    if rule == "gmm":
+        _get(state, "covariance_type", str, "cluster.state.covariance_type", file)
+        _get(state, "weights", list, "cluster.state.weights", file)
+        _get(state, "precisions_cholesky", list, "cluster.state.precisions_cholesky", file)
+
+    seg = _get(data, "segmentation", dict, "segmentation", file)
+    base_names: dict[int, str] = {}
+    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and isinstance(pair[1], str)
+        ):
+            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
+        base_names[pair[0]] = pair[1]
+    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
+    edits = [
+        _check_edit(e, f"segmentation.edits[{i}]", file)
+        for i, e in enumerate(_get(seg, "edits", list, "segmentation.edits", file))
+    ]
+    splits: dict[int, SplitCenters] = {}
+    for i, item in enumerate(_get(data, "splits", list, "splits", file)):
+        where = f"splits[{i}]"
+        index = _get(item, "edit", int, f"{where}.edit", file)
+        ids = _int_list(_get(item, "ids", list, f"{where}.ids", file), f"{where}.ids", file)
+        centers = _matrix(
+            _get(item, "centers", list, f"{where}.centers", file), width, f"{where}.centers", file
+        )
+        if len(centers) != len(ids) or len(ids) < 2:
+            raise _bad(f"{where}.centers", f"has {len(centers)} centers for {len(ids)} parts", file)
+        if not (0 <= index < len(edits)) or edits[index]["op"] != "split":
+            raise _bad(f"{where}.edit", "does not point at a split edit", file)
+        sid = _get(item, "segment_id", int, f"{where}.segment_id", file)
+        splits[index] = SplitCenters(index, sid, tuple(ids), centers)
+    missing_splits = [i for i, e in enumerate(edits) if e["op"] == "split" and i not in splits]
+    if missing_splits:
+        raise _bad("splits", f"has no centers for the split edit #{missing_splits[0]}", file)
+
+    for i, item in enumerate(_get(data, "segments", list, "segments", file)):
+        _get(item, "id", int, f"segments[{i}].id", file)
+        _get(item, "name", str, f"segments[{i}].name", file)
+    projection = _get(data, "projection", dict, "projection", file)
+    for key in ("components", "mean"):
+        _get(projection, key, list, f"projection.{key}", file)
+    comp = _matrix(projection["components"], width, "projection.components", file)
+    if len(comp) != 2:
+        raise _bad("projection.components", "must hold two rows (pc1 and pc2)", file)
+    if len(projection["mean"]) != width:
+        raise _bad("projection.mean", f"has {len(projection['mean'])} values for {width}", file)
+    return Model(
+        data=data,
+        kind=kind,
+        id_column=id_column,
+        session_gap_minutes=None if gap is None else float(gap),
+        features=list(names),
+        columns=list(columns),
+        specs=specs,
+        mapping=mapping,
+        prepare=params,
+        algorithm=algorithm,
+        state=state,
+        base_names=base_names,
+        noise_id=noise_id,
+        edits=edits,
+        splits=splits,
+        file=None if file is None else str(file),
+    )
+
+
+def read_model(path: str | Path) -> Model:
+    """Read and check a model: a ``.model.json``, or a segments.parquet carrying one."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return parse_model(read_segments_metadata(path), file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("model file not found", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("the model file is not UTF-8 text", file=path, hint=_HINT) from None
+    except OSError as error:
+        raise InputError(f"cannot read the model file ({error.strerror})", file=path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"the model file is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg})",
+            file=path,
+            hint=_HINT,
+        ) from None
+    return parse_model(data, file=path)

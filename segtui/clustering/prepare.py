@@ -1,0 +1,497 @@
+"""Users table -> numeric matrix for clustering, with the fitted transform kept as plain data.
+
+Clustering is only as good as the space it runs in: counts and money are heavy-tailed, features
+live on different scales, and real tables have holes. ``prepare`` applies a per-feature transform
+(none, signed log1p, percentile rank), fills missing values the way each feature declares (a null
+that means "the event never happened" is not an unknown value: no cart adds means nothing was
+abandoned, never bought means the last purchase is as long ago as anyone's), drops features that
+carry no information, and scales (standard or robust). Everything it learned goes into a
+:class:`PrepareParams` that serialises to JSON, so ``transform_users`` can put new users into the
+exact same space when a saved model labels them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from segtui.errors import InputError
+from segtui.features.catalog import FILLS
+
+TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
+"""Transforms a person can pick per feature; "default" means the catalog's choice."""
+
+SCALINGS: tuple[str, ...] = ("standard", "robust")
+"""standard: (x - mean) / std; robust: (x - median) / IQR (falls back to std when IQR is 0)."""
+
+RANK_REFERENCE_MAX = 1001
+"""Keep every sorted value up to this many users, else this many evenly spaced quantiles.
+
+The reference is what lets a new user get a percentile rank in the training population; 1001
+quantiles give 0.1 % resolution and keep the model JSON small.
+"""
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """What ``prepare`` learned about one kept feature (plain data, JSON-safe)."""
+
+    name: str
+    transform: str
+    """Resolved transform: "none", "log1p" or "rank" (never "default")."""
+    impute: float
+    """Value (after the transform) that fills missing entries; ``fill`` says how it was chosen."""
+    center: float
+    scale: float
+    rank_reference: tuple[float, ...] | None = None
+    """Sorted raw values (or quantiles) a "rank" transform measures new users against."""
+    n_missing: int = 0
+    """Missing values seen when fitting (null, NaN or infinite)."""
+    fill: str = "median"
+    """How ``impute`` was chosen (one of ``FILLS``): the transformed column's median, the
+    transform of 0, or its largest or smallest value. Models written before fills existed have
+    no such key and mean "median"."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "transform": self.transform,
+            "impute": float(self.impute),
+            "center": float(self.center),
+            "scale": float(self.scale),
+            "rank_reference": None if self.rank_reference is None else list(self.rank_reference),
+            "n_missing": int(self.n_missing),
+            "fill": self.fill,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureParams:
+        try:
+            ref = data.get("rank_reference")
+            transform = str(data["transform"])
+            if transform not in ("none", "log1p", "rank"):
+                raise ValueError(f"unknown transform {transform!r}")
+            if transform == "rank" and not ref:
+                raise ValueError("a rank transform needs its rank_reference")
+            fill = str(data.get("fill", "median"))
+            if fill not in FILLS:
+                raise ValueError(f"unknown fill {fill!r}")
+            return cls(
+                name=str(data["name"]),
+                transform=transform,
+                impute=float(data["impute"]),
+                center=float(data["center"]),
+                scale=float(data["scale"]),
+                rank_reference=None if ref is None else tuple(float(v) for v in ref),
+                n_missing=int(data.get("n_missing", 0)),
+                fill=fill,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"the preparation parameters for a feature are not valid ({exc})",
+                hint="The model file may be corrupt or hand-edited; export the model again.",
+            ) from exc
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    """The fitted preparation: scaling name and per-feature parameters, in matrix column order."""
+
+    scaling: str
+    features: tuple[FeatureParams, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scaling": self.scaling, "features": [f.to_dict() for f in self.features]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrepareParams:
+        if not isinstance(data, Mapping) or not isinstance(data.get("features"), list):
+            raise InputError(
+                "the preparation parameters are not valid (expected 'scaling' and 'features')",
+                hint="The model file may be corrupt or hand-edited; export the model again.",
+            )
+        scaling = data.get("scaling")
+        if scaling not in SCALINGS:
+            raise InputError(
+                f"unknown scaling {scaling!r} in the preparation parameters",
+                hint=f"Use one of: {', '.join(SCALINGS)}.",
+            )
+        return cls(
+            scaling=str(scaling),
+            features=tuple(FeatureParams.from_dict(f) for f in data["features"]),
+        )
+
+
+@dataclass
+class PreparedMatrix:
+    """The matrix a clustering runs on, and how it was made."""
+
+    X: np.ndarray
+    """float64, n_users x n_kept, C-contiguous; rows in user_id order."""
+    user_ids: pl.Series
+    features: list[str]
+    """Kept feature names, in column order."""
+    params: PrepareParams
+    messages: list[str] = field(default_factory=list)
+    """Human-readable notes: imputed values per feature, dropped features, sorting."""
+    dropped: dict[str, str] = field(default_factory=dict)
+    """Dropped feature -> why ("all missing", "constant")."""
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """sign(x) * log1p(|x|): compresses heavy tails and keeps refunds (negative money) negative."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def percentile_rank(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Mid-rank percentile of ``x`` in the sorted ``reference``, in [0, 1].
+
+    (count below + count at-or-below) / (2 * len(reference)): ties share their middle percentile,
+    so a zero-inflated count gets one value for all its zeros.
+    """
+    lo = np.searchsorted(reference, x, side="left")
+    hi = np.searchsorted(reference, x, side="right")
+    out = (lo + hi) / (2.0 * len(reference))
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def _rank_reference(values: np.ndarray) -> np.ndarray:
+    """Sorted values, or evenly spaced quantiles when there are more than RANK_REFERENCE_MAX."""
+    if len(values) <= RANK_REFERENCE_MAX:
+        return np.sort(values)
+    return np.quantile(values, np.linspace(0.0, 1.0, RANK_REFERENCE_MAX), method="linear")
+
+
+def _apply_transform(
+    raw: np.ndarray, fp_transform: str, reference: np.ndarray | None
+) -> np.ndarray:
+    if fp_transform == "log1p":
+        return signed_log1p(raw)
+    if fp_transform == "rank":
+        assert reference is not None
+        return percentile_rank(raw, reference)
+    return raw
+
+
+def _column(users: pl.DataFrame, name: str) -> np.ndarray:
+    """A feature column as float64 with NaN for missing (null, NaN and +-inf all count)."""
+    s = users.get_column(name)
+    if s.dtype == pl.Boolean:
+        s = s.cast(pl.Float64)
+    if not s.dtype.is_numeric():
+        raise InputError(
+            f"feature is not numeric (type {s.dtype})",
+            column=name,
+            hint="Pick numeric features, or convert this column before segmenting.",
+        )
+    arr = s.cast(pl.Float64).to_numpy(allow_copy=True)
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def _check_features(users: pl.DataFrame, features: Sequence[str]) -> list[str]:
+    if "user_id" not in users.columns:
+        raise InputError(
+            "the users table has no 'user_id' column",
+            hint="A users table needs one row per user and a 'user_id' column.",
+        )
+    names = list(dict.fromkeys(features))
+    available = [c for c in users.columns if c != "user_id"]
+    for name in names:
+        if name == "user_id":
+            raise InputError("'user_id' cannot be a feature", column=name)
+        if name not in users.columns:
+            close = difflib.get_close_matches(name, available, n=1)
+            hint = f"Did you mean '{close[0]}'?" if close else None
+            raise InputError("no such feature in the users table", column=name, hint=hint)
+    return names
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _fill_value(
+    kind: str, present: np.ndarray, transform: str, reference: np.ndarray | None
+) -> float:
+    """The transformed value that fills a missing entry (``present``: transformed, non-missing)."""
+    if kind == "zero":
+        return float(_apply_transform(np.zeros(1), transform, reference)[0])
+    if kind == "max":
+        return float(present.max())
+    if kind == "min":
+        return float(present.min())
+    return float(np.median(present))
+
+
+def _untransform(value: float, transform: str) -> float | None:
+    """The raw value a transformed one stands for (None for a rank: it has no single inverse)."""
+    if transform == "log1p":
+        return float(np.sign(value) * np.expm1(abs(value)))
+    if transform == "rank":
+        return None
+    return value
+
+
+def _fill_message(
+    name: str,
+    kind: str,
+    impute: float,
+    transform: str,
+    n_missing: int,
+    n: int,
+    reason: str | None,
+) -> str:
+    """What was filled and why, in words a person reads (see ``prepare``)."""
+    users = f"{n_missing:,} user{'s' if n_missing != 1 else ''}"
+    if reason and reason.startswith("no "):
+        who = f"{users} with {reason}"
+    elif reason:
+        who = f"{users} with no value ({reason})"
+    else:
+        who = f"{users} with a missing value"
+    days = name.endswith("_days")
+    label = name[: -len("_days")].replace("_", " ") if days else "value"
+    raw = _untransform(impute, transform)
+    units = "" if raw is None else (f"{raw:,.0f} days" if days else _fmt(raw))
+    if kind == "zero":
+        rank = f" (percentile rank {_fmt(impute)})" if raw is None else ""
+        what = f"0{rank}: nothing it measures happened"
+    elif kind in ("max", "min"):
+        if days:
+            end = "longest" if kind == "max" else "shortest"
+        else:
+            end = "largest" if kind == "max" else "smallest"
+        if raw is None:
+            value = f"percentile rank {_fmt(impute)}"
+        elif transform == "none":
+            value = units
+        else:
+            value = f"{units} ({_fmt(impute)} after {transform})"
+        what = f"the {end} {label} seen, {value}"
+    else:
+        # Taken after the transform: say so, and what it stands for in the feature's units.
+        if raw is None:
+            what = f"the median percentile rank, {_fmt(impute)}"
+        elif transform == "none":
+            what = f"the median, {units}"
+        else:
+            what = f"the median after {transform}, {_fmt(impute)} (= {units})"
+        what += ": unknown, so a typical value" if reason else ""
+    return f"'{name}': {who} ({n_missing / n:.1%}) set to {what}"
+
+
+def _check_fills(
+    fills: Mapping[str, str], default_fills: Mapping[str, str], columns: Sequence[str]
+) -> None:
+    """Fill kinds must be known; a person's fill must name a column (a fill for a feature that
+    is not clustered this time is kept for the next, not an error)."""
+    for name, kind in fills.items():
+        if kind not in FILLS:
+            raise InputError(
+                f"unknown fill '{kind}'", column=name, hint=f"Use one of: {', '.join(FILLS)}."
+            )
+        if name not in columns:
+            close = difflib.get_close_matches(name, list(columns), n=1)
+            raise InputError(
+                "a fill is given for a feature the users table does not have",
+                column=name,
+                hint=f"Did you mean '{close[0]}'?" if close else None,
+            )
+    for name, kind in default_fills.items():
+        if kind not in FILLS:
+            raise InputError(f"unknown default fill '{kind}'", column=name)
+
+
+def prepare(
+    users: pl.DataFrame,
+    features: Sequence[str],
+    transforms: Mapping[str, str] | None = None,
+    default_transforms: Mapping[str, str] | None = None,
+    scaling: str = "standard",
+    fills: Mapping[str, str] | None = None,
+    default_fills: Mapping[str, str] | None = None,
+    missing_reasons: Mapping[str, str] | None = None,
+) -> PreparedMatrix:
+    """Turn a users table into the scaled matrix a clustering runs on.
+
+    Parameters
+    ----------
+    users:
+        One row per user: ``user_id`` plus numeric feature columns. Rows are expected sorted by
+        ``user_id`` (``compute_features`` returns them so); if they are not, they are sorted here
+        and a message says so, because row order decides sampling and segment ids downstream.
+    features:
+        Feature columns to use, in the order wanted.
+    transforms:
+        Per-feature choice among ``TRANSFORMS``; features not named get "default".
+    default_transforms:
+        What "default" means per feature (the catalog's transform); "none" when not given.
+    scaling:
+        "standard" or "robust".
+    fills:
+        Per-feature choice among ``FILLS`` for missing values (a person's override).
+    default_fills:
+        The fill each feature declares (the catalog's ``fill``); "median" when not given, which
+        is what a users table gets.
+    missing_reasons:
+        Why a value is missing, per feature ("no purchases": the catalog's ``why_missing``), for
+        the messages only.
+
+    Per feature: transform, then fill missing values (median: the transformed column's median;
+    zero: the transform of 0; max/min: the transformed column's largest/smallest value), then
+    scale. Features that are all missing or constant (after the transform) are dropped with a
+    message. Fewer than two usable features is an :class:`InputError`.
+
+    Example
+    -------
+    >>> users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [1, 1, 4]})
+    >>> prepare(users, ["x", "y"]).X.shape
+    (3, 2)
+    """
+    if scaling not in SCALINGS:
+        raise InputError(f"unknown scaling '{scaling}'", hint=f"Use one of: {', '.join(SCALINGS)}.")
+    transforms = dict(transforms or {})
+    default_transforms = dict(default_transforms or {})
+    fills = dict(fills or {})
+    default_fills = dict(default_fills or {})
+    reasons = dict(missing_reasons or {})
+    names = _check_features(users, features)
+    _check_fills(fills, default_fills, [c for c in users.columns if c != "user_id"])
+    for name, choice in transforms.items():
+        if choice not in TRANSFORMS:
+            raise InputError(
+                f"unknown transform '{choice}'",
+                column=name,
+                hint=f"Use one of: {', '.join(TRANSFORMS)}.",
+            )
+    if users.height == 0:
+        raise InputError("the users table is empty", hint="There must be users to segment.")
+
+    messages: list[str] = []
+    if users.get_column("user_id").n_unique() != users.height:
+        raise InputError(
+            "user_id is not unique in the users table",
+            column="user_id",
+            hint="A users table needs exactly one row per user; aggregate it first.",
+        )
+    if not users.get_column("user_id").is_sorted():
+        users = users.sort("user_id")
+        messages.append("users were not sorted by user_id; sorted them so results are repeatable")
+
+    n = users.height
+    kept: list[FeatureParams] = []
+    columns: list[np.ndarray] = []
+    dropped: dict[str, str] = {}
+    for name in names:
+        choice = transforms.get(name, "default")
+        if choice == "default":
+            choice = default_transforms.get(name, "none")
+            if choice not in ("none", "log1p", "rank"):
+                raise InputError(f"unknown default transform '{choice}'", column=name)
+        raw = _column(users, name)
+        missing = np.isnan(raw)
+        n_missing = int(missing.sum())
+        if n_missing == n:
+            dropped[name] = "all missing"
+            messages.append(f"dropped '{name}': every value is missing")
+            continue
+        reference = _rank_reference(raw[~missing]) if choice == "rank" else None
+        values = _apply_transform(raw, choice, reference)
+        fill = fills.get(name) or default_fills.get(name) or "median"
+        impute = _fill_value(fill, values[~missing], choice, reference)
+        if n_missing:
+            values[missing] = impute
+            messages.append(
+                _fill_message(name, fill, impute, choice, n_missing, n, reasons.get(name))
+            )
+        lo, hi = float(values.min()), float(values.max())
+        if lo == hi:
+            dropped[name] = "constant"
+            messages.append(f"dropped '{name}': it has the same value ({_fmt(lo)}) for every user")
+            continue
+        if scaling == "standard":
+            center = float(values.mean())
+            scale = float(values.std())
+        else:
+            q25, center, q75 = (float(v) for v in np.quantile(values, [0.25, 0.5, 0.75]))
+            scale = q75 - q25
+            if scale <= 0:
+                scale = float(values.std())
+                messages.append(
+                    f"'{name}': interquartile range is 0 (most users share one value); "
+                    "scaled by the standard deviation instead"
+                )
+        if not np.isfinite(scale) or scale <= 0:
+            dropped[name] = "constant"
+            messages.append(f"dropped '{name}': it has (almost) no spread")
+            continue
+        kept.append(
+            FeatureParams(
+                name=name,
+                transform=choice,
+                impute=impute,
+                center=center,
+                scale=scale,
+                rank_reference=None if reference is None else tuple(float(v) for v in reference),
+                n_missing=n_missing,
+                fill=fill,
+            )
+        )
+        columns.append(values)
+
+    if len(kept) < 2:
+        usable = ", ".join(f.name for f in kept) or "none"
+        raise InputError(
+            f"fewer than two usable features (usable: {usable})",
+            details=[f"'{k}' dropped: {v}" for k, v in dropped.items()],
+            hint="Pick more features, or features that vary between users.",
+        )
+
+    params = PrepareParams(scaling=scaling, features=tuple(kept))
+    X = np.empty((n, len(kept)), dtype=np.float64)
+    for j, (fp, values) in enumerate(zip(kept, columns, strict=True)):
+        X[:, j] = (values - fp.center) / fp.scale
+    return PreparedMatrix(
+        X=X,
+        user_ids=users.get_column("user_id"),
+        features=params.names,
+        params=params,
+        messages=messages,
+        dropped=dropped,
+    )
+
+
+def transform_users(params: PrepareParams, users: pl.DataFrame) -> np.ndarray:
+    """Put new users into a fitted preparation's space (for assigning them with a saved model).
+
+    Rows come out in the order of ``users`` as given (the caller keeps the user ids). Missing
+    values get the fitted fill value (``impute``, already in the transformed space), rank features
+    are ranked against the training reference, and the fitted center and scale are applied; a
+    feature the model needs but the table lacks is an :class:`InputError` naming it.
+    """
+    missing_cols = [f.name for f in params.features if f.name not in users.columns]
+    if missing_cols:
+        raise InputError(
+            f"the users table lacks feature{'s' if len(missing_cols) > 1 else ''} the model "
+            f"needs: {', '.join(missing_cols)}",
+            hint="Compute the same features the model was built with.",
+        )
+    X = np.empty((users.height, len(params.features)), dtype=np.float64)
+    for j, fp in enumerate(params.features):
+        raw = _column(users, fp.name)
+        ref = None if fp.rank_reference is None else np.asarray(fp.rank_reference, dtype=np.float64)
+        values = _apply_transform(raw, fp.transform, ref)
+        values[np.isnan(values)] = fp.impute
+        X[:, j] = (values - fp.center) / fp.scale
+    return X

@@ -1,0 +1,503 @@
+"""Find the event files, tell what format they are in, and scan them lazily.
+
+Nothing here reads a whole file: the format, the delimiter, gzip and the column names are sniffed
+from the first bytes, and the data is returned as a polars ``LazyFrame`` (``scan_csv``,
+``scan_parquet``, ``scan_ndjson``) so projection and predicates reach the reader and a 10M-row
+file is never held whole. Each row carries its file index and its 1-based data row number in that
+file, so a bad row can be named precisely.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import gzip
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from segtui.errors import InputError
+
+FILE_COL = "__file"
+ROW_COL = "__row"
+
+SNIFF_BYTES = 64 * 1024
+NDJSON_SCHEMA_ROWS = 10_000
+DELIMITERS = (",", "\t", ";", "|")
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+_CSV_EXT = {".csv", ".tsv", ".psv", ".txt", ".dat"}
+_NDJSON_EXT = {".ndjson", ".jsonl", ".json"}
+_PARQUET_EXT = {".parquet", ".pq"}
+_DATA_EXT = _CSV_EXT | _NDJSON_EXT | _PARQUET_EXT
+_EXCEL_EXT = {".xlsx", ".xls", ".xlsm", ".ods"}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """What one file is: ``kind`` is csv, parquet or ndjson; ``columns`` are flattened names."""
+
+    path: Path
+    kind: str
+    delimiter: str | None
+    compression: str | None
+    columns: tuple[str, ...]
+    note: str | None = None
+    """Said to the person when the file is read as something its name does not say."""
+
+    def describe(self) -> str:
+        """Short human description, e.g. ``csv (semicolon-delimited, gzip)``."""
+        bits = []
+        if self.delimiter is not None:
+            bits.append(f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-delimited")
+        if self.compression:
+            bits.append(self.compression)
+        return f"{self.kind} ({', '.join(bits)})" if bits else self.kind
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The files of one layout, with their shared format and raw (flattened) column names."""
+
+    files: tuple[Path, ...]
+    format: str
+    delimiter: str | None
+    compression: str | None
+    columns: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """Files read as what they are rather than what their name says."""
+
+    def describe(self) -> str:
+        first = FileFormat(self.files[0], self.format, self.delimiter, self.compression, ())
+        n = len(self.files)
+        return f"{first.describe()}, {n} file{'s' if n != 1 else ''}"
+
+    def file_name(self, index: int) -> str:
+        """The file behind a row's ``__file`` index."""
+        return str(self.files[index])
+
+
+# --------------------------------------------------------------------------------------------
+# paths
+
+
+def _data_suffix(path: Path) -> str:
+    """The suffix that says the format, looking through ``.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def resolve_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand files, globs and folders into a sorted, de-duplicated list of data files.
+
+    A folder contributes its data files (csv/tsv/ndjson/jsonl/json/parquet, gzipped or not; hidden
+    files skipped, not recursive). Raises InputError for a path that matches nothing.
+    """
+    if not paths:
+        raise InputError("no input files given", hint="Pass a file, a glob or a folder.")
+    found: list[Path] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and not p.name.startswith(".") and _data_suffix(p) in _DATA_EXT
+            )
+            if not inside:
+                raise InputError(
+                    "the folder holds no event files (csv, tsv, ndjson, jsonl, json or parquet)",
+                    file=path,
+                )
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        elif any(ch in text for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise InputError("the pattern matches no files", file=text)
+            found.extend(files)
+        elif path.exists():
+            raise InputError("not a regular file or folder", file=path)
+        else:
+            raise InputError("no such file or folder", file=path)
+    unique: dict[Path, None] = {}
+    for p in found:
+        unique.setdefault(p, None)
+    return list(unique)
+
+
+# --------------------------------------------------------------------------------------------
+# sniffing
+
+
+def _read_head(path: Path) -> tuple[bytes, str | None, bool]:
+    """First bytes of the file (decompressed when gzip) and whether the head is the whole file."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(SNIFF_BYTES)
+            whole = len(raw) < SNIFF_BYTES
+    except OSError as error:
+        raise InputError(f"cannot read the file ({error.strerror})", file=path) from error
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(SNIFF_BYTES)
+                whole = len(head) < SNIFF_BYTES
+        except (OSError, EOFError, zlib.error) as error:
+            raise InputError(f"the gzip data is damaged ({error})", file=path) from error
+        return head, "gzip", whole
+    if path.suffix.lower() == ".gz":
+        raise InputError("the name ends in .gz but the file is not gzip-compressed", file=path)
+    return raw, None, whole
+
+
+def _check_utf8(path: Path, head: bytes, whole: bool) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "the file is UTF-16, not UTF-8",
+            file=path,
+            hint="Convert it, e.g. `iconv -f UTF-16 -t UTF-8 IN > OUT`.",
+        )
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        text = decoder.decode(head, final=whole)
+    except UnicodeDecodeError as error:
+        line = head[: error.start].count(b"\n") + 1
+        raise InputError(
+            f"the file is not UTF-8 (byte 0x{head[error.start]:02x} on line {line} of the file)",
+            file=path,
+            row=max(line - 1, 1),
+            hint="Convert it, e.g. `iconv -f latin1 -t UTF-8 IN > OUT`.",
+        ) from error
+    return text.removeprefix("\ufeff")
+
+
+def _complete_lines(text: str, whole: bool) -> list[str]:
+    lines = text.splitlines()
+    if not whole and lines:
+        lines = lines[:-1]  # the last line of a truncated head may be cut
+    return [line for line in lines if line.strip()]
+
+
+def _count_outside_quotes(line: str, ch: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            count += 1
+    return count
+
+
+def sniff_delimiter(lines: Sequence[str], suffix: str = "") -> str:
+    """The delimiter that splits the header and the first rows into the same number of fields."""
+    if suffix == ".tsv":
+        return "\t"
+    if suffix == ".psv":
+        return "|"
+    sample = list(lines[:50])
+    if not sample:
+        return ","
+    best, best_score = ",", (-1, -1)
+    for ch in DELIMITERS:
+        counts = [_count_outside_quotes(line, ch) for line in sample]
+        if counts[0] == 0:
+            continue
+        consistent = sum(1 for c in counts if c == counts[0])
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = ch, score
+    return best
+
+
+def _ndjson_columns(path: Path) -> tuple[str, ...]:
+    lf = pl.scan_ndjson(path, infer_schema_length=NDJSON_SCHEMA_ROWS)
+    return tuple(flat_names(lf.collect_schema()))
+
+
+def sniff_file(path: str | Path) -> FileFormat:
+    """Tell the format of one file from its first bytes and check it matches its name.
+
+    Raises InputError for an empty file, a file that is not what its name says, a file that is not
+    UTF-8 text, an Excel workbook, or a JSON array where NDJSON was expected.
+    """
+    path = Path(path)
+    suffix = _data_suffix(path)
+    if suffix in _EXCEL_EXT:
+        raise InputError(
+            "Excel workbooks are not read", file=path, hint="Save the sheet as CSV and load that."
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise InputError(f"cannot read the file ({error.strerror})", file=path) from error
+    if size == 0:
+        raise InputError("the file is empty", file=path)
+    head, compression, whole = _read_head(path)
+    if not head.strip():
+        raise InputError("the file is empty", file=path)
+
+    if head[:4] == b"PAR1":
+        if compression:
+            raise InputError(
+                "a gzipped parquet file cannot be scanned", file=path, hint="Gunzip it."
+            )
+        fmt = _parquet_format(path)
+        if suffix and suffix not in _PARQUET_EXT:
+            note = (
+                f"{path}: the name says {suffix} but the file is parquet; read as parquet "
+                "(rename it to .parquet to say so)"
+            )
+            fmt = replace(fmt, note=note)
+        return fmt
+    if suffix in _PARQUET_EXT:
+        raise InputError(
+            "the name says parquet but the file is not parquet (no PAR1 magic bytes)",
+            file=path,
+            hint="Rename it to what it is (for example .csv) or export it again.",
+        )
+    if head[:4] == b"PK\x03\x04":
+        raise InputError(
+            "the file is a zip archive, not an event file", file=path, hint="Unzip it."
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        _check_utf8(path, head, whole)  # raises: UTF-16
+    if b"\x00" in head:
+        raise InputError(
+            f"the file is binary, not {suffix.lstrip('.') or 'text'}",
+            file=path,
+            hint="segtui reads CSV/TSV, NDJSON and parquet.",
+        )
+    text = _check_utf8(path, head, whole)
+    lines = _complete_lines(text, whole)
+    if not lines:
+        raise InputError("the file is empty", file=path)
+    first = lines[0].lstrip()
+    if first.startswith("["):
+        raise InputError(
+            "the file is a JSON array; segtui reads NDJSON (one JSON object per line)",
+            file=path,
+            hint="Convert it, e.g. `jq -c '.[]' IN > OUT.ndjson`.",
+        )
+    if first.startswith("{"):
+        note = None
+        if suffix in _CSV_EXT:
+            note = (
+                f"{path}: the name says {suffix} but the file holds JSON objects; read as NDJSON "
+                "(rename it to .ndjson to say so)"
+            )
+        return FileFormat(path, "ndjson", None, compression, _ndjson_columns(path), note)
+    if suffix in _NDJSON_EXT:
+        raise InputError(
+            f"the name says {suffix} but the file does not hold JSON objects "
+            f"(first line: {lines[0][:60]!r})",
+            file=path,
+            hint="Rename it to .csv if it is a table.",
+        )
+    delimiter = sniff_delimiter(lines, suffix)
+    columns = _csv_columns(path, delimiter)
+    if whole and len(lines) < 2:
+        raise InputError(
+            "the file has a header but no data rows", file=path, details=[f"header: {lines[0]}"]
+        )
+    return FileFormat(path, "csv", delimiter, compression, columns)
+
+
+def _csv_columns(path: Path, delimiter: str) -> tuple[str, ...]:
+    try:
+        schema = pl.scan_csv(path, separator=delimiter, infer_schema=False).collect_schema()
+    except pl.exceptions.PolarsError as error:
+        raise InputError(f"cannot read the CSV header ({error})", file=path) from error
+    return tuple(schema.names())
+
+
+def _parquet_format(path: Path) -> FileFormat:
+    try:
+        schema = pl.scan_parquet(path).collect_schema()
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except pl.exceptions.PolarsError as error:
+        raise InputError(f"cannot read the parquet file ({error})", file=path) from error
+    if rows == 0:
+        raise InputError("the parquet file has no rows", file=path)
+    return FileFormat(path, "parquet", None, None, tuple(flat_names(schema)))
+
+
+def _layout_key(fmt: FileFormat) -> tuple[object, ...]:
+    """Files load together when this is equal: the kind, and for tables the delimiter and the
+    set of columns (NDJSON objects may leave keys out, so only the kind counts there)."""
+    if fmt.kind == "ndjson":
+        return (fmt.kind,)
+    return (fmt.kind, fmt.delimiter, frozenset(fmt.columns))
+
+
+def _listed(items: Sequence[str], limit: int) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _different_layouts(groups: list[list[FileFormat]]) -> InputError:
+    """The files by layout, and which to name: the group that looks like events."""
+    from segtui.ingest.mapping import detect_mapping
+
+    details = []
+    for n, group in enumerate(groups, 1):
+        fmt = group[0]
+        what = fmt.kind
+        if fmt.delimiter is not None:
+            what += f", {_DELIMITER_NAMES.get(fmt.delimiter, repr(fmt.delimiter))}-delimited"
+        cols = f"; columns {_listed(list(fmt.columns), 8)}" if fmt.kind != "ndjson" else ""
+        details.append(f"layout {n} ({what}{cols}): {_listed([str(f.path) for f in group], 4)}")
+
+    def looks_like_events(group: list[FileFormat]) -> bool:
+        mapping = detect_mapping(list(group[0].columns))
+        return {"user_id", "ts"} <= set(mapping.columns)
+
+    events = [g for g in groups if looks_like_events(g)]
+    pick = max(events or groups, key=len)
+    named = " ".join(_shell_word(str(f.path)) for f in pick[:3])
+    kinds = list(dict.fromkeys(g[0].kind for g in groups))
+    what = (
+        f"different formats ({' and '.join(kinds)})"
+        if len(kinds) > 1
+        else f"different layouts ({len(groups)} layouts)"
+    )
+    return InputError(
+        f"the files have {what}",
+        details=details,
+        hint=f"Load the files of one layout at a time by naming them, e.g. `segtui segment {named}`"
+        + (" ..." if len(pick) > 3 else "")
+        + ".",
+    )
+
+
+def _shell_word(text: str) -> str:
+    return text if all(c.isalnum() or c in "._-/+:@" for c in text) else "'" + text + "'"
+
+
+def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
+    """Resolve and sniff every file; all must share one layout (format and column names)."""
+    files = resolve_paths(paths)
+    formats = [sniff_file(p) for p in files]
+    first = formats[0]
+    groups: dict[tuple[object, ...], list[FileFormat]] = {}
+    for fmt in formats:
+        groups.setdefault(_layout_key(fmt), []).append(fmt)
+    if len(groups) > 1:
+        raise _different_layouts(list(groups.values()))
+    columns: dict[str, None] = {}
+    for fmt in formats:
+        for c in fmt.columns:
+            columns.setdefault(c, None)
+    return SourceInfo(
+        files=tuple(files),
+        format=first.kind,
+        delimiter=first.delimiter,
+        compression=first.compression,
+        columns=tuple(columns),
+        notes=tuple(f.note for f in formats if f.note),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# scanning
+
+
+def flat_names(schema: pl.Schema, prefix: str = "") -> list[str]:
+    """Column names with struct fields flattened as ``parent.child``."""
+    names: list[str] = []
+    for name, dtype in schema.items():
+        full = f"{prefix}{name}"
+        if isinstance(dtype, pl.Struct):
+            names.extend(flat_names(pl.Schema({f.name: f.dtype for f in dtype.fields}), full + "."))
+        else:
+            names.append(full)
+    return names
+
+
+def _flatten_exprs(expr: pl.Expr, dtype: pl.DataType, name: str) -> list[pl.Expr]:
+    if isinstance(dtype, pl.Struct):
+        out: list[pl.Expr] = []
+        for f in dtype.fields:
+            out.extend(_flatten_exprs(expr.struct.field(f.name), f.dtype, f"{name}.{f.name}"))
+        return out
+    return [expr.alias(name)]
+
+
+def flatten_structs(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Replace struct columns (NDJSON ``properties``) by one column per leaf (``a.b``)."""
+    schema = lf.collect_schema()
+    if not any(isinstance(d, pl.Struct) for d in schema.dtypes()):
+        return lf
+    exprs: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        exprs.extend(_flatten_exprs(pl.col(name), dtype, name))
+    return lf.select(exprs)
+
+
+def scan_file(fmt: FileFormat, *, row_index: bool = True) -> pl.LazyFrame:
+    """Scan one file lazily; CSV columns are read as text and typed later, per canonical column.
+
+    Reading CSV as text means a column that looks numeric for the first rows and then holds
+    ``C536379`` cannot make the scan fail halfway through a big file.
+    """
+    index = ROW_COL if row_index else None
+    if fmt.kind == "csv":
+        lf = pl.scan_csv(
+            fmt.path,
+            separator=fmt.delimiter or ",",
+            infer_schema=False,
+            row_index_name=index,
+            row_index_offset=1,
+            truncate_ragged_lines=True,
+        )
+    elif fmt.kind == "parquet":
+        lf = pl.scan_parquet(fmt.path, row_index_name=index, row_index_offset=1)
+    elif fmt.kind == "ndjson":
+        lf = pl.scan_ndjson(
+            fmt.path,
+            infer_schema_length=NDJSON_SCHEMA_ROWS,
+            row_index_name=index,
+            row_index_offset=1,
+        )
+    else:  # pragma: no cover - sniff_file only returns the three kinds
+        raise ValueError(fmt.kind)
+    return flatten_structs(lf)
+
+
+def scan_source(source: SourceInfo, *, row_index: bool = True) -> pl.LazyFrame:
+    """One lazy frame over all files, with ``__file`` (index into source.files) and ``__row``."""
+    frames = []
+    for i, path in enumerate(source.files):
+        fmt = FileFormat(path, source.format, source.delimiter, source.compression, source.columns)
+        lf = scan_file(fmt, row_index=row_index)
+        if row_index:
+            lf = lf.with_columns(pl.lit(i, dtype=pl.UInt32).alias(FILE_COL))
+        frames.append(lf)
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def input_error_from_polars(error: Exception, source: SourceInfo) -> InputError:
+    """Turn a polars error met while reading the data into an InputError naming the source."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    where: str | Path = (
+        source.files[0] if len(source.files) == 1 else ", ".join(str(f) for f in source.files[:3])
+    )
+    hint = None
+    if "utf-8" in text.lower() or "utf8" in text.lower():
+        return InputError(
+            "the file is not UTF-8 further down",
+            file=where,
+            details=[text],
+            hint="Convert it, e.g. `iconv -f latin1 -t UTF-8 IN > OUT`.",
+        )
+    return InputError(f"cannot read the data ({text})", file=where, hint=hint)

@@ -1,0 +1,96 @@
+"""segtui.artifacts.project: the session file saves reopens exactly, refuses bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from segtui.artifacts.project import Project, is_project_path, load_project, save_project
+from segtui.errors import InputError
+
+
+def _project(folder: Path) -> Project:
+    return Project(
+        data_paths=[str(folder / "data" / "events.csv")],
+        load_options={"overrides": {"ts": "event_time"}, "session_gap_minutes": 45},
+        mapping={"layout": "generic", "columns": {"user_id": "uid"}},
+        features=["events", "purchases", "revenue"],
+        algorithm="gmm",
+        params={"k": 5, "covariance_type": "full"},
+        seed=42,
+        sample_size=None,
+        as_of="2025-01-31T00:00:00+00:00",
+        segmentation={
+            "format": "segtui.segments.segmentation",
+            "edits": [{"op": "rename", "id": 1}],
+        },
+    )
+
+
+def test_round_trip_is_exact_and_paths_are_relative_in_the_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    project = _project(tmp_path)
+    written = save_project(project, tmp_path / "work.segtui.json")
+    assert written == tmp_path / "work.segtui.json"
+    raw = json.loads(written.read_text())
+    assert raw["data_paths"] == ["data/events.csv"]
+    assert raw["version"] == 1
+    again = load_project(written)
+    assert again.data_paths == [str(tmp_path / "data" / "events.csv")]
+    assert again == project
+
+
+def test_suffix_is_added_and_recognised(tmp_path: Path) -> None:
+    written = save_project(Project(features=["a", "b"]), tmp_path / "mine")
+    assert written.name == "mine.segtui.json"
+    assert is_project_path(written)
+    assert not is_project_path("events.csv")
+
+
+def test_paths_outside_the_folder_stay_absolute(tmp_path: Path) -> None:
+    inside = tmp_path / "p"
+    inside.mkdir()
+    project = Project(data_paths=[str(tmp_path / "elsewhere.csv")])
+    written = save_project(project, inside / "x.segtui.json")
+    assert json.loads(written.read_text())["data_paths"] == [str(tmp_path / "elsewhere.csv")]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must hold a JSON object"),
+        ('{"version": 99}', "newer segtui"),
+        ('{"seed": "zero"}', "'seed' has the wrong type"),
+        ('{"colour": 1}', "unknown keys in project file: colour"),
+        ('{"features": [1, 2]}', "'features' must be a list of strings"),
+    ],
+)
+def test_bad_files_are_input_errors(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "bad.segtui.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        load_project(path)
+    assert words in caught.value.describe()
+    assert str(path) in caught.value.describe()
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_project(tmp_path / "nope.segtui.json")
+
+
+def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_project(Project(features=["a"]), tmp_path / "keep.segtui.json")
+    before = path.read_text()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(json, "dumps", boom)
+    with pytest.raises(OSError):
+        save_project(Project(features=["b"]), path)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.segtui.json"]
