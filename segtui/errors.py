@@ -7,6 +7,8 @@ shows it where the person is looking. Anything else escaping the core is a bug i
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,30 @@ class InputError(Exception):
         if self.hint:
             text = _sentence(text) + " " + _capital(self.hint)
         return _sentence(text)
+
+
+def closest(
+    word: str,
+    choices: Iterable[str],
+    *,
+    cutoff: float = 0.6,
+    key: Callable[[str], str] | None = None,
+) -> str | None:
+    """The choice most like ``word`` (difflib), for a "did you mean" hint; None when none is close.
+
+    ``key`` compares normalised forms (``str.lower``, or names without punctuation) and returns the
+    choice as written; of choices with the same form, the first wins. Every hint in segtui that
+    suggests a name uses this, so the suggestions agree wherever a name is mistyped.
+    """
+    options = list(choices)
+    if key is None:
+        hits = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
+        return hits[0] if hits else None
+    by_key: dict[str, str] = {}
+    for option in options:
+        by_key.setdefault(key(option), option)
+    hits = difflib.get_close_matches(key(word), list(by_key), n=1, cutoff=cutoff)
+    return by_key[hits[0]] if hits else None
 
 
 def _sentence(text: str) -> str:

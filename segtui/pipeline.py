@@ -31,9 +31,11 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
 from segtui.features.catalog import select_features as select_specs
 from segtui.features.compile import build_feature_query
-from segtui.ingest.events import LoadedEvents, LoadOptions, LoadReport, check_as_of, load_events
+from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.report import LoadReport
 from segtui.ingest.sources import inspect_source
+from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import is_users_table, read_users_table
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation

@@ -28,8 +28,9 @@ from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
 from segtui.errors import InputError
 from segtui.features.catalog import FeatureSpec
-from segtui.ingest.events import LoadedEvents, LoadOptions, LoadReport
+from segtui.ingest.events import LoadedEvents, LoadOptions
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.report import LoadReport
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import AddRule, RemoveRule, Rename, Segmentation
 

@@ -37,9 +37,10 @@ from segtui.clustering.prepare import transform_users
 from segtui.errors import InputError
 from segtui.features.catalog import ALWAYS_PRESENT, TIME_PARTS
 from segtui.features.compile import build_feature_query
-from segtui.ingest.events import LoadOptions, check_as_of, load_events
+from segtui.ingest.events import LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
 from segtui.ingest.sources import inspect_source
+from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import read_users_table
 from segtui.segments.rules import Rule, parse_rule
 

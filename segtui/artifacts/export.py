@@ -33,8 +33,9 @@ from segtui.clustering.projection import Projection
 from segtui.errors import InputError
 from segtui.features.catalog import FeatureSpec
 from segtui.fileio import atomic_write
-from segtui.ingest.events import LoadedEvents, LoadReport
+from segtui.ingest.events import LoadedEvents
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.report import LoadReport
 from segtui.segments.segmentation import NOISE_NAME, Segmentation
 
 FIXED_COLUMNS: tuple[str, ...] = ("user_id", "segment", "segment_id", "pc1", "pc2")

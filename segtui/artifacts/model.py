@@ -46,8 +46,8 @@ from segtui.clustering.projection import Projection
 from segtui.errors import InputError
 from segtui.features.catalog import FeatureSpec, spec_from_dict
 from segtui.features.catalog import spec_to_dict as catalog_spec_to_dict
-from segtui.ingest.events import LoadReport
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.report import LoadReport
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import AddRule, Segmentation
 

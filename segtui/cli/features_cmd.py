@@ -45,7 +45,8 @@ from segtui.features.catalog import (
 )
 from segtui.features.compile import build_feature_query
 from segtui.fileio import atomic_write
-from segtui.ingest.events import LoadedEvents, check_as_of, load_events
+from segtui.ingest.events import LoadedEvents, load_events
+from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import given_users_table, users_table_line
 
 

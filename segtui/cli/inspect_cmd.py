@@ -26,8 +26,9 @@ from segtui.cli.options import (
     load_options,
 )
 from segtui.errors import InputError
-from segtui.ingest.events import LoadedEvents, LoadReport, load_events
+from segtui.ingest.events import LoadedEvents, load_events
 from segtui.ingest.mapping import save_mapping
+from segtui.ingest.report import LoadReport
 from segtui.ingest.sources import input_error_from_polars
 from segtui.ingest.users_table import UsersTable, given_users_table, users_table_line
 

@@ -486,6 +486,44 @@ def scan_source(source: SourceInfo, *, row_index: bool = True) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+@dataclass(frozen=True)
+class ScannedSource:
+    """The files as one lazy frame with its schema: what every loading stage reads from."""
+
+    info: SourceInfo
+    frame: pl.LazyFrame
+    """All rows of all files, with ``__file`` and ``__row``."""
+    schema: pl.Schema
+
+    @property
+    def columns(self) -> list[str]:
+        """The data's own columns (without ``__file`` and ``__row``)."""
+        return [c for c in self.schema.names() if c not in (FILE_COL, ROW_COL)]
+
+    def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """Collect a query on the data; a polars error becomes an InputError naming the files."""
+        return collect_source(lf, self.info)
+
+
+def open_source(paths: Sequence[str | Path]) -> ScannedSource:
+    """Resolve, sniff and scan the files (reads only their heads and schema)."""
+    info = inspect_source(paths)
+    frame = scan_source(info)
+    try:
+        schema = frame.collect_schema()
+    except pl.exceptions.PolarsError as error:
+        raise input_error_from_polars(error, info) from error
+    return ScannedSource(info, frame, schema)
+
+
+def collect_source(lf: pl.LazyFrame, source: SourceInfo) -> pl.DataFrame:
+    """Collect a query on the source; a polars error becomes an InputError naming the files."""
+    try:
+        return lf.collect()
+    except pl.exceptions.PolarsError as error:
+        raise input_error_from_polars(error, source) from error
+
+
 def input_error_from_polars(error: Exception, source: SourceInfo) -> InputError:
     """Turn a polars error met while reading the data into an InputError naming the source."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

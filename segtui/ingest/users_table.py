@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 
 from segtui.errors import InputError
-from segtui.ingest.events import NumberFormat, plan_numbers
 from segtui.ingest.mapping import COLUMN_ALIASES, detect_mapping, normalise_name
+from segtui.ingest.numbers import NumberFormat, plan_numbers
 from segtui.ingest.sources import (
     FILE_COL,
     ROW_COL,

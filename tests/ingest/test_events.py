@@ -16,11 +16,11 @@ from segtui.ingest.events import (
     CANONICAL_SCHEMA,
     REQUIRED_COLUMNS,
     LoadOptions,
-    check_as_of,
     load_events,
     preview,
 )
 from segtui.ingest.mapping import detect_mapping, save_mapping
+from segtui.ingest.strict import check_as_of
 
 LAYOUTS = Path(__file__).parents[1] / "data" / "layouts"
 
