@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from segtui.errors import InputError
+from segtui.errors import InputError, closest
 from segtui.fileio import toml_text, write_text_atomic
 
 MAPPING_VERSION = 1
@@ -478,98 +478,117 @@ class ColumnMapping:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, file: str | Path | None = None) -> ColumnMapping:
         """Build from :meth:`to_dict` output, checking every key and value is something we know."""
-
-        def bad(message: str, **kw: Any) -> InputError:
-            return InputError(message, file=file, **kw)
-
-        known = {
-            "segtui_mapping",
-            "layout",
-            "event_constant",
-            "invoice_refunds",
-            "day_first",
-            "epoch_unit",
-            "decimal",
-            "columns",
-            "fallbacks",
-            "event_aliases",
-            "how",
-        }
         for key in data:
-            if key not in known:
-                raise bad(f"unknown key {key!r} in the mapping", hint=_closest_hint(key, known))
-        columns = data.get("columns")
-        if not isinstance(columns, Mapping):
-            raise bad("the mapping has no [columns] table of canonical = source names")
-        cols: dict[str, str] = {}
-        for canonical, source in columns.items():
-            if canonical not in CANONICAL_COLUMNS:
-                raise bad(
-                    f"{canonical!r} is not a canonical column",
-                    column=canonical,
-                    hint=_closest_hint(canonical, CANONICAL_COLUMNS),
+            if key not in _MAPPING_KEYS:
+                raise InputError(
+                    f"unknown key {key!r} in the mapping",
+                    file=file,
+                    hint=_closest_hint(key, _MAPPING_KEYS),
                 )
-            if not isinstance(source, str) or not source:
-                raise bad("the source column must be a non-empty string", column=canonical)
-            cols[canonical] = source
-        fallbacks: dict[str, list[str]] = {}
-        for canonical, sources in dict(data.get("fallbacks") or {}).items():
-            if canonical not in cols:
-                raise bad(
-                    "fallback columns for a canonical column that is not mapped", column=canonical
-                )
-            if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-                raise bad("fallbacks must be lists of column names", column=canonical)
-            fallbacks[canonical] = list(sources)
-        aliases = data.get("event_aliases") or {}
-        if not isinstance(aliases, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
-        ):
-            raise bad("event_aliases must map event names to event names")
-        day_first = data.get("day_first")
-        if day_first is not None and not isinstance(day_first, bool):
-            raise bad("day_first must be true or false")
-        epoch_unit = data.get("epoch_unit")
-        if epoch_unit is not None and epoch_unit not in ("s", "ms", "us", "ns"):
-            raise bad(f"epoch_unit must be one of s, ms, us, ns, not {epoch_unit!r}")
-        decimal = data.get("decimal")
-        if decimal is not None and decimal not in (".", ","):
-            raise bad(f'decimal must be "." or ",", not {decimal!r}')
-        event_constant = data.get("event_constant")
-        if event_constant is not None and not isinstance(event_constant, str):
-            raise bad("event_constant must be an event name")
+        columns = _columns_from(data.get("columns"), file)
+        fallbacks = _fallbacks_from(data.get("fallbacks"), columns, file)
+        _check_options(data, file)
         how_given = HOW_FILE if file is not None else HOW_GIVEN
-        how = {c: how_given for c in cols}
         return cls(
             layout=str(data.get("layout", "generic")),
-            columns=cols,
-            how=how,
+            columns=columns,
+            how={c: how_given for c in columns},
             fallbacks=fallbacks,
-            event_aliases=dict(aliases),
-            event_constant=event_constant,
+            event_aliases=dict(data.get("event_aliases") or {}),
+            event_constant=data.get("event_constant"),
             invoice_refunds=bool(data.get("invoice_refunds", False)),
-            day_first=day_first,
-            epoch_unit=epoch_unit,
-            decimal=decimal,
+            day_first=data.get("day_first"),
+            epoch_unit=data.get("epoch_unit"),
+            decimal=data.get("decimal"),
         )
 
 
-def _closest_hint(name: str, options: Iterable[str]) -> str | None:
-    match = closest(name, options)
-    return f"Did you mean {match!r}?" if match else None
+_MAPPING_KEYS = (
+    "segtui_mapping",
+    "layout",
+    "event_constant",
+    "invoice_refunds",
+    "day_first",
+    "epoch_unit",
+    "decimal",
+    "columns",
+    "fallbacks",
+    "event_aliases",
+    "how",
+)
 
 
-def closest(name: str, options: Iterable[str]) -> str | None:
-    """The option most like ``name`` (difflib), comparing normalised names, or None."""
+def _columns_from(columns: Any, file: str | Path | None) -> dict[str, str]:
+    """The ``[columns]`` table: canonical names to non-empty source names."""
+    if not isinstance(columns, Mapping):
+        raise InputError(
+            "the mapping has no [columns] table of canonical = source names", file=file
+        )
+    out: dict[str, str] = {}
+    for canonical, source in columns.items():
+        if canonical not in CANONICAL_COLUMNS:
+            raise InputError(
+                f"{canonical!r} is not a canonical column",
+                file=file,
+                column=canonical,
+                hint=_closest_hint(canonical, CANONICAL_COLUMNS),
+            )
+        if not isinstance(source, str) or not source:
+            raise InputError(
+                "the source column must be a non-empty string", file=file, column=canonical
+            )
+        out[canonical] = source
+    return out
+
+
+def _fallbacks_from(
+    data: Any, columns: Mapping[str, str], file: str | Path | None
+) -> dict[str, list[str]]:
+    """The ``[fallbacks]`` table: lists of further sources for mapped canonical columns."""
+    out: dict[str, list[str]] = {}
+    for canonical, sources in dict(data or {}).items():
+        if canonical not in columns:
+            raise InputError(
+                "fallback columns for a canonical column that is not mapped",
+                file=file,
+                column=canonical,
+            )
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise InputError("fallbacks must be lists of column names", file=file, column=canonical)
+        out[canonical] = list(sources)
+    return out
+
+
+def _check_options(data: Mapping[str, Any], file: str | Path | None) -> None:
+    """The event aliases and parsing options hold values the loader understands."""
+    aliases = data.get("event_aliases") or {}
+    if not isinstance(aliases, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        raise InputError("event_aliases must map event names to event names", file=file)
+    day_first = data.get("day_first")
+    if day_first is not None and not isinstance(day_first, bool):
+        raise InputError("day_first must be true or false", file=file)
+    epoch_unit = data.get("epoch_unit")
+    if epoch_unit is not None and epoch_unit not in ("s", "ms", "us", "ns"):
+        raise InputError(f"epoch_unit must be one of s, ms, us, ns, not {epoch_unit!r}", file=file)
+    decimal = data.get("decimal")
+    if decimal is not None and decimal not in (".", ","):
+        raise InputError(f'decimal must be "." or ",", not {decimal!r}', file=file)
+    event_constant = data.get("event_constant")
+    if event_constant is not None and not isinstance(event_constant, str):
+        raise InputError("event_constant must be an event name", file=file)
+
+
+def _closest_name(name: str, options: Iterable[str]) -> str | None:
+    """The option most like ``name``: compared without case and punctuation, then as written."""
     opts = list(options)
-    by_norm: dict[str, str] = {}
-    for o in opts:
-        by_norm.setdefault(normalise_name(o), o)
-    hit = difflib.get_close_matches(normalise_name(name), list(by_norm), n=1, cutoff=0.5)
-    if hit:
-        return by_norm[hit[0]]
-    hit = difflib.get_close_matches(name, opts, n=1, cutoff=0.5)
-    return hit[0] if hit else None
+    return closest(name, opts, cutoff=0.5, key=normalise_name) or closest(name, opts, cutoff=0.5)
+
+
+def _closest_hint(name: str, options: Iterable[str]) -> str | None:
+    match = _closest_name(name, options)
+    return f"Did you mean {match!r}?" if match else None
 
 
 def closest_column(canonical: str, columns: Sequence[str]) -> str | None:
@@ -612,35 +631,57 @@ def detect_mapping(
     Does not check that required columns were found; :func:`require_columns` does.
     """
     cols = list(columns)
-    by_norm: dict[str, str] = {}
-    for c in cols:
-        by_norm.setdefault(normalise_name(c), c)
     if layout is not None and layout not in PRESET_NAMES:
         raise InputError(
             f"unknown layout {layout!r}",
             hint=f"Known layouts: {', '.join(PRESET_NAMES)}.",
         )
+    by_norm: dict[str, str] = {}
+    for c in cols:
+        by_norm.setdefault(normalise_name(c), c)
     preset = get_preset(layout) if layout else find_preset(cols)
     mapping = ColumnMapping()
     used: set[str] = set()
     if preset is not None:
-        mapping.layout = preset.name
-        for canonical, candidates in preset.columns:
-            present = [
-                by_norm[normalise_name(c)] for c in candidates if normalise_name(c) in by_norm
-            ]
-            present = [p for p in dict.fromkeys(present) if p not in used]
-            if not present:
-                continue
-            mapping.columns[canonical] = present[0]
-            mapping.how[canonical] = f"{HOW_PRESET} {preset.name}"
-            if present[1:]:
-                mapping.fallbacks[canonical] = present[1:]
-            used.update(present)
-        mapping.event_aliases = dict(preset.event_aliases)
-        mapping.event_constant = preset.event_constant
-        mapping.invoice_refunds = preset.invoice_refunds
+        _map_preset(mapping, preset, by_norm, used)
     skip_event = preset is not None and (preset.event_constant is not None)
+    _map_aliases(mapping, by_norm, used, skip_event=skip_event)
+    if preset is None:
+        if "event" not in mapping.columns or layout == "transactions":
+            mapping.layout = "transactions"
+            mapping.event_constant = "purchase"
+            mapping.columns.pop("event", None)
+            mapping.how.pop("event", None)
+        else:
+            mapping.layout = "generic"
+            mapping.event_aliases = generic_event_aliases(event_names)
+    return mapping
+
+
+def _map_preset(
+    mapping: ColumnMapping, preset: Preset, by_norm: Mapping[str, str], used: set[str]
+) -> None:
+    """Fill ``mapping`` from a preset's candidates (the first present wins, the rest fall back)."""
+    mapping.layout = preset.name
+    for canonical, candidates in preset.columns:
+        present = [by_norm[normalise_name(c)] for c in candidates if normalise_name(c) in by_norm]
+        present = [p for p in dict.fromkeys(present) if p not in used]
+        if not present:
+            continue
+        mapping.columns[canonical] = present[0]
+        mapping.how[canonical] = f"{HOW_PRESET} {preset.name}"
+        if present[1:]:
+            mapping.fallbacks[canonical] = present[1:]
+        used.update(present)
+    mapping.event_aliases = dict(preset.event_aliases)
+    mapping.event_constant = preset.event_constant
+    mapping.invoice_refunds = preset.invoice_refunds
+
+
+def _map_aliases(
+    mapping: ColumnMapping, by_norm: Mapping[str, str], used: set[str], *, skip_event: bool
+) -> None:
+    """Map every canonical column still free to the first free column with a known name."""
     for canonical in CANONICAL_COLUMNS:
         if canonical in mapping.columns or (canonical == "event" and skip_event):
             continue
@@ -655,16 +696,6 @@ def detect_mapping(
                 )
                 used.add(src)
                 break
-    if preset is None:
-        if "event" not in mapping.columns or layout == "transactions":
-            mapping.layout = "transactions"
-            mapping.event_constant = "purchase"
-            mapping.columns.pop("event", None)
-            mapping.how.pop("event", None)
-        else:
-            mapping.layout = "generic"
-            mapping.event_aliases = generic_event_aliases(event_names)
-    return mapping
 
 
 def generic_event_aliases(event_names: Sequence[str]) -> dict[str, str]:
@@ -767,7 +798,7 @@ def check_columns_exist(
         for src in mapping.sources(canonical):
             if src in have:
                 continue
-            guess = closest(src, raw_columns)
+            guess = _closest_name(src, raw_columns)
             raise InputError(
                 f"{origin} maps {canonical} to column {src!r}, which "
                 f"{'the data file ' + str(data_file) if data_file else 'the data'} does not have",
@@ -821,7 +852,7 @@ def apply_overrides(
             out.fallbacks.pop(canonical, None)
             continue
         if source not in raw_columns:
-            guess = closest(source, raw_columns)
+            guess = _closest_name(source, raw_columns)
             raise InputError(
                 f"--map {canonical}={source}: the data has no column {source!r}",
                 column=source,

@@ -244,20 +244,30 @@ def sniff_file(path: str | Path) -> FileFormat:
     head, compression, whole = _read_head(path)
     if not head.strip():
         raise InputError("the file is empty", file=path)
-
     if head[:4] == b"PAR1":
-        if compression:
-            raise InputError(
-                "a gzipped parquet file cannot be scanned", file=path, hint="Gunzip it."
-            )
-        fmt = _parquet_format(path)
-        if suffix and suffix not in _PARQUET_EXT:
-            note = (
-                f"{path}: the name says {suffix} but the file is parquet; read as parquet "
-                "(rename it to .parquet to say so)"
-            )
-            fmt = replace(fmt, note=note)
-        return fmt
+        return _sniff_parquet(path, suffix, compression)
+    _refuse_binary(path, suffix, head, whole)
+    lines = _complete_lines(_check_utf8(path, head, whole), whole)
+    if not lines:
+        raise InputError("the file is empty", file=path)
+    return _sniff_text(path, suffix, compression, lines, whole)
+
+
+def _sniff_parquet(path: Path, suffix: str, compression: str | None) -> FileFormat:
+    if compression:
+        raise InputError("a gzipped parquet file cannot be scanned", file=path, hint="Gunzip it.")
+    fmt = _parquet_format(path)
+    if suffix and suffix not in _PARQUET_EXT:
+        note = (
+            f"{path}: the name says {suffix} but the file is parquet; read as parquet "
+            "(rename it to .parquet to say so)"
+        )
+        fmt = replace(fmt, note=note)
+    return fmt
+
+
+def _refuse_binary(path: Path, suffix: str, head: bytes, whole: bool) -> None:
+    """A file that is not parquet must be text: not a misnamed parquet, a zip, UTF-16 or binary."""
     if suffix in _PARQUET_EXT:
         raise InputError(
             "the name says parquet but the file is not parquet (no PAR1 magic bytes)",
@@ -276,10 +286,12 @@ def sniff_file(path: str | Path) -> FileFormat:
             file=path,
             hint="segtui reads CSV/TSV, NDJSON and parquet.",
         )
-    text = _check_utf8(path, head, whole)
-    lines = _complete_lines(text, whole)
-    if not lines:
-        raise InputError("the file is empty", file=path)
+
+
+def _sniff_text(
+    path: Path, suffix: str, compression: str | None, lines: list[str], whole: bool
+) -> FileFormat:
+    """NDJSON when the first line is an object, else a delimited table."""
     first = lines[0].lstrip()
     if first.startswith("["):
         raise InputError(
@@ -507,7 +519,11 @@ class ScannedSource:
 
 def open_source(paths: Sequence[str | Path]) -> ScannedSource:
     """Resolve, sniff and scan the files (reads only their heads and schema)."""
-    info = inspect_source(paths)
+    return scan(inspect_source(paths))
+
+
+def scan(info: SourceInfo) -> ScannedSource:
+    """Scan inspected files lazily, with ``__file`` and ``__row``, and read their schema."""
     frame = scan_source(info)
     try:
         schema = frame.collect_schema()

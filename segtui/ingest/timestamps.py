@@ -294,46 +294,15 @@ def _text_plan(
     file: str | None,
 ) -> TimestampPlan:
     decisions: list[str] = []
-    slash = sum(1 for t in texts if _SLASH_RE.match(t))
     candidates: list[_Form] = [*_OFFSET, *_NAIVE]
     chosen_day_first: bool | None = None
-    if slash:
-        if day_first is None:
-            decided, reason = decide_day_first(texts)
-            if decided is None:
-                chosen_day_first = False
-                decisions.append(
-                    f"ts: {column} dates like {_first_slash(texts)!r}: {reason}; assumed month "
-                    "first (M/D/YYYY). If they are day first, pass --day-first "
-                    "(day_first = true in a mapping file)"
-                )
-            else:
-                chosen_day_first = decided
-                order = "day first (D/M/YYYY)" if decided else "month first (M/D/YYYY)"
-                decisions.append(f"ts: {column}: slash dates read {order}: {reason}")
-        else:
-            chosen_day_first = day_first
-            order = "day first (D/M/YYYY)" if day_first else "month first (M/D/YYYY)"
-            decisions.append(f"ts: {column}: slash dates read {order}, as given")
+    if any(_SLASH_RE.match(t) for t in texts):
+        chosen_day_first, decision = _slash_order(column, texts, day_first)
+        decisions.append(decision)
         candidates += list(_SLASH_DMY if chosen_day_first else _SLASH_MDY)
     if all(len(t.strip()) == 8 and t.strip().isdigit() for t in texts[:50]):
         candidates.append(_YYYYMMDD)
-
-    # Greedy cover: the form reading most of the sample first, then what the rest needs.
-    remaining = pl.Series("v", values.to_list(), dtype=pl.Utf8)
-    chosen: list[_Form] = []
-    while remaining.len():
-        best, best_hits = None, None
-        for form in candidates:
-            if form in chosen:
-                continue
-            hits = _fits(remaining, form)
-            if best_hits is None or hits.sum() > best_hits.sum():
-                best, best_hits = form, hits
-        if best is None or best_hits is None or not best_hits.any():
-            break
-        chosen.append(best)
-        remaining = remaining.filter(~best_hits)
+    chosen, remaining = _cover(values, candidates)
     if not chosen:
         shown = ", ".join(repr(t) for t in texts[:3])
         raise InputError(
@@ -359,6 +328,43 @@ def _text_plan(
         day_first=chosen_day_first,
         decisions=tuple(decisions),
     )
+
+
+def _slash_order(column: str, texts: list[str], day_first: bool | None) -> tuple[bool, str]:
+    """Whether slash dates are day first, as given or decided on the sample, and the words."""
+    if day_first is not None:
+        order = "day first (D/M/YYYY)" if day_first else "month first (M/D/YYYY)"
+        return day_first, f"ts: {column}: slash dates read {order}, as given"
+    decided, reason = decide_day_first(texts)
+    if decided is None:
+        return False, (
+            f"ts: {column} dates like {_first_slash(texts)!r}: {reason}; assumed month "
+            "first (M/D/YYYY). If they are day first, pass --day-first "
+            "(day_first = true in a mapping file)"
+        )
+    order = "day first (D/M/YYYY)" if decided else "month first (M/D/YYYY)"
+    return decided, f"ts: {column}: slash dates read {order}: {reason}"
+
+
+def _cover(values: pl.Series, candidates: Sequence[_Form]) -> tuple[list[_Form], pl.Series]:
+    """Greedy cover: the form reading most of the sample first, then what the rest needs.
+
+    Returns the forms chosen and the sampled values none of them reads."""
+    remaining = pl.Series("v", values.to_list(), dtype=pl.Utf8)
+    chosen: list[_Form] = []
+    while remaining.len():
+        best, best_hits = None, None
+        for form in candidates:
+            if form in chosen:
+                continue
+            hits = _fits(remaining, form)
+            if best_hits is None or hits.sum() > best_hits.sum():
+                best, best_hits = form, hits
+        if best is None or best_hits is None or not best_hits.any():
+            break
+        chosen.append(best)
+        remaining = remaining.filter(~best_hits)
+    return chosen, remaining
 
 
 def _first_slash(texts: Sequence[str]) -> str:

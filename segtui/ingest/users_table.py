@@ -24,9 +24,11 @@ from segtui.ingest.numbers import NumberFormat, plan_numbers
 from segtui.ingest.sources import (
     FILE_COL,
     ROW_COL,
+    ScannedSource,
     SourceInfo,
     input_error_from_polars,
     inspect_source,
+    scan,
     scan_source,
 )
 
@@ -119,119 +121,154 @@ def read_users_table(
     CSV columns arrive as text; a column is numeric when every non-empty value reads as a number.
     ``needed`` (assigning with a model) names columns that must be present and numeric.
     """
-    columns = list(source.columns)
-    id_column = find_id_column(columns, overrides)
-    lf = scan_source(source, row_index=True)
-    try:
-        schema = lf.collect_schema()
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, source) from error
+    id_column = find_id_column(list(source.columns), overrides)
+    raw = scan(source)
+    columns = _plan_columns(raw, id_column)
+    frame = raw.collect(
+        raw.frame.select(
+            _id_expr(id_column, raw.schema).alias("user_id"),
+            pl.col(FILE_COL),
+            pl.col(ROW_COL),
+            *columns.exprs,
+        )
+    )
+    _check_ids(frame, id_column, source)
+    users = frame.drop(FILE_COL, ROW_COL).sort("user_id")
+    if needed is not None:
+        _check_needed(needed, columns, source)
+    messages = [_table_line(users, id_column), *_number_lines(users, columns)]
+    if columns.ignored:
+        messages.append(
+            "columns not used as features: "
+            + ", ".join(f"{c} ({why})" for c, why in columns.ignored.items())
+        )
+    return UsersTable(users, id_column, list(columns.features), dict(columns.ignored), messages)
+
+
+@dataclass(frozen=True)
+class _FeatureColumns:
+    """Which columns of a users table are features, how they read, and why the others are not."""
+
+    features: tuple[str, ...]
+    exprs: tuple[pl.Expr, ...]
+    text: tuple[str, ...]
+    """Candidate columns held as text (read in ``numbers``)."""
+    numbers: NumberFormat
+    ignored: Mapping[str, str]
+
+
+def _plan_columns(raw: ScannedSource, id_column: str) -> _FeatureColumns:
     ignored: dict[str, str] = {}
     candidates: list[str] = []
-    for c in columns:
+    for c in raw.info.columns:
         if c == id_column:
             continue
         if c in RESERVED_COLUMNS or c == "user_id":
             ignored[c] = "segtui writes this column in its exports"
             continue
         candidates.append(c)
-    text_cols = [c for c in candidates if schema[c] in (pl.String, pl.Categorical)]
-    fmt = NumberFormat()
-    if text_cols:
-        try:
-            head = lf.select(pl.col(c).cast(pl.Utf8) for c in text_cols).head(5_000).collect()
-        except pl.exceptions.PolarsError as error:
-            raise input_error_from_polars(error, source) from error
-        fmt = plan_numbers(
-            {c: [v for v in head[c].drop_nulls().str.strip_chars() if v] for c in text_cols},
-            source.delimiter,
-        )
-    try:
-        if text_cols:
-            checks = lf.select(
-                *[
-                    (
-                        _numeric_text(c, fmt).is_null()
-                        & pl.col(c).str.strip_chars().replace("", None).is_not_null()
-                    )
-                    .sum()
-                    .alias(c)
-                    for c in text_cols
-                ]
-            ).collect()
-            bad_text = {c for c in text_cols if int(checks[c][0]) > 0}
-        else:
-            bad_text = set()
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, source) from error
+    text = [c for c in candidates if raw.schema[c] in (pl.String, pl.Categorical)]
+    fmt = _number_format(raw, text)
+    not_numbers = _not_numeric(raw, text, fmt)
     features: list[str] = []
     exprs: list[pl.Expr] = []
     for c in candidates:
-        dtype = schema[c]
-        if c in text_cols:
-            if c in bad_text:
-                ignored[c] = "not numeric"
-                continue
+        dtype = raw.schema[c]
+        if c in not_numbers:
+            ignored[c] = "not numeric"
+        elif c in text:
             exprs.append(_numeric_text(c, fmt).alias(c))
         elif dtype.is_numeric() or dtype == pl.Boolean:
             exprs.append(pl.col(c))
         else:
             ignored[c] = f"not numeric ({dtype})"
-            continue
-        features.append(c)
+        if c not in ignored:
+            features.append(c)
+    return _FeatureColumns(tuple(features), tuple(exprs), tuple(text), fmt, ignored)
+
+
+def _number_format(raw: ScannedSource, text: Sequence[str]) -> NumberFormat:
+    """The decimal mark of the text columns, decided on the first rows."""
+    if not text:
+        return NumberFormat()
+    head = raw.collect(raw.frame.select(pl.col(c).cast(pl.Utf8) for c in text).head(5_000))
+    return plan_numbers(
+        {c: [v for v in head[c].drop_nulls().str.strip_chars() if v] for c in text},
+        raw.info.delimiter,
+    )
+
+
+def _not_numeric(raw: ScannedSource, text: Sequence[str], fmt: NumberFormat) -> set[str]:
+    """Text columns with a non-empty value that is not a number (one scan of the file)."""
+    if not text:
+        return set()
+    checks = raw.collect(
+        raw.frame.select(
+            *[
+                (
+                    _numeric_text(c, fmt).is_null()
+                    & pl.col(c).str.strip_chars().replace("", None).is_not_null()
+                )
+                .sum()
+                .alias(c)
+                for c in text
+            ]
+        )
+    )
+    return {c for c in text if int(checks[c][0]) > 0}
+
+
+def _id_expr(id_column: str, schema: pl.Schema) -> pl.Expr:
+    """Ids as trimmed text; whole floats lose their ``.0`` (``17850.0`` -> ``17850``)."""
     ident = pl.col(id_column).cast(pl.Utf8).str.strip_chars()
     if schema[id_column].is_float():
         ident = pl.col(id_column).cast(pl.Int64, strict=False).cast(pl.Utf8).fill_null(ident)
-    try:
-        frame = lf.select(
-            ident.alias("user_id"), pl.col(FILE_COL), pl.col(ROW_COL), *exprs
-        ).collect()
-    except pl.exceptions.PolarsError as error:
-        raise input_error_from_polars(error, source) from error
-    _check_ids(frame, id_column, source)
-    users = frame.drop(FILE_COL, ROW_COL).sort("user_id")
+    return ident
+
+
+def _table_line(users: pl.DataFrame, id_column: str) -> str:
     renamed = "" if id_column == "user_id" else " (written as user_id in the exports)"
-    messages = [f"users table: {users.height:,} users, id column '{id_column}'{renamed}"]
-    plain = fmt.decimal == "." and fmt.thousands is None
-    if fmt.decision and not plain and any(c in features for c in text_cols):
-        messages.append(fmt.decision.split("; set decimal")[0])
-    from_text = [c for c in features if c in text_cols]
-    if from_text and users.height:
-        whole = users.select(
-            [
-                ((pl.col(c) == pl.col(c).round()) | pl.col(c).is_null()).all().alias(c)
-                for c in from_text
-            ]
-        ).row(0, named=True)
-        ints = [c for c in from_text if whole[c]]
-        if ints:
-            example = users.get_column(ints[0]).drop_nulls()
-            shown = (
-                f": {int(example[0])} becomes {float(example[0])!r} in the exports"
-                if example.len()
-                else ""
-            )
-            messages.append(
-                f"whole-number column{'s' if len(ints) > 1 else ''} {', '.join(ints)} "
-                f"{'are' if len(ints) > 1 else 'is'} read as decimal numbers (float){shown}"
-            )
-    if ignored:
-        messages.append(
-            "columns not used as features: "
-            + ", ".join(f"{c} ({why})" for c, why in ignored.items())
+    return f"users table: {users.height:,} users, id column '{id_column}'{renamed}"
+
+
+def _number_lines(users: pl.DataFrame, columns: _FeatureColumns) -> list[str]:
+    """The decimal mark when it is not plain, and whole numbers read from text as floats."""
+    lines = []
+    fmt = columns.numbers
+    from_text = [c for c in columns.features if c in columns.text]
+    if fmt.decision and not fmt.plain and from_text:
+        lines.append(fmt.decision.split("; set decimal")[0])
+    if not from_text or not users.height:
+        return lines
+    whole = users.select(
+        [((pl.col(c) == pl.col(c).round()) | pl.col(c).is_null()).all().alias(c) for c in from_text]
+    ).row(0, named=True)
+    ints = [c for c in from_text if whole[c]]
+    if ints:
+        example = users.get_column(ints[0]).drop_nulls()
+        shown = (
+            f": {int(example[0])} becomes {float(example[0])!r} in the exports"
+            if example.len()
+            else ""
         )
-    if needed is not None:
-        missing = [c for c in needed if c not in features]
-        if missing:
-            details = [f"'{c}' {ignored[c]}" for c in missing if c in ignored]
-            raise InputError(
-                f"the users table lacks column{'s' if len(missing) > 1 else ''} the model needs: "
-                f"{', '.join(missing)}",
-                file=source.files[0],
-                details=details,
-                hint="Give a users table with the same numeric columns the model was built from.",
-            )
-    return UsersTable(users, id_column, features, ignored, messages)
+        lines.append(
+            f"whole-number column{'s' if len(ints) > 1 else ''} {', '.join(ints)} "
+            f"{'are' if len(ints) > 1 else 'is'} read as decimal numbers (float){shown}"
+        )
+    return lines
+
+
+def _check_needed(needed: Sequence[str], columns: _FeatureColumns, source: SourceInfo) -> None:
+    missing = [c for c in needed if c not in columns.features]
+    if missing:
+        details = [f"'{c}' {columns.ignored[c]}" for c in missing if c in columns.ignored]
+        raise InputError(
+            f"the users table lacks column{'s' if len(missing) > 1 else ''} the model needs: "
+            f"{', '.join(missing)}",
+            file=source.files[0],
+            details=details,
+            hint="Give a users table with the same numeric columns the model was built from.",
+        )
 
 
 def given_users_table(
