@@ -28,9 +28,12 @@ from segtui.clustering.fit import Cancelled, ClusterResult, Progress, ShouldStop
 from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import Projection, project_pca
 from segtui.errors import InputError
-from segtui.features.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
-from segtui.features.catalog import select_features as select_specs
+from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
+from segtui.features.files import load_feature_file
+from segtui.features.selection import available_features
+from segtui.features.selection import select_features as select_specs
+from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport

@@ -27,7 +27,7 @@ from segtui.artifacts.export import export_segments
 from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
 from segtui.errors import InputError
-from segtui.features.catalog import FeatureSpec
+from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport

@@ -35,8 +35,8 @@ from segtui.artifacts.model import Model, parse_model, read_model
 from segtui.clustering.fit import ShouldStop, assign_new
 from segtui.clustering.prepare import transform_users
 from segtui.errors import InputError
-from segtui.features.catalog import ALWAYS_PRESENT, TIME_PARTS
 from segtui.features.compile import build_feature_query
+from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
 from segtui.ingest.events import LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
 from segtui.ingest.sources import inspect_source

@@ -31,7 +31,7 @@ from segtui.clustering.fit import ClusterResult
 from segtui.clustering.prepare import PreparedMatrix
 from segtui.clustering.projection import Projection
 from segtui.errors import InputError
-from segtui.features.catalog import FeatureSpec
+from segtui.features.spec import FeatureSpec
 from segtui.fileio import atomic_write
 from segtui.ingest.events import LoadedEvents
 from segtui.ingest.mapping import ColumnMapping

@@ -44,8 +44,9 @@ from segtui.clustering.fit import ALGORITHMS, ClusterResult
 from segtui.clustering.prepare import PreparedMatrix, PrepareParams
 from segtui.clustering.projection import Projection
 from segtui.errors import InputError
-from segtui.features.catalog import FeatureSpec, spec_from_dict
-from segtui.features.catalog import spec_to_dict as catalog_spec_to_dict
+from segtui.features.spec import FeatureSpec
+from segtui.features.tables import spec_from_dict
+from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.rules import parse_rule

@@ -35,15 +35,11 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.errors import InputError
-from segtui.features.catalog import (
-    CATALOG,
-    FAMILIES,
-    FeatureSpec,
-    available_features,
-    load_feature_file,
-    select_features,
-)
+from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
+from segtui.features.files import load_feature_file
+from segtui.features.selection import available_features, select_features
+from segtui.features.spec import FAMILIES, FeatureSpec
 from segtui.fileio import atomic_write
 from segtui.ingest.events import LoadedEvents, load_events
 from segtui.ingest.strict import check_as_of

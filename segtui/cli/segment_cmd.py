@@ -40,8 +40,8 @@ from segtui.cli.options import (
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
-from segtui.errors import InputError
-from segtui.features.catalog import FILLS, closest_name
+from segtui.errors import InputError, closest
+from segtui.features.spec import FILLS
 from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
@@ -121,7 +121,7 @@ def _fills(items: list[str] | None) -> dict[str, str]:
     fills = _pairs(items, "--fill")
     for name, kind in fills.items():
         if kind not in FILLS:
-            guess = closest_name(kind, FILLS)
+            guess = closest(kind, FILLS, cutoff=0.5)
             raise InputError(
                 f"--fill {name}={kind}: '{kind}' is not a fill"
                 + (f"; did you mean '{guess}'?" if guess else ""),

@@ -12,7 +12,6 @@ exact same space when a saved model labels them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segtui.errors import InputError
-from segtui.features.catalog import FILLS
+from segtui.errors import InputError, closest
+from segtui.features.spec import FILLS
 
 TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
 """Transforms a person can pick per feature; "default" means the catalog's choice."""
@@ -211,8 +210,8 @@ def _check_features(users: pl.DataFrame, features: Sequence[str]) -> list[str]:
         if name == "user_id":
             raise InputError("'user_id' cannot be a feature", column=name)
         if name not in users.columns:
-            close = difflib.get_close_matches(name, available, n=1)
-            hint = f"Did you mean '{close[0]}'?" if close else None
+            close = closest(name, available)
+            hint = f"Did you mean '{close}'?" if close else None
             raise InputError("no such feature in the users table", column=name, hint=hint)
     return names
 
@@ -302,11 +301,11 @@ def _check_fills(
                 f"unknown fill '{kind}'", column=name, hint=f"Use one of: {', '.join(FILLS)}."
             )
         if name not in columns:
-            close = difflib.get_close_matches(name, list(columns), n=1)
+            close = closest(name, columns)
             raise InputError(
                 "a fill is given for a feature the users table does not have",
                 column=name,
-                hint=f"Did you mean '{close[0]}'?" if close else None,
+                hint=f"Did you mean '{close}'?" if close else None,
             )
     for name, kind in default_fills.items():
         if kind not in FILLS:

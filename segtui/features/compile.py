@@ -1,6 +1,6 @@
 """Per-user features from canonical events: declarations in, one lazy ``group_by`` out.
 
-Every feature in :mod:`segtui.features.catalog` is data. This module compiles the declarations
+Every feature (:mod:`segtui.features.spec`, :mod:`segtui.features.catalog`) is data. This module compiles the declarations
 into the few *leaf* aggregations they need (filtered counts, sums, means, extremes, distinct
 counts),
 deduplicated across features (``events`` is shared by every share, the last-event time by every
@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from segtui.errors import InputError
-from segtui.features.catalog import CATALOG_BY_NAME, Agg, FeatureSpec, Filter, resolve_spec
+from segtui.features.catalog import CATALOG_BY_NAME
+from segtui.features.selection import resolve_spec
+from segtui.features.spec import Agg, FeatureSpec, Filter
 
 DAY_US = 86_400 * 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -36,7 +36,6 @@ directly (NaN counts as null there too).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from segtui.errors import InputError
+from segtui.errors import InputError, closest
 
 COMPARISON_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=", "==", "!=")
 KEYWORDS: frozenset[str] = frozenset({"and", "or", "not", "is", "null"})
@@ -381,7 +380,7 @@ class _Parser:
         if self.known is None or name in self.known:
             return
         assert self.features is not None
-        suggestion = closest_feature(name, self.features)
+        suggestion = closest(name, self.features, key=str.lower)
         if suggestion is not None:
             hint = f"Did you mean '{suggestion}'?"
         elif self.features:
@@ -408,15 +407,6 @@ def _flatten(terms: list[Node], kind: type[And] | type[Or]) -> tuple[Node, ...]:
         else:
             flat.append(term)
     return tuple(flat)
-
-
-def closest_feature(name: str, features: Sequence[str]) -> str | None:
-    """The real feature name closest to ``name`` (case-insensitive first, then difflib)."""
-    lowered = {feature.lower(): feature for feature in features}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[matches[0]] if matches else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from segtui.artifacts.model import (
     spec_to_dict,
 )
 from segtui.errors import InputError
-from segtui.features.catalog import CATALOG, CATALOG_BY_NAME, spec_from_dict
+from segtui.features.catalog import CATALOG, CATALOG_BY_NAME
+from segtui.features.tables import spec_from_dict
 from segtui.pipeline import run_segmentation
 
 

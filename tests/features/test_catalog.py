@@ -8,26 +8,21 @@ from pathlib import Path
 import pytest
 
 from segtui.errors import InputError
-from segtui.features.catalog import (
+from segtui.features.catalog import CATALOG, CATALOG_BY_NAME
+from segtui.features.checks import check_spec
+from segtui.features.files import dump_feature_file, load_feature_file
+from segtui.features.selection import available_features, default_features, select_features
+from segtui.features.spec import (
     ALWAYS_PRESENT,
-    CATALOG,
-    CATALOG_BY_NAME,
     FAMILIES,
     FILLS,
     TIME_PARTS,
     Agg,
     FeatureSpec,
     Filter,
-    available_features,
-    check_spec,
-    default_features,
-    dump_feature_file,
     event_in,
-    load_feature_file,
-    select_features,
-    spec_from_dict,
-    spec_to_dict,
 )
+from segtui.features.tables import spec_from_dict, spec_to_dict
 
 FIXED_NAMES = [
     "events",

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 
 from segtui.errors import InputError
-from segtui.features.catalog import CATALOG, CATALOG_BY_NAME, Agg, FeatureSpec, Filter, event_in
+from segtui.features.catalog import CATALOG, CATALOG_BY_NAME
 from segtui.features.compile import build_feature_query, compute_features
+from segtui.features.spec import Agg, FeatureSpec, Filter, event_in
 
 
 def t(text: str) -> datetime:
