@@ -73,16 +73,7 @@ def features(
     moment = parse_as_of(as_of) if as_of is not None else None
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     if paths:
-        table = given_users_table(
-            paths, options.overrides, mapping_given=mapping is not None, layout=layout
-        )
-        if table is not None:
-            raise InputError(
-                users_table_line(table),
-                file=paths[0],
-                hint="`segtui features` computes features from events; the table's numeric "
-                "columns are the features already (`segtui inspect` lists them).",
-            )
+        _refuse_users_table(paths, options.overrides, mapping is not None, layout)
     if list_:
         columns = load_events(paths, options).columns if paths else None
         if json_:
@@ -90,6 +81,40 @@ def features(
         else:
             typer.echo("\n".join(catalog_lines(specs, columns)))
         return
+    output = _output(paths, output)
+    loaded = load_events(paths, options)
+    offered, left_out = available_features(specs, loaded.columns)
+    names = feature_names(features_)
+    chosen = offered if names is None else select_features(names, offered, left_out)
+    table, report_lines = _compute(loaded, chosen, moment)
+    _write(table, output)
+    for line in report_lines:
+        typer.echo(line)
+    if left_out and features_ is None:
+        typer.echo(
+            f"left out {len(left_out)} feature(s) the data cannot give: "
+            + ", ".join(sorted(left_out))
+            + " (see --list)"
+        )
+    typer.echo(f"wrote {table.height:,} users x {len(chosen)} features to {output}")
+
+
+def _refuse_users_table(
+    paths: Sequence[str], overrides: dict[str, str], mapping_given: bool, layout: str | None
+) -> None:
+    """A users table holds features already: say so rather than read it as events."""
+    table = given_users_table(paths, overrides, mapping_given=mapping_given, layout=layout)
+    if table is not None:
+        raise InputError(
+            users_table_line(table),
+            file=paths[0],
+            hint="`segtui features` computes features from events; the table's numeric "
+            "columns are the features already (`segtui inspect` lists them).",
+        )
+
+
+def _output(paths: Sequence[str] | None, output: Path | None) -> Path:
+    """The output file, checked before any data is read."""
     if not paths:
         raise InputError(
             "no event files given", hint="Usage: segtui features PATH... -o features.parquet"
@@ -104,25 +129,15 @@ def features(
             file=output,
             hint="e.g. -o features.parquet",
         )
-    loaded = load_events(paths, options)
-    offered, left_out = available_features(specs, loaded.columns)
-    names = feature_names(features_)
-    chosen = offered if names is None else select_features(names, offered, left_out)
-    table, report_lines = _compute(loaded, chosen, moment)
+    return output
+
+
+def _write(table: pl.DataFrame, output: Path) -> None:
     with atomic_write(output) as tmp:
         if output.suffix.lower() == ".csv":
             table.write_csv(tmp)
         else:
             table.write_parquet(tmp)
-    for line in report_lines:
-        typer.echo(line)
-    if left_out and features_ is None:
-        typer.echo(
-            f"left out {len(left_out)} feature(s) the data cannot give: "
-            + ", ".join(sorted(left_out))
-            + " (see --list)"
-        )
-    typer.echo(f"wrote {table.height:,} users x {len(chosen)} features to {output}")
 
 
 def _compute(

@@ -1,8 +1,7 @@
 """Per-user features from canonical events: declarations in, one lazy ``group_by`` out.
 
-Every feature (:mod:`segtui.features.spec`, :mod:`segtui.features.catalog`) is data. This module compiles the declarations
-into the few *leaf* aggregations they need (filtered counts, sums, means, extremes, distinct
-counts),
+Every feature is data (:mod:`segtui.features.spec`). This module compiles the declarations into
+the few *leaf* aggregations they need (filtered counts, sums, means, extremes, distinct counts),
 deduplicated across features (``events`` is shared by every share, the last-event time by every
 "days since"), computes them all in ONE ``group_by("user_id").agg(...)`` over the lazy events, and
 derives ratios, differences and days-since from the aggregated frame, which is one row per user
