@@ -8,7 +8,7 @@ wrong, with a "did you mean" when a name is mistyped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from segtui.errors import closest
 from segtui.features.catalog import CATALOG_BY_NAME
@@ -51,11 +51,7 @@ def _check_filter(flt: Filter) -> None:
 
 def check_agg(agg: Agg) -> None:
     """Raise ``ValueError`` saying what is wrong with an aggregation declaration."""
-    if agg.kind not in AGG_KINDS:
-        raise ValueError(
-            f"kind '{agg.kind}' is not one of {', '.join(AGG_KINDS)}"
-            + suggestion(agg.kind, AGG_KINDS)
-        )
+    _one_of("kind", agg.kind, AGG_KINDS)
     for flt in (*agg.where, *agg.match):
         _check_filter(flt)
     if agg.kind in _COLUMN_KINDS:
@@ -99,19 +95,12 @@ def check_spec(spec: FeatureSpec, known: Iterable[str] = ()) -> None:
     """
     if not _NAME_RE.match(spec.name):
         raise ValueError("a name uses lower-case letters, digits and _ and starts with a letter")
-    if spec.family not in FAMILIES:
-        raise ValueError(
-            f"family '{spec.family}' is not one of {', '.join(FAMILIES)}"
-            + suggestion(spec.family, FAMILIES)
-        )
+    _one_of("family", spec.family, FAMILIES)
     if spec.transform not in TRANSFORMS:
         raise ValueError(f"transform '{spec.transform}' is not one of {', '.join(TRANSFORMS)}")
     if spec.when_missing is not None and spec.when_missing != 0:
         raise ValueError('when_missing is 0 or "null"')
-    if spec.fill not in FILLS:
-        raise ValueError(
-            f"fill '{spec.fill}' is not one of {', '.join(FILLS)}{suggestion(spec.fill, FILLS)}"
-        )
+    _one_of("fill", spec.fill, FILLS)
     check_agg(spec.agg)
     if spec.fallback is not None:
         check_agg(spec.fallback)
@@ -125,6 +114,14 @@ def check_spec(spec: FeatureSpec, known: Iterable[str] = ()) -> None:
     if unknown:
         raise ValueError(
             f"requires unknown column '{unknown[0]}'{suggestion(unknown[0], KNOWN_COLUMNS)}"
+        )
+
+
+def _one_of(what: str, value: str, choices: Sequence[str]) -> None:
+    """Raise when ``value`` is not one of ``choices``, naming them and the closest."""
+    if value not in choices:
+        raise ValueError(
+            f"{what} '{value}' is not one of {', '.join(choices)}{suggestion(value, choices)}"
         )
 
 

@@ -37,7 +37,6 @@ from segtui.ingest.columns import (
 from segtui.ingest.mapping import (
     CANONICAL_COLUMNS,
     CANONICAL_EVENT_NAMES,
-    PRESETS,
     ColumnMapping,
     apply_overrides,
     check_columns_exist,
@@ -46,6 +45,7 @@ from segtui.ingest.mapping import (
     load_mapping,
     require_columns,
 )
+from segtui.ingest.presets import get_preset
 from segtui.ingest.report import (
     REASON_COL,
     REASONS,
@@ -199,7 +199,7 @@ def _check_source_types(mapping: ColumnMapping, raw: ScannedSource) -> None:
 
 
 def _layout_line(mapping: ColumnMapping) -> str:
-    preset = next((p for p in PRESETS if p.name == mapping.layout), None)
+    preset = get_preset(mapping.layout)
     if preset is not None:
         return f"layout: {preset.title} (preset {preset.name})"
     if mapping.layout == "transactions":

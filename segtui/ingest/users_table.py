@@ -19,8 +19,9 @@ from pathlib import Path
 import polars as pl
 
 from segtui.errors import InputError
-from segtui.ingest.mapping import COLUMN_ALIASES, detect_mapping, normalise_name
+from segtui.ingest.mapping import detect_mapping
 from segtui.ingest.numbers import NumberFormat, plan_numbers
+from segtui.ingest.presets import COLUMN_ALIASES, normalise_name
 from segtui.ingest.sources import (
     FILE_COL,
     ROW_COL,
