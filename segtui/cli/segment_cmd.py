@@ -19,6 +19,7 @@ import typer
 
 from segtui.artifacts.assign import assign_with_messages
 from segtui.artifacts.export import export_segments, write_labels
+from segtui.artifacts.fitted import ExportTarget
 from segtui.artifacts.model import model_to_json, read_model
 from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
@@ -40,6 +41,7 @@ from segtui.cli.options import (
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.catalog import FILLS, closest_name
 from segtui.ingest.events import LoadOptions
@@ -231,40 +233,12 @@ def segment(
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
-    features = names or data.default_features
-    run = run_segmentation(
-        data.users,
-        features,
-        algo,
-        params,
-        seed,
-        sample_size,
-        data.default_transforms,
-        transforms=transforms,
-        scaling=scaling,
-        rule_features=data.features,
-        default_fills=data.default_fills,
-        fills=fills,
-        missing_reasons=data.missing_reasons,
-    )
+    prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
+    fit = FitSpec(algo, params, seed, sample_size)
+    run = run_segmentation(data.users, prep, fit, rule_features=data.features)
     segmentation = add_rules(run, rule or [])
-    written = export_segments(
-        output,
-        run.users,
-        segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        features=run.features,
-        csv=csv,
-        model_path=model,
-        report=data.report,
-        as_of=data.as_of,
-        id_column=data.id_column,
-        users_table=data.kind == "users_table",
-    )
+    target = ExportTarget(output, run.features, csv, model)
+    written = export_segments(target, run.fitted(segmentation), data.provenance)
     if segmentation is not run.segmentation:
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
@@ -449,21 +423,10 @@ def sweep(
     fills = _fills(fill)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
-    result, messages = run_sweep(
-        data.users,
-        names or data.default_features,
-        algo,
-        ks,
-        params,
-        seed,
-        sample_size,
-        data.default_transforms,
-        transforms=_pairs(transform, "--transform"),
-        scaling=scaling,
-        default_fills=data.default_fills,
-        fills=fills,
-        missing_reasons=data.missing_reasons,
+    prep = PrepSpec.for_data(
+        data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
+    result, messages = run_sweep(data.users, prep, FitSpec(algo, params, seed, sample_size), ks)
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         typer.echo(json.dumps(out, indent=2, default=str))
