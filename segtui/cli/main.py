@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from segtui import __version__
 from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd, segment_cmd
 from segtui.errors import InputError
 
@@ -21,10 +22,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"segtui {__version__}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def _default(
     ctx: typer.Context,
     theme: str | None = typer.Option(None, "--theme", help="Theme name (see themes/)."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
 ) -> None:
     """With no command, open the app on the bundled sample data."""
     if ctx.invoked_subcommand is None:
