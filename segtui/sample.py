@@ -973,6 +973,61 @@ def _write_csv(frame: pl.DataFrame, fh: IO[bytes], header: bool, layout: str) ->
     frame.write_csv(fh, include_header=header, datetime_format=_DATETIME_FORMAT.get(layout))
 
 
+def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            "this is a file, not a folder to write the sample into",
+            file=folder,
+            hint="Pass a folder, or an events file ending in .csv, .csv.gz or .parquet.",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot create the output folder ({error.strerror})", file=folder
+        ) from None
+
+
+def _stream(
+    blocks: Iterator[_Block],
+    events_path: Path,
+    truth_path: Path,
+    layout: str,
+    fmt: str,
+    cat: _Catalog,
+) -> tuple[int, np.ndarray]:
+    """Write the blocks to both files atomically; return the event count and users per group."""
+    total = 0
+    counts = np.zeros(len(GROUPS), dtype=np.int64)
+    with atomic_write(events_path) as tmp, atomic_write(truth_path) as tmp_truth:
+        writer: pq.ParquetWriter | None = None
+        with open(tmp, "wb") as raw, open(tmp_truth, "wb") as truth_fh:
+            fh: IO[bytes] = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
+                if fmt == "csv.gz"
+                else raw
+            )
+            try:
+                for i, block in enumerate(blocks):
+                    frame = _layout_frame(block, layout, cat, fmt)
+                    total += frame.height
+                    counts += np.bincount(block.group, minlength=len(GROUPS))
+                    if fmt == "parquet":
+                        table = frame.to_arrow()
+                        if writer is None:
+                            writer = pq.ParquetWriter(raw, table.schema, compression="zstd")
+                        writer.write_table(table)
+                    else:
+                        _write_csv(frame, fh, i == 0, layout)
+                    _truth(block, layout).write_csv(truth_fh, include_header=i == 0)
+            finally:
+                if writer is not None:
+                    writer.close()
+                if fh is not raw:
+                    fh.close()
+    return total, counts
+
+
 def write_sample(
     out: str | Path,
     users: int,
@@ -995,47 +1050,9 @@ def write_sample(
     _check(users, layout, fmt, chunk_users)
     cal = _calendar(start, end)
     cat = _catalog()
-    folder = events_path.parent
-    if folder.exists() and not folder.is_dir():
-        raise InputError(
-            "this is a file, not a folder to write the sample into",
-            file=folder,
-            hint="Pass a folder, or an events file ending in .csv, .csv.gz or .parquet.",
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(
-            f"cannot create the output folder ({error.strerror})", file=folder
-        ) from None
-    total = 0
-    counts = np.zeros(len(GROUPS), dtype=np.int64)
-    with atomic_write(events_path) as tmp, atomic_write(truth_path) as tmp_truth:
-        writer: pq.ParquetWriter | None = None
-        with open(tmp, "wb") as raw, open(tmp_truth, "wb") as truth_fh:
-            fh: IO[bytes] = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-                if fmt == "csv.gz"
-                else raw
-            )
-            try:
-                for i, block in enumerate(_blocks(users, seed, chunk_users, cal, cat)):
-                    frame = _layout_frame(block, layout, cat, fmt)
-                    total += frame.height
-                    counts += np.bincount(block.group, minlength=len(GROUPS))
-                    if fmt == "parquet":
-                        table = frame.to_arrow()
-                        if writer is None:
-                            writer = pq.ParquetWriter(raw, table.schema, compression="zstd")
-                        writer.write_table(table)
-                    else:
-                        _write_csv(frame, fh, i == 0, layout)
-                    _truth(block, layout).write_csv(truth_fh, include_header=i == 0)
-            finally:
-                if writer is not None:
-                    writer.close()
-                if fh is not raw:
-                    fh.close()
+    _make_folder(events_path.parent)
+    blocks = _blocks(users, seed, chunk_users, cal, cat)
+    total, counts = _stream(blocks, events_path, truth_path, layout, fmt, cat)
     return SampleFiles(
         events_path=events_path,
         truth_path=truth_path,
