@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from segtui.artifacts.assign import assign_with_messages
-from segtui.artifacts.export import export_segments, write_labels
+from segtui.artifacts.export import ExportResult, export_segments, write_labels
 from segtui.artifacts.fitted import ExportTarget
 from segtui.artifacts.model import model_to_json, read_model
 from segtui.artifacts.parquet_meta import METADATA_KEY
@@ -145,6 +145,17 @@ def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]
     return params
 
 
+def _fit_spec(
+    algo: str, k: int | None, param: list[str] | None, seed: int, sample_size: int | None
+) -> FitSpec:
+    """The fit choices from the flags, checked before any data is read (k < 2, ...)."""
+    params = _params(algo, k, param)
+    if algorithm_info(algo).uses_k:
+        params.setdefault("k", 6)
+    resolve_params(algo, params)
+    return FitSpec(algo, params, seed, sample_size)
+
+
 def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
         raise InputError(
@@ -224,17 +235,13 @@ def segment(
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
-    params = _params(algo, k, param)
-    if algorithm_info(algo).uses_k:
-        params.setdefault("k", 6)
-    resolve_params(algo, params)  # bad parameters (k < 2, ...) fail before any data is read
+    fit = _fit_spec(algo, k, param, seed, sample_size)
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
-    fit = FitSpec(algo, params, seed, sample_size)
     run = run_segmentation(data.users, prep, fit, rule_features=data.features)
     segmentation = add_rules(run, rule or [])
     target = ExportTarget(output, run.features, csv, model)
@@ -244,6 +251,11 @@ def segment(
     if json_:
         typer.echo(json.dumps(segment_dict(data, run, written.to_dict()), indent=2, default=str))
         return
+    typer.echo("\n".join(segment_lines(data, run, written)))
+
+
+def segment_lines(data: UsersData, run: SegmentRun, written: ExportResult) -> list[str]:
+    """What ``segment`` prints: loading notes, profiles, diagnostics, notes, files written."""
     lines = [*data.messages, ""]
     lines += profile_lines(run)
     lines += ["", *diagnostics_lines(run.diagnostics)]
@@ -251,7 +263,7 @@ def segment(
     lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]
     lines += [f"  {p}" for p in written.files]
     lines.append(f"label new data: segtui assign {written.model} NEW_FILES -o labels.parquet")
-    typer.echo("\n".join(lines))
+    return lines
 
 
 def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:
