@@ -20,7 +20,7 @@ import typer
 from segtui.artifacts.assign import assign_with_messages
 from segtui.artifacts.export import ExportResult, export_segments, write_labels
 from segtui.artifacts.fitted import ExportTarget
-from segtui.artifacts.model import model_to_json, read_model
+from segtui.artifacts.model import default_model_path, model_to_json, read_model
 from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
     AsOfOpt,
@@ -44,7 +44,9 @@ from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.catalog import FILLS, closest_name
+from segtui.fileio import check_writable, refuse_overwriting_inputs
 from segtui.ingest.events import LoadOptions
+from segtui.ingest.sources import resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation
@@ -163,9 +165,16 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
             file=path,
             hint=f"e.g. -o segments{suffixes[0]}",
         )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("the folder to write into does not exist", file=folder)
+    check_writable(path)
+
+
+def _check_not_inputs(outputs: list[Path | None], paths: list[str], *read: Path | None) -> None:
+    """Refuse, before any work, outputs that would overwrite a file this command reads."""
+    inputs = [*resolve_paths(paths), *(p for p in read if p is not None)]
+    refuse_overwriting_inputs(outputs, inputs)
+    for output in outputs:
+        if output is not None:
+            check_writable(output)
 
 
 def _load(
@@ -235,6 +244,9 @@ def segment(
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
+    written_files = [output, model or default_model_path(output)]
+    written_files.append(output.with_suffix(".csv") if csv else None)
+    _check_not_inputs(written_files, paths, feature_file, mapping)
     fit = _fit_spec(algo, k, param, seed, sample_size)
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
@@ -514,6 +526,7 @@ def assign(
 ) -> None:
     """Label the users in new files with a saved model: user_id, segment, segment_id."""
     _check_output(output, (".parquet", ".csv"))
+    _check_not_inputs([output], paths, model, mapping)
     m = read_model(model)
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
     options = load_options(map_, mapping, strict, gap, day_first, layout)

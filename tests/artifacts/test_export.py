@@ -143,7 +143,7 @@ def test_failure_mid_write_keeps_the_old_files_whole(
 
     # The CSV is written last: by then the new parquet and model JSON sit in temporary files.
     monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(InputError, match="No space left"):
         export(run, tmp_path, segmentation=renamed, csv=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
