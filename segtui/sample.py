@@ -16,6 +16,7 @@ at a time without holding the whole log.
 from __future__ import annotations
 
 import gzip
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -973,6 +974,32 @@ def _write_csv(frame: pl.DataFrame, fh: IO[bytes], header: bool, layout: str) ->
     frame.write_csv(fh, include_header=header, datetime_format=_DATETIME_FORMAT.get(layout))
 
 
+BYTES_PER_USER = {"csv": 2_400, "csv.gz": 700, "parquet": 500}
+"""About what one user of the canonical layout takes on disk (2,500 users: 5.8 MB of CSV)."""
+MAX_USERS = 2_000_000_000
+"""Past this the user ids (u + 7 digits, then more) and the block numbering stop being sensible."""
+
+
+def _check_disk(folder: Path, users: int, fmt: str) -> None:
+    """Refuse a sample that would not fit: a full disk midway leaves nothing, but costs hours."""
+    if users > MAX_USERS:
+        raise InputError(
+            f"--users {users:,} is more than segtui's sample generator makes ({MAX_USERS:,})"
+        )
+    need = users * BYTES_PER_USER.get(fmt, BYTES_PER_USER["csv"])
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise InputError(
+            f"{users:,} users need about {need / 1e9:,.1f} GB and only {free / 1e9:,.1f} GB is "
+            "free there",
+            file=folder,
+            hint="Make fewer users, use --format parquet, or write somewhere with more room.",
+        )
+
+
 def _make_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise InputError(
@@ -1050,6 +1077,7 @@ def write_sample(
     _check(users, layout, fmt, chunk_users)
     cal = _calendar(start, end)
     cat = _catalog()
+    _check_disk(events_path.parent, users, fmt)
     _make_folder(events_path.parent)
     blocks = _blocks(users, seed, chunk_users, cal, cat)
     total, counts = _stream(blocks, events_path, truth_path, layout, fmt, cat)
