@@ -81,3 +81,23 @@ def test_version_flag_prints_the_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"segtui {segtui.__version__}"
+
+
+def test_exit_codes(monkeypatch, capsys) -> None:
+    """2 for bad input with the paragraph on stderr, 130 for Ctrl-C; the README lists both."""
+    import pytest
+
+    from segtui.cli import main
+
+    def bad() -> None:
+        raise segtui.InputError("no such file or folder", file="nope.csv")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    for raiser, code, text in ((bad, 2, "nope.csv: no such file"), (interrupted, 130, "interr")):
+        monkeypatch.setattr(main, "app", raiser)
+        with pytest.raises(SystemExit) as info:
+            main.run()
+        assert info.value.code == code
+        assert text in capsys.readouterr().err

@@ -50,13 +50,20 @@ app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
 
 
+EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""Exit codes (the README lists them): done, a bug in segtui, bad input, interrupted."""
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: bad input is a paragraph and exit 2, Ctrl-C exit 130."""
     try:
         app()
     except InputError as error:
         typer.echo(f"segtui: {error.describe()}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        typer.echo("segtui: interrupted; nothing was written half-way.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
