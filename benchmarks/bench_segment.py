@@ -35,10 +35,12 @@ import polars as pl
 
 from segtui.artifacts.assign import assign
 from segtui.artifacts.export import export_segments
+from segtui.artifacts.fitted import ExportTarget, FittedSegmentation, Provenance
 from segtui.clustering.diagnostics import diagnose_result
 from segtui.clustering.fit import fit_clusters
 from segtui.clustering.prepare import prepare
 from segtui.clustering.projection import project_pca
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.ingest.events import CANONICAL_EVENTS
 from segtui.pipeline import load_users, run_segmentation
 from segtui.segments.profiles import profile_segments
@@ -214,26 +216,21 @@ def bench_users(n: int, folder: Path, rows: list[dict[str, Any]], repeat: int = 
         prepared.user_ids, km.labels, {q.segment_id: q.name for q in profiles}, features=features
     )
     out = folder / f"segments_{n}.parquet"
+    fitted = FittedSegmentation(users, seg, prepared, km, proj)
     row(
         rows,
         size,
         "export (parquet + model JSON)",
-        measure(
-            lambda: export_segments(out, users, seg, prepared, km, proj, users_table=True), repeat
-        ),
+        measure(lambda: export_segments(ExportTarget(out), fitted, Provenance()), repeat),
     )
 
     def end_to_end() -> Any:
-        run = run_segmentation(users, features, "kmeans", {"k": 8}, 0, None, transforms)
-        export_segments(
-            out,
-            run.users,
-            run.segmentation,
-            run.prepared,
-            run.result,
-            run.projection,
-            users_table=True,
+        run = run_segmentation(
+            users,
+            PrepSpec(tuple(features), default_transforms=transforms),
+            FitSpec("kmeans", {"k": 8}, seed=0, sample_size=None),
         )
+        export_segments(ExportTarget(out), run.fitted(), Provenance())
         return run
 
     run = row(
@@ -255,18 +252,12 @@ def bench_assign(n_events: int, folder: Path, rows: list[dict[str, Any]], repeat
     m = measure(lambda: load_users([path]), repeat)
     data = row(rows, size, f"load + {len(m[0].features)} features", m)
     run = run_segmentation(
-        data.users, data.default_features, "kmeans", {"k": 6}, 0, None, data.default_transforms
+        data.users,
+        PrepSpec(tuple(data.default_features), default_transforms=data.default_transforms),
+        FitSpec("kmeans", {"k": 6}, seed=0, sample_size=None),
     )
     written = export_segments(
-        folder / "ev_segments.parquet",
-        run.users,
-        run.segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        report=data.report,
+        ExportTarget(folder / "ev_segments.parquet"), run.fitted(), data.provenance
     )
     m = measure(lambda: assign(written.model, [path]), repeat)
     labels = row(rows, size, f"assign ({m[0].height:,} users, {len(run.features)} features)", m)

@@ -13,6 +13,7 @@ The names below are the small public Python API. They are loaded on first use, s
     prep = segtui.PrepSpec.for_data(data)
     run = segtui.segment(data.users, prep, segtui.FitSpec(params={"k": 6}))
     print(run.segmentation.names)
+    segtui.export(segtui.ExportTarget(Path("segments.parquet")), run.fitted(), data.provenance)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _API: dict[str, tuple[str, str]] = {
     "segment": ("segtui.pipeline", "run_segmentation"),
     "sweep": ("segtui.pipeline", "run_sweep"),
     "export": ("segtui.artifacts.export", "export_segments"),
+    "ExportTarget": ("segtui.artifacts.fitted", "ExportTarget"),
     "assign": ("segtui.artifacts.assign", "assign"),
     "read_model": ("segtui.artifacts.model", "read_model"),
     "Segmentation": ("segtui.segments.segmentation", "Segmentation"),
@@ -39,6 +41,7 @@ _API: dict[str, tuple[str, str]] = {
 """Public name -> (module, attribute). None of these names is a subpackage's name."""
 
 __all__ = [
+    "ExportTarget",
     "FitSpec",
     "InputError",
     "PrepSpec",
@@ -57,6 +60,7 @@ __all__ = [
 if TYPE_CHECKING:
     from segtui.artifacts.assign import assign
     from segtui.artifacts.export import export_segments as export
+    from segtui.artifacts.fitted import ExportTarget
     from segtui.artifacts.model import read_model
     from segtui.clustering.specs import FitSpec, PrepSpec
     from segtui.errors import InputError

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +16,107 @@ import tomli_w
 
 from segtui.errors import InputError
 
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(target: Path) -> str:
+    """Hidden, named for the target, and carrying the writer's pid (see clean_stale_temps)."""
+    return f".{target.name}.segtui-{os.getpid()}-"
+
+
+def check_writable(path: str | Path) -> Path:
+    """Refuse early (before any computation) an output that could not be written.
+
+    The folder must exist and be writable, and the path must not be a folder itself. Called by
+    the commands up front, and again by :func:`atomic_write` when the file is written.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(
+            "the folder to write into does not exist",
+            file=folder,
+            hint="Create it or pick another path.",
+        )
+    if target.is_dir():
+        raise InputError("this is a folder, not a file to write", file=target)
+    if not os.access(folder, os.W_OK):
+        raise InputError("cannot write into this folder (permission denied)", file=folder)
+    return target
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when both paths name one file (by device and inode: links and symlinks too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(outputs: Sequence[str | Path | None], inputs: Sequence[Path]) -> None:
+    """An output that is one of the inputs would destroy what is being read: refuse it."""
+    for output in outputs:
+        if output is None:
+            continue
+        for source in inputs:
+            if same_file(output, source):
+                raise InputError(
+                    "the output would overwrite an input file",
+                    file=output,
+                    hint=f"It is the same file as the input {source}; write somewhere else.",
+                )
+
+
+def clean_stale_temps(folder: Path, name: str) -> list[Path]:
+    """Remove our hidden temporary files for ``name`` whose writing process is gone.
+
+    A run killed mid-write (SIGKILL, a lost SSH session) leaves its ``.NAME.segtui-PID-*.tmp``
+    behind; the next write of the same file removes it. A temp file of a process still running
+    (a concurrent run) is left alone.
+    """
+    removed = []
+    for candidate in folder.glob(f".{glob.escape(name)}.segtui-*-*{TEMP_SUFFIX}"):
+        pid = _pid_of(candidate.name, name)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _pid_of(temp_name: str, name: str) -> int | None:
+    rest = temp_name[len(f".{name}.segtui-") :]
+    pid, sep, _ = rest.partition("-")
+    return int(pid) if sep and pid.isdigit() and len(pid) < 12 else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
 
     The temporary file lives in the same folder so the final ``os.replace`` is atomic on POSIX.
-    On any exception the temporary file is removed and ``path`` is left as it was.
+    On any exception the temporary file is removed and ``path`` is left as it was. An operating
+    system error while writing (a full disk, a read-only file system) is an InputError naming
+    the file, not a traceback.
     """
-    target = Path(path)
+    target = check_writable(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if not folder.exists():
-        raise InputError(
-            "the folder to write into does not exist",
-            file=folder,
-            hint="Create it or pick another path.",
-        )
-    if not os.access(folder, os.W_OK):
-        raise InputError("cannot write into this folder (permission denied)", file=folder)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    clean_stale_temps(folder, target.name)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as error:
+        raise InputError(f"cannot write here ({error.strerror})", file=target) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -41,9 +124,13 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         _flush_to_disk(tmp)
         os.chmod(tmp, _default_mode())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            raise InputError(
+                f"could not write the file ({error.strerror or error})", file=target
+            ) from None
         raise
 
 

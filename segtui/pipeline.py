@@ -15,18 +15,21 @@ Each step is one call into the core; nothing here computes anything itself. Long
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+import numpy as np
 import polars as pl
 
+from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import Projection, project_pca
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
@@ -84,6 +87,18 @@ class UsersData:
     @property
     def session_gap_minutes(self) -> float | None:
         return None if self.loaded is None else self.loaded.session_gap_minutes
+
+    @property
+    def provenance(self) -> Provenance:
+        """How these users were read, for the model (a users table keeps no declarations)."""
+        return Provenance(
+            specs=self.specs if self.kind == "events" else None,
+            mapping=self.mapping,
+            session_gap_minutes=self.session_gap_minutes,
+            report=self.report,
+            as_of=self.as_of,
+            id_column=self.id_column,
+        )
 
 
 def _wants_events(options: LoadOptions) -> bool:
@@ -147,6 +162,20 @@ def _users_table(
     )
 
 
+def build_features(
+    loaded: LoadedEvents, specs: Sequence[FeatureSpec], as_of: datetime | None = None
+) -> tuple[pl.DataFrame, LoadReport]:
+    """Events -> one row per user, sorted by user_id, one column per declaration in ``specs``.
+
+    The loader's report (rows read, left out and why) is collected in the same scan. ``as_of`` is
+    the reference time of the time-relative features (default: the last event).
+    """
+    query = build_feature_query(loaded.events, list(specs), as_of)
+    users, report = loaded.collect_with_report(query)
+    check_as_of(report, as_of, loaded.source.files[0])
+    return users.sort("user_id"), report
+
+
 def _events(
     paths: Sequence[str | Path],
     options: LoadOptions,
@@ -167,9 +196,7 @@ def _events(
             details=[f"{name}: {why}" for name, why in list(left_out.items())[:5]],
             hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
         )
-    users, report = loaded.collect_with_report(build_feature_query(loaded.events, chosen, as_of))
-    check_as_of(report, as_of, loaded.source.files[0])
-    users = users.sort("user_id")
+    users, report = build_features(loaded, chosen, as_of)
     names = [spec.name for spec in chosen]
     defaults = [spec.name for spec in chosen if spec.default] or names
     return UsersData(
@@ -217,6 +244,16 @@ class SegmentRun:
         """The features the matrix kept (constant or all-missing ones were dropped)."""
         return list(self.prepared.features)
 
+    def fitted(self, segmentation: Segmentation | None = None) -> FittedSegmentation:
+        """The run (with ``segmentation``, a person's edit of it, if given) for the export."""
+        return FittedSegmentation(
+            users=self.users,
+            segmentation=segmentation if segmentation is not None else self.segmentation,
+            prepared=self.prepared,
+            result=self.result,
+            projection=self.projection,
+        )
+
 
 def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
     if progress is None:
@@ -235,31 +272,55 @@ def _step(progress: Progress | None, should_stop: ShouldStop | None, stage: str,
         progress(stage, at)
 
 
+def prepare_spec(users: pl.DataFrame, prep: PrepSpec) -> PreparedMatrix:
+    """:func:`segtui.clustering.prepare.prepare` with the choices of ``prep``."""
+    return prepare(
+        users,
+        list(prep.features),
+        prep.transforms,
+        prep.default_transforms,
+        prep.scaling,
+        fills=prep.fills,
+        default_fills=prep.default_fills,
+        missing_reasons=prep.missing_reasons,
+    )
+
+
+def fit_spec(
+    X: np.ndarray,
+    fit: FitSpec,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> ClusterResult:
+    """:func:`segtui.clustering.fit.fit_clusters` with the choices of ``fit``."""
+    return fit_clusters(
+        X,
+        fit.algorithm,
+        dict(fit.params),
+        seed=fit.seed,
+        sample_size=fit.sample_size,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
 def run_segmentation(
     users: pl.DataFrame,
-    features: Sequence[str],
-    algorithm: str = "kmeans",
-    params: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    sample_size: int | None = None,
-    default_transforms: Mapping[str, str] | None = None,
-    transforms: Mapping[str, str] | None = None,
-    scaling: str = "standard",
+    prep: PrepSpec,
+    fit: FitSpec,
+    *,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     rule_features: Sequence[str] | None = None,
     display_points: int | None = DISPLAY_POINTS,
-    default_fills: Mapping[str, str] | None = None,
-    fills: Mapping[str, str] | None = None,
-    missing_reasons: Mapping[str, str] | None = None,
 ) -> SegmentRun:
     """prepare -> fit_clusters -> diagnose -> profiles and names -> PCA -> Segmentation.
 
-    ``rule_features`` are the names rule segments may use (default: every column but user_id).
-    ``default_fills`` (``UsersData.default_fills``) and ``fills`` (a person's overrides) say how
-    missing values are filled (see :func:`segtui.clustering.prepare.prepare`); ``missing_reasons``
-    (``UsersData.missing_reasons``) only words the messages.
-    Raises :class:`segtui.clustering.fit.Cancelled` when ``should_stop()`` turns true.
+    ``prep`` says which features and how they are transformed, filled and scaled (see
+    :func:`segtui.clustering.prepare.prepare`); ``fit`` the algorithm, parameters, seed and
+    sample size. ``rule_features`` are the names rule segments may use (default: every column
+    but user_id). Raises :class:`segtui.clustering.fit.Cancelled` when ``should_stop()`` turns
+    true.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -271,39 +332,24 @@ def run_segmentation(
         clock = now
 
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare(
-        users,
-        features,
-        transforms,
-        default_transforms,
-        scaling,
-        fills=fills,
-        default_fills=default_fills,
-        missing_reasons=missing_reasons,
-    )
+    prepared = prepare_spec(users, prep)
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
     lap("prepare")
-    _step(progress, should_stop, f"fitting {algorithm}", 0.1)
-    result = fit_clusters(
-        prepared.X,
-        algorithm,
-        params,
-        seed=seed,
-        sample_size=sample_size,
-        progress=_scaled(progress, 0.1, 0.6),
-        should_stop=should_stop,
-    )
+    _step(progress, should_stop, f"fitting {fit.algorithm}", 0.1)
+    result = fit_spec(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
     lap("fit")
     _step(progress, should_stop, "diagnostics", 0.6)
-    diagnostics = diagnose_result(prepared.X, result, seed=seed)
+    diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
     lap("diagnostics")
     _step(progress, should_stop, "profiles and names", 0.75)
     profiles = profile_segments(users, result.labels, prepared.features, None, result.noise_id)
     names = {p.segment_id: p.name for p in profiles}
     lap("profiles")
     _step(progress, should_stop, "2-D projection", 0.85)
-    projection = project_pca(prepared.X, seed=seed, max_points=display_points, labels=result.labels)
+    projection = project_pca(
+        prepared.X, seed=fit.seed, max_points=display_points, labels=result.labels
+    )
     lap("projection")
     _step(progress, should_stop, "segments", 0.95)
     allowed = rule_features if rule_features is not None else users.columns[1:]
@@ -329,7 +375,7 @@ def run_segmentation(
         names=names,
         projection=projection,
         segmentation=segmentation,
-        seed=seed,
+        seed=fit.seed,
         messages=messages,
         seconds=seconds,
     )
@@ -337,41 +383,24 @@ def run_segmentation(
 
 def run_sweep(
     users: pl.DataFrame,
-    features: Sequence[str],
-    algorithm: str,
+    prep: PrepSpec,
+    fit: FitSpec,
     ks: Sequence[int],
-    params: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    sample_size: int | None = None,
-    default_transforms: Mapping[str, str] | None = None,
-    transforms: Mapping[str, str] | None = None,
-    scaling: str = "standard",
+    *,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
-    default_fills: Mapping[str, str] | None = None,
-    fills: Mapping[str, str] | None = None,
-    missing_reasons: Mapping[str, str] | None = None,
 ) -> tuple[SweepResult, list[str]]:
     """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare(
-        users,
-        features,
-        transforms,
-        default_transforms,
-        scaling,
-        fills=fills,
-        default_fills=default_fills,
-        missing_reasons=missing_reasons,
-    )
+    prepared = prepare_spec(users, prep)
     result = sweep(
         prepared.X,
-        algorithm,
+        fit.algorithm,
         list(ks),
-        seed=seed,
-        params=params,
+        seed=fit.seed,
+        params=dict(fit.without("k").params),  # the sweep sets k itself
         progress=_scaled(progress, 0.05, 1.0),
         should_stop=should_stop,
-        sample_size=sample_size,
+        sample_size=fit.sample_size,
     )
     return result, list(prepared.messages)

@@ -16,6 +16,7 @@ at a time without holding the whole log.
 from __future__ import annotations
 
 import gzip
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -357,15 +358,61 @@ def _g(values: list[float] | tuple[float, ...], index: np.ndarray) -> np.ndarray
     return np.asarray(values, dtype=np.float64)[index]
 
 
-def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Block:
-    """Generate ``n`` users starting at global number ``block * BLOCK_USERS + 1``."""
-    rng = np.random.default_rng([seed, block])
-    user_num = block * BLOCK_USERS + 1 + np.arange(n, dtype=np.int64)
+# The stages below draw from one random stream in a fixed order: the same seed gives the same
+# log bit for bit (the bundled sample is regenerated and compared by the tests), so a stage may
+# be renamed or documented freely but its draws must not be reordered.
+
+
+@dataclass(frozen=True)
+class _Users:
+    """Per-user draws: planted group, pattern in time, sessions and rates."""
+
+    group: np.ndarray
+    pattern: np.ndarray
+    n_sess: np.ndarray
+    buy_rate: np.ndarray
+    browse: np.ndarray
+    fav_cat: np.ndarray
+    tier_cum: np.ndarray  # per group, cumulative price-tier weights
+
+    @property
+    def once(self) -> np.ndarray:
+        return self.pattern == "once"
+
+
+@dataclass(frozen=True)
+class _Sessions:
+    """Per-session arrays, sorted by user then start time."""
+
+    user: np.ndarray
+    start: np.ndarray  # epoch seconds from the calendar's start, before spacing
+    first: np.ndarray  # per user, index of the user's first session
+    idx: np.ndarray  # index of the session within its user
+    last: np.ndarray  # True for a user's last session
+    group: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.user.size)
+
+
+@dataclass(frozen=True)
+class _Visits:
+    """Per-session event counts and what the session ends in."""
+
+    buy: np.ndarray
+    n_pv: np.ndarray
+    n_search: np.ndarray
+    n_atc: np.ndarray
+    n_prv: np.ndarray
+    n_form: np.ndarray
+    checkout_no_buy: np.ndarray
+    fav: np.ndarray  # the user's favourite category, per session
+
+
+def _draw_users(rng: np.random.Generator, n: int, attr: dict[str, list]) -> _Users:
     shares = np.array([g.share for g in GROUPS])
     group = rng.choice(len(GROUPS), size=n, p=shares / shares.sum())
-    attr = {f: [getattr(g, f) for g in GROUPS] for f in GroupSpec.__dataclass_fields__}
-
-    # --- users: activity and buying propensity with per-user noise
     activity = rng.lognormal(0.0, _ACTIVITY_NOISE, n)
     buying = rng.lognormal(0.0, _RATE_NOISE, n)
     browse = rng.lognormal(0.0, _RATE_NOISE, n)
@@ -379,23 +426,36 @@ def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Blo
     cat_w /= cat_w.sum(axis=1, keepdims=True)
     fav_cat = (rng.random(n)[:, None] > np.cumsum(cat_w[group], axis=1)).sum(axis=1)
     tier_cum = np.cumsum(np.array(attr["tiers"]), axis=1)
+    return _Users(group, pattern, n_sess, buy_rate, browse, fav_cat, tier_cum)
 
-    # --- sessions: when they start
-    days = float(cal.days)
+
+def _active_window(
+    rng: np.random.Generator, users: _Users, days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and last active day per user, by the group's pattern in time."""
+    n = users.group.size
+    once = users.once
     first = np.zeros(n)
     last = np.full(n, days)
-    span = pattern == "span"
+    span = users.pattern == "span"
     first[span] = rng.uniform(0.0, _SPAN_EDGE * days, int(span.sum()))
     last[span] = days - rng.uniform(0.0, _SPAN_EDGE * days, int(span.sum()))
-    recent = pattern == "recent"
+    recent = users.pattern == "recent"
     first[recent] = rng.uniform(0.0, 0.35 * days, int(recent.sum()))
     window = rng.uniform(0.0, max(0.75 * days - 7.0, 1.0), int(once.sum()))
     first[once] = window
     last[once] = window + rng.uniform(0.05, 7.0, int(once.sum()))
+    return first, last
+
+
+def _draw_sessions(rng: np.random.Generator, users: _Users, cal: _Calendar) -> _Sessions:
+    """When each session starts: a day in the user's window (winter shoppers in winter)."""
+    first, last = _active_window(rng, users, float(cal.days))
+    n_sess = users.n_sess
     s_total = int(n_sess.sum())
-    s_user = np.repeat(np.arange(n), n_sess)
+    s_user = np.repeat(np.arange(users.group.size), n_sess)
     s_day = first[s_user] + rng.random(s_total) * (last[s_user] - first[s_user])
-    s_winter = (pattern[s_user] == "winter") & (rng.random(s_total) < _WINTER_SHARE)
+    s_winter = (users.pattern[s_user] == "winter") & (rng.random(s_total) < _WINTER_SHARE)
     if cal.winter_days.size:
         picks = rng.integers(0, cal.winter_days.size, int(s_winter.sum()))
         s_day[s_winter] = cal.winter_days[picks]
@@ -409,12 +469,18 @@ def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Blo
     s_first = np.concatenate(([0], np.cumsum(n_sess)[:-1]))
     s_idx = np.arange(s_total) - s_first[s_user]
     s_last = s_idx == n_sess[s_user] - 1
-    s_group = group[s_user]
+    return _Sessions(s_user, s_start, s_first, s_idx, s_last, users.group[s_user])
 
-    # --- sessions: what happens in them
-    s_buy = rng.random(s_total) < buy_rate[s_user]
-    s_buy[once[s_user]] = s_last[once[s_user]]  # one-time buyers: the last visit is the order
-    s_rate = browse[s_user]
+
+def _draw_visits(
+    rng: np.random.Generator, users: _Users, sessions: _Sessions, attr: dict[str, list]
+) -> _Visits:
+    """How many views, searches, cart adds and forms each session holds, and if it buys."""
+    s_total, s_user, s_group = sessions.total, sessions.user, sessions.group
+    once = users.once
+    s_buy = rng.random(s_total) < users.buy_rate[s_user]
+    s_buy[once[s_user]] = sessions.last[once[s_user]]  # one-time buyers: the last visit orders
+    s_rate = users.browse[s_user]
     n_pv = rng.poisson(_g(attr["page_views"], s_group) * s_rate)
     n_search = rng.poisson(_g(attr["searches"], s_group) * s_rate)
     n_atc = np.where(
@@ -426,47 +492,84 @@ def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Blo
     n_form = rng.poisson(_FORM_RATE, s_total)
     empty = (n_pv + n_search + n_prv + n_form) == 0
     n_pv[empty] = 1
-    s_checkout_no_buy = (~s_buy) & (n_atc > 0)
-    s_checkout_no_buy &= rng.random(s_total) < _g(attr["checkout_no_buy"], s_group)
-    s_fav = fav_cat[s_user]
+    checkout_no_buy = (~s_buy) & (n_atc > 0)
+    checkout_no_buy &= rng.random(s_total) < _g(attr["checkout_no_buy"], s_group)
+    fav = users.fav_cat[s_user]
+    return _Visits(s_buy, n_pv, n_search, n_atc, n_prv, n_form, checkout_no_buy, fav)
 
-    def pick_items(sess: np.ndarray) -> np.ndarray:
-        """Items for rows of these sessions: favourite category 60%, tier by the group."""
+
+class _Rows:
+    """Event rows collected per kind, then merged in session order by a sort key."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, sess: np.ndarray, event: int, key: np.ndarray, **cols: np.ndarray) -> None:
         k = sess.size
-        c = np.where(rng.random(k) < 0.6, s_fav[sess], rng.integers(0, len(CATEGORIES), k))
-        t = (rng.random(k)[:, None] > tier_cum[s_group[sess]]).sum(axis=1)
-        t = np.minimum(t, len(TIERS) - 1)
-        j = rng.integers(0, ITEMS_PER_TIER, k)
-        return (c * len(TIERS) + t) * ITEMS_PER_TIER + j
+        self.parts.append(
+            {
+                "sess": sess,
+                "event": np.full(k, event, dtype=np.int8),
+                "key": key,
+                "item": cols.get("item", np.full(k, -1, dtype=np.int64)),
+                "qty": cols.get("qty", np.zeros(k, dtype=np.int64)),
+                "order": cols.get("order", np.full(k, -1, dtype=np.int64)),
+                "cat": cols.get("cat", np.full(k, -1, dtype=np.int64)),
+            }
+        )
 
-    parts: list[dict[str, np.ndarray]] = []
+    def merged(self) -> dict[str, np.ndarray]:
+        r = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+        order = np.lexsort((r["key"], r["sess"]))
+        return {k: v[order] for k, v in r.items()}
 
-    def add(sess: np.ndarray, event: int, key: np.ndarray, **cols: np.ndarray) -> None:
-        k = sess.size
-        part = {
-            "sess": sess,
-            "event": np.full(k, event, dtype=np.int8),
-            "key": key,
-            "item": cols.get("item", np.full(k, -1, dtype=np.int64)),
-            "qty": cols.get("qty", np.zeros(k, dtype=np.int64)),
-            "order": cols.get("order", np.full(k, -1, dtype=np.int64)),
-            "cat": cols.get("cat", np.full(k, -1, dtype=np.int64)),
-        }
-        parts.append(part)
 
-    # browsing: page views (some on category pages), searches, product views, in random order
-    sess_pv = np.repeat(np.arange(s_total), n_pv)
-    pv_cat = np.where(rng.random(sess_pv.size) < 0.4, s_fav[sess_pv], -1)
-    add(sess_pv, _PV, rng.random(sess_pv.size), cat=pv_cat)
-    sess_search = np.repeat(np.arange(s_total), n_search)
-    add(sess_search, _SEARCH, rng.random(sess_search.size))
-    sess_prv = np.repeat(np.arange(s_total), n_prv)
-    prv_item = pick_items(sess_prv)
+def _pick_items(
+    rng: np.random.Generator, users: _Users, sessions: _Sessions, visits: _Visits, sess: np.ndarray
+) -> np.ndarray:
+    """Items for rows of these sessions: favourite category 60%, tier by the group."""
+    k = sess.size
+    c = np.where(rng.random(k) < 0.6, visits.fav[sess], rng.integers(0, len(CATEGORIES), k))
+    t = (rng.random(k)[:, None] > users.tier_cum[sessions.group[sess]]).sum(axis=1)
+    t = np.minimum(t, len(TIERS) - 1)
+    j = rng.integers(0, ITEMS_PER_TIER, k)
+    return (c * len(TIERS) + t) * ITEMS_PER_TIER + j
+
+
+def _browse_rows(
+    rng: np.random.Generator, rows: _Rows, users: _Users, sessions: _Sessions, visits: _Visits
+) -> tuple[np.ndarray, np.ndarray]:
+    """Page views (some on category pages), searches, product views, forms, in random order.
+
+    Returns the product views' items and sort keys, which the cart adds pick from.
+    """
+    s_total = sessions.total
+    sess_pv = np.repeat(np.arange(s_total), visits.n_pv)
+    pv_cat = np.where(rng.random(sess_pv.size) < 0.4, visits.fav[sess_pv], -1)
+    rows.add(sess_pv, _PV, rng.random(sess_pv.size), cat=pv_cat)
+    sess_search = np.repeat(np.arange(s_total), visits.n_search)
+    rows.add(sess_search, _SEARCH, rng.random(sess_search.size))
+    sess_prv = np.repeat(np.arange(s_total), visits.n_prv)
+    prv_item = _pick_items(rng, users, sessions, visits, sess_prv)
     prv_key = rng.random(sess_prv.size) * 0.9
-    add(sess_prv, _PRV, prv_key, item=prv_item)
-    sess_form = np.repeat(np.arange(s_total), n_form)
-    add(sess_form, _FORM, rng.random(sess_form.size))
+    rows.add(sess_prv, _PRV, prv_key, item=prv_item)
+    sess_form = np.repeat(np.arange(s_total), visits.n_form)
+    rows.add(sess_form, _FORM, rng.random(sess_form.size))
+    return prv_item, prv_key
 
+
+def _cart_and_order_rows(
+    rng: np.random.Generator,
+    rows: _Rows,
+    sessions: _Sessions,
+    visits: _Visits,
+    viewed: tuple[np.ndarray, np.ndarray],
+    attr: dict[str, list],
+) -> None:
+    """Cart adds of viewed items, removals, checkouts, one purchase row per line, refunds."""
+    prv_item, prv_key = viewed
+    s_total, s_group, s_buy = sessions.total, sessions.group, visits.buy
+    n_atc, n_prv = visits.n_atc, visits.n_prv
     # cart adds take items viewed in the same session, after the views began
     sess_atc = np.repeat(np.arange(s_total), n_atc)
     prv_first = np.concatenate(([0], np.cumsum(n_prv)[:-1]))
@@ -474,77 +577,97 @@ def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Blo
     atc_item = prv_item[pick]
     atc_qty = 1 + rng.poisson(_g(attr["extra_quantity"], s_group[sess_atc]))
     atc_key = prv_key[pick] + 0.05 * rng.random(sess_atc.size) + 1e-9  # right after its view
-    add(sess_atc, _ATC, atc_key, item=atc_item, qty=atc_qty)
+    rows.add(sess_atc, _ATC, atc_key, item=atc_item, qty=atc_qty)
     removed = rng.random(sess_atc.size) < _g(attr["removes"], s_group[sess_atc])
     atc_first = np.concatenate(([0], np.cumsum(n_atc)[:-1]))
     is_first_line = np.arange(sess_atc.size) == atc_first[sess_atc]
     removed &= ~(s_buy[sess_atc] & is_first_line)  # an order keeps at least its first line
-    add(sess_atc[removed], _RM, 1.0 + 0.1 * rng.random(int(removed.sum())),
-        item=atc_item[removed], qty=atc_qty[removed])  # fmt: skip
-
+    rows.add(sess_atc[removed], _RM, 1.0 + 0.1 * rng.random(int(removed.sum())),
+             item=atc_item[removed], qty=atc_qty[removed])  # fmt: skip
     # checkout, then the order: one purchase row per line still in the cart
-    sess_ck = np.flatnonzero(s_buy | s_checkout_no_buy)
-    add(sess_ck, _CHECKOUT, np.full(sess_ck.size, 1.2))
+    sess_ck = np.flatnonzero(s_buy | visits.checkout_no_buy)
+    rows.add(sess_ck, _CHECKOUT, np.full(sess_ck.size, 1.2))
     bought = s_buy[sess_atc] & ~removed
     sess_buy_rows = sess_atc[bought]
-    buy_item = atc_item[bought]
-    buy_qty = atc_qty[bought]
-    buy_order = s_idx[sess_buy_rows]
-    add(sess_buy_rows, _PURCHASE, np.full(sess_buy_rows.size, 1.3),
-        item=buy_item, qty=buy_qty, order=buy_order)  # fmt: skip
-
+    buy_item, buy_qty = atc_item[bought], atc_qty[bought]
+    buy_order = sessions.idx[sess_buy_rows]
+    rows.add(sess_buy_rows, _PURCHASE, np.full(sess_buy_rows.size, 1.3),
+             item=buy_item, qty=buy_qty, order=buy_order)  # fmt: skip
     # refunds: one line of a few orders, in the user's next session
     buy_first = np.concatenate(([0], np.cumsum(np.bincount(sess_buy_rows, minlength=s_total))))
-    has_next = ~s_last
+    has_next = ~sessions.last
     refund_sess = np.flatnonzero(s_buy & has_next & (rng.random(s_total) < _REFUND_RATE))
     lines = buy_first[refund_sess + 1] - buy_first[refund_sess]
     row = buy_first[refund_sess] + (rng.random(refund_sess.size) * lines).astype(np.int64)
-    add(refund_sess + 1, _REFUND, np.full(refund_sess.size, 2.0),
-        item=buy_item[row], qty=buy_qty[row], order=buy_order[row])  # fmt: skip
+    rows.add(refund_sess + 1, _REFUND, np.full(refund_sess.size, 2.0),
+             item=buy_item[row], qty=buy_qty[row], order=buy_order[row])  # fmt: skip
 
-    r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.lexsort((r["key"], r["sess"]))
-    r = {k: v[order] for k, v in r.items()}
-    sess = r["sess"]
-    event = r["event"]
-    item = r["item"]
+
+def _view_timing(
+    rng: np.random.Generator, r: dict[str, np.ndarray], sessions: _Sessions, attr: dict[str, list]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Time on page and scroll depth for views; the gaps between events follow from them.
+
+    Returns duration, scroll depth, each row's offset within its session and each session's
+    length, in seconds.
+    """
+    sess, event = r["sess"], r["event"]
     rows = sess.size
-
-    # time on page and scroll depth for views; gaps between events follow from them
     viewed = (event == _PV) | (event == _PRV)
-    mean_view = _g(attr["view_seconds"], s_group[sess])
+    mean_view = _g(attr["view_seconds"], sessions.group[sess])
     dur = np.where(viewed, np.round(rng.gamma(2.0, mean_view / 2.0) + 1.0, 1), np.nan)
-    scroll = np.clip(rng.normal(_g(attr["scroll"], s_group[sess]), 0.2), 0.0, 1.0)
+    scroll = np.clip(rng.normal(_g(attr["scroll"], sessions.group[sess]), 0.2), 0.0, 1.0)
     scroll = np.where(viewed, np.round(scroll, 2), np.nan)
     gap = np.where(viewed, dur, 3.0 + rng.exponential(20.0, rows))
     gap[event == _CHECKOUT] = 30.0 + rng.exponential(60.0, int((event == _CHECKOUT).sum()))
     gap[event == _PURCHASE] = 0.0  # all lines of an order share its timestamp
     gap = np.minimum(np.round(gap), 20 * 60).astype(np.int64)
     csum = np.cumsum(gap) - gap
-    sess_row0 = np.searchsorted(sess, np.arange(s_total))
+    sess_row0 = np.searchsorted(sess, np.arange(sessions.total))
     offset = csum - csum[sess_row0][sess]
-    s_dur = np.bincount(sess, weights=gap, minlength=s_total).astype(np.int64)
+    s_dur = np.bincount(sess, weights=gap, minlength=sessions.total).astype(np.int64)
+    return dur, scroll, offset, s_dur
 
-    # sessions of a user start at least 31 minutes after the previous one ended:
-    # start'_i = max(start_i, end'_{i-1} + gap) is a running max of start_i - S_i, plus S_i
+
+def _spaced_starts(sessions: _Sessions, s_dur: np.ndarray) -> np.ndarray:
+    """Session starts moved so each begins at least 31 minutes after the previous one ended.
+
+    start'_i = max(start_i, end'_{i-1} + gap) is a running max of start_i - S_i, plus S_i.
+    """
+    s_user = sessions.user
     step = s_dur + 31 * 60
     pref = np.cumsum(step) - step
-    pref -= pref[s_first][s_user]  # sum of earlier sessions' steps within the user
-    base = s_start - pref
-    big = int(base.max() - base.min() + 1) if s_total else 1
+    pref -= pref[sessions.first][s_user]  # sum of earlier sessions' steps within the user
+    base = sessions.start - pref
+    big = int(base.max() - base.min() + 1) if sessions.total else 1
     lifted = base + s_user.astype(np.int64) * big
-    s_start2 = np.maximum.accumulate(lifted) - s_user.astype(np.int64) * big + pref
-    ts = cal.start_s + s_start2[sess] + offset
+    return np.maximum.accumulate(lifted) - s_user.astype(np.int64) * big + pref
 
+
+def _block(seed: int, block: int, n: int, cal: _Calendar, cat: _Catalog) -> _Block:
+    """Generate ``n`` users starting at global number ``block * BLOCK_USERS + 1``."""
+    rng = np.random.default_rng([seed, block])
+    user_num = block * BLOCK_USERS + 1 + np.arange(n, dtype=np.int64)
+    attr = {f: [getattr(g, f) for g in GROUPS] for f in GroupSpec.__dataclass_fields__}
+    users = _draw_users(rng, n, attr)
+    sessions = _draw_sessions(rng, users, cal)
+    visits = _draw_visits(rng, users, sessions, attr)
+    rows = _Rows()
+    viewed = _browse_rows(rng, rows, users, sessions, visits)
+    _cart_and_order_rows(rng, rows, sessions, visits, viewed, attr)
+    r = rows.merged()
+    dur, scroll, offset, s_dur = _view_timing(rng, r, sessions, attr)
+    sess, item = r["sess"], r["item"]
+    ts = cal.start_s + _spaced_starts(sessions, s_dur)[sess] + offset
     keep = ts < cal.end_s
     cat_of = np.where(item >= 0, cat.category[np.maximum(item, 0)], r["cat"])
     return _Block(
         user_num=user_num,
-        group=group,
-        r_user=user_num[s_user[sess]][keep],
-        r_sess=s_idx[sess][keep],
+        group=users.group,
+        r_user=user_num[sessions.user[sess]][keep],
+        r_sess=sessions.idx[sess][keep],
         r_ts=ts[keep],
-        r_event=event[keep],
+        r_event=r["event"][keep],
         r_item=item[keep],
         r_cat=cat_of[keep],
         r_qty=r["qty"][keep],
@@ -851,6 +974,87 @@ def _write_csv(frame: pl.DataFrame, fh: IO[bytes], header: bool, layout: str) ->
     frame.write_csv(fh, include_header=header, datetime_format=_DATETIME_FORMAT.get(layout))
 
 
+BYTES_PER_USER = {"csv": 2_400, "csv.gz": 700, "parquet": 500}
+"""About what one user of the canonical layout takes on disk (2,500 users: 5.8 MB of CSV)."""
+MAX_USERS = 2_000_000_000
+"""Past this the user ids (u + 7 digits, then more) and the block numbering stop being sensible."""
+
+
+def _check_disk(folder: Path, users: int, fmt: str) -> None:
+    """Refuse a sample that would not fit: a full disk midway leaves nothing, but costs hours."""
+    if users > MAX_USERS:
+        raise InputError(
+            f"--users {users:,} is more than segtui's sample generator makes ({MAX_USERS:,})"
+        )
+    need = users * BYTES_PER_USER.get(fmt, BYTES_PER_USER["csv"])
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise InputError(
+            f"{users:,} users need about {need / 1e9:,.1f} GB and only {free / 1e9:,.1f} GB is "
+            "free there",
+            file=folder,
+            hint="Make fewer users, use --format parquet, or write somewhere with more room.",
+        )
+
+
+def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            "this is a file, not a folder to write the sample into",
+            file=folder,
+            hint="Pass a folder, or an events file ending in .csv, .csv.gz or .parquet.",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot create the output folder ({error.strerror})", file=folder
+        ) from None
+
+
+def _stream(
+    blocks: Iterator[_Block],
+    events_path: Path,
+    truth_path: Path,
+    layout: str,
+    fmt: str,
+    cat: _Catalog,
+) -> tuple[int, np.ndarray]:
+    """Write the blocks to both files atomically; return the event count and users per group."""
+    total = 0
+    counts = np.zeros(len(GROUPS), dtype=np.int64)
+    with atomic_write(events_path) as tmp, atomic_write(truth_path) as tmp_truth:
+        writer: pq.ParquetWriter | None = None
+        with open(tmp, "wb") as raw, open(tmp_truth, "wb") as truth_fh:
+            fh: IO[bytes] = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
+                if fmt == "csv.gz"
+                else raw
+            )
+            try:
+                for i, block in enumerate(blocks):
+                    frame = _layout_frame(block, layout, cat, fmt)
+                    total += frame.height
+                    counts += np.bincount(block.group, minlength=len(GROUPS))
+                    if fmt == "parquet":
+                        table = frame.to_arrow()
+                        if writer is None:
+                            writer = pq.ParquetWriter(raw, table.schema, compression="zstd")
+                        writer.write_table(table)
+                    else:
+                        _write_csv(frame, fh, i == 0, layout)
+                    _truth(block, layout).write_csv(truth_fh, include_header=i == 0)
+            finally:
+                if writer is not None:
+                    writer.close()
+                if fh is not raw:
+                    fh.close()
+    return total, counts
+
+
 def write_sample(
     out: str | Path,
     users: int,
@@ -873,47 +1077,10 @@ def write_sample(
     _check(users, layout, fmt, chunk_users)
     cal = _calendar(start, end)
     cat = _catalog()
-    folder = events_path.parent
-    if folder.exists() and not folder.is_dir():
-        raise InputError(
-            "this is a file, not a folder to write the sample into",
-            file=folder,
-            hint="Pass a folder, or an events file ending in .csv, .csv.gz or .parquet.",
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(
-            f"cannot create the output folder ({error.strerror})", file=folder
-        ) from None
-    total = 0
-    counts = np.zeros(len(GROUPS), dtype=np.int64)
-    with atomic_write(events_path) as tmp, atomic_write(truth_path) as tmp_truth:
-        writer: pq.ParquetWriter | None = None
-        with open(tmp, "wb") as raw, open(tmp_truth, "wb") as truth_fh:
-            fh: IO[bytes] = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-                if fmt == "csv.gz"
-                else raw
-            )
-            try:
-                for i, block in enumerate(_blocks(users, seed, chunk_users, cal, cat)):
-                    frame = _layout_frame(block, layout, cat, fmt)
-                    total += frame.height
-                    counts += np.bincount(block.group, minlength=len(GROUPS))
-                    if fmt == "parquet":
-                        table = frame.to_arrow()
-                        if writer is None:
-                            writer = pq.ParquetWriter(raw, table.schema, compression="zstd")
-                        writer.write_table(table)
-                    else:
-                        _write_csv(frame, fh, i == 0, layout)
-                    _truth(block, layout).write_csv(truth_fh, include_header=i == 0)
-            finally:
-                if writer is not None:
-                    writer.close()
-                if fh is not raw:
-                    fh.close()
+    _check_disk(events_path.parent, users, fmt)
+    _make_folder(events_path.parent)
+    blocks = _blocks(users, seed, chunk_users, cal, cat)
+    total, counts = _stream(blocks, events_path, truth_path, layout, fmt, cat)
     return SampleFiles(
         events_path=events_path,
         truth_path=truth_path,

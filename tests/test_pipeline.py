@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from segtui.clustering.fit import Cancelled
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.pipeline import load_users, run_segmentation, run_sweep
 
@@ -34,10 +35,8 @@ def test_run_recovers_blobs_with_ordered_ids() -> None:
     stages: list[tuple[str, float]] = []
     run = run_segmentation(
         users,
-        ["a", "b", "c"],
-        "kmeans",
-        {"k": 3},
-        seed=0,
+        PrepSpec(("a", "b", "c")),
+        FitSpec("kmeans", {"k": 3}, seed=0),
         progress=lambda s, f: stages.append((s, f)),
     )
     # largest group first: ids equal the planted groups (sizes 60, 40, 20)
@@ -67,8 +66,8 @@ def test_run_recovers_blobs_with_ordered_ids() -> None:
 def test_same_seed_same_result_and_unsorted_input() -> None:
     users, group = blobs(seed=4)
     shuffled = users.sample(fraction=1.0, shuffle=True, seed=1)
-    a = run_segmentation(users, ["a", "b", "c"], "gmm", {"k": 3}, seed=2)
-    b = run_segmentation(shuffled, ["a", "b", "c"], "gmm", {"k": 3}, seed=2)
+    a = run_segmentation(users, PrepSpec(("a", "b", "c")), FitSpec("gmm", {"k": 3}, seed=2))
+    b = run_segmentation(shuffled, PrepSpec(("a", "b", "c")), FitSpec("gmm", {"k": 3}, seed=2))
     assert a.result.labels.tolist() == b.result.labels.tolist() == group.tolist()
     assert b.users["user_id"].to_list() == users["user_id"].to_list()
 
@@ -78,21 +77,28 @@ def test_cancel_stops_before_fitting() -> None:
     calls = iter([False, True])
     with pytest.raises(Cancelled):
         run_segmentation(
-            users, ["a", "b"], "kmeans", {"k": 2}, should_stop=lambda: next(calls, True)
+            users,
+            PrepSpec(("a", "b")),
+            FitSpec("kmeans", {"k": 2}),
+            should_stop=lambda: next(calls, True),
         )
 
 
 def test_bad_input_is_input_error() -> None:
     users, _ = blobs()
     with pytest.raises(InputError, match="larger than the number of users"):
-        run_segmentation(users, ["a", "b"], "kmeans", {"k": 150})
+        run_segmentation(users, PrepSpec(("a", "b")), FitSpec("kmeans", {"k": 150}))
     with pytest.raises(InputError, match="fewer than two usable features"):
-        run_segmentation(users.with_columns(pl.lit(1.0).alias("d")), ["a", "d"], "kmeans", {"k": 2})
+        run_segmentation(
+            users.with_columns(pl.lit(1.0).alias("d")),
+            PrepSpec(("a", "d")),
+            FitSpec("kmeans", {"k": 2}),
+        )
 
 
 def test_rule_features_default_to_every_column() -> None:
     users, _ = blobs()
-    run = run_segmentation(users, ["a", "b"], "kmeans", {"k": 3})
+    run = run_segmentation(users, PrepSpec(("a", "b")), FitSpec("kmeans", {"k": 3}))
     assert run.segmentation.features == ("a", "b", "c")
     seg = run.segmentation.add_rule_segment("High c", "c > 15")
     assert int((seg.labels(run.users) == 3).sum()) == 20
@@ -100,7 +106,9 @@ def test_rule_features_default_to_every_column() -> None:
 
 def test_sweep_suggests_the_planted_k() -> None:
     users, _ = blobs((50, 40, 30, 20))
-    result, messages = run_sweep(users, ["a", "b", "c"], "kmeans", [2, 3, 4, 5, 6])
+    result, messages = run_sweep(
+        users, PrepSpec(("a", "b", "c")), FitSpec("kmeans"), [2, 3, 4, 5, 6]
+    )
     assert result.suggested_k == 4
     assert [r.k for r in result.rows] == [2, 3, 4, 5, 6]
     assert messages == []
@@ -157,11 +165,10 @@ def test_fills_come_from_the_declarations_and_reach_prepare(tmp_path: Path) -> N
     features = ["purchases", "recency_days"]
     run = run_segmentation(
         data.users,
-        features,
-        "kmeans",
-        {"k": 2},
-        default_fills=data.default_fills,
-        missing_reasons=data.missing_reasons,
+        PrepSpec(
+            tuple(features), default_fills=data.default_fills, missing_reasons=data.missing_reasons
+        ),
+        FitSpec("kmeans", {"k": 2}),
     )
     recency = run.prepared.params.features[1]
     # last purchases 9, 5 and 0 days before the last event; c never bought -> 9 days
@@ -171,20 +178,15 @@ def test_fills_come_from_the_declarations_and_reach_prepare(tmp_path: Path) -> N
     )
     override = run_segmentation(
         data.users,
-        features,
-        "kmeans",
-        {"k": 2},
-        default_fills=data.default_fills,
-        fills={"recency_days": "min"},
+        PrepSpec(tuple(features), fills={"recency_days": "min"}, default_fills=data.default_fills),
+        FitSpec("kmeans", {"k": 2}),
     )
     assert override.prepared.params.features[1].impute == 0.0
     _, messages = run_sweep(
         data.users,
-        features,
-        "kmeans",
+        PrepSpec(tuple(features), fills={"recency_days": "zero"}, default_fills=data.default_fills),
+        FitSpec("kmeans"),
         [2],
-        default_fills=data.default_fills,
-        fills={"recency_days": "zero"},
     )
     assert messages == [
         "'recency_days': 1 user with a missing value (25.0%) set to 0: nothing it measures happened"
@@ -201,7 +203,9 @@ def test_users_tables_declare_no_fill(tmp_path: Path) -> None:
     assert data.kind == "users_table"
     assert data.default_fills == {} and data.missing_reasons == {}
     run = run_segmentation(
-        data.users, ["a", "b"], "kmeans", {"k": 2}, default_fills=data.default_fills
+        data.users,
+        PrepSpec(("a", "b"), default_fills=data.default_fills),
+        FitSpec("kmeans", {"k": 2}),
     )
     assert run.prepared.params.features[0].fill == "median"
     assert run.messages[0].startswith(

@@ -405,7 +405,7 @@ def test_a_failure_midway_leaves_no_partial_files(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sample, "_layout_frame", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(InputError, match="disk full"):  # a disk error is the person's to fix
         write_sample(tmp_path, 2500, chunk_users=1000)
     assert list(tmp_path.iterdir()) == []
 
@@ -493,3 +493,18 @@ def test_unit_hash_is_uniform() -> None:
     assert u.max() < 1.0
     counts = np.histogram(u, bins=10, range=(0, 1))[0]
     assert counts.min() > 9_500 and counts.max() < 10_500
+
+
+def test_a_sample_that_would_not_fit_on_disk_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil as shutil_mod
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_mod, "disk_usage", lambda _: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(InputError, match=r"only 0\.0 GB is free"):
+        write_sample(tmp_path / "out", 100_000, seed=0)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match="more than segtui's sample generator makes"):
+        write_sample(tmp_path / "out", 10**12, seed=0)

@@ -24,8 +24,10 @@ import polars as pl
 
 from segtui import pipeline as core
 from segtui.artifacts.export import export_segments
+from segtui.artifacts.fitted import ExportTarget
 from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions
@@ -206,6 +208,14 @@ class FitRequest:
     def params_dict(self) -> dict[str, Any]:
         return dict(self.params)
 
+    @property
+    def fit_spec(self) -> FitSpec:
+        return FitSpec(self.algorithm, self.params_dict, self.seed, self.sample_size)
+
+    def prep_spec(self, dataset: Dataset) -> PrepSpec:
+        """The data's transforms and fills for the chosen features (the app has no overrides)."""
+        return PrepSpec.for_data(dataset.data, self.features)
+
 
 @dataclass
 class FitOutcome:
@@ -253,18 +263,12 @@ def fit(
     with threadpool_limits(limits=ui_threads()):
         run = core.run_segmentation(
             dataset.users,
-            list(request.features),
-            request.algorithm,
-            request.params_dict,
-            seed=request.seed,
-            sample_size=request.sample_size,
-            default_transforms=dataset.default_transforms,
+            request.prep_spec(dataset),
+            request.fit_spec,
             progress=progress,
             should_stop=should_stop,
             rule_features=dataset.feature_names,
             display_points=DISPLAY_POINTS,
-            default_fills=dataset.data.default_fills,
-            missing_reasons=dataset.data.missing_reasons,
         )
     return FitOutcome(request, run, time.perf_counter() - started)
 
@@ -279,21 +283,14 @@ def sweep(
     """:func:`segtui.pipeline.run_sweep` over ``ks`` with the current features and algorithm."""
     from threadpoolctl import threadpool_limits
 
-    params = {k: v for k, v in request.params_dict.items() if k != "k"}
     with threadpool_limits(limits=ui_threads()):
         result, _ = core.run_sweep(
             dataset.users,
-            list(request.features),
-            request.algorithm,
+            request.prep_spec(dataset),
+            request.fit_spec,
             list(ks),
-            params,
-            seed=request.seed,
-            sample_size=request.sample_size,
-            default_transforms=dataset.default_transforms,
             progress=progress,
             should_stop=should_stop,
-            default_fills=dataset.data.default_fills,
-            missing_reasons=dataset.data.missing_reasons,
         )
     return result
 
@@ -495,26 +492,14 @@ def export(
     dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation, request: ExportRequest
 ) -> ExportSummary:
     """:func:`segtui.artifacts.export.export_segments` with the arguments of ``segtui segment``."""
-    data = dataset.data
-    written = export_segments(
+    model_path = request.model_path
+    target = ExportTarget(
         Path(request.path).expanduser().resolve(),
-        outcome.run.users,
-        segmentation,
-        outcome.prepared,
-        outcome.result,
-        outcome.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        features=request.features,
-        csv=request.csv,
-        model_path=(
-            None if request.model_path is None else Path(request.model_path).expanduser().resolve()
-        ),
-        report=data.report,
-        as_of=data.as_of,
-        id_column=data.id_column,
-        users_table=data.kind == "users_table",
+        request.features,
+        request.csv,
+        None if model_path is None else Path(model_path).expanduser().resolve(),
     )
+    written = export_segments(target, outcome.run.fitted(segmentation), dataset.data.provenance)
     files = [str(p) for p in written.files]
     command = f"segtui assign {written.model} NEW_EVENTS.csv -o labels.parquet"
     return ExportSummary(files, int(written.rows), int(written.segments), command)

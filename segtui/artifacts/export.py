@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segtui.artifacts.fitted import ExportTarget, FittedSegmentation, Provenance
 from segtui.artifacts.model import build_model, default_model_path, model_to_json
 from segtui.artifacts.parquet_meta import METADATA_KEY
-from segtui.clustering.fit import ClusterResult
-from segtui.clustering.prepare import PreparedMatrix
-from segtui.clustering.projection import Projection
 from segtui.errors import InputError
-from segtui.features.spec import FeatureSpec
 from segtui.fileio import atomic_write
-from segtui.ingest.events import LoadedEvents
-from segtui.ingest.mapping import ColumnMapping
-from segtui.ingest.report import LoadReport
-from segtui.segments.segmentation import NOISE_NAME, Segmentation
+from segtui.segments.segmentation import NOISE_NAME
 
 FIXED_COLUMNS: tuple[str, ...] = ("user_id", "segment", "segment_id", "pc1", "pc2")
 
@@ -140,67 +133,32 @@ def write_labels(
 
 
 def export_segments(
-    path: str | Path,
-    users: pl.DataFrame,
-    segmentation: Segmentation,
-    prepared: PreparedMatrix,
-    result: ClusterResult,
-    projection: Projection,
-    specs: Sequence[FeatureSpec] | None = None,
-    mapping: ColumnMapping | None = None,
-    loaded: LoadedEvents | None = None,
-    features: Sequence[str] | None = None,
-    csv: bool = False,
-    model_path: str | Path | None = None,
-    report: LoadReport | None = None,
-    as_of: datetime | None = None,
-    id_column: str | None = None,
-    session_gap_minutes: float | None = None,
-    users_table: bool = False,
+    target: ExportTarget, fitted: FittedSegmentation, provenance: Provenance
 ) -> ExportResult:
-    """Write ``path`` (.parquet), optionally its CSV twin, and the model JSON; return a summary.
+    """Write the parquet, optionally its CSV twin, and the model JSON; return a summary.
 
-    ``users`` is the users table the segmentation was built on (rule segments are evaluated on
-    it); ``features`` are the columns written (default: the clustering features). ``specs`` are
-    the feature declarations (events); with ``users_table=True`` or no specs the model assigns
-    from a users table with the same columns. ``loaded`` supplies the mapping and session gap
-    when they are not given.
+    Nothing is written unless everything is: the three files are written to temporary files
+    and renamed into place together.
     """
-    path = Path(path)
+    path = Path(target.path)
     if path.suffix.lower() != ".parquet":
         raise InputError(
             "the segments file must end in .parquet", file=path, hint="e.g. -o segments.parquet"
         )
-    model_file = Path(model_path) if model_path is not None else default_model_path(path)
+    model_file = Path(target.model_path) if target.model_path else default_model_path(path)
     if not str(model_file).endswith(".json"):
         raise InputError("the model file must end in .json", file=model_file)
-    csv_file = path.with_suffix(".csv") if csv else None
+    csv_file = path.with_suffix(".csv") if target.csv else None
+    users, prepared = fitted.users, fitted.prepared
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
+        fitted = replace(fitted, users=users)
     if not users.get_column("user_id").cast(pl.Utf8).equals(prepared.user_ids.cast(pl.Utf8)):
         raise InputError("the users table and the prepared matrix hold different users")
-    if loaded is not None:
-        mapping = mapping if mapping is not None else loaded.mapping
-        if session_gap_minutes is None:
-            session_gap_minutes = loaded.session_gap_minutes
-    if users_table:
-        specs = None
-    chosen = list(features) if features is not None else list(prepared.features)
+    segmentation, projection = fitted.segmentation, fitted.projection
+    chosen = list(target.features) if target.features is not None else list(prepared.features)
     labels = segmentation.labels(users)
-    model = build_model(
-        prepared=prepared,
-        result=result,
-        segmentation=segmentation,
-        projection=projection,
-        users=users,
-        specs=specs,
-        mapping=mapping,
-        session_gap_minutes=session_gap_minutes,
-        id_column=id_column,
-        as_of=as_of,
-        report=report,
-        labels=labels,
-    )
+    model = build_model(fitted, provenance, labels=labels)
     text = model_to_json(model)  # once: the same checked text goes in the parquet and the file
     frame = segments_frame(
         users, labels, segmentation.names, chosen, projection.coords, segmentation.noise_id

@@ -39,10 +39,10 @@ import numpy as np
 import polars as pl
 
 from segtui import __version__
+from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.artifacts.parquet_meta import read_segments_metadata
-from segtui.clustering.fit import ALGORITHMS, ClusterResult
-from segtui.clustering.prepare import PreparedMatrix, PrepareParams
-from segtui.clustering.projection import Projection
+from segtui.clustering.fit import ALGORITHMS
+from segtui.clustering.prepare import PrepareParams
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict
@@ -172,26 +172,21 @@ def _split_centers(
 
 
 def build_model(
+    fitted: FittedSegmentation,
+    provenance: Provenance,
     *,
-    prepared: PreparedMatrix,
-    result: ClusterResult,
-    segmentation: Segmentation,
-    projection: Projection,
-    users: pl.DataFrame,
-    specs: Sequence[FeatureSpec] | None = None,
-    mapping: ColumnMapping | None = None,
-    session_gap_minutes: float | None = None,
-    id_column: str | None = None,
-    as_of: datetime | None = None,
-    report: LoadReport | None = None,
     labels: np.ndarray | None = None,
     created: datetime | None = None,
 ) -> dict[str, Any]:
     """The model as a JSON-ready dict (see the module docstring for its keys).
 
-    ``specs`` None means the users were a users table (assigning reads the same columns).
     ``labels`` are the final labels when the caller has them (sizes in ``segments``).
     """
+    prepared, result, segmentation = fitted.prepared, fitted.result, fitted.segmentation
+    projection, users = fitted.projection, fitted.users
+    specs, mapping, report = provenance.specs, provenance.mapping, provenance.report
+    session_gap_minutes, id_column = provenance.session_gap_minutes, provenance.id_column
+    as_of = provenance.as_of
     kept = list(prepared.features)
     if len(segmentation.user_ids) != prepared.X.shape[0]:
         raise InputError("the segmentation and the prepared matrix hold different users")

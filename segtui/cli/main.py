@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from segtui import __version__
 from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd, segment_cmd
 from segtui.errors import InputError
 
@@ -21,10 +22,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"segtui {__version__}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def _default(
     ctx: typer.Context,
     theme: str | None = typer.Option(None, "--theme", help="Theme name (see themes/)."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
 ) -> None:
     """With no command, open the app on the bundled sample data."""
     if ctx.invoked_subcommand is None:
@@ -40,13 +50,20 @@ app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
 
 
+EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""Exit codes (the README lists them): done, a bug in segtui, bad input, interrupted."""
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: bad input is a paragraph and exit 2, Ctrl-C exit 130."""
     try:
         app()
     except InputError as error:
         typer.echo(f"segtui: {error.describe()}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        typer.echo("segtui: interrupted; nothing was written half-way.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

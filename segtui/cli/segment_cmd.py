@@ -18,8 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from segtui.artifacts.assign import assign_with_messages
-from segtui.artifacts.export import export_segments, write_labels
-from segtui.artifacts.model import model_to_json, read_model
+from segtui.artifacts.export import ExportResult, export_segments, write_labels
+from segtui.artifacts.fitted import ExportTarget
+from segtui.artifacts.model import default_model_path, model_to_json, read_model
 from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
     AsOfOpt,
@@ -40,9 +41,12 @@ from segtui.cli.options import (
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
+from segtui.fileio import check_writable, refuse_overwriting_inputs
 from segtui.ingest.events import LoadOptions
+from segtui.ingest.sources import resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation
@@ -143,6 +147,17 @@ def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]
     return params
 
 
+def _fit_spec(
+    algo: str, k: int | None, param: list[str] | None, seed: int, sample_size: int | None
+) -> FitSpec:
+    """The fit choices from the flags, checked before any data is read (k < 2, ...)."""
+    params = _params(algo, k, param)
+    if algorithm_info(algo).uses_k:
+        params.setdefault("k", 6)
+    resolve_params(algo, params)
+    return FitSpec(algo, params, seed, sample_size)
+
+
 def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
         raise InputError(
@@ -150,9 +165,16 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
             file=path,
             hint=f"e.g. -o segments{suffixes[0]}",
         )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("the folder to write into does not exist", file=folder)
+    check_writable(path)
+
+
+def _check_not_inputs(outputs: list[Path | None], paths: list[str], *read: Path | None) -> None:
+    """Refuse, before any work, outputs that would overwrite a file this command reads."""
+    inputs = [*resolve_paths(paths), *(p for p in read if p is not None)]
+    refuse_overwriting_inputs(outputs, inputs)
+    for output in outputs:
+        if output is not None:
+            check_writable(output)
 
 
 def _load(
@@ -222,54 +244,30 @@ def segment(
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
-    params = _params(algo, k, param)
-    if algorithm_info(algo).uses_k:
-        params.setdefault("k", 6)
-    resolve_params(algo, params)  # bad parameters (k < 2, ...) fail before any data is read
+    written_files = [output, model or default_model_path(output)]
+    written_files.append(output.with_suffix(".csv") if csv else None)
+    _check_not_inputs(written_files, paths, feature_file, mapping)
+    fit = _fit_spec(algo, k, param, seed, sample_size)
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
-    features = names or data.default_features
-    run = run_segmentation(
-        data.users,
-        features,
-        algo,
-        params,
-        seed,
-        sample_size,
-        data.default_transforms,
-        transforms=transforms,
-        scaling=scaling,
-        rule_features=data.features,
-        default_fills=data.default_fills,
-        fills=fills,
-        missing_reasons=data.missing_reasons,
-    )
+    prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
+    run = run_segmentation(data.users, prep, fit, rule_features=data.features)
     segmentation = add_rules(run, rule or [])
-    written = export_segments(
-        output,
-        run.users,
-        segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        features=run.features,
-        csv=csv,
-        model_path=model,
-        report=data.report,
-        as_of=data.as_of,
-        id_column=data.id_column,
-        users_table=data.kind == "users_table",
-    )
+    target = ExportTarget(output, run.features, csv, model)
+    written = export_segments(target, run.fitted(segmentation), data.provenance)
     if segmentation is not run.segmentation:
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
         typer.echo(json.dumps(segment_dict(data, run, written.to_dict()), indent=2, default=str))
         return
+    typer.echo("\n".join(segment_lines(data, run, written)))
+
+
+def segment_lines(data: UsersData, run: SegmentRun, written: ExportResult) -> list[str]:
+    """What ``segment`` prints: loading notes, profiles, diagnostics, notes, files written."""
     lines = [*data.messages, ""]
     lines += profile_lines(run)
     lines += ["", *diagnostics_lines(run.diagnostics)]
@@ -277,7 +275,7 @@ def segment(
     lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]
     lines += [f"  {p}" for p in written.files]
     lines.append(f"label new data: segtui assign {written.model} NEW_FILES -o labels.parquet")
-    typer.echo("\n".join(lines))
+    return lines
 
 
 def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:
@@ -449,21 +447,10 @@ def sweep(
     fills = _fills(fill)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
-    result, messages = run_sweep(
-        data.users,
-        names or data.default_features,
-        algo,
-        ks,
-        params,
-        seed,
-        sample_size,
-        data.default_transforms,
-        transforms=_pairs(transform, "--transform"),
-        scaling=scaling,
-        default_fills=data.default_fills,
-        fills=fills,
-        missing_reasons=data.missing_reasons,
+    prep = PrepSpec.for_data(
+        data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
+    result, messages = run_sweep(data.users, prep, FitSpec(algo, params, seed, sample_size), ks)
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         typer.echo(json.dumps(out, indent=2, default=str))
@@ -539,6 +526,7 @@ def assign(
 ) -> None:
     """Label the users in new files with a saved model: user_id, segment, segment_id."""
     _check_output(output, (".parquet", ".csv"))
+    _check_not_inputs([output], paths, model, mapping)
     m = read_model(model)
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
     options = load_options(map_, mapping, strict, gap, day_first, layout)

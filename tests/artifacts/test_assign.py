@@ -11,8 +11,10 @@ import pytest
 
 from segtui.artifacts.assign import assign, assign_users, assign_with_messages
 from segtui.artifacts.export import export_segments
+from segtui.artifacts.fitted import ExportTarget, Provenance
 from segtui.artifacts.model import read_model
 from segtui.clustering.fit import fit_clusters
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.pipeline import UsersData, load_users, run_segmentation
 from segtui.sample import generate
@@ -36,23 +38,12 @@ def data(events_csv: Path) -> UsersData:
 def exported(data: UsersData, folder: Path, algorithm: str, edit=None, k: int = 4) -> Path:
     run = run_segmentation(
         data.users,
-        FEATURES,
-        algorithm,
-        {"k": k},
-        seed=0,
-        default_transforms=data.default_transforms,
+        PrepSpec(tuple(FEATURES), default_transforms=data.default_transforms),
+        FitSpec(algorithm, {"k": k}, seed=0),
     )
     seg = edit(run) if edit is not None else run.segmentation
     written = export_segments(
-        folder / "segments.parquet",
-        run.users,
-        seg,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        report=data.report,
+        ExportTarget(folder / "segments.parquet"), run.fitted(seg), data.provenance
     )
     return written.parquet
 
@@ -156,17 +147,11 @@ def test_other_layout_lacking_a_column_names_the_models_features(
     data: UsersData, events_csv: Path, tmp_path: Path
 ) -> None:
     """order_id reaches avg_order_value through 'orders', which is not a model feature."""
-    run = run_segmentation(data.users, ["events", "avg_order_value"], "kmeans", {"k": 2}, seed=0)
+    run = run_segmentation(
+        data.users, PrepSpec(("events", "avg_order_value")), FitSpec("kmeans", {"k": 2}, seed=0)
+    )
     written = export_segments(
-        tmp_path / "segments.parquet",
-        run.users,
-        run.segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        report=data.report,
+        ExportTarget(tmp_path / "segments.parquet"), run.fitted(), data.provenance
     )
     slim = renamed_events(events_csv, tmp_path, drop=("order_id",))
     with pytest.raises(InputError) as info:
@@ -191,16 +176,13 @@ def users_table_model(tmp_path: Path, algorithm: str, params: dict) -> tuple[Pat
     users.write_parquet(table)
     data = load_users([table])
     assert data.kind == "users_table"
-    run = run_segmentation(data.users, data.default_features, algorithm, params, seed=0)
+    run = run_segmentation(
+        data.users, PrepSpec(tuple(data.default_features)), FitSpec(algorithm, params, seed=0)
+    )
     written = export_segments(
-        tmp_path / "segments.parquet",
-        run.users,
-        run.segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        id_column=data.id_column,
-        users_table=True,
+        ExportTarget(tmp_path / "segments.parquet"),
+        run.fitted(),
+        Provenance(id_column=data.id_column),
     )
     return written.parquet, users
 
@@ -235,13 +217,13 @@ def test_non_median_fills_reproduce_the_labels(
 ) -> None:
     run = run_segmentation(
         data.users,
-        NULLABLE,
-        algorithm,
-        {"k": 4},
-        seed=0,
-        default_transforms=data.default_transforms,
-        default_fills=data.default_fills,
-        fills={"avg_order_value": "min"},
+        PrepSpec(
+            tuple(NULLABLE),
+            fills={"avg_order_value": "min"},
+            default_transforms=data.default_transforms,
+            default_fills=data.default_fills,
+        ),
+        FitSpec(algorithm, {"k": 4}, seed=0),
     )
     params = {f.name: f for f in run.prepared.params.features}
     assert {name: f.fill for name, f in params.items()} == {
@@ -260,15 +242,7 @@ def test_non_median_fills_reproduce_the_labels(
         float(np.log1p(data.users["avg_order_value"].min()))
     )
     written = export_segments(
-        tmp_path / "segments.parquet",
-        run.users,
-        run.segmentation,
-        run.prepared,
-        run.result,
-        run.projection,
-        specs=data.specs,
-        loaded=data.loaded,
-        report=data.report,
+        ExportTarget(tmp_path / "segments.parquet"), run.fitted(), data.provenance
     )
     expected = pl.read_parquet(written.parquet).select("user_id", "segment", "segment_id")
     model = read_model(tmp_path / "segments.model.json")

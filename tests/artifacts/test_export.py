@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from segtui.artifacts.export import export_segments
+from segtui.artifacts.fitted import ExportTarget, Provenance
 from segtui.artifacts.parquet_meta import read_segments_metadata
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.pipeline import SegmentRun, run_segmentation
 
@@ -30,20 +32,14 @@ def make_run() -> SegmentRun:
             "b": X[:, 1],
         }
     )
-    return run_segmentation(users, ["orders", "a", "b"], "kmeans", {"k": 3}, seed=0)
-
-
-def export(run: SegmentRun, folder: Path, **kw):
-    return export_segments(
-        folder / "segments.parquet",
-        run.users,
-        kw.pop("segmentation", run.segmentation),
-        run.prepared,
-        run.result,
-        run.projection,
-        id_column="user_id",
-        **kw,
+    return run_segmentation(
+        users, PrepSpec(("orders", "a", "b")), FitSpec("kmeans", {"k": 3}, seed=0)
     )
+
+
+def export(run: SegmentRun, folder: Path, segmentation=None, **kw):
+    target = ExportTarget(folder / "segments.parquet", **kw)
+    return export_segments(target, run.fitted(segmentation), Provenance(id_column="user_id"))
 
 
 def test_files_columns_and_types(tmp_path: Path) -> None:
@@ -124,24 +120,12 @@ def test_parquet_without_metadata(tmp_path: Path) -> None:
 def test_bad_input_leaves_no_file(tmp_path: Path) -> None:
     run = make_run()
     with pytest.raises(InputError, match=r"must end in \.parquet"):
-        export_segments(
-            tmp_path / "s.csv",
-            run.users,
-            run.segmentation,
-            run.prepared,
-            run.result,
-            run.projection,
-        )
+        export_segments(ExportTarget(tmp_path / "s.csv"), run.fitted(), Provenance())
     with pytest.raises(InputError, match="name of a column segtui writes"):
         export(run, tmp_path, features=["a", "pc1"])
     with pytest.raises(InputError, match="does not exist"):
         export_segments(
-            tmp_path / "missing" / "s.parquet",
-            run.users,
-            run.segmentation,
-            run.prepared,
-            run.result,
-            run.projection,
+            ExportTarget(tmp_path / "missing" / "s.parquet"), run.fitted(), Provenance()
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -159,7 +143,7 @@ def test_failure_mid_write_keeps_the_old_files_whole(
 
     # The CSV is written last: by then the new parquet and model JSON sit in temporary files.
     monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(InputError, match="No space left"):
         export(run, tmp_path, segmentation=renamed, csv=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from segtui.artifacts.fitted import Provenance
 from segtui.artifacts.model import (
     SCHEMA_VERSION,
     build_model,
@@ -22,6 +23,7 @@ from segtui.artifacts.model import (
     read_model,
     spec_to_dict,
 )
+from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG, CATALOG_BY_NAME
 from segtui.features.tables import spec_from_dict
@@ -52,7 +54,7 @@ def users_table(n: int = 90) -> pl.DataFrame:
 
 def make_model(algorithm: str = "kmeans") -> tuple[dict[str, Any], Any]:
     users = users_table()
-    run = run_segmentation(users, ["a", "b"], algorithm, {"k": 3}, seed=1)
+    run = run_segmentation(users, PrepSpec(("a", "b")), FitSpec(algorithm, {"k": 3}, seed=1))
     seg = (
         run.segmentation.rename(0, "First")
         .merge([1, 2], name="Rest")
@@ -62,14 +64,7 @@ def make_model(algorithm: str = "kmeans") -> tuple[dict[str, Any], Any]:
         run.prepared.X[seg.members(0)][:, 0] > np.median(run.prepared.X[seg.members(0)][:, 0]), int
     )
     seg = seg.split(0, sub)
-    model = build_model(
-        prepared=run.prepared,
-        result=run.result,
-        segmentation=seg,
-        projection=run.projection,
-        users=run.users,
-        id_column="user_id",
-    )
+    model = build_model(run.fitted(seg), Provenance(id_column="user_id"))
     return model, seg
 
 
@@ -205,16 +200,9 @@ def test_fills_are_recorded_per_feature_and_old_files_mean_median() -> None:
         pl.when(pl.col("a") > 12).then(None).otherwise(pl.col("a")).alias("a")
     )
     run = run_segmentation(
-        users, ["a", "b"], "kmeans", {"k": 3}, seed=1, default_fills={"a": "max"}
+        users, PrepSpec(("a", "b"), default_fills={"a": "max"}), FitSpec("kmeans", {"k": 3}, seed=1)
     )
-    model = build_model(
-        prepared=run.prepared,
-        result=run.result,
-        segmentation=run.segmentation,
-        projection=run.projection,
-        users=run.users,
-        id_column="user_id",
-    )
+    model = build_model(run.fitted(), Provenance(id_column="user_id"))
     data = json.loads(model_to_json(model))
     a, b = data["prepare"]["features"]
     assert (a["fill"], b["fill"]) == ("max", "median")

@@ -1,4 +1,4 @@
-"""segtui.artifacts.project: the session file saves reopens exactly, refuses bad input."""
+"""segtui.artifacts.project: a session file is saved and reopened exactly; bad files are refused."""
 
 from __future__ import annotations
 

@@ -1,0 +1,126 @@
+"""The choices behind a segmentation, as two small values: how to prepare, how to fit.
+
+The CLI builds them from flags, the app from its setup panel, the project file stores them and
+the model records what they resolved to; :func:`segtui.pipeline.run_segmentation` takes them.
+Keeping the choices in two frozen values (instead of sixteen keyword arguments copied from layer
+to layer) is what lets those four places agree without being kept in step by hand.
+
+    >>> fit = FitSpec("kmeans", {"k": 4}, seed=3)
+    >>> FitSpec.from_dict(fit.to_dict()) == fit
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from segtui.errors import InputError
+
+
+class DataDefaults(Protocol):
+    """What the data says about its features (``segtui.pipeline.UsersData`` has these)."""
+
+    default_features: list[str]
+    default_transforms: dict[str, str]
+    default_fills: dict[str, str]
+    missing_reasons: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PrepSpec:
+    """Which features become the matrix and how: transform, missing-value fill, scaling.
+
+    ``transforms`` and ``fills`` are a person's choices (by feature); ``default_transforms``
+    and ``default_fills`` are what each feature's declaration says, used where the person chose
+    nothing. ``missing_reasons`` ("no purchases") only words the messages.
+    """
+
+    features: tuple[str, ...]
+    transforms: Mapping[str, str] = field(default_factory=dict)
+    fills: Mapping[str, str] = field(default_factory=dict)
+    scaling: str = "standard"
+    default_transforms: Mapping[str, str] = field(default_factory=dict)
+    default_fills: Mapping[str, str] = field(default_factory=dict)
+    missing_reasons: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_data(
+        cls,
+        data: DataDefaults,
+        features: Sequence[str] | None = None,
+        *,
+        transforms: Mapping[str, str] | None = None,
+        fills: Mapping[str, str] | None = None,
+        scaling: str = "standard",
+    ) -> PrepSpec:
+        """The data's defaults (features, transforms, fills) with a person's choices on top."""
+        return cls(
+            features=tuple(features if features else data.default_features),
+            transforms=dict(transforms or {}),
+            fills=dict(fills or {}),
+            scaling=scaling,
+            default_transforms=dict(data.default_transforms),
+            default_fills=dict(data.default_fills),
+            missing_reasons=dict(data.missing_reasons),
+        )
+
+    def with_features(self, features: Sequence[str]) -> PrepSpec:
+        return replace(self, features=tuple(features))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The person's choices (the defaults come from the data again when it is reloaded)."""
+        return {
+            "features": list(self.features),
+            "transforms": dict(self.transforms),
+            "fills": dict(self.fills),
+            "scaling": self.scaling,
+        }
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """Which algorithm, with which parameters, seed and sample size for quadratic ones."""
+
+    algorithm: str = "kmeans"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    sample_size: int | None = None
+
+    def with_params(self, **params: Any) -> FitSpec:
+        return replace(self, params={**self.params, **params})
+
+    def without(self, *names: str) -> FitSpec:
+        return replace(self, params={k: v for k, v in self.params.items() if k not in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "params": dict(self.params),
+            "seed": self.seed,
+            "sample_size": self.sample_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str | None = None) -> FitSpec:
+        """Check and build; a wrong shape is an InputError naming the key."""
+        if not isinstance(data, Mapping):
+            raise InputError("the fit choices must be an object", file=file)
+        algorithm = data.get("algorithm", "kmeans")
+        params = data.get("params", {})
+        seed = data.get("seed", 0)
+        sample_size = data.get("sample_size")
+        if not isinstance(algorithm, str):
+            raise InputError("'algorithm' must be a name", file=file)
+        if not isinstance(params, Mapping):
+            raise InputError("'params' must be an object", file=file)
+        if not _is_int(seed):
+            raise InputError("'seed' must be a whole number", file=file)
+        if sample_size is not None and not _is_int(sample_size):
+            raise InputError("'sample_size' must be a whole number or null", file=file)
+        return cls(algorithm, dict(params), seed, sample_size)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
