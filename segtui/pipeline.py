@@ -8,7 +8,7 @@ Two calls cover the flow of data in DESIGN.md up to the export:
   names the segments, projects users to 2-D and starts the :class:`Segmentation`.
 
 Each step is one call into the core; nothing here computes anything itself. Long steps report
-``progress(stage, fraction)`` and stop with :class:`segtui.clustering.fit.Cancelled` when
+``progress(stage, fraction)`` and stop with :class:`segtui.clustering.control.Cancelled` when
 ``should_stop()`` turns true.
 """
 
@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
-from segtui.clustering.fit import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
+from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import Projection, project_pca
 from segtui.errors import InputError
@@ -254,7 +255,7 @@ def run_segmentation(
     ``default_fills`` (``UsersData.default_fills``) and ``fills`` (a person's overrides) say how
     missing values are filled (see :func:`segtui.clustering.prepare.prepare`); ``missing_reasons``
     (``UsersData.missing_reasons``) only words the messages.
-    Raises :class:`segtui.clustering.fit.Cancelled` when ``should_stop()`` turns true.
+    Raises :class:`segtui.clustering.control.Cancelled` when ``should_stop()`` turns true.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()

@@ -24,8 +24,9 @@ import polars as pl
 
 from segtui import pipeline as core
 from segtui.artifacts.export import export_segments
+from segtui.clustering.control import Cancelled
 from segtui.clustering.diagnostics import SweepResult
-from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
+from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
 from segtui.errors import InputError
 from segtui.features.catalog import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions, LoadReport

@@ -39,7 +39,7 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
-from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
+from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
 from segtui.errors import InputError
 from segtui.features.catalog import FILLS, closest_name
 from segtui.ingest.events import LoadOptions

@@ -19,17 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from segtui.clustering.fit import (
-    CHUNK_ROWS,
-    MIN_K,
-    Cancelled,
-    ClusterResult,
-    Progress,
-    ShouldStop,
-    algorithm_info,
-    fit_clusters,
-    segment_means,
-)
+from segtui.clustering.control import Cancelled, Progress, ShouldStop
+from segtui.clustering.fit import ClusterResult, fit_clusters
+from segtui.clustering.kernels import CHUNK_ROWS, segment_means
+from segtui.clustering.registry import MIN_K, algorithm_info
 from segtui.errors import InputError
 
 SILHOUETTE_SAMPLE = 10_000
