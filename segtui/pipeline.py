@@ -27,7 +27,7 @@ from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
-from segtui.clustering.projection import Projection, project_pca
+from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG, FeatureSpec, available_features, load_feature_file
 from segtui.features.catalog import select_features as select_specs
@@ -40,8 +40,6 @@ from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation
 
 SourceKind = Literal["events", "users_table"]
-DISPLAY_POINTS = 20_000
-"""Users drawn in the scatter at most (a stratified sample of the projection)."""
 
 
 @dataclass
@@ -244,7 +242,7 @@ def run_segmentation(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     rule_features: Sequence[str] | None = None,
-    display_points: int | None = DISPLAY_POINTS,
+    display_points: int | None = DISPLAY_SAMPLE,
     default_fills: Mapping[str, str] | None = None,
     fills: Mapping[str, str] | None = None,
     missing_reasons: Mapping[str, str] | None = None,

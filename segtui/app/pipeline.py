@@ -39,8 +39,9 @@ __all__ = ["Cancelled"]
 ProgressFn = Callable[[str, float | None], None]
 StopFn = Callable[[], bool]
 
-DISPLAY_POINTS = 4000
-"""Users the scatter draws at most (plotext slows down past a few thousand markers)."""
+SCATTER_POINTS = 4000
+"""Users the app's terminal scatter draws at most (plotext slows down past a few thousand
+markers); the core's projection sample is ``segtui.clustering.projection.DISPLAY_SAMPLE``."""
 
 
 def _noop(stage: str, fraction: float | None = None) -> None:
@@ -262,7 +263,7 @@ def fit(
             progress=progress,
             should_stop=should_stop,
             rule_features=dataset.feature_names,
-            display_points=DISPLAY_POINTS,
+            display_points=SCATTER_POINTS,
             default_fills=dataset.data.default_fills,
             missing_reasons=dataset.data.missing_reasons,
         )

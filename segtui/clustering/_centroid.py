@@ -63,8 +63,7 @@ class CentroidState(ComparedAsDict):
         return cls(
             centers=centers,
             center_labels=fields.labels("center_labels", len(centers)),
-            algorithm=fields.optional("algorithm", str, None),
-            n_segments=fields.optional("n_segments", int, None),
+            **fields.identity(),
         )
 
 

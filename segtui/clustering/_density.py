@@ -80,8 +80,7 @@ class DensityState(ComparedAsDict):
             point_labels=point_labels,
             radius=radius.reshape(len(points)),
             radius_rule=fields.optional("radius_rule", str, ""),
-            algorithm=fields.optional("algorithm", str, None),
-            n_segments=fields.optional("n_segments", int, None),
+            **fields.identity(),
         )
 
 

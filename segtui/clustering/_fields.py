@@ -49,6 +49,13 @@ class StateFields:
     def optional(self, key: str, kind: type, default: Any) -> Any:
         return default if self.data.get(key) is None else self.get(key, kind)
 
+    def identity(self) -> dict[str, Any]:
+        """The algorithm and segment count a fit records (absent from older and split states)."""
+        return {
+            "algorithm": self.optional("algorithm", str, None),
+            "n_segments": self.optional("n_segments", int, None),
+        }
+
     def matrix(self, key: str, n_features: int | None) -> np.ndarray:
         """Rows of finite numbers, ``n_features`` wide when given (an empty list is 0 rows)."""
         value = self.get(key, list)

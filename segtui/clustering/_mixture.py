@@ -99,8 +99,7 @@ class MixtureState(ComparedAsDict):
             covariances=None if covariances is None else fields.numbers("covariances"),
             precisions_cholesky=fields.numbers("precisions_cholesky"),
             component_labels=labels,
-            algorithm=fields.optional("algorithm", str, None),
-            n_segments=fields.optional("n_segments", int, None),
+            **fields.identity(),
         )
 
 
