@@ -8,7 +8,7 @@ Two calls cover the flow of data in DESIGN.md up to the export:
   names the segments, projects users to 2-D and starts the :class:`Segmentation`.
 
 Each step is one call into the core; nothing here computes anything itself. Long steps report
-``progress(stage, fraction)`` and stop with :class:`segtui.clustering.fit.Cancelled` when
+``progress(stage, fraction)`` and stop with :class:`segtui.clustering.control.Cancelled` when
 ``should_stop()`` turns true.
 """
 
@@ -25,10 +25,11 @@ import numpy as np
 import polars as pl
 
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
+from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
-from segtui.clustering.fit import Cancelled, ClusterResult, Progress, ShouldStop, fit_clusters
+from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
-from segtui.clustering.projection import Projection, project_pca
+from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
@@ -47,8 +48,6 @@ from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation
 
 SourceKind = Literal["events", "users_table"]
-DISPLAY_POINTS = 20_000
-"""Users drawn in the scatter at most (a stratified sample of the projection)."""
 
 
 @dataclass
@@ -312,15 +311,15 @@ def run_segmentation(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     rule_features: Sequence[str] | None = None,
-    display_points: int | None = DISPLAY_POINTS,
+    display_points: int | None = DISPLAY_SAMPLE,
 ) -> SegmentRun:
     """prepare -> fit_clusters -> diagnose -> profiles and names -> PCA -> Segmentation.
 
     ``prep`` says which features and how they are transformed, filled and scaled (see
     :func:`segtui.clustering.prepare.prepare`); ``fit`` the algorithm, parameters, seed and
     sample size. ``rule_features`` are the names rule segments may use (default: every column
-    but user_id). Raises :class:`segtui.clustering.fit.Cancelled` when ``should_stop()`` turns
-    true.
+    but user_id). Raises :class:`segtui.clustering.control.Cancelled` when ``should_stop()``
+    turns true.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()

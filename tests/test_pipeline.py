@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from segtui.clustering.fit import Cancelled
+from segtui.clustering.control import Cancelled
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.pipeline import load_users, run_segmentation, run_sweep

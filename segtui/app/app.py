@@ -294,7 +294,7 @@ class SegtuiApp(App[None]):
         self.switch_screen(ExploreScreen())
 
     def _init_choices(self) -> None:
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         dataset = self.dataset
         assert dataset is not None

@@ -25,8 +25,9 @@ import polars as pl
 from segtui import pipeline as core
 from segtui.artifacts.export import export_segments
 from segtui.artifacts.fitted import ExportTarget
+from segtui.clustering.control import Cancelled
 from segtui.clustering.diagnostics import SweepResult
-from segtui.clustering.fit import Cancelled, EpsSuggestion, fit_clusters, suggest_eps
+from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
@@ -41,8 +42,9 @@ __all__ = ["Cancelled"]
 ProgressFn = Callable[[str, float | None], None]
 StopFn = Callable[[], bool]
 
-DISPLAY_POINTS = 4000
-"""Users the scatter draws at most (plotext slows down past a few thousand markers)."""
+SCATTER_POINTS = 4000
+"""Users the app's terminal scatter draws at most (plotext slows down past a few thousand
+markers); the core's projection sample is ``segtui.clustering.projection.DISPLAY_SAMPLE``."""
 
 
 def _noop(stage: str, fraction: float | None = None) -> None:
@@ -268,7 +270,7 @@ def fit(
             progress=progress,
             should_stop=should_stop,
             rule_features=dataset.feature_names,
-            display_points=DISPLAY_POINTS,
+            display_points=SCATTER_POINTS,
         )
     return FitOutcome(request, run, time.perf_counter() - started)
 

@@ -32,8 +32,10 @@ import polars as pl
 
 from segtui.artifacts.export import segments_frame
 from segtui.artifacts.model import Model, parse_model, read_model
-from segtui.clustering.fit import ShouldStop, assign_new
+from segtui.clustering.control import ShouldStop
+from segtui.clustering.fit import assign_new
 from segtui.clustering.prepare import transform_users
+from segtui.clustering.state import CentroidState, DensityState
 from segtui.errors import InputError
 from segtui.features.compile import build_feature_query
 from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
@@ -193,9 +195,9 @@ def model_users_with_messages(
 def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None]:
     """Base labels and the noise id. Density models reserve an id for noise even when no
     training user was noise; if an edit reused that id, new noise moves past every id."""
-    if model.state.get("rule") != "density":
+    if not isinstance(model.state, DensityState):
         return base, model.noise_id
-    noise = int(model.state["noise_id"])
+    noise = model.state.noise_id
     if noise in model.base_names:
         return base, noise
     created = {e["segment_id"] for e in model.edits if e["op"] == "add_rule"}
@@ -229,11 +231,7 @@ def replay_edits(
             split = model.splits[index]
             mask = labels == sid
             if mask.any():
-                state = {
-                    "rule": "nearest_center",
-                    "centers": split.centers.tolist(),
-                    "center_labels": list(split.ids),
-                }
+                state = CentroidState(split.centers, np.asarray(split.ids, dtype=np.int64))
                 labels[mask] = assign_new(state, X[mask])
             names.pop(sid, None)
             names.update({int(pid): str(name) for pid, name in edit["names"]})

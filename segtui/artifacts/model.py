@@ -41,8 +41,9 @@ import polars as pl
 from segtui import __version__
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.artifacts.parquet_meta import read_segments_metadata
-from segtui.clustering.fit import ALGORITHMS
 from segtui.clustering.prepare import PrepareParams
+from segtui.clustering.registry import ALGORITHMS
+from segtui.clustering.state import ClusterState, cluster_state_from_dict
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict
@@ -244,7 +245,7 @@ def build_model(
             "sample_size": result.sample_size,
             "extension": result.extension,
             "note": result.note,
-            "state": result.state,
+            "state": result.state.to_dict(),
         },
         "segmentation": slim,
         "splits": splits,
@@ -296,7 +297,7 @@ class Model:
     mapping: ColumnMapping | None
     prepare: PrepareParams
     algorithm: str
-    state: dict[str, Any]
+    state: ClusterState
     base_names: dict[int, str]
     noise_id: int | None
     edits: list[dict[str, Any]]
@@ -480,36 +481,11 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         raise _bad("cluster.algorithm", f"is {algorithm!r}, not a known algorithm", file)
     _get(cluster, "params", dict, "cluster.params", file)
     _get(cluster, "seed", int, "cluster.seed", file)
-    state = _get(cluster, "state", dict, "cluster.state", file)
-    rule = _get(state, "rule", str, "cluster.state.rule", file)
-    shape_key = {"nearest_center": "centers", "gmm": "means", "density": "points"}.get(rule)
-    if shape_key is None:
-        raise _bad("cluster.state.rule", f"is {rule!r}, not a rule this segtui knows", file)
-    rows = _matrix(
-        _get(state, shape_key, list, f"cluster.state.{shape_key}", file),
-        width,
-        f"cluster.state.{shape_key}",
-        file,
-    )
-    label_key = {"nearest_center": "center_labels", "gmm": "component_labels"}.get(
-        rule, "point_labels"
-    )
-    state_labels = _int_list(
-        _get(state, label_key, list, f"cluster.state.{label_key}", file),
-        f"cluster.state.{label_key}",
-        file,
-    )
-    if len(state_labels) != len(rows):
-        raise _bad(f"cluster.state.{label_key}", f"has {len(state_labels)} for {len(rows)}", file)
-    if rule == "density":
-        radius = _get(state, "radius", list, "cluster.state.radius", file)
-        if len(radius) != len(rows):
-            raise _bad("cluster.state.radius", f"has {len(radius)} values for {len(rows)}", file)
-        _get(state, "noise_id", int, "cluster.state.noise_id", file)
-    if rule == "gmm":
-        _get(state, "covariance_type", str, "cluster.state.covariance_type", file)
-        _get(state, "weights", list, "cluster.state.weights", file)
-        _get(state, "precisions_cholesky", list, "cluster.state.precisions_cholesky", file)
+    state_data = _get(cluster, "state", dict, "cluster.state", file)
+    try:
+        state = cluster_state_from_dict(state_data, file=file, n_features=width)
+    except InputError as error:
+        raise replace(error, hint=_HINT) from None
 
     seg = _get(data, "segmentation", dict, "segmentation", file)
     base_names: dict[int, str] = {}

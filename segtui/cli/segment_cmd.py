@@ -40,7 +40,7 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
-from segtui.clustering.fit import MIN_K, algorithm_info, resolve_params
+from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS

@@ -19,17 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from segtui.clustering.fit import (
-    CHUNK_ROWS,
-    MIN_K,
-    Cancelled,
-    ClusterResult,
-    Progress,
-    ShouldStop,
-    algorithm_info,
-    fit_clusters,
-    segment_means,
-)
+from segtui.clustering.control import Cancelled, Progress, ShouldStop
+from segtui.clustering.fit import ClusterResult, fit_clusters
+from segtui.clustering.kernels import CHUNK_ROWS, segment_means
+from segtui.clustering.registry import ALGORITHMS, MIN_K, algorithm_info
 from segtui.errors import InputError
 
 SILHOUETTE_SAMPLE = 10_000
@@ -160,9 +153,6 @@ def diagnose(
     squares around each segment's mean. The silhouette uses a seeded sample of
     ``silhouette_sample`` users when there are more (every other score uses everyone).
     """
-    from sklearn import config_context
-    from sklearn.metrics import silhouette_score
-
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels)
     if X.ndim != 2 or len(labels) != X.shape[0]:
@@ -171,17 +161,10 @@ def diagnose(
         )
     n_users = len(labels)
     notes: list[str] = []
-    if noise_id is not None:
-        keep = labels != noise_id
-        n_noise = int(n_users - keep.sum())
-        if n_noise:
-            Xc, lc = X[keep], labels[keep]
-            notes.append(f"{n_noise:,} noise users left out of the scores")
-        else:
-            Xc, lc = X, labels
-    else:
-        n_noise = 0
-        Xc, lc = X, labels
+    Xc, lc = _without_noise(X, labels, noise_id)
+    n_noise = n_users - len(lc)
+    if n_noise:
+        notes.append(f"{n_noise:,} noise users left out of the scores")
     noise_share = n_noise / n_users if n_users else 0.0
     # compact ids so bincount-based helpers see 0..k-1
     lc, k = _compact(lc)
@@ -199,22 +182,7 @@ def diagnose(
         assert spread is not None
         davies_bouldin = _davies_bouldin(spread)
         calinski = _calinski_harabasz(spread)
-        if len(lc) > silhouette_sample:
-            rows = np.sort(
-                np.random.default_rng(seed).choice(len(lc), size=silhouette_sample, replace=False)
-            )
-            Xs, ls = Xc[rows], lc[rows]
-            notes.append(f"silhouette on a seeded sample of {silhouette_sample:,} users")
-        else:
-            Xs, ls = Xc, lc
-        n_labels = len(np.unique(ls))
-        if 2 <= n_labels <= len(ls) - 1:
-            # distance blocks of <= 256 MB instead of scikit-learn's 1 GB default
-            with config_context(working_memory=256):
-                silhouette = float(silhouette_score(Xs, ls))
-            used = len(ls)
-        else:
-            notes.append("the silhouette sample holds fewer than two segments")
+        silhouette, used = _silhouette(Xc, lc, seed, silhouette_sample, notes)
     return Diagnostics(
         n_segments=k,
         n_users=n_users,
@@ -227,6 +195,38 @@ def diagnose(
         silhouette_sample=used,
         notes=notes,
     )
+
+
+def _without_noise(
+    X: np.ndarray, labels: np.ndarray, noise_id: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that are not noise, and their labels (X itself when none is noise)."""
+    if noise_id is None:
+        return X, labels
+    keep = labels != noise_id
+    if keep.all():
+        return X, labels
+    return X[keep], labels[keep]
+
+
+def _silhouette(
+    X: np.ndarray, labels: np.ndarray, seed: int, sample: int, notes: list[str]
+) -> tuple[float | None, int]:
+    """Silhouette on a seeded sample of ``sample`` rows (when more), and the rows it used."""
+    from sklearn import config_context
+    from sklearn.metrics import silhouette_score
+
+    if len(labels) > sample:
+        rows = np.sort(np.random.default_rng(seed).choice(len(labels), size=sample, replace=False))
+        X, labels = X[rows], labels[rows]
+        notes.append(f"silhouette on a seeded sample of {sample:,} users")
+    n_labels = len(np.unique(labels))
+    if not 2 <= n_labels <= len(labels) - 1:
+        notes.append("the silhouette sample holds fewer than two segments")
+        return None, 0
+    # distance blocks of <= 256 MB instead of scikit-learn's 1 GB default
+    with config_context(working_memory=256):
+        return float(silhouette_score(X, labels)), len(labels)
 
 
 INERTIA_KINDS = frozenset({"centroid", "hierarchical"})
@@ -343,31 +343,7 @@ def suggest_k(rows: Sequence[SweepRow], algorithm: str) -> tuple[int | None, str
                 f"no other k is within {SILHOUETTE_TIE}",
                 "silhouette",
             )
-        tied_ks = ", ".join(str(r.k) for r in tied)
-        if algorithm == "gmm" and all(r.diagnostics.bic is not None for r in tied):
-            pick = min(tied, key=lambda r: (r.diagnostics.bic, r.k))
-            return (
-                pick.k,
-                f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best "
-                f"({best:.3f}); k={pick.k} has the lowest BIC among them "
-                f"({pick.diagnostics.bic:.6g})",
-                "silhouette+bic",
-            )
-        if elbow is not None:
-            pick = min(tied, key=lambda r: (abs(r.k - elbow), r.k))
-            return (
-                pick.k,
-                f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best "
-                f"({best:.3f}); k={pick.k} is nearest the inertia elbow (k={elbow})",
-                "silhouette+elbow",
-            )
-        pick = min(tied, key=lambda r: r.k)
-        return (
-            pick.k,
-            f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best ({best:.3f}); "
-            f"no elbow to break the tie, so the smallest, k={pick.k}",
-            "silhouette",
-        )
+        return _break_tie(tied, best, algorithm, elbow)
     bics = [r for r in rows if r.diagnostics.bic is not None]
     if bics:
         pick = min(bics, key=lambda r: (r.diagnostics.bic, r.k))
@@ -383,6 +359,40 @@ def suggest_k(rows: Sequence[SweepRow], algorithm: str) -> tuple[int | None, str
             "elbow",
         )
     return None, "no k could be scored (too few users or segments)", "none"
+
+
+def _break_tie(
+    tied: Sequence[SweepRow], best: float, algorithm: str, elbow: int | None
+) -> tuple[int, str, str]:
+    """Among silhouettes within SILHOUETTE_TIE of the best: lowest BIC (mixtures), else the k
+    nearest the inertia elbow, else the smallest k."""
+    tied_ks = ", ".join(str(r.k) for r in tied)
+    if algorithm_info(algorithm).kind == "mixture" and all(
+        r.diagnostics.bic is not None for r in tied
+    ):
+        pick = min(tied, key=lambda r: (r.diagnostics.bic, r.k))
+        return (
+            pick.k,
+            f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best "
+            f"({best:.3f}); k={pick.k} has the lowest BIC among them "
+            f"({pick.diagnostics.bic:.6g})",
+            "silhouette+bic",
+        )
+    if elbow is not None:
+        pick = min(tied, key=lambda r: (abs(r.k - elbow), r.k))
+        return (
+            pick.k,
+            f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best "
+            f"({best:.3f}); k={pick.k} is nearest the inertia elbow (k={elbow})",
+            "silhouette+elbow",
+        )
+    pick = min(tied, key=lambda r: r.k)
+    return (
+        pick.k,
+        f"silhouettes of k={tied_ks} are within {SILHOUETTE_TIE} of the best ({best:.3f}); "
+        f"no elbow to break the tie, so the smallest, k={pick.k}",
+        "silhouette",
+    )
 
 
 def _sub_progress(progress: Progress, i: int, k: int, total: int) -> Progress:
@@ -412,62 +422,35 @@ def sweep(
     far with ``stopped=True``. Each k costs one fit plus linear scores and a sampled silhouette,
     so a sweep is linear in users outside the documented samples.
     """
-    info = algorithm_info(algorithm)
-    if not info.uses_k:
-        raise InputError(
-            f"{info.label} has no k to sweep",
-            hint="Sweep kmeans, minibatch_kmeans, agglomerative, gmm or birch.",
-        )
-    wanted = sorted({int(k) for k in ks})
-    if not wanted:
-        raise InputError("no k to sweep", hint="Give a range such as 2..12.")
-    if wanted[0] < MIN_K:
-        raise InputError(
-            f"k must be at least {MIN_K}: one segment is everyone",
-            hint=f"Start the sweep at k = {MIN_K}, e.g. 2..12.",
-        )
-    n = np.asarray(X).shape[0]
-    too_big = [k for k in wanted if k > n]
-    if too_big:
-        raise InputError(
-            f"k = {too_big[0]} is larger than the number of users ({n:,})",
-            hint=f"Sweep k up to {n:,} at most.",
-        )
+    wanted = _sweep_ks(algorithm, ks, np.asarray(X).shape[0])
     base = {k: v for k, v in dict(params or {}).items() if k != "k"}
-    rows: list[SweepRow] = []
-    stopped = False
-    total = len(wanted)
-    resolved: dict[str, Any] = {}
     warmup = _warm_up(algorithm, base, np.asarray(X).shape[1], seed)
+    rows: list[SweepRow] = []
+    resolved: dict[str, Any] = {}
+    stopped = False
     for i, k in enumerate(wanted):
         if should_stop is not None and should_stop():
             stopped = True
             break
-        sub = None if progress is None else _sub_progress(progress, i, k, total)
+        sub = None if progress is None else _sub_progress(progress, i, k, len(wanted))
         start = time.perf_counter()
         try:
             result = fit_clusters(
-                X,
-                algorithm,
-                {**base, "k": k},
-                seed=seed,
-                sample_size=sample_size,
-                progress=sub,
-                should_stop=should_stop,
+                X, algorithm, {**base, "k": k}, seed, sample_size, sub, should_stop
             )
         except Cancelled:
             stopped = True
             break
         resolved = {key: v for key, v in result.params.items() if key != "k"}
         if progress is not None:
-            progress(f"k={k}: scoring", (i + 0.8) / total)
+            progress(f"k={k}: scoring", (i + 0.8) / len(wanted))
         diag = diagnose_result(X, result, seed=seed, silhouette_sample=silhouette_sample)
         rows.append(SweepRow(k, diag, time.perf_counter() - start, result.note))
         if progress is not None:
-            progress(f"k={k}: done", (i + 1) / total)
+            progress(f"k={k}: done", (i + 1) / len(wanted))
     k_best, reason, rule = suggest_k(rows, algorithm)
     if stopped:
-        reason += f" (sweep stopped after {len(rows)} of {total} k)"
+        reason += f" (sweep stopped after {len(rows)} of {len(wanted)} k)"
     return SweepResult(
         algorithm=algorithm,
         params=resolved or base,
@@ -479,6 +462,32 @@ def sweep(
         stopped=stopped,
         warmup_seconds=warmup,
     )
+
+
+def _sweep_ks(algorithm: str, ks: Sequence[int], n: int) -> list[int]:
+    """The distinct ks to sweep, in order; each at least MIN_K and at most the users."""
+    info = algorithm_info(algorithm)
+    if not info.uses_k:
+        with_k = [a.name for a in ALGORITHMS.values() if a.uses_k]
+        raise InputError(
+            f"{info.label} has no k to sweep",
+            hint=f"Sweep {', '.join(with_k[:-1])} or {with_k[-1]}.",
+        )
+    wanted = sorted({int(k) for k in ks})
+    if not wanted:
+        raise InputError("no k to sweep", hint="Give a range such as 2..12.")
+    if wanted[0] < MIN_K:
+        raise InputError(
+            f"k must be at least {MIN_K}: one segment is everyone",
+            hint=f"Start the sweep at k = {MIN_K}, e.g. 2..12.",
+        )
+    too_big = [k for k in wanted if k > n]
+    if too_big:
+        raise InputError(
+            f"k = {too_big[0]} is larger than the number of users ({n:,})",
+            hint=f"Sweep k up to {n:,} at most.",
+        )
+    return wanted
 
 
 def _warm_up(algorithm: str, params: Mapping[str, Any], width: int, seed: int) -> float:

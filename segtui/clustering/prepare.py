@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from segtui.clustering._fields import MODEL_HINT
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 
@@ -93,7 +94,7 @@ class FeatureParams:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
                 f"the preparation parameters for a feature are not valid ({exc})",
-                hint="The model file may be corrupt or hand-edited; export the model again.",
+                hint=MODEL_HINT,
             ) from exc
 
 
@@ -116,7 +117,7 @@ class PrepareParams:
         if not isinstance(data, Mapping) or not isinstance(data.get("features"), list):
             raise InputError(
                 "the preparation parameters are not valid (expected 'scaling' and 'features')",
-                hint="The model file may be corrupt or hand-edited; export the model again.",
+                hint=MODEL_HINT,
             )
         scaling = data.get("scaling")
         if scaling not in SCALINGS:
@@ -361,12 +362,29 @@ def prepare(
     if scaling not in SCALINGS:
         raise InputError(f"unknown scaling '{scaling}'", hint=f"Use one of: {', '.join(SCALINGS)}.")
     transforms = dict(transforms or {})
-    default_transforms = dict(default_transforms or {})
     fills = dict(fills or {})
     default_fills = dict(default_fills or {})
-    reasons = dict(missing_reasons or {})
     names = _check_features(users, features)
     _check_fills(fills, default_fills, [c for c in users.columns if c != "user_id"])
+    _check_transforms(transforms)
+    users, messages = _checked_users(users)
+    defaults = dict(default_transforms or {})
+    reasons = dict(missing_reasons or {})
+    kept: list[_Prepared] = []
+    dropped: dict[str, str] = {}
+    for name in names:
+        choice = _transform_choice(name, transforms, defaults)
+        fill = fills.get(name) or default_fills.get(name) or "median"
+        outcome = _prepare_feature(name, _column(users, name), choice, fill, scaling, reasons)
+        messages.extend(outcome.messages)
+        if outcome.dropped is not None:
+            dropped[name] = outcome.dropped
+        else:
+            kept.append(outcome)
+    return _assemble(users, kept, scaling, messages, dropped)
+
+
+def _check_transforms(transforms: Mapping[str, str]) -> None:
     for name, choice in transforms.items():
         if choice not in TRANSFORMS:
             raise InputError(
@@ -374,93 +392,128 @@ def prepare(
                 column=name,
                 hint=f"Use one of: {', '.join(TRANSFORMS)}.",
             )
+
+
+def _checked_users(users: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """One row per user, sorted by user_id (row order decides sampling and segment ids)."""
     if users.height == 0:
         raise InputError("the users table is empty", hint="There must be users to segment.")
-
-    messages: list[str] = []
     if users.get_column("user_id").n_unique() != users.height:
         raise InputError(
             "user_id is not unique in the users table",
             column="user_id",
             hint="A users table needs exactly one row per user; aggregate it first.",
         )
-    if not users.get_column("user_id").is_sorted():
-        users = users.sort("user_id")
-        messages.append("users were not sorted by user_id; sorted them so results are repeatable")
+    if users.get_column("user_id").is_sorted():
+        return users, []
+    return users.sort("user_id"), [
+        "users were not sorted by user_id; sorted them so results are repeatable"
+    ]
 
-    n = users.height
-    kept: list[FeatureParams] = []
-    columns: list[np.ndarray] = []
-    dropped: dict[str, str] = {}
-    for name in names:
-        choice = transforms.get(name, "default")
-        if choice == "default":
-            choice = default_transforms.get(name, "none")
-            if choice not in ("none", "log1p", "rank"):
-                raise InputError(f"unknown default transform '{choice}'", column=name)
-        raw = _column(users, name)
-        missing = np.isnan(raw)
-        n_missing = int(missing.sum())
-        if n_missing == n:
-            dropped[name] = "all missing"
-            messages.append(f"dropped '{name}': every value is missing")
-            continue
-        reference = _rank_reference(raw[~missing]) if choice == "rank" else None
-        values = _apply_transform(raw, choice, reference)
-        fill = fills.get(name) or default_fills.get(name) or "median"
-        impute = _fill_value(fill, values[~missing], choice, reference)
-        if n_missing:
-            values[missing] = impute
-            messages.append(
-                _fill_message(name, fill, impute, choice, n_missing, n, reasons.get(name))
-            )
-        lo, hi = float(values.min()), float(values.max())
-        if lo == hi:
-            dropped[name] = "constant"
-            messages.append(f"dropped '{name}': it has the same value ({_fmt(lo)}) for every user")
-            continue
-        if scaling == "standard":
-            center = float(values.mean())
-            scale = float(values.std())
-        else:
-            q25, center, q75 = (float(v) for v in np.quantile(values, [0.25, 0.5, 0.75]))
-            scale = q75 - q25
-            if scale <= 0:
-                scale = float(values.std())
-                messages.append(
-                    f"'{name}': interquartile range is 0 (most users share one value); "
-                    "scaled by the standard deviation instead"
-                )
-        if not np.isfinite(scale) or scale <= 0:
-            dropped[name] = "constant"
-            messages.append(f"dropped '{name}': it has (almost) no spread")
-            continue
-        kept.append(
-            FeatureParams(
-                name=name,
-                transform=choice,
-                impute=impute,
-                center=center,
-                scale=scale,
-                rank_reference=None if reference is None else tuple(float(v) for v in reference),
-                n_missing=n_missing,
-                fill=fill,
-            )
+
+def _transform_choice(name: str, transforms: Mapping[str, str], defaults: Mapping[str, str]) -> str:
+    """The transform a feature gets: the person's choice, else its declared default."""
+    choice = transforms.get(name, "default")
+    if choice != "default":
+        return choice
+    choice = defaults.get(name, "none")
+    if choice not in ("none", "log1p", "rank"):
+        raise InputError(f"unknown default transform '{choice}'", column=name)
+    return choice
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """One feature after transform, fill and scaling, or why it was dropped."""
+
+    messages: tuple[str, ...]
+    dropped: str | None = None
+    params: FeatureParams | None = None
+    values: np.ndarray | None = None
+    """Transformed and filled, not yet scaled."""
+
+
+def _prepare_feature(
+    name: str,
+    raw: np.ndarray,
+    transform: str,
+    fill: str,
+    scaling: str,
+    reasons: Mapping[str, str],
+) -> _Prepared:
+    """Transform, fill missing values, then measure center and scale (see ``prepare``)."""
+    missing = np.isnan(raw)
+    n, n_missing = len(raw), int(missing.sum())
+    if n_missing == n:
+        return _Prepared((f"dropped '{name}': every value is missing",), "all missing")
+    reference = _rank_reference(raw[~missing]) if transform == "rank" else None
+    values = _apply_transform(raw, transform, reference)
+    impute = _fill_value(fill, values[~missing], transform, reference)
+    messages: list[str] = []
+    if n_missing:
+        values[missing] = impute
+        messages.append(
+            _fill_message(name, fill, impute, transform, n_missing, n, reasons.get(name))
         )
-        columns.append(values)
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        messages.append(f"dropped '{name}': it has the same value ({_fmt(lo)}) for every user")
+        return _Prepared(tuple(messages), "constant")
+    center, scale, note = _center_and_scale(values, scaling, name)
+    messages.extend(note)
+    if not np.isfinite(scale) or scale <= 0:
+        messages.append(f"dropped '{name}': it has (almost) no spread")
+        return _Prepared(tuple(messages), "constant")
+    params = FeatureParams(
+        name=name,
+        transform=transform,
+        impute=impute,
+        center=center,
+        scale=scale,
+        rank_reference=None if reference is None else tuple(float(v) for v in reference),
+        n_missing=n_missing,
+        fill=fill,
+    )
+    return _Prepared(tuple(messages), params=params, values=values)
 
-    if len(kept) < 2:
-        usable = ", ".join(f.name for f in kept) or "none"
+
+def _center_and_scale(
+    values: np.ndarray, scaling: str, name: str
+) -> tuple[float, float, tuple[str, ...]]:
+    """Mean and standard deviation, or median and interquartile range (robust)."""
+    if scaling == "standard":
+        return float(values.mean()), float(values.std()), ()
+    q25, center, q75 = (float(v) for v in np.quantile(values, [0.25, 0.5, 0.75]))
+    if q75 - q25 > 0:
+        return center, q75 - q25, ()
+    note = (
+        f"'{name}': interquartile range is 0 (most users share one value); "
+        "scaled by the standard deviation instead"
+    )
+    return center, float(values.std()), (note,)
+
+
+def _assemble(
+    users: pl.DataFrame,
+    kept: Sequence[_Prepared],
+    scaling: str,
+    messages: list[str],
+    dropped: dict[str, str],
+) -> PreparedMatrix:
+    """The scaled matrix of the kept features; fewer than two is an :class:`InputError`."""
+    features = [k.params for k in kept if k.params is not None]
+    if len(features) < 2:
+        usable = ", ".join(f.name for f in features) or "none"
         raise InputError(
             f"fewer than two usable features (usable: {usable})",
             details=[f"'{k}' dropped: {v}" for k, v in dropped.items()],
             hint="Pick more features, or features that vary between users.",
         )
-
-    params = PrepareParams(scaling=scaling, features=tuple(kept))
-    X = np.empty((n, len(kept)), dtype=np.float64)
-    for j, (fp, values) in enumerate(zip(kept, columns, strict=True)):
-        X[:, j] = (values - fp.center) / fp.scale
+    params = PrepareParams(scaling=scaling, features=tuple(features))
+    X = np.empty((users.height, len(features)), dtype=np.float64)
+    for j, item in enumerate(kept):
+        assert item.params is not None and item.values is not None
+        X[:, j] = (item.values - item.params.center) / item.params.scale
     return PreparedMatrix(
         X=X,
         user_ids=users.get_column("user_id"),

@@ -28,6 +28,10 @@ import numpy as np
 
 from segtui.errors import InputError
 
+DISPLAY_SAMPLE = 20_000
+"""Rows a projection's ``display_index`` holds at most by default: the users a scatter of the
+run may draw (a stratified sample). A viewer may draw fewer of them (the app's terminal scatter)."""
+
 FIT_MAX_ROWS = 100_000
 """Rows the PCA is fitted on at most (a seeded sample above this); every row is projected."""
 
@@ -106,7 +110,7 @@ def _project(
 def project_pca(
     X: np.ndarray,
     seed: int = 0,
-    max_points: int | None = 20_000,
+    max_points: int | None = DISPLAY_SAMPLE,
     labels: np.ndarray | Sequence[int] | None = None,
     fit_max_rows: int = FIT_MAX_ROWS,
 ) -> Projection:

@@ -203,7 +203,7 @@ def test_density_model_labels_far_users_noise(tmp_path: Path) -> None:
     model = read_model(parquet)
     far = pl.DataFrame({"user_id": ["far", "near"], "spend": [500.0, 0.1], "visits": [500.0, 0.0]})
     labels = assign_users(model, far)
-    noise = model.state["noise_id"]
+    noise = model.state.noise_id
     assert labels.row(0) == ("far", "Noise (unassigned)", noise)
     assert labels.row(1)[2] == 0  # the largest planted group
 

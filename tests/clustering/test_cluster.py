@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from segtui.clustering.fit import (
-    ALGORITHMS,
-    Cancelled,
-    assign_new,
-    auto_restarts,
-    canonical_labels,
-    fit_clusters,
-    resolve_params,
-    suggest_eps,
-)
+from segtui.clustering.control import Cancelled
+from segtui.clustering.fit import assign_new, auto_restarts, fit_clusters, suggest_eps
+from segtui.clustering.kernels import canonical_labels
+from segtui.clustering.registry import ALGORITHMS, resolve_params
+from segtui.clustering.state import ClusterState, cluster_state_from_dict
 from segtui.errors import InputError
+
+
+def through_json(state: ClusterState) -> ClusterState:
+    """The state as a model file stores it and reads it back."""
+    return cluster_state_from_dict(json.loads(json.dumps(state.to_dict())))
+
 
 CENTROID_LIKE = [
     ("kmeans", {}),
@@ -108,7 +110,7 @@ def test_gmm_assign_new_reproduces_fit_exactly_after_json(params: dict) -> None:
     rng = np.random.default_rng(2)
     X = rng.normal(size=(1500, 5)) + np.repeat(rng.normal(0, 2, (3, 5)), 500, axis=0)
     r = fit_clusters(X, "gmm", {"k": 6, **params}, seed=3)
-    state = json.loads(json.dumps(r.state))
+    state = through_json(r.state)
     np.testing.assert_array_equal(assign_new(state, X), r.labels)
     assert r.bic is not None
     # matches scikit-learn's own predict up to the canonical renaming
@@ -125,7 +127,7 @@ def test_centroid_assign_new_reproduces_fit_exactly_after_json(algorithm: str) -
     rng = np.random.default_rng(5)
     X = rng.normal(size=(2000, 6))
     r = fit_clusters(X, algorithm, {"k": 7}, seed=1)
-    state = json.loads(json.dumps(r.state))
+    state = through_json(r.state)
     np.testing.assert_array_equal(assign_new(state, X), r.labels)
     # new rows are labelled too, and only with real segment ids
     new = rng.normal(size=(50, 6))
@@ -149,7 +151,7 @@ def test_sampled_agglomerative_and_birch_label_everyone_correctly() -> None:
         assert r.sampled and r.sample_size == 60 and r.extension == "nearest_center"
         assert r.sample_indices is not None and len(r.sample_indices) == 60
         assert "seeded sample of 60 of 1,000 users" in r.note
-        np.testing.assert_array_equal(assign_new(json.loads(json.dumps(r.state)), X), truth)
+        np.testing.assert_array_equal(assign_new(through_json(r.state), X), truth)
 
 
 def test_agglomerative_tree_is_plain_data_over_the_sample() -> None:
@@ -182,7 +184,7 @@ def test_density_finds_ring_and_grid_and_exact_noise(algorithm: str, params: dic
     np.testing.assert_array_equal(r.labels, truth)
     assert r.n_segments == 3 and r.noise_id == 2
     assert r.sizes.tolist() == [200, 100, 10]
-    np.testing.assert_array_equal(assign_new(json.loads(json.dumps(r.state)), X), truth)
+    np.testing.assert_array_equal(assign_new(through_json(r.state), X), truth)
     far = np.array([[100.0, 100.0], [10.0, 0.05]])
     assert assign_new(r.state, far).tolist() == [2, 0]
 
@@ -195,7 +197,7 @@ def test_density_sampled_fit_extends_to_everyone(algorithm: str, params: dict) -
     X, truth = ring_blob_noise()
     r = fit_clusters(X, algorithm, params, seed=0, sample_size=240)
     assert r.sampled and r.extension == "nearest_sampled_user"
-    assert "radius_rule" in r.state
+    assert "radius_rule" in r.state.to_dict()
     np.testing.assert_array_equal(r.labels, truth)
     assert r.noise_id == 2
 
@@ -231,8 +233,11 @@ def test_k_larger_than_users_and_bad_params_are_input_errors() -> None:
         fit_clusters(bad, "kmeans", {"k": 2})
     with pytest.raises(InputError, match="expects 3 features"):
         assign_new(fit_clusters(X, "kmeans", {"k": 2}).state, X[:, :2])
+    with pytest.raises(InputError, match=r"'cluster\.state\.means' is missing"):
+        cluster_state_from_dict({"rule": "gmm"})
+    broken = replace(fit_clusters(X, "gmm", {"k": 2}).state, covariance_type="banana")
     with pytest.raises(InputError, match="not valid"):
-        assign_new({"rule": "gmm"}, X)
+        assign_new(broken, X)
 
 
 @pytest.mark.parametrize("algorithm", [a for a, info in ALGORITHMS.items() if info.uses_k])
@@ -311,11 +316,9 @@ def test_thread_limited_fits_equal_scikit_learn_with_its_default_threads() -> No
     X = rng.normal(size=(20_000, 8)) + np.repeat(rng.normal(0, 3, (4, 8)), 5_000, axis=0)
     mb = fit_clusters(X, "minibatch_kmeans", {"k": 5, "batch_size": 512}, seed=2)
     sk_mb = MiniBatchKMeans(5, batch_size=512, n_init=3, max_iter=100, random_state=2).fit(X)
-    np.testing.assert_array_equal(np.asarray(mb.state["centers"]), sk_mb.cluster_centers_)
+    np.testing.assert_array_equal(mb.state.centers, sk_mb.cluster_centers_)
     gm = fit_clusters(X, "gmm", {"k": 5}, seed=2)
     sk_gm = GaussianMixture(5, covariance_type="diag", random_state=2).fit(X)
-    np.testing.assert_array_equal(np.asarray(gm.state["means"]), sk_gm.means_)
-    np.testing.assert_array_equal(
-        np.asarray(gm.state["precisions_cholesky"]), sk_gm.precisions_cholesky_
-    )
+    np.testing.assert_array_equal(gm.state.means, sk_gm.means_)
+    np.testing.assert_array_equal(gm.state.precisions_cholesky, sk_gm.precisions_cholesky_)
     assert gm.bic == sk_gm.bic(X)

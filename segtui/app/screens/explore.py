@@ -256,7 +256,7 @@ class ExploreScreen(Screen[None]):
     # ----- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         with Horizontal(id="status-line"):
             yield Label("", id="status")
@@ -349,7 +349,7 @@ class ExploreScreen(Screen[None]):
         await features.mount_all(boxes)
 
     async def _build_params(self) -> None:
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         app = self.app
         info = ALGORITHMS[app.choices.algorithm]
@@ -398,7 +398,7 @@ class ExploreScreen(Screen[None]):
     def show_algo_note(self, ask: bool = False) -> None:
         """Under the parameters: DBSCAN's suggested eps (and why), or the sample a quadratic
         algorithm was fitted on (the fit's note). ``ask`` computes a fresh eps suggestion."""
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         app = self.app
         notes = self.query("#algo-note")
@@ -438,7 +438,7 @@ class ExploreScreen(Screen[None]):
 
     @on(Select.Changed, "#algorithm")
     async def _algorithm_changed(self, event: Select.Changed) -> None:
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         app = self.app
         if event.value == app.choices.algorithm or event.value not in ALGORITHMS:
@@ -451,7 +451,7 @@ class ExploreScreen(Screen[None]):
 
     def _read_params(self) -> str | None:
         """Read the parameter inputs into the app's choices; an error message when one is bad."""
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         app = self.app
         info = ALGORITHMS[app.choices.algorithm]
@@ -747,7 +747,7 @@ class ExploreScreen(Screen[None]):
         self.action_view("sweep")
 
     def action_sweep(self) -> None:
-        from segtui.clustering.fit import ALGORITHMS
+        from segtui.clustering.registry import ALGORITHMS
 
         app = self.app
         if not ALGORITHMS[app.choices.algorithm].uses_k:
