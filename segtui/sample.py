@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from segtui.canonical import CANONICAL_EVENT_NAMES
 from segtui.errors import InputError
 from segtui.fileio import atomic_write
 
@@ -84,17 +85,7 @@ DEFAULT_END = date(2025, 2, 28)
 BLOCK_USERS = 1000
 DEFAULT_CHUNK_USERS = 10_000
 
-EVENTS: tuple[str, ...] = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout",
-    "purchase",
-    "refund",
-    "form_submit",
-)
+EVENTS: tuple[str, ...] = CANONICAL_EVENT_NAMES
 _PV, _PRV, _SEARCH, _ATC, _RM, _CHECKOUT, _PURCHASE, _REFUND, _FORM = range(len(EVENTS))
 
 #: Categories with their sub-categories (for clickstream ``category_code``), a typical mid-tier

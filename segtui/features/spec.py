@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segtui.ingest.mapping import CANONICAL_COLUMNS
+from segtui.canonical import CANONICAL_COLUMNS
 
 FAMILIES: tuple[str, ...] = ("activity", "engagement", "funnel", "value", "interest", "time")
 TRANSFORMS: tuple[str, ...] = ("log1p", "none")

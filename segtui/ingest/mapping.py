@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from segtui.canonical import CANONICAL_COLUMNS, CANONICAL_EVENT_NAMES
 from segtui.errors import InputError, closest
 from segtui.fileio import toml_text, write_text_atomic
 from segtui.ingest.presets import (
@@ -31,33 +32,6 @@ from segtui.ingest.presets import (
 
 MAPPING_VERSION = 1
 MAPPING_HEADER = "segtui mapping: canonical column = source column. Edit and reuse with --mapping."
-
-CANONICAL_COLUMNS = (
-    "user_id",
-    "ts",
-    "event",
-    "session_id",
-    "order_id",
-    "category",
-    "item_id",
-    "page",
-    "price",
-    "quantity",
-    "revenue",
-    "duration_s",
-    "scroll_depth",
-)
-CANONICAL_EVENT_NAMES = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout",
-    "purchase",
-    "refund",
-    "form_submit",
-)
 
 # How a pair was decided (the third column of the mapping table).
 HOW_PRESET = "preset"
