@@ -481,6 +481,7 @@ class SegtuiApp(App[None]):
             return
         self.segmentation = new_segmentation
         self.dirty = True
+        self.activity = Activity("Profiling segments…")
         self._view_worker(self.dataset, self.outcome, new_segmentation)
 
     @work(
@@ -508,6 +509,7 @@ class SegtuiApp(App[None]):
     def _view_ready(self, message: ViewReady) -> None:
         if message.view.segmentation is not self.segmentation:
             return  # an older edit's view; a newer one is on its way
+        self.activity = None
         self.segview = message.view
 
     def request_sweep(self, ks: list[int]) -> None:
