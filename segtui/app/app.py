@@ -1,11 +1,13 @@
 """The segtui app: a thin layer that runs the core in workers and shows what it returns.
 
-State lives here (the dataset, the current fit, the Segmentation being edited); screens render it
-and ask for work through the ``request_*`` methods. Every slow job is a thread worker in its own
-exclusive group (a newer request cancels an older one), reports back only by posting small
-dataclass messages (``segtui.app.messages``), and one ``Worker.StateChanged`` handler turns a
-failure into a message the person can read. The old result stays on screen until a new one is
-ready.
+State lives here, in typed reactives (the dataset, the current fit, the Segmentation being
+edited, the choices, what is running, the note for the person); screens watch it, render it, and
+ask for changes and work through the App's methods (``choose``, ``apply_edit``, ``request_*``).
+The App never reaches into a screen to show a result: it sets its state and the screens react.
+Every slow job is a thread worker in its own exclusive group (a newer request cancels an older
+one), reports back only by posting small dataclass messages (``segtui.app.messages``), and one
+``Worker.StateChanged`` handler turns a failure into a message the person can read.
+The old result stays on screen until a new one is ready.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import asyncio
 import contextlib
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
+from textual.reactive import var
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from segtui.app import pipeline
@@ -38,29 +41,27 @@ from segtui.app.messages import (
 )
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen, PathScreen
 from segtui.app.screens.loading import LoadingScreen
+from segtui.app.state import Activity, Choices, Note
 from segtui.app.themes import DEFAULT_THEME, load_themes
 from segtui.artifacts.project import PROJECT_SUFFIX, Project, save_project
 from segtui.errors import InputError
 
+if TYPE_CHECKING:
+    from segtui.app.screens.explore import ExploreScreen
+    from segtui.clustering.diagnostics import SweepResult
+    from segtui.clustering.registry import AlgorithmInfo
+    from segtui.segments.segmentation import Segmentation
 
-@dataclass
-class Choices:
-    """What the person picked for the fit (the inputs of the explore screen's setup panel)."""
 
-    features: list[str] = field(default_factory=list)
-    algorithm: str = "kmeans"
-    params: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    sample_size: int | None = None
+@dataclass(frozen=True)
+class FitJob:
+    """What a fit worker needs: the data, the request, the Segmentation whose rules carry over
+    (None when a project is reopened) and the project's saved edits to replay."""
 
-    def request(self) -> pipeline.FitRequest:
-        return pipeline.FitRequest(
-            tuple(self.features),
-            self.algorithm,
-            tuple(sorted(self.params.items())),
-            self.seed,
-            self.sample_size,
-        )
+    dataset: pipeline.Dataset
+    request: pipeline.FitRequest
+    old: Segmentation | None
+    saved_edits: dict[str, Any] | None
 
 
 def describe_error(error: BaseException) -> str:
@@ -68,6 +69,38 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, InputError):
         return error.describe()
     return f"{type(error).__name__}: {error}"
+
+
+def refit_note(
+    outcome: pipeline.FitOutcome, carried: pipeline.CarriedRules, lost: list[str]
+) -> Note | None:
+    """After a refit, what happened to the person's edits (nothing is lost silently)."""
+    parts = []
+    if carried.carried:
+        parts.append(f"kept {len(carried.carried)} rule segment(s)")
+    if lost:
+        parts.append(f"discarded {len(lost)} edit(s) of the old segments")
+    if carried.dropped:
+        parts.append("dropped rule " + "; ".join(carried.dropped))
+    if not parts:
+        return None
+    k = outcome.request.params_dict.get("k")
+    what = outcome.request.algorithm + (f" k={k}" if k is not None else "")
+    return Note(f"Refit ({what}): " + ", ".join(parts) + ".", error=bool(carried.dropped))
+
+
+def refit_question(lost: list[str], has_rules: bool) -> str:
+    """The question asked before a refit discards edits made on the current segments."""
+    shown = [f"  - {line}" for line in lost[:5]]
+    if len(lost) > 5:
+        shown.append(f"  ... and {len(lost) - 5} more")
+    rules = "Rule segments are carried over." if has_rules else ""
+    return (
+        f"Refit discards {len(lost)} edit(s) made on the current segments:\n"
+        + "\n".join(shown)
+        + f"\n{rules}".rstrip()
+        + "\n\nKeep current: the segments and edits stay; R refits later."
+    )
 
 
 class SegtuiApp(App[None]):
@@ -98,6 +131,21 @@ class SegtuiApp(App[None]):
         ),
     ]
 
+    # The session. Results are replaced whole (``always_update``: they hold arrays, and a new
+    # result is news even when it equals the old one).
+    dataset: var[pipeline.Dataset | None] = var(None, always_update=True, init=False)
+    outcome: var[pipeline.FitOutcome | None] = var(None, always_update=True, init=False)
+    segview: var[pipeline.SegmentsView | None] = var(None, always_update=True, init=False)
+    segmentation: var[Segmentation | None] = var(None, always_update=True, init=False)
+    sweep_result: var[SweepResult | None] = var(None, always_update=True, init=False)
+    eps_hint: var[EpsReady | None] = var(None, always_update=True, init=False)
+    choices: var[Choices] = var(Choices, init=False)
+    activity: var[Activity | None] = var(None, init=False)
+    """The job the person waits for in the explore screen (a fit, a sweep, a split)."""
+    note: var[Note | None] = var(None, always_update=True, init=False)
+    """The newest sentence for the line under the segments table."""
+    dirty: var[bool] = var(False, init=False)
+
     def __init__(
         self,
         paths: list[str] | None = None,
@@ -121,20 +169,26 @@ class SegtuiApp(App[None]):
         self.review_mapping = review_mapping
         self.watch_terminal = watch_terminal
         self.requested_theme = theme
-        self.dataset: pipeline.Dataset | None = None
-        self.outcome: pipeline.FitOutcome | None = None
-        self.segview: pipeline.SegmentsView | None = None
-        self.segmentation: Any = None
-        self.sweep_result: Any = None
-        self.choices = Choices()
-        self.dirty = False
         self.theme_problems: list[str] = []
         self._asking_refit = False
-        self.eps_hint: Any = None
+        self._previous_options: dict[str, Any] = dict(self.load_options)
 
     # ----- start-up -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._apply_themes()
+        self.push_screen(LoadingScreen(self.paths))
+        if self.watch_terminal and not self.is_headless:
+            self._install_hangup_handlers()
+            self.set_interval(2.0, self._check_terminal)
+        if self.paths:
+            self._load_worker(list(self.paths), dict(self.load_options))
+        else:
+            self.call_after_refresh(
+                self.loading_screen.show_failure, "No data given: type the path of an event file."
+            )
+
+    def _apply_themes(self) -> None:
         themes, self.theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
@@ -152,16 +206,6 @@ class SegtuiApp(App[None]):
             self.add_class("-no-color")
         for problem in self.theme_problems:
             self.notify(problem, severity="warning")
-        self.push_screen(LoadingScreen(self.paths))
-        if self.watch_terminal and not self.is_headless:
-            self._install_hangup_handlers()
-            self.set_interval(2.0, self._check_terminal)
-        if self.paths:
-            self._load_worker(list(self.paths), dict(self.load_options))
-        else:
-            self.call_after_refresh(
-                self.loading_screen.show_failure, "No data given: type the path of an event file."
-            )
 
     @property
     def loading_screen(self) -> LoadingScreen:
@@ -197,9 +241,13 @@ class SegtuiApp(App[None]):
             self.screen.restart(self.paths)
         self._load_worker(list(paths), dict(self.load_options))
 
-    def start_reload(self) -> None:
-        """Reload with changed options (a new mapping); the current data stays until it is ready."""
+    def remap(self, canonical: str, source: str) -> None:
+        """Map ``canonical`` from another source column and reload; the current data stays until
+        the new one is ready (and comes back if the reload fails)."""
         self._previous_options = dict(self.load_options)
+        overrides = dict(self.load_options.get("overrides") or {})
+        overrides[canonical] = source
+        self.load_options = {**self.load_options, "overrides": overrides}
         self._load_worker(list(self.paths), dict(self.load_options))
 
     @work(
@@ -220,9 +268,6 @@ class SegtuiApp(App[None]):
             )
         except pipeline.Cancelled:
             return
-        except InputError as error:
-            self.post_message(LoadFailed(error.describe(), paths))
-            return
         except Exception as error:  # the person must see it and keep going
             self.post_message(LoadFailed(describe_error(error), paths))
             return
@@ -231,8 +276,8 @@ class SegtuiApp(App[None]):
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
-        if (explore := self.explore_screen) is not None and message.job != "load":
-            explore.show_progress(message)
+        if message.job != "load":
+            self.activity = Activity(message.stage, message.fraction)
             return
         with contextlib.suppress(LookupError):
             self.loading_screen.show_progress(message.stage, message.fraction, message.rows)
@@ -241,7 +286,7 @@ class SegtuiApp(App[None]):
     def _load_failed(self, message: LoadFailed) -> None:
         if self.dataset is not None and self.explore_screen is not None:
             # A reload (new mapping) failed: the old data and mapping stay; say why.
-            self.load_options = dict(getattr(self, "_previous_options", self.load_options))
+            self.load_options = dict(self._previous_options)
             self.push_screen(
                 MessageScreen("Could not reload; the previous mapping is kept", message.message)
             )
@@ -252,12 +297,12 @@ class SegtuiApp(App[None]):
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:
         first = self.dataset is None
+        self.choices = self._choices_for(message.dataset)
         self.dataset = message.dataset
-        self._init_choices()
         if first:
             with contextlib.suppress(LookupError):
-                self.loading_screen.show_loaded(self.dataset.summary(), self.dataset.seconds)
-            if self.review_mapping and self.dataset.loaded is not None:
+                self.loading_screen.show_loaded(message.dataset.summary(), message.dataset.seconds)
+            if self.review_mapping and message.dataset.loaded is not None:
                 # The person asked to review the mapping first: show it while the fit runs.
                 from segtui.app.screens.mapping import MappingScreen
 
@@ -266,13 +311,6 @@ class SegtuiApp(App[None]):
             # Otherwise the loading screen stays, with the counts, until the first fit is ready.
             self.request_fit()
             return
-        from segtui.app.screens.mapping import MappingScreen
-
-        explore = self.explore_screen
-        if explore is not None:
-            self.call_later(explore.rebuild_setup)
-        if isinstance(self.screen, MappingScreen):
-            self.screen.show()
         self.dirty = True
         lost = pipeline.fit_bound_edits(self.segmentation)
         if lost:
@@ -293,32 +331,38 @@ class SegtuiApp(App[None]):
             self.pop_screen()  # a help or question opened over the loading screen
         self.switch_screen(ExploreScreen())
 
-    def _init_choices(self) -> None:
+    def _choices_for(self, dataset: pipeline.Dataset) -> Choices:
+        """The choices for newly loaded data: the project's, else the current ones that still
+        apply, with the catalog's default features and the algorithm's default parameters."""
         from segtui.clustering.registry import ALGORITHMS
 
-        dataset = self.dataset
-        assert dataset is not None
         project = self.project
         names = set(dataset.feature_names)
+        defaults = tuple(dataset.default_features)
         if project is not None and project.features:
-            features = [name for name in project.features if name in names]
-            self.choices = Choices(
-                features or dataset.default_features,
+            features = tuple(name for name in project.features if name in names)
+            choices = Choices(
+                features or defaults,
                 project.algorithm,
                 dict(project.params),
                 project.seed,
                 project.sample_size,
             )
         else:
-            kept = [name for name in self.choices.features if name in names]
-            self.choices.features = kept or list(dataset.default_features)
-        if self.choices.algorithm not in ALGORITHMS:
-            self.choices.algorithm = next(iter(ALGORITHMS))
-        if not self.choices.params:
-            self.choices.params = default_params(ALGORITHMS[self.choices.algorithm])
+            kept = tuple(name for name in self.choices.features if name in names)
+            choices = replace(self.choices, features=kept or defaults)
+        if choices.algorithm not in ALGORITHMS:
+            choices = replace(choices, algorithm=next(iter(ALGORITHMS)))
+        if not choices.params:
+            choices = replace(choices, params=default_params(ALGORITHMS[choices.algorithm]))
+        return choices
+
+    def choose(self, choices: Choices) -> None:
+        """The setup changed (a screen's inputs): the next fit uses ``choices``."""
+        self.choices = choices
 
     @property
-    def explore_screen(self):  # -> ExploreScreen | None
+    def explore_screen(self) -> ExploreScreen | None:
         from segtui.app.screens.explore import ExploreScreen
 
         for screen in self.screen_stack:
@@ -344,19 +388,10 @@ class SegtuiApp(App[None]):
             if self._asking_refit:
                 return  # the open question refits with the newest choices when answered
             self._asking_refit = True
-            shown = [f"  - {line}" for line in lost[:5]]
-            if len(lost) > 5:
-                shown.append(f"  ... and {len(lost) - 5} more")
-            rules = " Rule segments are carried over." if self.segmentation.has_rules else ""
+            has_rules = self.segmentation is not None and self.segmentation.has_rules
             self.push_screen(
                 ConfirmScreen(
-                    f"Refit discards {len(lost)} edit(s) made on the current segments:\n"
-                    + "\n".join(shown)
-                    + f"\n{rules.strip()}".rstrip()
-                    + "\n\nKeep current: the segments and edits stay; R refits later.",
-                    yes="Refit",
-                    no="Keep current",
-                    title="Refit?",
+                    refit_question(lost, has_rules), yes="Refit", no="Keep current", title="Refit?"
                 ),
                 self._refit_answered,
             )
@@ -367,13 +402,19 @@ class SegtuiApp(App[None]):
         self._asking_refit = False
         if yes:
             self._start_fit()
-        elif (explore := self.explore_screen) is not None:
-            self.call_later(explore.kept_current)
+        elif self.outcome is not None:
+            self.choices = Choices.from_request(self.outcome.request)
+            self.note = Note(
+                "Kept the current segments and edits; the setup is back to the current fit's."
+            )
 
     def _start_fit(self) -> None:
-        if (explore := self.explore_screen) is not None:
-            explore.set_busy("Fitting…")
-        self._fit_worker(self.dataset, self.choices.request())
+        assert self.dataset is not None
+        self.activity = Activity("Fitting…")
+        reopening = self.project is not None and self.outcome is None
+        saved = self.project.segmentation if reopening and self.project is not None else None
+        old = None if reopening else self.segmentation
+        self._fit_worker(FitJob(self.dataset, self.choices.request(), old, saved or None))
 
     @work(
         thread=True,
@@ -382,63 +423,66 @@ class SegtuiApp(App[None]):
         exit_on_error=False,
         description="Fitting segments",
     )
-    def _fit_worker(self, dataset: pipeline.Dataset, request: pipeline.FitRequest) -> None:
+    def _fit_worker(self, job: FitJob) -> None:
         worker = get_current_worker()
 
         def progress(stage: str, fraction: float | None = None) -> None:
             self.post_message(Progress("fit", stage, fraction))
 
         try:
-            outcome = pipeline.fit(dataset, request, progress, lambda: worker.is_cancelled)
-            old = self.segmentation if self.project is None or self.outcome is not None else None
-            carried = pipeline.carry_rules(old, outcome.segmentation)
-            view = pipeline.view(dataset, outcome, carried.segmentation)
+            outcome = pipeline.fit(job.dataset, job.request, progress, lambda: worker.is_cancelled)
+            carried = pipeline.carry_rules(job.old, outcome.segmentation)
+            segmentation, problem = carried.segmentation, ""
+            if job.saved_edits:
+                # Reopening a project: replay the saved edits on the same (deterministic) fit.
+                try:
+                    segmentation = pipeline.replay_edits(segmentation, job.saved_edits)
+                except InputError as error:
+                    problem = error.describe()
+            view = pipeline.view(job.dataset, outcome, segmentation)
         except pipeline.Cancelled:
             return
         if not worker.is_cancelled:
-            self.post_message(FitReady((outcome, view, carried, old)))
+            replayed = bool(job.saved_edits)
+            self.post_message(FitReady(outcome, view, carried, job.old, replayed, problem))
 
     @on(FitReady)
     def _fit_ready(self, message: FitReady) -> None:
-        outcome, view, carried, old = message.outcome
-        segmentation = carried.segmentation
-        project = self.project
-        replaying = project is not None and project.segmentation and self.outcome is None
-        if replaying:
-            # Reopening a project: replay the saved edits on the same (deterministic) fit.
-            try:
-                segmentation = pipeline.replay_edits(segmentation, project.segmentation)
-                self._view_worker(self.dataset, outcome, segmentation, None)
-            except InputError as error:
+        outcome, carried, old = message.outcome, message.carried, message.replaced
+        segmentation = message.view.segmentation
+        if message.replayed and self.project is not None:
+            if message.replay_problem:
                 self.notify(
-                    f"Saved edits could not be replayed: {error.describe()}", severity="error"
+                    f"Saved edits could not be replayed: {message.replay_problem}",
+                    severity="error",
                 )
-            self.project = Project(**{**project.to_dict(), "segmentation": None})
+            self.project = Project(**{**self.project.to_dict(), "segmentation": None})
         elif old is not self.segmentation:
             # An edit landed while the fit ran: carry the newest rules instead.
             carried = pipeline.carry_rules(self.segmentation, outcome.segmentation)
             segmentation = carried.segmentation
             old = self.segmentation
-            self._view_worker(self.dataset, outcome, segmentation, None)
-        lost = [] if replaying else pipeline.fit_bound_edits(old)
+        lost = [] if message.replayed else pipeline.fit_bound_edits(old)
         if lost or carried.carried or carried.dropped:
             self.dirty = True
+        self.activity = None
         self.outcome = outcome
         self.segmentation = segmentation
-        self.segview = view
+        self.segview = message.view
+        if message.view.segmentation is not segmentation:
+            self._view_worker(self.dataset, outcome, segmentation)
         self._show_explore()
-        if (explore := self.explore_screen) is not None:
-            explore.show_fit(outcome)
-            explore.show_view(view)
-            explore.say_refit(outcome, carried, lost)
+        if (note := refit_note(outcome, carried, lost)) is not None:
+            self.note = note
 
-    def apply_edit(self, new_segmentation: Any, select: int | None = None) -> None:
+    def apply_edit(self, new_segmentation: Segmentation) -> None:
         """A Segmentation edit: keep it now, recompute labels and profiles in a worker."""
         if self.outcome is None or self.dataset is None:
             return
         self.segmentation = new_segmentation
         self.dirty = True
-        self._view_worker(self.dataset, self.outcome, new_segmentation, select)
+        self.activity = Activity("Profiling segments…")
+        self._view_worker(self.dataset, self.outcome, new_segmentation)
 
     @work(
         thread=True,
@@ -449,30 +493,29 @@ class SegtuiApp(App[None]):
     )
     def _view_worker(
         self,
-        dataset: pipeline.Dataset,
+        dataset: pipeline.Dataset | None,
         outcome: pipeline.FitOutcome,
-        segmentation: Any,
-        select: int | None,
+        segmentation: Segmentation,
     ) -> None:
+        """Labels and profiles of ``segmentation``; replaying its edits (after an undo) happens
+        here, not on the event loop."""
         worker = get_current_worker()
+        assert dataset is not None
         view = pipeline.view(dataset, outcome, segmentation)
         if not worker.is_cancelled:
-            self.post_message(ViewReady((view, select)))
+            self.post_message(ViewReady(view))
 
     @on(ViewReady)
     def _view_ready(self, message: ViewReady) -> None:
-        view, select = message.view
-        if view.segmentation is not self.segmentation:
+        if message.view.segmentation is not self.segmentation:
             return  # an older edit's view; a newer one is on its way
-        self.segview = view
-        if (explore := self.explore_screen) is not None:
-            explore.show_view(view, select)
+        self.activity = None
+        self.segview = message.view
 
     def request_sweep(self, ks: list[int]) -> None:
         if self.dataset is None:
             return
-        if (explore := self.explore_screen) is not None:
-            explore.set_busy("Sweeping k…")
+        self.activity = Activity("Sweeping k…")
         self._sweep_worker(self.dataset, self.choices.request(), ks)
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False, description="Sweeping k")
@@ -493,15 +536,13 @@ class SegtuiApp(App[None]):
 
     @on(SweepReady)
     def _sweep_ready(self, message: SweepReady) -> None:
+        self.activity = None
         self.sweep_result = message.result
-        if (explore := self.explore_screen) is not None:
-            explore.show_sweep(message.result)
 
     def request_split(self, segment_id: int, parts: int = 2) -> None:
         if self.outcome is None or self.segmentation is None:
             return
-        if (explore := self.explore_screen) is not None:
-            explore.set_busy("Splitting…")
+        self.activity = Activity("Splitting…")
         self._split_worker(self.outcome, self.segmentation, segment_id, parts)
 
     @work(
@@ -512,13 +553,14 @@ class SegtuiApp(App[None]):
         description="Splitting a segment",
     )
     def _split_worker(
-        self, outcome: pipeline.FitOutcome, segmentation: Any, segment_id: int, parts: int
+        self, outcome: pipeline.FitOutcome, segmentation: Segmentation, segment_id: int, parts: int
     ) -> None:
         new, text = pipeline.split(outcome, segmentation, segment_id, parts)
         self.post_message(SplitReady(new, text))
 
     @on(SplitReady)
     def _split_ready(self, message: SplitReady) -> None:
+        self.activity = None
         self.apply_edit(message.segmentation)
         self.notify(message.description, timeout=3)
 
@@ -546,8 +588,6 @@ class SegtuiApp(App[None]):
     @on(EpsReady)
     def _eps_ready(self, message: EpsReady) -> None:
         self.eps_hint = message
-        if (explore := self.explore_screen) is not None:
-            explore.show_algo_note()
 
     # ----- failures -----------------------------------------------------------------------
 
@@ -555,22 +595,19 @@ class SegtuiApp(App[None]):
     def _worker_state(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker becomes something the person reads."""
         worker = event.worker
-        if worker.state == WorkerState.ERROR:
-            error = worker.error
-            if worker.group == "load":
-                self.post_message(LoadFailed(describe_error(error), self.paths))
-            elif isinstance(error, InputError):
-                self.notify(error.describe(), title=worker.description, severity="error", timeout=8)
-            else:
-                self.push_screen(
-                    MessageScreen(f"{worker.description} failed", describe_error(error))
-                )
-            if worker.group == "fit" and self.dataset is not None:
-                self._show_explore()  # the setup is where a failed first fit gets fixed
-            if (explore := self.explore_screen) is not None:
-                explore.set_busy(None)
-        elif worker.state == WorkerState.CANCELLED:
-            pass
+        if worker.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        assert error is not None
+        if worker.group == "load":
+            self.post_message(LoadFailed(describe_error(error), self.paths))
+        elif isinstance(error, InputError):
+            self.notify(error.describe(), title=worker.description, severity="error", timeout=8)
+        else:
+            self.push_screen(MessageScreen(f"{worker.description} failed", describe_error(error)))
+        if worker.group == "fit" and self.dataset is not None:
+            self._show_explore()  # the setup is where a failed first fit gets fixed
+        self.activity = None
 
     # ----- export -------------------------------------------------------------------------
 
@@ -588,14 +625,16 @@ class SegtuiApp(App[None]):
         """./segments.parquet in the folder segtui was started from (never beside the data)."""
         return str(Path.cwd() / "segments.parquet")
 
-    def _export_chosen(self, request: Any) -> None:
+    def _export_chosen(self, request: pipeline.ExportRequest | None) -> None:
         if request is None:
             return
         self._export_worker(request)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
-    def _export_worker(self, request: Any) -> None:
-        summary = pipeline.export(self.dataset, self.outcome, self.segmentation, request)
+    def _export_worker(self, request: pipeline.ExportRequest) -> None:
+        dataset, outcome, segmentation = self.dataset, self.outcome, self.segmentation
+        assert dataset is not None and outcome is not None and segmentation is not None
+        summary = pipeline.export(dataset, outcome, segmentation, request)
         self.post_message(ExportDone(summary))
 
     @on(ExportDone)
@@ -665,6 +704,6 @@ class SegtuiApp(App[None]):
         )
 
 
-def default_params(info: Any) -> dict[str, Any]:
+def default_params(info: AlgorithmInfo) -> dict[str, Any]:
     """An algorithm's parameter defaults, read from its parameter specs."""
     return dict(info.defaults())

@@ -1,15 +1,32 @@
-"""Messages the workers post back to the UI: small dataclasses, nothing else crosses threads.
+"""Messages the workers post back to the UI: small dataclasses with typed fields, nothing else
+crosses threads.
 
 Progress messages implement ``can_replace`` (as Toolong's do) so a busy queue keeps only the newest
-update instead of replaying every step the worker went through.
+update instead of replaying every step the worker went through. The payload types are imported for
+type checking only: this module stays a leaf every screen and widget can import.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from segtui.app.pipeline import (
+        CarriedRules,
+        Dataset,
+        ExportSummary,
+        FitOutcome,
+        SegmentsView,
+    )
+    from segtui.clustering.diagnostics import SweepResult
+    from segtui.clustering.fit import EpsSuggestion
+    from segtui.ingest.events import LoadReport
+    from segtui.segments.segmentation import Segmentation
 
 
 @dataclass
@@ -27,9 +44,9 @@ class Progress(Message):
 
 @dataclass
 class DataLoaded(Message):
-    """Events are loaded and every offered feature is computed (a ``pipeline.Dataset``)."""
+    """Events are loaded and every offered feature is computed."""
 
-    dataset: Any
+    dataset: Dataset
 
 
 @dataclass
@@ -42,25 +59,33 @@ class LoadFailed(Message):
 
 @dataclass
 class FitReady(Message):
-    """A refit finished: ``(FitOutcome, SegmentsView, CarriedRules, the Segmentation it replaces)``;
-    it replaces the shown result."""
+    """A refit finished; it replaces the shown result.
 
-    outcome: Any
+    ``view`` is the Segmentation to show: the fit's own with the rules of ``replaced`` carried
+    over (``carried``), or with a reopened project's edits replayed (``replayed``;
+    ``replay_problem`` says why they could not be).
+    """
+
+    outcome: FitOutcome
+    view: SegmentsView
+    carried: CarriedRules
+    replaced: Segmentation | None
+    replayed: bool = False
+    replay_problem: str = ""
 
 
 @dataclass
 class SweepReady(Message):
-    """A k sweep finished (the core's ``SweepResult``)."""
+    """A k sweep finished."""
 
-    result: Any
+    result: SweepResult
 
 
 @dataclass
 class EpsReady(Message):
-    """DBSCAN's suggested eps for the setup panel (the core's EpsSuggestion), or why there is
-    none (``problem``)."""
+    """DBSCAN's suggested eps for the setup panel, or why there is none (``problem``)."""
 
-    suggestion: Any
+    suggestion: EpsSuggestion | None
     problem: str = ""
 
 
@@ -68,19 +93,33 @@ class EpsReady(Message):
 class SplitReady(Message):
     """Re-clustering one segment finished; ``segmentation`` is the new state to show."""
 
-    segmentation: Any
+    segmentation: Segmentation
     description: str
 
 
 @dataclass
 class ViewReady(Message):
-    """Profiles and labels of the current Segmentation are ready (``(SegmentsView, select)``)."""
+    """Profiles and labels of a Segmentation are ready (shown if it is still the current one)."""
 
-    view: Any
+    view: SegmentsView
 
 
 @dataclass
 class ExportDone(Message):
     """Export wrote its files; ``summary`` says what, where and how many rows."""
 
-    summary: Any
+    summary: ExportSummary
+
+
+@dataclass
+class PreviewReady(Message):
+    """The mapping screen's first rows after mapping (``segtui.ingest.events.preview``)."""
+
+    frame: pl.DataFrame
+
+
+@dataclass
+class ReportReady(Message):
+    """The mapping screen's count of rows read, kept and left out."""
+
+    report: LoadReport

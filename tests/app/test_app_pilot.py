@@ -16,9 +16,9 @@ from segtui.app.app import SegtuiApp
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen
 from segtui.app.screens.explore import ExploreScreen
 from segtui.app.screens.loading import LoadingScreen
-from segtui.app.widgets.bars import fmt
 from segtui.app.widgets.segments_table import SegmentsTable
 from segtui.artifacts.project import load_project
+from segtui.formatting import number
 
 
 def _names(app: SegtuiApp) -> dict[int, str]:
@@ -161,20 +161,28 @@ async def test_sweep_and_take_suggested_k(events_csv: Path) -> None:
         assert len(app.segview.profiles) == suggested
 
 
-async def test_k_larger_than_users_is_refused_where_typed(events_csv: Path) -> None:
+async def test_k_larger_than_users_is_refused_where_typed(
+    events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The refit pause is made long enough that no refit can start while the keys are typed,
+    # however loaded the machine is: the test then waits on the screen's state (is a refit
+    # scheduled?) and the app's (workers, the shown fit), never on the clock.
+    monkeypatch.setattr(ExploreScreen, "REFIT_DELAY", 3600.0)
     app = SegtuiApp([str(events_csv)], watch_terminal=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await _ready(pilot)
+        screen = app.screen
+        assert isinstance(screen, ExploreScreen)
         await pilot.press("f")
-        field = app.screen.query_one("#param-k")
+        field = screen.query_one("#param-k")
         field.focus()
-        await pilot.press("end", "backspace", *"9999")
-        await pilot.pause()
-        line = str(app.screen.query_one("#carry-line").render())
+        await pilot.press("end", "backspace", "9", "9")
+        assert screen.refit_pending  # "99" on the way to "9999" is a valid k: a refit waits
+        await pilot.press("9", "9")
+        line = str(screen.query_one("#carry-line").render())
         assert "at most" in line
-        await settle(pilot)
-        await pilot.pause(1.0)  # past the refit debounce: "99", typed on the way, must not fit
-        await settle(pilot)
+        await settle(pilot, until=lambda: not screen.refit_pending)
+        assert not screen.refit_pending  # the refused input cancelled the waiting refit
         assert app.outcome.request.params_dict["k"] == 6
         assert len(app.segview.profiles) == 6  # the old result stays
 
@@ -471,7 +479,7 @@ async def test_mixture_sweep_shows_bic_not_inertia(events_csv: Path) -> None:
         table = app.screen.query_one("#sweep-table", DataTable)
         assert str(table.ordered_columns[4].label) == "BIC"
         first = app.sweep_result.rows[0].diagnostics
-        assert table.get_row_at(0)[4] == fmt(first.bic)
+        assert table.get_row_at(0)[4] == number(first.bic)
 
 
 def _algo_note(app: SegtuiApp) -> str:
@@ -505,7 +513,7 @@ async def test_app_export_matches_segtui_segment(
 
 
 def test_split_rule_input() -> None:
-    from segtui.app.screens.explore import split_rule_input
+    from segtui.app.widgets.rule_editor import split_rule_input
 
     assert split_rule_input("Big spenders: revenue > 1000") == ("Big spenders", "revenue > 1000")
     assert split_rule_input("revenue > 1000") == (None, "revenue > 1000")

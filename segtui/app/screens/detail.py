@@ -1,18 +1,85 @@
 """Everything about one segment: profile, each feature's distribution against everyone, sample
-users with their feature values, and its rule when it is a rule segment."""
+users with their feature values, and its rule when it is a rule segment.
+
+The distributions and the sample read every user, so a worker computes them and posts
+:class:`DetailScreen.Computed`; the profile shows at once and the other tabs say they are being
+computed until then. Stepping to another segment cancels the older computation.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
+import polars as pl
 from rich.table import Table
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from segtui.app.keys import bind
-from segtui.app.widgets.bars import ProfileView, fmt, histogram_pair
+from segtui.app.widgets.bars import ProfileView, histogram_pair
+from segtui.app.widgets.readouts import feature_lines, profile_for, traits
+from segtui.formatting import number, percent
+
+if TYPE_CHECKING:
+    from segtui.app.app import SegtuiApp
+
+SAMPLE_USERS = 50
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One feature's histogram in the segment and among everyone, on the same bins."""
+
+    feature: str
+    segment: str
+    everyone: str
+    low: float
+    high: float
+
+
+def distributions(users: pl.DataFrame, mask: np.ndarray, features: list[str]) -> list[Distribution]:
+    out = []
+    for name in features:
+        values = users.get_column(name).cast(float).to_numpy().astype(float)
+        seg, everyone, low, high = histogram_pair(values[mask], values)
+        out.append(Distribution(name, seg, everyone, low, high))
+    return out
+
+
+def sample_rows(users: pl.DataFrame, mask: np.ndarray, features: list[str]) -> list[list[str]]:
+    """Up to SAMPLE_USERS members (a seeded pick, in user order) with their feature values."""
+    idx = np.flatnonzero(mask)
+    rng = np.random.default_rng(0)
+    if idx.size:
+        pick = np.sort(rng.choice(idx, size=min(SAMPLE_USERS, idx.size), replace=False))
+        sample = users[pick.tolist()]
+    else:
+        sample = users.head(0)
+    return [
+        [str(row[0]), *[number(v if v is None else float(v)) for v in row[1:]]]
+        for row in sample.select(["user_id", *features]).iter_rows()
+    ]
+
+
+def distribution_table(rows: list[Distribution]) -> Table:
+    table = Table(box=None, padding=(0, 1), show_header=True, expand=False)
+    table.add_column("feature", no_wrap=True, max_width=22)
+    table.add_column("", no_wrap=True)
+    table.add_column("16 bins from → to", no_wrap=True)
+    table.add_column("range", no_wrap=True, style="dim")
+    for row in rows:
+        span = f"{number(row.low)} – {number(row.high)}"
+        table.add_row(row.feature, "segment", Text(row.segment, style="bold"), span)
+        table.add_row("", Text("everyone", style="dim"), Text(row.everyone, style="dim"), "")
+    return table
 
 
 class DetailScreen(Screen[None]):
@@ -40,9 +107,22 @@ class DetailScreen(Screen[None]):
         bind("3", "tab('d-users')", "Users", id="detail.users", tooltip="Sample users", show=False),
     ]
 
+    @dataclass
+    class Computed(Message):
+        """The distributions and sample users of segment ``segment_id`` are ready."""
+
+        segment_id: int
+        distributions: list[Distribution]
+        columns: list[str]
+        rows: list[list[str]]
+
     def __init__(self, segment_id: int) -> None:
         super().__init__()
         self.segment_id = segment_id
+
+    @property
+    def segtui(self) -> SegtuiApp:
+        return cast("SegtuiApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Label("", id="detail-title")
@@ -59,22 +139,16 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self._show()
 
-    def _profile(self):
-        view = self.app.segview
-        return next((p for p in view.profiles if int(p.segment_id) == self.segment_id), None)
-
     def _show(self) -> None:
-        from segtui.app.screens.explore import _feature_lines, _traits
-
-        app = self.app
-        view = app.segview
-        profile = self._profile()
-        if profile is None:
+        view, dataset = self.segtui.segview, self.segtui.dataset
+        profile = profile_for(view, self.segment_id)
+        if view is None or dataset is None or profile is None:
             self.query_one("#detail-title", Label).update("This segment no longer exists.")
             return
         self.query_one("#detail-title", Label).update(
             Text(
-                f"{profile.name} · {profile.size:,} users · {profile.share:.1%} of everyone",
+                f"{profile.name} · {number(profile.size)} users · "
+                f"{percent(profile.share)} of everyone",
                 style="bold",
             )
         )
@@ -84,36 +158,39 @@ class DetailScreen(Screen[None]):
         rule_box.update(Text(f"Rule: {rule}" if rule else f"Kind: {kind} segment", style="italic"))
         pv = self.query_one(ProfileView)
         pv.title = "Traits"
-        pv.traits = "; ".join(_traits(profile))
-        pv.lines = tuple(_feature_lines(profile, view.features))
-        mask = view.labels == self.segment_id
-        users = app.dataset.users
-        self.query_one("#detail-hist", Static).update(self._histograms(users, mask, view.features))
-        self._users_table(users, mask, view.features)
+        pv.traits = "; ".join(traits(profile))
+        pv.lines = tuple(feature_lines(profile, view.features))
+        computing = Text("Computing the distributions…", style="dim")
+        self.query_one("#detail-hist", Static).update(computing)
+        self.query_one("#detail-users", DataTable).clear(columns=True)
+        self._compute(dataset.users, view.labels, list(view.features), self.segment_id)
 
-    def _histograms(self, users, mask: np.ndarray, features: list[str]) -> Table:
-        table = Table(box=None, padding=(0, 1), show_header=True, expand=False)
-        table.add_column("feature", no_wrap=True, max_width=22)
-        table.add_column("", no_wrap=True)
-        table.add_column("16 bins from → to", no_wrap=True)
-        table.add_column("range", no_wrap=True, style="dim")
-        for name in features:
-            values = users.get_column(name).cast(float).to_numpy().astype(float)
-            seg, everyone, low, high = histogram_pair(values[mask], values)
-            table.add_row(name, "segment", Text(seg, style="bold"), f"{fmt(low)} – {fmt(high)}")
-            table.add_row("", Text("everyone", style="dim"), Text(everyone, style="dim"), "")
-        return table
+    @work(
+        thread=True,
+        exclusive=True,
+        group="detail",
+        exit_on_error=False,
+        description="Computing the segment's distributions",
+    )
+    def _compute(
+        self, users: pl.DataFrame, labels: np.ndarray, features: list[str], segment_id: int
+    ) -> None:
+        mask = labels == segment_id
+        found = distributions(users, mask, features)
+        rows = sample_rows(users, mask, features)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Computed(segment_id, found, ["user_id", *features], rows))
 
-    def _users_table(self, users, mask: np.ndarray, features: list[str]) -> None:
+    @on(Computed)
+    def _computed(self, message: Computed) -> None:
+        if message.segment_id != self.segment_id:
+            return  # the person stepped on; a newer computation is on its way
+        self.query_one("#detail-hist", Static).update(distribution_table(message.distributions))
         table = self.query_one("#detail-users", DataTable)
         table.clear(columns=True)
-        table.add_columns("user_id", *features)
-        idx = np.flatnonzero(mask)
-        rng = np.random.default_rng(0)
-        pick = np.sort(rng.choice(idx, size=min(50, idx.size), replace=False)) if idx.size else idx
-        sample = users[pick.tolist()] if idx.size else users.head(0)
-        for row in sample.select(["user_id", *features]).iter_rows():
-            table.add_row(str(row[0]), *[fmt(v if v is None else float(v)) for v in row[1:]])
+        table.add_columns(*message.columns)
+        for row in message.rows:
+            table.add_row(*row)
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -122,7 +199,8 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-tabs", TabbedContent).active = tab
 
     def action_step(self, delta: int) -> None:
-        ids = [int(p.segment_id) for p in self.app.segview.profiles]
+        view = self.segtui.segview
+        ids = [int(p.segment_id) for p in view.profiles] if view is not None else []
         if self.segment_id not in ids:
             return
         self.segment_id = ids[(ids.index(self.segment_id) + delta) % len(ids)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from segtui.app.keys import bind
+from segtui.formatting import fixed, number
+
+if TYPE_CHECKING:
+    from segtui.app.app import SegtuiApp
 
 
 class LoadingScreen(Screen[None]):
@@ -57,11 +62,13 @@ class LoadingScreen(Screen[None]):
             return
         seconds = time.monotonic() - self._since
         if seconds >= 2:
-            self.query_one("#loading-stage", Label).update(f"{self._stage} · {seconds:.0f} s")
+            self.query_one("#loading-stage", Label).update(
+                f"{self._stage} · {fixed(seconds, '.0f')} s"
+            )
 
     def show_progress(self, stage: str, fraction: float | None, rows: int | None) -> None:
         text = stage[:1].upper() + stage[1:]
-        text = text if rows is None else f"{text} · {rows:,} rows read"
+        text = text if rows is None else f"{text} · {number(rows)} rows read"
         if text != self._stage:
             self._stage = text
             self._since = time.monotonic()
@@ -74,7 +81,9 @@ class LoadingScreen(Screen[None]):
 
     def show_loaded(self, summary: str, seconds: float) -> None:
         """The load finished: its counts stay on screen while the first fit runs."""
-        self.query_one("#loading-done", Static).update(f"✓ Loaded in {seconds:.1f} s: {summary}")
+        self.query_one("#loading-done", Static).update(
+            f"✓ Loaded in {fixed(seconds, '.1f')} s: {summary}"
+        )
         self._stage = "Fitting the first segments…"
         self._since = time.monotonic()
         self.query_one("#loading-stage", Label).update(self._stage)
@@ -103,4 +112,4 @@ class LoadingScreen(Screen[None]):
         if not path:
             self.query_one("#loading-error", Static).update("Type the path of an event file.")
             return
-        self.app.start_load([path])  # type: ignore[attr-defined]
+        cast("SegtuiApp", self.app).start_load([path])

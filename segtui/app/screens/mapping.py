@@ -4,6 +4,7 @@ first rows after mapping with rows that would be left out counted; save the mapp
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -11,13 +12,21 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
+from textual.worker import get_current_worker
 
 from segtui.app.keys import bind
+from segtui.app.messages import PreviewReady, ReportReady
 from segtui.app.screens.dialogs import PathScreen, PickScreen
 from segtui.errors import InputError
+from segtui.formatting import number
+
+if TYPE_CHECKING:
+    from segtui.app.app import SegtuiApp
+    from segtui.ingest.events import LoadedEvents, LoadReport
 
 NONE = "(none)"
 DERIVED = "(derived)"
+PREVIEW_ROWS = 20
 
 
 class MappingScreen(Screen[None]):
@@ -66,17 +75,19 @@ class MappingScreen(Screen[None]):
             yield DataTable(id="preview-table", zebra_stripes=True)
         yield Footer(compact=True)
 
+    @property
+    def segtui(self) -> SegtuiApp:
+        return cast("SegtuiApp", self.app)
+
     def on_mount(self) -> None:
         self.query_one("#mapping-table", DataTable).add_columns(
             "canonical", "source", "how decided"
         )
-        self.show()
+        self.watch(self.segtui, "dataset", self.show)
 
     def show(self) -> None:
-        """Fill both tables from the app's current dataset."""
-        from segtui.ingest.events import CANONICAL_SCHEMA, preview
-
-        dataset = self.app.dataset
+        """Fill both tables from the app's current dataset (the preview comes from a worker)."""
+        dataset = self.segtui.dataset
         if dataset is None:
             return
         loaded = dataset.loaded
@@ -86,6 +97,15 @@ class MappingScreen(Screen[None]):
             )
             return
         self.query_one("#mapping-decisions", Static).update(Text("\n".join(loaded.decisions[:4])))
+        self._fill_mapping(loaded)
+        self.query_one("#mapping-report", Static).update(
+            Text("Reading the first rows…", style="dim")
+        )
+        self._preview(loaded)
+
+    def _fill_mapping(self, loaded: LoadedEvents) -> None:
+        from segtui.ingest.events import CANONICAL_SCHEMA
+
         table = self.query_one("#mapping-table", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -95,27 +115,40 @@ class MappingScreen(Screen[None]):
                 source, how = mapped[canonical]
                 table.add_row(canonical, source, how, key=canonical)
             elif canonical in loaded.derived:
-                table.add_row(
-                    canonical,
-                    Text(DERIVED, style="italic"),
-                    Text(loaded.derived[canonical], style="italic"),
-                    key=canonical,
-                )
+                how = loaded.derived[canonical]
+                cells = (Text(DERIVED, style="italic"), Text(how, style="italic"))
+                table.add_row(canonical, *cells, key=canonical)
             else:
-                table.add_row(
-                    canonical,
-                    Text(NONE, style="dim"),
-                    Text("not mapped", style="dim"),
-                    key=canonical,
-                )
+                cells = (Text(NONE, style="dim"), Text("not mapped", style="dim"))
+                table.add_row(canonical, *cells, key=canonical)
         table.move_cursor(row=min(keep, table.row_count - 1))
-        frame = preview(loaded, 20)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="mapping-preview",
+        exit_on_error=False,
+        description="Reading the first rows",
+    )
+    def _preview(self, loaded: LoadedEvents) -> None:
+        from segtui.ingest.events import preview
+
+        frame = preview(loaded, PREVIEW_ROWS)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PreviewReady(frame))
+
+    @on(PreviewReady)
+    def _show_preview(self, message: PreviewReady) -> None:
+        frame = message.frame
         grid = self.query_one("#preview-table", DataTable)
         grid.clear(columns=True)
         columns = [c for c in frame.columns if c not in ("file",)]
         grid.add_columns(*columns)
         for row in frame.select(columns).iter_rows():
             grid.add_row(*[Text("—", style="dim") if v is None else str(v) for v in row])
+        dataset = self.segtui.dataset
+        if dataset is None or dataset.loaded is None:
+            return
         if dataset.report is not None:
             self._show_report(dataset.report)  # counted in the same pass as the features
             return
@@ -129,7 +162,7 @@ class MappingScreen(Screen[None]):
                 f"{failed} of the first {frame.height} rows would be left out · counting all rows…"
             )
         )
-        self._count_rows(loaded)
+        self._count_rows(dataset.loaded)
 
     @work(
         thread=True,
@@ -138,14 +171,18 @@ class MappingScreen(Screen[None]):
         exit_on_error=False,
         description="Counting rows",
     )
-    def _count_rows(self, loaded) -> None:
-        report = loaded.collect_report()
-        self.app.call_from_thread(self._show_report, report)
+    def _count_rows(self, loaded: LoadedEvents) -> None:
+        self.post_message(ReportReady(loaded.collect_report()))
 
-    def _show_report(self, report) -> None:
+    @on(ReportReady)
+    def _report_ready(self, message: ReportReady) -> None:
+        self._show_report(message.report)
+
+    def _show_report(self, report: LoadReport) -> None:
         left = sum(item.count for item in report.left_out)
         text = Text(
-            f"Rows read {report.rows_read:,} · kept {report.rows_kept:,} · left out {left:,}"
+            f"Rows read {number(report.rows_read)} · kept {number(report.rows_kept)} · "
+            f"left out {number(left)}"
         )
         for item in report.left_out[:3]:
             text.append(f"\n  {item.line()}", style="italic")
@@ -157,7 +194,7 @@ class MappingScreen(Screen[None]):
         self.action_change()
 
     def action_change(self) -> None:
-        dataset = self.app.dataset
+        dataset = self.segtui.dataset
         table = self.query_one("#mapping-table", DataTable)
         if dataset is None or dataset.loaded is None:
             return
@@ -174,11 +211,8 @@ class MappingScreen(Screen[None]):
             if canonical in ("user_id", "ts") and not source:
                 self.notify(f"{canonical} is required: pick a column for it.", severity="error")
                 return
-            overrides = dict(self.app.load_options.get("overrides") or {})
-            overrides[canonical] = source
-            self.app.load_options["overrides"] = overrides
             self.notify(f"{canonical} ← {source or NONE}: reloading…", timeout=2)
-            self.app.start_reload()
+            self.segtui.remap(canonical, source)
 
         self.app.push_screen(
             PickScreen(f"Source column for {canonical}", items, current or ""), picked
@@ -187,7 +221,7 @@ class MappingScreen(Screen[None]):
     def action_save_mapping(self) -> None:
         from segtui.ingest.mapping import save_mapping
 
-        dataset = self.app.dataset
+        dataset = self.segtui.dataset
         if dataset is None or dataset.loaded is None:
             return
         default = str(Path.cwd() / "mapping.toml")

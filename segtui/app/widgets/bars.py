@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from segtui.app.widgets.scatter import rich_color
+from segtui.formatting import MISSING, fixed, number
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -30,20 +31,6 @@ class FeatureLine:
     mean: float | None
     overall: float | None
     lift: float | None
-
-
-def fmt(value: float | None) -> str:
-    """A number for people: 3 significant digits, thousands separated, '—' for missing."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def lift_bar(lift: float | None, half: int, less: str = "", more: str = "") -> Text:
@@ -75,12 +62,12 @@ def profile_table(
     table.add_column("lift", justify="right", no_wrap=True)
     table.add_column(f"{'less':<{half}}│{'more':>{half}}", no_wrap=True)
     for line in lines:
-        lift = "—" if line.lift is None or not math.isfinite(line.lift) else f"{line.lift:.1f}x"
+        lift = fixed(line.lift, ".1f")
         table.add_row(
             line.name,
-            fmt(line.mean),
-            fmt(line.overall),
-            lift,
+            number(line.mean),
+            number(line.overall),
+            lift if lift == MISSING else f"{lift}x",
             lift_bar(line.lift, half, less, more),
         )
     return table

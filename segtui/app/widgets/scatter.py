@@ -20,6 +20,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from segtui.formatting import percent
+
 MARKERS = "ox+*#@%&=~^$"
 """One marker per segment; letters follow when there are more segments than symbols."""
 
@@ -92,8 +94,8 @@ def render_scatter(
         marker = marker_for(data.by_id[seg_id])
         plot.draw(plot.signal(data.x[mask].tolist(), data.y[mask].tolist(), marker=marker))
     ex, ey = data.explained
-    plot.label(f"PC1 ({ex:.0%} of variance)", axis="x")
-    plot.label(f"PC2 ({ey:.0%})", axis="y")
+    plot.label(f"PC1 ({percent(ex)} of variance)", axis="x")
+    plot.label(f"PC2 ({percent(ey)})", axis="y")
     plot.legend(active=False)
     lines = plot.build().string(colorless=True).split("\n")
     marker_style: dict[str, Style] = {}

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from segtui.app.keys import bind
+from segtui.formatting import number, percent
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,8 @@ class SegmentsTable(DataTable):
         return [
             mark,
             name,
-            Text(f"{row.size:,}", justify="right"),
-            Text(f"{row.share:.1%}", justify="right"),
+            Text(number(row.size), justify="right"),
+            Text(percent(row.share), justify="right"),
             Text(row.traits, overflow="ellipsis", no_wrap=True),
         ]
 
