@@ -35,7 +35,8 @@ from segtui.features.catalog import FeatureSpec
 from segtui.fileio import atomic_write
 from segtui.ingest.events import LoadedEvents, LoadReport
 from segtui.ingest.mapping import ColumnMapping
-from segtui.segments.segmentation import NOISE_NAME, Segmentation
+from segtui.segments.names import NOISE_NAME
+from segtui.segments.segmentation import Segmentation
 
 FIXED_COLUMNS: tuple[str, ...] = ("user_id", "segment", "segment_id", "pc1", "pc2")
 

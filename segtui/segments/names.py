@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+NOISE_NAME = "Noise (unassigned)"
+"""The name of the users a density clustering leaves unassigned."""
+
 
 def unique_name(name: str, taken: Collection[str]) -> str:
     """``name`` if it is free, else ``name 2``, ``name 3``... the first one not in ``taken``.
