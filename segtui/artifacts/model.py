@@ -54,7 +54,7 @@ from segtui.segments.segmentation import AddRule, Segmentation
 SCHEMA_VERSION = 1
 """Bumped when the meaning of the file changes; a newer file is refused, never misread."""
 
-FORMAT = "segtui.artifacts.model"
+FORMAT = "segtui.model"
 MODEL_SUFFIX = ".model.json"
 _HINT = "The model file is damaged or was edited by hand; export it again with `segtui segment`."
 
@@ -409,7 +409,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         raise InputError("a model file must hold a JSON object", file=file, hint=_HINT)
     if data.get("format") != FORMAT:
         raise InputError(
-            'not a segtui model (no "format": "segtui.artifacts.model")',
+            'not a segtui model (no "format": "segtui.model")',
             file=file,
             hint="Pass a .model.json or a segments.parquet written by `segtui segment`.",
         )

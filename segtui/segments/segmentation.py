@@ -59,7 +59,9 @@ from segtui.segments.replay import (
 )
 from segtui.segments.rules import Rule, parse_rule
 
-FORMAT = "segtui.segments.segmentation"
+FORMAT = "segtui.segmentation"
+"""The marker every saved segmentation carries (unchanged since the first release: files written
+before the package was laid out in subpackages must still read)."""
 FORMAT_VERSION = 1
 
 PlaceSplit = Callable[[int, np.ndarray], np.ndarray]

@@ -177,7 +177,7 @@ def test_newer_schema_is_refused() -> None:
 
 def test_not_json_and_not_a_model(tmp_path: Path) -> None:
     bad = tmp_path / "bad.model.json"
-    bad.write_text('{"format": "segtui.artifacts.model",', encoding="utf-8")
+    bad.write_text('{"format": "segtui.model",', encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
         read_model(bad)
     with pytest.raises(InputError, match="not a segtui model"):
