@@ -48,8 +48,9 @@ from segtui.features.catalog import FeatureSpec, spec_from_dict
 from segtui.features.catalog import spec_to_dict as catalog_spec_to_dict
 from segtui.ingest.events import LoadReport
 from segtui.ingest.mapping import ColumnMapping
+from segtui.segments.edits import AddRule, EditDataError, Split, edit_from_dict
 from segtui.segments.rules import parse_rule
-from segtui.segments.segmentation import AddRule, Segmentation
+from segtui.segments.segmentation import Segmentation
 
 SCHEMA_VERSION = 1
 """Bumped when the meaning of the file changes; a newer file is refused, never misread."""
@@ -142,31 +143,20 @@ def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
     return bare.to_dict()
 
 
-def _split_centers(
-    segmentation: Segmentation, X: np.ndarray, edits: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """For every split edit, the mean (prepared space) of each part, by replaying the edits."""
-    labels = np.asarray(segmentation.base_labels, dtype=np.int64)
+def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, Any]]:
+    """For every split edit, the mean (prepared space) of each part's members."""
     out: list[dict[str, Any]] = []
-    for index, edit in enumerate(edits):
-        if edit["op"] == "merge":
-            others = [s for s in edit["segment_ids"] if s != edit["target_id"]]
-            labels[np.isin(labels, others)] = edit["target_id"]
-        elif edit["op"] == "split":
-            mask = labels == edit["segment_id"]
-            parts = np.asarray(edit["member_ids"], dtype=np.int64)
-            labels[mask] = parts
-            ids = sorted(int(v) for v in np.unique(parts))
-            members = X[mask]
-            centers = [members[parts == sid].mean(axis=0).tolist() for sid in ids]
-            out.append(
-                {
-                    "edit": index,
-                    "segment_id": int(edit["segment_id"]),
-                    "ids": ids,
-                    "centers": centers,
-                }
-            )
+    for split in segmentation.split_labels():
+        ids = split.edit.part_ids
+        centers = [X[split.cluster_labels == sid].mean(axis=0).tolist() for sid in ids]
+        out.append(
+            {
+                "edit": split.index,
+                "segment_id": split.edit.segment_id,
+                "ids": ids,
+                "centers": centers,
+            }
+        )
     return out
 
 
@@ -197,7 +187,7 @@ def build_model(
     columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
     seg_dict = _saved_segmentation(segmentation)
     edits = seg_dict["edits"]
-    splits = _split_centers(segmentation, prepared.X, edits)
+    splits = _split_centers(segmentation, prepared.X)
     slim_edits = []
     for edit in edits:
         if edit["op"] == "split":
@@ -302,8 +292,8 @@ class Model:
     algorithm: str
     state: dict[str, Any]
     base_names: dict[int, str]
-    noise_id: int | None
-    edits: list[dict[str, Any]]
+    segmentation: Segmentation
+    """The saved Segmentation: names and edits, replayed and checked, without users."""
     splits: dict[int, SplitCenters] = field(default_factory=dict)
     file: str | None = None
 
@@ -370,37 +360,35 @@ def _matrix(value: Any, width: int, path: str, file: Any) -> np.ndarray:
     return arr
 
 
-_EDIT_KEYS: dict[str, dict[str, Any]] = {
-    "rename": {"segment_id": int, "name": str},
-    "merge": {"segment_ids": list, "target_id": int, "name": str},
-    "split": {"segment_id": int, "names": list},
-    "add_rule": {"segment_id": int, "name": str, "rule": str},
-    "remove_rule": {"segment_id": int},
-}
-
-
-def _check_edit(edit: Any, path: str, file: Any) -> dict[str, Any]:
-    if not isinstance(edit, dict):
-        raise _bad(path, "must be an object", file)
-    op = edit.get("op")
-    if op not in _EDIT_KEYS:
-        raise _bad(f"{path}.op", f"is {op!r}, not one of {', '.join(_EDIT_KEYS)}", file)
-    for key, kind in _EDIT_KEYS[op].items():
-        _get(edit, key, kind, f"{path}.{key}", file)
-    if op == "merge":
-        _int_list(edit["segment_ids"], f"{path}.segment_ids", file)
-    if op == "split":
-        for i, pair in enumerate(edit["names"]):
-            if not (
-                isinstance(pair, list)
-                and len(pair) == 2
-                and isinstance(pair[0], int)
-                and isinstance(pair[1], str)
-            ):
-                raise _bad(f"{path}.names[{i}]", "must be an [id, name] pair", file)
-    if op == "add_rule":
-        parse_rule(edit["rule"])
-    return edit
+def _read_segmentation(seg: Mapping[str, Any], file: Any) -> Segmentation:
+    """The saved names and edits as a Segmentation without users, its log replayed: each edit
+    read by the Segmentation's own parser, a log that does not replay refused."""
+    base_names: list[tuple[int, str]] = []
+    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and isinstance(pair[1], str)
+        ):
+            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
+        base_names.append((pair[0], pair[1]))
+    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
+    features = seg.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise _bad("segmentation.features", "must be a list of feature names", file)
+    edits = []
+    for i, edit in enumerate(_get(seg, "edits", list, "segmentation.edits", file)):
+        try:
+            edits.append(edit_from_dict(edit))
+        except EditDataError as error:
+            raise _bad(f"segmentation.edits[{i}].{error.key}", error.what, file) from None
+    saved = Segmentation((), (), tuple(base_names), noise_id, tuple(features), tuple(edits))
+    try:
+        saved.names  # noqa: B018 - replays the log
+    except InputError as error:
+        raise _bad("segmentation.edits", f"do not replay: {error.message}", file) from None
+    return saved
 
 
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
@@ -516,21 +504,9 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         _get(state, "precisions_cholesky", list, "cluster.state.precisions_cholesky", file)
 
     seg = _get(data, "segmentation", dict, "segmentation", file)
-    base_names: dict[int, str] = {}
-    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and isinstance(pair[0], int)
-            and isinstance(pair[1], str)
-        ):
-            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
-        base_names[pair[0]] = pair[1]
-    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
-    edits = [
-        _check_edit(e, f"segmentation.edits[{i}]", file)
-        for i, e in enumerate(_get(seg, "edits", list, "segmentation.edits", file))
-    ]
+    segmentation = _read_segmentation(seg, file)
+    base_names = dict(segmentation.base_names)
+    edits = segmentation.edits
     splits: dict[int, SplitCenters] = {}
     for i, item in enumerate(_get(data, "splits", list, "splits", file)):
         where = f"splits[{i}]"
@@ -541,11 +517,11 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         )
         if len(centers) != len(ids) or len(ids) < 2:
             raise _bad(f"{where}.centers", f"has {len(centers)} centers for {len(ids)} parts", file)
-        if not (0 <= index < len(edits)) or edits[index]["op"] != "split":
+        if not (0 <= index < len(edits)) or not isinstance(edits[index], Split):
             raise _bad(f"{where}.edit", "does not point at a split edit", file)
         sid = _get(item, "segment_id", int, f"{where}.segment_id", file)
         splits[index] = SplitCenters(index, sid, tuple(ids), centers)
-    missing_splits = [i for i, e in enumerate(edits) if e["op"] == "split" and i not in splits]
+    missing_splits = [i for i, e in enumerate(edits) if isinstance(e, Split) and i not in splits]
     if missing_splits:
         raise _bad("splits", f"has no centers for the split edit #{missing_splits[0]}", file)
 
@@ -573,8 +549,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         algorithm=algorithm,
         state=state,
         base_names=base_names,
-        noise_id=noise_id,
-        edits=edits,
+        segmentation=segmentation,
         splits=splits,
         file=None if file is None else str(file),
     )
