@@ -134,13 +134,16 @@ def rule_features(segmentation: Segmentation) -> list[str]:
 
 
 def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
-    """``segmentation.to_dict()`` without the per-user base (user ids, labels) or redo stack.
+    """What the model keeps of the Segmentation: its names and edits, and the user count.
 
-    The model keeps none of them, and on a million users ``to_dict`` would copy both into
-    Python lists; a copy with an empty base serialises the rest the very same way.
+    ``without_users()`` first: on a million users ``to_dict`` would copy the user ids, base
+    labels and split members into Python lists the model does not keep.
     """
-    bare = replace(segmentation, user_ids=(), base_labels=(), undone=())
-    return bare.to_dict()
+    data = segmentation.without_users().to_dict()
+    slim = {k: v for k, v in data.items() if k not in ("user_ids", "labels", "undone")}
+    slim["edits"] = [{k: v for k, v in e.items() if k != "member_ids"} for e in data["edits"]]
+    slim["n_users"] = len(segmentation.user_ids)
+    return slim
 
 
 def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, Any]]:
@@ -185,17 +188,8 @@ def build_model(
     if len(segmentation.user_ids) != prepared.X.shape[0]:
         raise InputError("the segmentation and the prepared matrix hold different users")
     columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
-    seg_dict = _saved_segmentation(segmentation)
-    edits = seg_dict["edits"]
+    slim = _saved_segmentation(segmentation)
     splits = _split_centers(segmentation, prepared.X)
-    slim_edits = []
-    for edit in edits:
-        if edit["op"] == "split":
-            edit = {k: v for k, v in edit.items() if k != "member_ids"}
-        slim_edits.append(edit)
-    slim = {k: v for k, v in seg_dict.items() if k not in ("user_ids", "labels", "undone")}
-    slim["edits"] = slim_edits
-    slim["n_users"] = len(segmentation.user_ids)
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
     segments = [

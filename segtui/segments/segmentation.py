@@ -432,6 +432,12 @@ class Segmentation:
             raise InputError("this segmentation has rule segments: pass the users table")
         return rule_labels(state, state.cluster_labels, users)
 
+    def without_users(self) -> Segmentation:
+        """The names and edits alone (no user ids, base labels, split members or redo stack):
+        what a model keeps, and what :meth:`relabel` needs to label other users."""
+        edits = tuple(replace(e, member_ids=()) if isinstance(e, Split) else e for e in self.edits)
+        return replace(self, user_ids=(), base_labels=(), edits=edits, undone=())
+
     def split_labels(self) -> Iterator[SplitLabels]:
         """Each split edit with the cluster labels right after it (a model stores part centers)."""
         state = self._initial_state()
@@ -442,7 +448,7 @@ class Segmentation:
 
     @property
     def created_ids(self) -> frozenset[int]:
-        """Ids the edits created (rule segments and split parts), current or not."""
+        """Ids the edits gave segments (rule segments, every split part), current or not."""
         created: set[int] = set()
         for edit in self.edits:
             if isinstance(edit, AddRule):
