@@ -17,7 +17,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from segtui.segments.wording import MIN_COVERAGE, TRAIT_MIN_EFFECT, display_name, feature_label
+from segtui.segments.wording import (
+    MIN_COVERAGE,
+    TRAIT_MIN_EFFECT,
+    comparative,
+    display_name,
+    feature_label,
+)
 
 if TYPE_CHECKING:
     from segtui.segments.profiles import SegmentProfile
@@ -267,10 +273,4 @@ def _differentiator(profile: SegmentProfile, other: SegmentProfile, skip: set[st
         return None
     gap, feature = best
     label = feature_label(feature)
-    if label.style == "count":
-        word = "more" if gap > 0 else "fewer"
-    elif label.style == "amount":
-        word = "more" if gap > 0 else "less"
-    else:
-        word = "higher" if gap > 0 else "lower"
-    return f"{word} {label.noun}"
+    return f"{comparative(label, higher=gap > 0)} {label.noun}"

@@ -34,7 +34,13 @@ import polars as pl
 from segtui.errors import InputError
 from segtui.formatting import fixed, number, percent
 from segtui.segments.names import generate_names
-from segtui.segments.wording import MIN_COVERAGE, TRAIT_MIN_EFFECT, display_name, feature_label
+from segtui.segments.wording import (
+    MIN_COVERAGE,
+    TRAIT_MIN_EFFECT,
+    comparative,
+    display_name,
+    feature_label,
+)
 
 # --------------------------------------------------------------------------------------------
 # Records
@@ -258,14 +264,14 @@ def _trait(feature: str, effect: float, seg: float, overall: float, lift: float 
     elif seg == 0:
         text = f"{noun} 0 vs {number(overall)} overall"
     elif lift >= 1:
-        more = "more" if label.style in ("count", "amount") else "higher"
+        more = comparative(label, higher=True)
         if lift >= 1.95:
             times = f"{lift:.0f}" if lift >= 10 else f"{lift:.1f}"
             text = f"{times}x {more} {noun}"
         else:
             text = f"{percent(lift - 1)} {more} {noun}"
     else:
-        fewer = {"count": "fewer", "amount": "less"}.get(label.style, "lower")
+        fewer = comparative(label, higher=False)
         # percent() says ">99%", never a false "100% fewer": only seg == 0 (above) says none
         text = f"{percent(1 - lift)} {fewer} {noun}"
     return Trait(feature, direction, effect, seg, overall, lift, text)

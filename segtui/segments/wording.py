@@ -111,3 +111,13 @@ def feature_label(feature: str) -> FeatureLabel:
 def display_name(feature: str) -> str:
     """The words people read for a feature ("cart adds" for add_to_cart)."""
     return feature_label(feature).noun
+
+
+def comparative(label: FeatureLabel, higher: bool) -> str:
+    """How a difference reads: "more"/"fewer" cart adds, "more"/"less" revenue, "higher"/"lower"
+    for levels, days and shares."""
+    if label.style == "count":
+        return "more" if higher else "fewer"
+    if label.style == "amount":
+        return "more" if higher else "less"
+    return "higher" if higher else "lower"
