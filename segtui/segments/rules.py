@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -305,18 +305,18 @@ class _Parser:
         return node
 
     def or_expr(self) -> Node:
-        terms = [self.and_expr()]
-        while self.is_keyword("or"):
-            self.advance()
-            terms.append(self.and_expr())
-        return terms[0] if len(terms) == 1 else Or(_flatten(terms, Or))
+        return self._chain("or", self.and_expr, Or)
 
     def and_expr(self) -> Node:
-        terms = [self.not_expr()]
-        while self.is_keyword("and"):
+        return self._chain("and", self.not_expr, And)
+
+    def _chain(self, keyword: str, operand: Callable[[], Node], kind: type[And] | type[Or]) -> Node:
+        """``operand (keyword operand)*``: one operand alone, else ``kind`` of them, flattened."""
+        terms = [operand()]
+        while self.is_keyword(keyword):
             self.advance()
-            terms.append(self.not_expr())
-        return terms[0] if len(terms) == 1 else And(_flatten(terms, And))
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else kind(_flatten(terms, kind))
 
     def not_expr(self) -> Node:
         token = self.current
