@@ -3,13 +3,13 @@
 ``assign(model, paths)`` reads new event files with the model's mapping (and session gap),
 computes the same feature declarations (as of the new data's own last event, or ``as_of``),
 puts users into the same space (``prepare.transform_users``), labels them with the saved
-clustering state (``cluster.assign_new``), then replays the Segmentation's edits:
+clustering state (``cluster.assign_new``), then the model's Segmentation relabels them
+(:meth:`segtui.segments.segmentation.Segmentation.relabel`, the same replay as everywhere):
 
 * renames and merges: a base segment's users go where the edits sent them;
 * splits: users of a split segment go to the nearest part center (the mean of the part's members
   in the prepared space, stored in the model) — the split's own sub-clustering is not re-run;
-* rule segments: evaluated on the new users' features, first-added rule wins, as in
-  :class:`segtui.segments.segmentation.Segmentation`.
+* rule segments: evaluated on the new users' features, first-added rule wins.
 
 Per algorithm: K-Means, MiniBatch K-Means, agglomerative and BIRCH take the nearest stored center
 (BIRCH: subcluster); a Gaussian mixture takes its most likely component. Assigning the training

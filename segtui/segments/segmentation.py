@@ -6,6 +6,12 @@ state is the base with the log replayed. Every operation returns a new Segmentat
 "drop the last edit" and redo is "put it back", and the whole thing serialises to JSON and replays
 the same way anywhere (the project file and the model JSON store it).
 
+It is the one place edits are applied: the edits themselves and their JSON are
+:mod:`segtui.segments.edits`, what each kind does is :mod:`segtui.segments.replay`, and the
+model (checking a saved log), ``assign`` (:meth:`Segmentation.relabel` for new users) and the app
+(:meth:`Segmentation.with_rules_from` and :meth:`Segmentation.fit_bound_history` over a refit)
+all go through a Segmentation.
+
 Decisions, so the UI and exported ids stay predictable:
 
 * **Ids are stable.** A segment keeps its id through renames and merges, so a selection in the UI
