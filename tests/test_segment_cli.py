@@ -240,9 +240,7 @@ def test_assign_says_when_it_detects_the_mapping_again(events_csv: Path, tmp_pat
 
 def test_assign_bad_models(events_csv: Path, tmp_path: Path) -> None:
     corrupt = tmp_path / "bad.model.json"
-    corrupt.write_text(
-        '{"format": "segtui.artifacts.model", "schema_version": 1}', encoding="utf-8"
-    )
+    corrupt.write_text('{"format": "segtui.model", "schema_version": 1}', encoding="utf-8")
     plain = tmp_path / "plain.parquet"
     pl.DataFrame({"user_id": ["a"]}).write_parquet(plain)
     out = tmp_path / "labels.parquet"

@@ -35,7 +35,7 @@ from segtui.ingest.events import LoadedEvents, LoadOptions
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.profiles import SegmentProfile, profile_segments
-from segtui.segments.segmentation import AddRule, RemoveRule, Rename, Segmentation
+from segtui.segments.segmentation import CarriedRules, Segmentation
 
 __all__ = ["Cancelled"]
 
@@ -351,69 +351,14 @@ def split(
 # Refit: rule segments carry over, other edits belong to the fit they were made on
 
 
-def _live_rules(segmentation: Segmentation) -> list[int]:
-    """Ids of the current rule segments, in the order they were added (the first rule wins)."""
-    order: list[int] = []
-    for edit in segmentation.edits:
-        if isinstance(edit, AddRule):
-            order.append(edit.segment_id)
-        elif isinstance(edit, RemoveRule) and edit.segment_id in order:
-            order.remove(edit.segment_id)
-    names = segmentation.names
-    return [sid for sid in order if sid in names]
-
-
 def fit_bound_edits(segmentation: Segmentation | None) -> list[str]:
-    """The edits a refit cannot keep (renames, merges, splits of fitted segments), as history.
-
-    Rule segments (and renames of them) do not depend on the fit, so they are not listed.
-    """
-    if segmentation is None:
-        return []
-    rule_ids = {
-        edit.segment_id for edit in segmentation.edits if isinstance(edit, AddRule | RemoveRule)
-    }
-    history = segmentation.history
-    return [
-        line
-        for edit, line in zip(segmentation.edits, history, strict=True)
-        if not isinstance(edit, AddRule | RemoveRule)
-        and not (isinstance(edit, Rename) and edit.segment_id in rule_ids)
-    ]
-
-
-@dataclass
-class CarriedRules:
-    """A new fit's Segmentation with the old rule segments added back, and what happened."""
-
-    segmentation: Segmentation
-    carried: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-    """Rules that no longer apply (a feature is gone), with the reason."""
+    """The edits a refit cannot keep, as history (:meth:`Segmentation.fit_bound_history`)."""
+    return [] if segmentation is None else segmentation.fit_bound_history()
 
 
 def carry_rules(old: Segmentation | None, new: Segmentation) -> CarriedRules:
     """Add ``old``'s rule segments (current names, same order) to the freshly fitted ``new``."""
-    out = CarriedRules(new)
-    if old is None:
-        return out
-    for sid in _live_rules(old):
-        rule = old.rule(sid)
-        if rule is None:
-            continue
-        name = old.names[sid]
-        taken = set(out.segmentation.names.values())
-        unique, n = name, 2
-        while unique in taken:
-            unique = f"{name} ({n})"
-            n += 1
-        try:
-            out.segmentation = out.segmentation.add_rule_segment(unique, str(rule))
-        except InputError as error:
-            out.dropped.append(f"'{name}': {error.message}")
-            continue
-        out.carried.append(unique)
-    return out
+    return CarriedRules(new) if old is None else new.with_rules_from(old)
 
 
 # --------------------------------------------------------------------------------------------

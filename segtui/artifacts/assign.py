@@ -3,13 +3,13 @@
 ``assign(model, paths)`` reads new event files with the model's mapping (and session gap),
 computes the same feature declarations (as of the new data's own last event, or ``as_of``),
 puts users into the same space (``prepare.transform_users``), labels them with the saved
-clustering state (``cluster.assign_new``), then replays the Segmentation's edits:
+clustering state (``cluster.assign_new``), then the model's Segmentation relabels them
+(:meth:`segtui.segments.segmentation.Segmentation.relabel`, the same replay as everywhere):
 
 * renames and merges: a base segment's users go where the edits sent them;
 * splits: users of a split segment go to the nearest part center (the mean of the part's members
   in the prepared space, stored in the model) — the split's own sub-clustering is not re-run;
-* rule segments: evaluated on the new users' features, first-added rule wins, as in
-  :class:`segtui.segments.segmentation.Segmentation`.
+* rule segments: evaluated on the new users' features, first-added rule wins.
 
 Per algorithm: K-Means, MiniBatch K-Means, agglomerative and BIRCH take the nearest stored center
 (BIRCH: subcluster); a Gaussian mixture takes its most likely component. Assigning the training
@@ -44,7 +44,6 @@ from segtui.ingest.mapping import ColumnMapping, detect_mapping
 from segtui.ingest.sources import inspect_source
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import read_users_table
-from segtui.segments.rules import Rule, parse_rule
 
 
 def as_model(model: Model | Mapping[str, Any] | str | Path) -> Model:
@@ -196,61 +195,30 @@ def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None
     """Base labels and the noise id. Density models reserve an id for noise even when no
     training user was noise; if an edit reused that id, new noise moves past every id."""
     if not isinstance(model.state, DensityState):
-        return base, model.noise_id
+        return base, model.segmentation.noise_id
     noise = model.state.noise_id
-    if noise in model.base_names:
+    saved = model.segmentation
+    if noise in model.base_names or noise not in saved.created_ids:
         return base, noise
-    created = {e["segment_id"] for e in model.edits if e["op"] == "add_rule"}
-    for split in model.splits.values():
-        created |= set(split.ids)
-    if noise not in created:
-        return base, noise
-    fresh = max([*created, *model.base_names, noise]) + 1
+    fresh = max(saved.next_id, noise + 1)
     return np.where(base == noise, fresh, base), fresh
 
 
 def replay_edits(
     model: Model, base: np.ndarray, X: np.ndarray, users: pl.DataFrame
 ) -> tuple[np.ndarray, dict[int, str]]:
-    """Apply the model's edits to base labels: final labels and names (see module docstring)."""
-    labels = np.asarray(base, dtype=np.int64).copy()
-    names = dict(model.base_names)
-    rules: list[tuple[int, Rule]] = []
-    for index, edit in enumerate(model.edits):
-        op = edit["op"]
-        sid = edit.get("segment_id")
-        if op == "rename":
-            names[sid] = edit["name"]
-        elif op == "merge":
-            others = [s for s in edit["segment_ids"] if s != edit["target_id"]]
-            labels[np.isin(labels, others)] = edit["target_id"]
-            for other in others:
-                names.pop(other, None)
-            names[edit["target_id"]] = edit["name"]
-        elif op == "split":
-            split = model.splits[index]
-            mask = labels == sid
-            if mask.any():
-                state = CentroidState(split.centers, np.asarray(split.ids, dtype=np.int64))
-                labels[mask] = assign_new(state, X[mask])
-            names.pop(sid, None)
-            names.update({int(pid): str(name) for pid, name in edit["names"]})
-        elif op == "add_rule":
-            rules.append((sid, parse_rule(edit["rule"])))
-            names[sid] = edit["name"]
-        elif op == "remove_rule":
-            rules = [(rid, rule) for rid, rule in rules if rid != sid]
-            names.pop(sid, None)
-    if rules:
-        for _, rule in rules:
-            rule.check_columns(users)
-        matches = users.select([rule.expr.alias(f"r{i}") for i, (_, rule) in enumerate(rules)])
-        taken = np.zeros(labels.size, dtype=bool)
-        for i, (rid, _) in enumerate(rules):
-            hit = matches[f"r{i}"].fill_null(False).to_numpy().astype(bool, copy=False) & ~taken
-            labels[hit] = rid
-            taken |= hit
-    return labels, names
+    """The model's Segmentation relabels the new users: final labels and names.
+
+    Users of a split segment go to the nearest of its parts' centers (see the module docstring).
+    """
+
+    def nearest_part(index: int, mask: np.ndarray) -> np.ndarray:
+        split = model.splits[index]
+        state = CentroidState(split.centers, np.asarray(split.ids, dtype=np.int64))
+        return assign_new(state, X[mask])
+
+    saved = model.segmentation
+    return saved.relabel(base, users, nearest_part), saved.names
 
 
 def assign_users(

@@ -29,7 +29,7 @@ from segtui.artifacts.model import build_model, default_model_path, model_to_jso
 from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.errors import InputError
 from segtui.fileio import atomic_write
-from segtui.segments.segmentation import NOISE_NAME
+from segtui.segments.names import NOISE_NAME
 
 FIXED_COLUMNS: tuple[str, ...] = ("user_id", "segment", "segment_id", "pc1", "pc2")
 

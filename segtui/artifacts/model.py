@@ -50,13 +50,14 @@ from segtui.features.tables import spec_from_dict
 from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
+from segtui.segments.edits import AddRule, EditDataError, Split, edit_from_dict
 from segtui.segments.rules import parse_rule
-from segtui.segments.segmentation import AddRule, Segmentation
+from segtui.segments.segmentation import Segmentation
 
 SCHEMA_VERSION = 1
 """Bumped when the meaning of the file changes; a newer file is refused, never misread."""
 
-FORMAT = "segtui.artifacts.model"
+FORMAT = "segtui.model"
 MODEL_SUFFIX = ".model.json"
 _HINT = "The model file is damaged or was edited by hand; export it again with `segtui segment`."
 
@@ -135,40 +136,32 @@ def rule_features(segmentation: Segmentation) -> list[str]:
 
 
 def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
-    """``segmentation.to_dict()`` without the per-user base (user ids, labels) or redo stack.
+    """What the model keeps of the Segmentation: its names and edits, and the user count.
 
-    The model keeps none of them, and on a million users ``to_dict`` would copy both into
-    Python lists; a copy with an empty base serialises the rest the very same way.
+    ``without_users()`` first: on a million users ``to_dict`` would copy the user ids, base
+    labels and split members into Python lists the model does not keep.
     """
-    bare = replace(segmentation, user_ids=(), base_labels=(), undone=())
-    return bare.to_dict()
+    data = segmentation.without_users().to_dict()
+    slim = {k: v for k, v in data.items() if k not in ("user_ids", "labels", "undone")}
+    slim["edits"] = [{k: v for k, v in e.items() if k != "member_ids"} for e in data["edits"]]
+    slim["n_users"] = len(segmentation.user_ids)
+    return slim
 
 
-def _split_centers(
-    segmentation: Segmentation, X: np.ndarray, edits: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """For every split edit, the mean (prepared space) of each part, by replaying the edits."""
-    labels = np.asarray(segmentation.base_labels, dtype=np.int64)
+def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, Any]]:
+    """For every split edit, the mean (prepared space) of each part's members."""
     out: list[dict[str, Any]] = []
-    for index, edit in enumerate(edits):
-        if edit["op"] == "merge":
-            others = [s for s in edit["segment_ids"] if s != edit["target_id"]]
-            labels[np.isin(labels, others)] = edit["target_id"]
-        elif edit["op"] == "split":
-            mask = labels == edit["segment_id"]
-            parts = np.asarray(edit["member_ids"], dtype=np.int64)
-            labels[mask] = parts
-            ids = sorted(int(v) for v in np.unique(parts))
-            members = X[mask]
-            centers = [members[parts == sid].mean(axis=0).tolist() for sid in ids]
-            out.append(
-                {
-                    "edit": index,
-                    "segment_id": int(edit["segment_id"]),
-                    "ids": ids,
-                    "centers": centers,
-                }
-            )
+    for split in segmentation.split_labels():
+        ids = split.edit.part_ids
+        centers = [X[split.cluster_labels == sid].mean(axis=0).tolist() for sid in ids]
+        out.append(
+            {
+                "edit": split.index,
+                "segment_id": split.edit.segment_id,
+                "ids": ids,
+                "centers": centers,
+            }
+        )
     return out
 
 
@@ -192,17 +185,8 @@ def build_model(
     if len(segmentation.user_ids) != prepared.X.shape[0]:
         raise InputError("the segmentation and the prepared matrix hold different users")
     columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
-    seg_dict = _saved_segmentation(segmentation)
-    edits = seg_dict["edits"]
-    splits = _split_centers(segmentation, prepared.X, edits)
-    slim_edits = []
-    for edit in edits:
-        if edit["op"] == "split":
-            edit = {k: v for k, v in edit.items() if k != "member_ids"}
-        slim_edits.append(edit)
-    slim = {k: v for k, v in seg_dict.items() if k not in ("user_ids", "labels", "undone")}
-    slim["edits"] = slim_edits
-    slim["n_users"] = len(segmentation.user_ids)
+    slim = _saved_segmentation(segmentation)
+    splits = _split_centers(segmentation, prepared.X)
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
     segments = [
@@ -299,8 +283,8 @@ class Model:
     algorithm: str
     state: ClusterState
     base_names: dict[int, str]
-    noise_id: int | None
-    edits: list[dict[str, Any]]
+    segmentation: Segmentation
+    """The saved Segmentation: names and edits, replayed and checked, without users."""
     splits: dict[int, SplitCenters] = field(default_factory=dict)
     file: str | None = None
 
@@ -367,37 +351,35 @@ def _matrix(value: Any, width: int, path: str, file: Any) -> np.ndarray:
     return arr
 
 
-_EDIT_KEYS: dict[str, dict[str, Any]] = {
-    "rename": {"segment_id": int, "name": str},
-    "merge": {"segment_ids": list, "target_id": int, "name": str},
-    "split": {"segment_id": int, "names": list},
-    "add_rule": {"segment_id": int, "name": str, "rule": str},
-    "remove_rule": {"segment_id": int},
-}
-
-
-def _check_edit(edit: Any, path: str, file: Any) -> dict[str, Any]:
-    if not isinstance(edit, dict):
-        raise _bad(path, "must be an object", file)
-    op = edit.get("op")
-    if op not in _EDIT_KEYS:
-        raise _bad(f"{path}.op", f"is {op!r}, not one of {', '.join(_EDIT_KEYS)}", file)
-    for key, kind in _EDIT_KEYS[op].items():
-        _get(edit, key, kind, f"{path}.{key}", file)
-    if op == "merge":
-        _int_list(edit["segment_ids"], f"{path}.segment_ids", file)
-    if op == "split":
-        for i, pair in enumerate(edit["names"]):
-            if not (
-                isinstance(pair, list)
-                and len(pair) == 2
-                and isinstance(pair[0], int)
-                and isinstance(pair[1], str)
-            ):
-                raise _bad(f"{path}.names[{i}]", "must be an [id, name] pair", file)
-    if op == "add_rule":
-        parse_rule(edit["rule"])
-    return edit
+def _read_segmentation(seg: Mapping[str, Any], file: Any) -> Segmentation:
+    """The saved names and edits as a Segmentation without users, its log replayed: each edit
+    read by the Segmentation's own parser, a log that does not replay refused."""
+    base_names: list[tuple[int, str]] = []
+    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and isinstance(pair[1], str)
+        ):
+            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
+        base_names.append((pair[0], pair[1]))
+    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
+    features = seg.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise _bad("segmentation.features", "must be a list of feature names", file)
+    edits = []
+    for i, edit in enumerate(_get(seg, "edits", list, "segmentation.edits", file)):
+        try:
+            edits.append(edit_from_dict(edit))
+        except EditDataError as error:
+            raise _bad(f"segmentation.edits[{i}].{error.key}", error.what, file) from None
+    saved = Segmentation((), (), tuple(base_names), noise_id, tuple(features), tuple(edits))
+    try:
+        saved.names  # noqa: B018 - replays the log
+    except InputError as error:
+        raise _bad("segmentation.edits", f"do not replay: {error.message}", file) from None
+    return saved
 
 
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
@@ -406,7 +388,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         raise InputError("a model file must hold a JSON object", file=file, hint=_HINT)
     if data.get("format") != FORMAT:
         raise InputError(
-            'not a segtui model (no "format": "segtui.artifacts.model")',
+            'not a segtui model (no "format": "segtui.model")',
             file=file,
             hint="Pass a .model.json or a segments.parquet written by `segtui segment`.",
         )
@@ -488,21 +470,9 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         raise replace(error, hint=_HINT) from None
 
     seg = _get(data, "segmentation", dict, "segmentation", file)
-    base_names: dict[int, str] = {}
-    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and isinstance(pair[0], int)
-            and isinstance(pair[1], str)
-        ):
-            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
-        base_names[pair[0]] = pair[1]
-    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
-    edits = [
-        _check_edit(e, f"segmentation.edits[{i}]", file)
-        for i, e in enumerate(_get(seg, "edits", list, "segmentation.edits", file))
-    ]
+    segmentation = _read_segmentation(seg, file)
+    base_names = dict(segmentation.base_names)
+    edits = segmentation.edits
     splits: dict[int, SplitCenters] = {}
     for i, item in enumerate(_get(data, "splits", list, "splits", file)):
         where = f"splits[{i}]"
@@ -513,11 +483,11 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         )
         if len(centers) != len(ids) or len(ids) < 2:
             raise _bad(f"{where}.centers", f"has {len(centers)} centers for {len(ids)} parts", file)
-        if not (0 <= index < len(edits)) or edits[index]["op"] != "split":
+        if not (0 <= index < len(edits)) or not isinstance(edits[index], Split):
             raise _bad(f"{where}.edit", "does not point at a split edit", file)
         sid = _get(item, "segment_id", int, f"{where}.segment_id", file)
         splits[index] = SplitCenters(index, sid, tuple(ids), centers)
-    missing_splits = [i for i, e in enumerate(edits) if e["op"] == "split" and i not in splits]
+    missing_splits = [i for i, e in enumerate(edits) if isinstance(e, Split) and i not in splits]
     if missing_splits:
         raise _bad("splits", f"has no centers for the split edit #{missing_splits[0]}", file)
 
@@ -545,8 +515,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         algorithm=algorithm,
         state=state,
         base_names=base_names,
-        noise_id=noise_id,
-        edits=edits,
+        segmentation=segmentation,
         splits=splits,
         file=None if file is None else str(file),
     )

@@ -49,6 +49,7 @@ from segtui.ingest.events import LoadOptions
 from segtui.ingest.sources import resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.rules import parse_named_rule
 from segtui.segments.segmentation import Segmentation
 
 # ---- option types shared by segment and sweep (the loading ones are in segtui.cli.options)
@@ -282,13 +283,13 @@ def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:
     """The run's segmentation with ``NAME: EXPR`` rule segments added in order."""
     seg = run.segmentation
     for item in rules:
-        name, sep, expr = item.partition(":")
-        if not sep or not name.strip() or not expr.strip():
+        name, expr = parse_named_rule(item)
+        if name is None or not expr:
             raise InputError(
                 f"--rule {item!r} is not 'NAME: EXPR'",
                 hint="e.g. --rule 'Cart abandoners: add_to_cart >= 3 and purchases == 0'",
             )
-        seg = seg.add_rule_segment(name.strip(), expr.strip())
+        seg = seg.add_rule_segment(name, expr)
     return seg
 
 

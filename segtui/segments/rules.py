@@ -37,7 +37,7 @@ directly (NaN counts as null there too).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,81 +175,81 @@ def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, ending with an ``end`` token; bad characters raise RuleError."""
     tokens: list[Token] = []
     i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
+    while i < len(text):
+        if text[i].isspace():
             i += 1
             continue
-        if ch == "(":
-            tokens.append(Token("lparen", ch, i))
-            i += 1
-            continue
-        if ch == ")":
-            tokens.append(Token("rparen", ch, i))
-            i += 1
-            continue
-        two = text[i : i + 2]
-        if two in ("<=", ">=", "==", "!="):
-            tokens.append(Token("op", two, i))
-            i += 2
-            continue
-        if ch in "<>":
-            tokens.append(Token("op", ch, i))
-            i += 1
-            continue
-        if ch == "=":
-            raise _error(text, i, "'=' is not an operator", "'=='", hint="Use '==' to compare.")
-        if ch == "!":
-            raise _error(text, i, "'!' on its own is not an operator", "'!='")
-        if ch == "`":
-            end = text.find("`", i + 1)
-            if end < 0:
-                raise _error(text, n, "unterminated quoted name", "a closing '`'")
-            name = text[i + 1 : end]
-            if not name:
-                raise _error(text, i, "empty quoted name", "a feature name between '`' quotes")
-            tokens.append(Token("name", text[i : end + 1], i, name))
-            i = end + 1
-            continue
-        starts_number = ch.isdigit() or (
-            ch in "+-." and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")
-        )
-        if starts_number:
-            match = _NUMBER.match(text, i)
-            if match is None:
-                raise _error(text, i, f"malformed number starting with '{ch}'", "a number")
-            literal = match.group(0)
-            end = match.end()
-            if end < n and _NAME_CHAR.match(text[end]):
-                tail = re.match(r"[A-Za-z0-9_.]*", text[end:])
-                bad = literal + (tail.group(0) if tail else "")
-                raise _error(
-                    text,
-                    i,
-                    f"malformed number '{bad}'",
-                    "a number",
-                    hint="Quote feature names that start with a digit in backticks: `3d_views`.",
-                )
-            tokens.append(Token("number", literal, i, _number_value(literal)))
-            i = end
-            continue
-        match = _NAME.match(text, i)
-        if match is not None:
-            word = match.group(0)
-            kind = "keyword" if word.lower() in KEYWORDS else "name"
-            value = word.lower() if kind == "keyword" else word
-            tokens.append(Token(kind, word, i, value))
-            i = match.end()
-            continue
+        token = _next_token(text, i)
+        tokens.append(token)
+        i += len(token.text)  # a token's text is exactly what it consumed
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+_PARENS = {"(": "lparen", ")": "rparen"}
+
+
+def _next_token(text: str, i: int) -> Token:
+    """The token starting at ``text[i]`` (not a space)."""
+    ch = text[i]
+    if ch in _PARENS:
+        return Token(_PARENS[ch], ch, i)
+    two = text[i : i + 2]
+    if two in ("<=", ">=", "==", "!="):
+        return Token("op", two, i)
+    if ch in "<>":
+        return Token("op", ch, i)
+    if ch == "=":
+        raise _error(text, i, "'=' is not an operator", "'=='", hint="Use '==' to compare.")
+    if ch == "!":
+        raise _error(text, i, "'!' on its own is not an operator", "'!='")
+    if ch == "`":
+        return _quoted_name(text, i)
+    if ch.isdigit() or (
+        ch in "+-." and i + 1 < len(text) and (text[i + 1].isdigit() or text[i + 1] == ".")
+    ):
+        return _number(text, i)
+    match = _NAME.match(text, i)
+    if match is None:
         raise _error(
             text,
             i,
             f"unexpected character '{ch}'",
             "a feature name, a number, a comparison operator, 'and', 'or', 'not' or parentheses",
         )
-    tokens.append(Token("end", "", n))
-    return tokens
+    word = match.group(0)
+    if word.lower() in KEYWORDS:
+        return Token("keyword", word, i, word.lower())
+    return Token("name", word, i, word)
+
+
+def _quoted_name(text: str, i: int) -> Token:
+    end = text.find("`", i + 1)
+    if end < 0:
+        raise _error(text, len(text), "unterminated quoted name", "a closing '`'")
+    name = text[i + 1 : end]
+    if not name:
+        raise _error(text, i, "empty quoted name", "a feature name between '`' quotes")
+    return Token("name", text[i : end + 1], i, name)
+
+
+def _number(text: str, i: int) -> Token:
+    match = _NUMBER.match(text, i)
+    if match is None:
+        raise _error(text, i, f"malformed number starting with '{text[i]}'", "a number")
+    literal = match.group(0)
+    end = match.end()
+    if end < len(text) and _NAME_CHAR.match(text[end]):
+        tail = re.match(r"[A-Za-z0-9_.]*", text[end:])
+        bad = literal + (tail.group(0) if tail else "")
+        raise _error(
+            text,
+            i,
+            f"malformed number '{bad}'",
+            "a number",
+            hint="Quote feature names that start with a digit in backticks: `3d_views`.",
+        )
+    return Token("number", literal, i, _number_value(literal))
 
 
 def _number_value(literal: str) -> int | float:
@@ -304,18 +304,18 @@ class _Parser:
         return node
 
     def or_expr(self) -> Node:
-        terms = [self.and_expr()]
-        while self.is_keyword("or"):
-            self.advance()
-            terms.append(self.and_expr())
-        return terms[0] if len(terms) == 1 else Or(_flatten(terms, Or))
+        return self._chain("or", self.and_expr, Or)
 
     def and_expr(self) -> Node:
-        terms = [self.not_expr()]
-        while self.is_keyword("and"):
+        return self._chain("and", self.not_expr, And)
+
+    def _chain(self, keyword: str, operand: Callable[[], Node], kind: type[And] | type[Or]) -> Node:
+        """``operand (keyword operand)*``: one operand alone, else ``kind`` of them, flattened."""
+        terms = [operand()]
+        while self.is_keyword(keyword):
             self.advance()
-            terms.append(self.not_expr())
-        return terms[0] if len(terms) == 1 else And(_flatten(terms, And))
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else kind(_flatten(terms, kind))
 
     def not_expr(self) -> Node:
         token = self.current
@@ -538,3 +538,28 @@ def parse_rule(text: str, features: Sequence[str] | None = None) -> Rule:
     ast = parser.parse()
     used = tuple(dict.fromkeys(_walk_features(ast)))
     return Rule(text=text, ast=ast, features_used=used)
+
+
+def parse_named_rule(text: str) -> tuple[str | None, str]:
+    """``NAME: EXPR`` -> (name, rule text); a rule without a name gives (None, rule text).
+
+    The name ends at the first ':' outside backticks (the rule language has no ':' elsewhere, so
+    a quoted feature such as `a:b` never splits). The name's whitespace is collapsed and the rule
+    text stripped; an empty name means no name. Whether a name is required is the caller's
+    choice (``segment --rule`` requires one, the app names an unnamed rule after its text).
+
+    >>> parse_named_rule("Big spenders: revenue > 1000")
+    ('Big spenders', 'revenue > 1000')
+    >>> parse_named_rule("`a:b` > 1")
+    (None, '`a:b` > 1')
+    """
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == "`":
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            name = " ".join(text[:i].split())
+            if name:
+                return name, text[i + 1 :].strip()
+            break
+    return None, text.strip()

@@ -6,6 +6,12 @@ state is the base with the log replayed. Every operation returns a new Segmentat
 "drop the last edit" and redo is "put it back", and the whole thing serialises to JSON and replays
 the same way anywhere (the project file and the model JSON store it).
 
+It is the one place edits are applied: the edits themselves and their JSON are
+:mod:`segtui.segments.edits`, what each kind does is :mod:`segtui.segments.replay`, and the
+model (checking a saved log), ``assign`` (:meth:`Segmentation.relabel` for new users) and the app
+(:meth:`Segmentation.with_rules_from` and :meth:`Segmentation.fit_bound_history` over a refit)
+all go through a Segmentation.
+
 Decisions, so the UI and exported ids stay predictable:
 
 * **Ids are stable.** A segment keeps its id through renames and merges, so a selection in the UI
@@ -29,75 +35,44 @@ Decisions, so the UI and exported ids stay predictable:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from segtui.errors import InputError
+from segtui.segments.edits import (
+    AddRule,
+    Edit,
+    Merge,
+    RemoveRule,
+    Rename,
+    Split,
+    edit_from_dict,
+    edit_to_dict,
+)
+from segtui.segments.names import NOISE_NAME, unique_name
+from segtui.segments.replay import (
+    Replay,
+    ReplayState,
+    SegmentKind,
+    SegmentRecord,
+    apply_edit,
+    rule_labels,
+)
 from segtui.segments.rules import Rule, parse_rule
 
-FORMAT = "segtui.segments.segmentation"
+FORMAT = "segtui.segmentation"
+"""The marker every saved segmentation carries (unchanged since the first release: files written
+before the package was laid out in subpackages must still read)."""
 FORMAT_VERSION = 1
-NOISE_NAME = "Noise (unassigned)"
 
-SegmentKind = Literal["cluster", "noise", "merged", "split", "rule"]
-
-
-# --------------------------------------------------------------------------------------------
-# Edits: the log is data
-
-
-@dataclass(frozen=True)
-class Rename:
-    """Give ``segment_id`` a new name."""
-
-    segment_id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Merge:
-    """Merge ``segment_ids`` into ``target_id`` (one of them), named ``name``."""
-
-    segment_ids: tuple[int, ...]
-    target_id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Split:
-    """Split ``segment_id``: ``member_ids`` is the new segment id of each member, in user order."""
-
-    segment_id: int
-    member_ids: tuple[int, ...]
-    names: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True)
-class AddRule:
-    """Add a rule segment with id ``segment_id``."""
-
-    segment_id: int
-    name: str
-    rule: str
-
-
-@dataclass(frozen=True)
-class RemoveRule:
-    """Remove the rule segment ``segment_id``."""
-
-    segment_id: int
-
-
-Edit = Rename | Merge | Split | AddRule | RemoveRule
-
-
-# --------------------------------------------------------------------------------------------
-# Derived state
+PlaceSplit = Callable[[int, np.ndarray], np.ndarray]
+"""``(index of the split edit, mask of the users in the split segment) -> a part id per user``:
+how :meth:`Segmentation.relabel` puts new users into a split segment's parts."""
 
 
 @dataclass(frozen=True)
@@ -117,56 +92,25 @@ class SegmentInfo:
     size: int
 
 
-@dataclass
-class _Segment:
-    """Mutable working record used only while replaying edits."""
+@dataclass(frozen=True)
+class CarriedRules:
+    """A new fit's Segmentation with an old one's rule segments added back, and what happened.
 
-    id: int
-    name: str
-    kind: SegmentKind
-    source_ids: tuple[int, ...]
-    rule: Rule | None = None
+    ``carried``: the names they got; ``dropped``: rules that no longer apply, with the reason.
+    """
+
+    segmentation: Segmentation
+    carried: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
 
-@dataclass
-class _State:
-    """The result of replaying the log: cluster-level labels, segments, rule order, history."""
+@dataclass(frozen=True)
+class SplitLabels:
+    """A split edit and the cluster labels right after it (its parts' members, in user order)."""
 
+    index: int
+    edit: Split
     cluster_labels: np.ndarray
-    segments: dict[int, _Segment]
-    rule_order: list[int]
-    next_id: int
-    history: list[str]
-
-    def copy(self) -> _State:
-        return _State(
-            cluster_labels=self.cluster_labels.copy(),
-            segments={k: _Segment(**vars(v)) for k, v in self.segments.items()},
-            rule_order=list(self.rule_order),
-            next_id=self.next_id,
-            history=list(self.history),
-        )
-
-
-def _quote_list(names: Sequence[str]) -> str:
-    quoted = [f"'{name}'" for name in names]
-    if len(quoted) <= 1:
-        return "".join(quoted)
-    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
-
-
-def _unique_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name 2``, ``name 3``... whichever is free."""
-    if name not in taken:
-        return name
-    i = 2
-    while f"{name} {i}" in taken:
-        i += 1
-    return f"{name} {i}"
-
-
-# --------------------------------------------------------------------------------------------
-# Segmentation
 
 
 @dataclass(frozen=True)
@@ -220,7 +164,7 @@ class Segmentation:
         base_names = []
         for sid in present:
             default = NOISE_NAME if sid == noise_id else f"Segment {sid}"
-            name = _unique_name(str(given.get(sid, default)).strip() or default, taken)
+            name = unique_name(str(given.get(sid, default)).strip() or default, taken)
             taken.add(name)
             base_names.append((sid, name))
         return cls(
@@ -233,15 +177,19 @@ class Segmentation:
 
     # ---- replay -----------------------------------------------------------------------------
 
-    def _initial_state(self) -> _State:
+    @property
+    def _replay(self) -> Replay:
+        return Replay(self.features)
+
+    def _initial_state(self) -> ReplayState:
         labels = np.asarray(self.base_labels, dtype=np.int64)
         if labels.size != len(self.user_ids):
             raise InputError("segmentation: base labels and user ids differ in length")
         present = set(np.unique(labels).tolist())
-        segments: dict[int, _Segment] = {}
+        segments: dict[int, SegmentRecord] = {}
         for sid, name in self.base_names:
             kind: SegmentKind = "noise" if sid == self.noise_id else "cluster"
-            segments[sid] = _Segment(sid, name, kind, (sid,))
+            segments[sid] = SegmentRecord(sid, name, kind, (sid,))
         missing = present - set(segments)
         if missing:
             raise InputError(
@@ -249,133 +197,19 @@ class Segmentation:
                 hint="The segmentation data was edited by hand or is damaged.",
             )
         used = list(segments) + list(present)
-        return _State(labels, segments, [], max(used, default=-1) + 1, [])
-
-    def _apply(self, state: _State, edit: Edit) -> _State:
-        """Replay one edit on a copy of ``state``; invalid edits raise InputError."""
-        new = state.copy()
-        segs = new.segments
-        if isinstance(edit, Rename):
-            seg = self._get(new, edit.segment_id)
-            name = self._check_name(new, edit.name, exclude=edit.segment_id)
-            new.history.append(f"renamed '{seg.name}' to '{name}'")
-            seg.name = name
-        elif isinstance(edit, Merge):
-            ids = list(edit.segment_ids)
-            if len(set(ids)) < 2 or len(set(ids)) != len(ids):
-                raise InputError("merge needs two or more different segments")
-            merged = [self._get(new, sid) for sid in ids]
-            rules = [seg.name for seg in merged if seg.kind == "rule"]
-            if rules:
-                raise InputError(
-                    f"rule segment '{rules[0]}' cannot be merged",
-                    hint="Edit or remove the rule instead.",
-                )
-            if edit.target_id not in ids:
-                raise InputError("merge target must be one of the merged segments")
-            name = self._check_name(new, edit.name, exclude=set(ids))
-            others = [sid for sid in ids if sid != edit.target_id]
-            new.cluster_labels[np.isin(new.cluster_labels, others)] = edit.target_id
-            new.history.append(f"merged {_quote_list([s.name for s in merged])} into '{name}'")
-            for sid in others:
-                del segs[sid]
-            segs[edit.target_id] = _Segment(
-                edit.target_id, name, "merged", tuple(sorted(ids)), None
-            )
-        elif isinstance(edit, Split):
-            parent = self._get(new, edit.segment_id)
-            if parent.kind == "rule":
-                raise InputError(
-                    f"rule segment '{parent.name}' cannot be split", hint="Add a narrower rule."
-                )
-            mask = new.cluster_labels == edit.segment_id
-            if int(mask.sum()) != len(edit.member_ids):
-                raise InputError(
-                    f"split of '{parent.name}' has {len(edit.member_ids)} labels for "
-                    f"{int(mask.sum())} members",
-                    hint="Pass one sub-label per member, in user order (see members()).",
-                )
-            part_names = dict(edit.names)
-            new_ids = sorted(set(edit.member_ids))
-            if (
-                edit.segment_id not in new_ids
-                or len(new_ids) < 2
-                or set(new_ids) != set(part_names)
-            ):
-                raise InputError("segmentation: a split edit is inconsistent")
-            fresh = [sid for sid in new_ids if sid != edit.segment_id]
-            if any(sid in segs or sid < new.next_id for sid in fresh):
-                raise InputError("segmentation: a split edit reuses segment ids")
-            new.cluster_labels[mask] = np.asarray(edit.member_ids, dtype=np.int64)
-            old_name = parent.name
-            del segs[edit.segment_id]
-            for sid in new_ids:
-                name = self._check_name(new, part_names[sid], exclude=None)
-                segs[sid] = _Segment(sid, name, "split", (edit.segment_id,), None)
-            new.next_id = max(new.next_id, max(new_ids) + 1)
-            ordered = [part_names[sid] for sid in new_ids]
-            new.history.append(f"split '{old_name}' into {_quote_list(ordered)}")
-        elif isinstance(edit, AddRule):
-            if edit.segment_id in segs or edit.segment_id < new.next_id:
-                raise InputError("segmentation: a rule edit reuses a segment id")
-            rule = parse_rule(edit.rule, self.features or None)
-            name = self._check_name(new, edit.name, exclude=None)
-            segs[edit.segment_id] = _Segment(edit.segment_id, name, "rule", (), rule)
-            new.rule_order.append(edit.segment_id)
-            new.next_id = edit.segment_id + 1
-            new.history.append(f"added rule segment '{name}': {rule}")
-        elif isinstance(edit, RemoveRule):
-            seg = self._get(new, edit.segment_id)
-            if seg.kind != "rule":
-                raise InputError(f"'{seg.name}' is not a rule segment")
-            del segs[edit.segment_id]
-            new.rule_order.remove(edit.segment_id)
-            new.history.append(f"removed rule segment '{seg.name}'")
-        else:  # pragma: no cover - the Edit union is closed
-            raise TypeError(f"unknown edit {edit!r}")
-        return new
-
-    @staticmethod
-    def _get(state: _State, segment_id: int) -> _Segment:
-        seg = state.segments.get(segment_id)
-        if seg is None:
-            known = ", ".join(str(k) for k in sorted(state.segments))
-            raise InputError(f"no segment with id {segment_id}", hint=f"Segment ids: {known}.")
-        return seg
-
-    @staticmethod
-    def _check_name(state: _State, name: str, exclude: int | set[int] | None) -> str:
-        clean = " ".join(str(name).split())
-        if not clean:
-            raise InputError("a segment name cannot be empty")
-        skip = exclude if isinstance(exclude, set) else {exclude}
-        for sid, seg in state.segments.items():
-            if sid not in skip and seg.name == clean:
-                raise InputError(
-                    f"the name '{clean}' is already used by segment {sid}",
-                    hint="Pick another name.",
-                )
-        return clean
+        return ReplayState(labels, segments, [], max(used, default=-1) + 1, [])
 
     @cached_property
-    def _state(self) -> _State:
+    def _state(self) -> ReplayState:
         state = self._initial_state()
         for edit in self.edits:
-            state = self._apply(state, edit)
+            state = apply_edit(state, edit, self._replay)
         return state
 
     def _with(self, edit: Edit, undone: tuple[Edit, ...] = ()) -> Segmentation:
         """A new Segmentation with ``edit`` applied (validated now) and the given redo stack."""
-        state = self._apply(self._state, edit)
-        new = Segmentation(
-            user_ids=self.user_ids,
-            base_labels=self.base_labels,
-            base_names=self.base_names,
-            noise_id=self.noise_id,
-            features=self.features,
-            edits=(*self.edits, edit),
-            undone=undone,
-        )
+        state = apply_edit(self._state, edit, self._replay)
+        new = replace(self, edits=(*self.edits, edit), undone=undone)
         new.__dict__["_state"] = state  # seed the cache: replay already done
         return new
 
@@ -396,11 +230,11 @@ class Segmentation:
         if into is not None:
             target = int(into)
         else:  # the smallest id, but never the noise segment when a real one is merged
-            real = [sid for sid in ids if self._get(state, sid).kind != "noise"]
+            real = [sid for sid in ids if state.get(sid).kind != "noise"]
             target = min(real or ids)
         if target not in ids:
             raise InputError(f"merge target {target} is not one of the merged segments")
-        final = name if name is not None else self._get(state, target).name
+        final = name if name is not None else state.get(target).name
         ordered = [target, *sorted(sid for sid in set(ids) if sid != target)]
         return self._with(Merge(tuple(ordered), target, " ".join(str(final).split())))
 
@@ -409,7 +243,7 @@ class Segmentation:
 
         These are the users :meth:`split` expects sub-labels for.
         """
-        seg = self._get(self._state, int(segment_id))
+        seg = self._state.get(int(segment_id))
         if seg.kind == "rule":
             raise InputError(f"'{seg.name}' is a rule segment: it has no cluster members")
         return self._state.cluster_labels == seg.id
@@ -425,7 +259,7 @@ class Segmentation:
         ``names`` maps sub-labels to names. The largest part keeps ``segment_id``.
         """
         state = self._state
-        parent = self._get(state, int(segment_id))
+        parent = state.get(int(segment_id))
         mask = self.members(parent.id)
         sub = np.asarray(sub_labels)
         if sub.ndim != 1 or sub.size != int(mask.sum()):
@@ -439,26 +273,11 @@ class Segmentation:
             raise InputError(f"split of '{parent.name}' needs at least two groups")
         order = sorted(range(values.size), key=lambda i: (-int(counts[i]), i))
         new_ids = np.empty(values.size, dtype=np.int64)
-        next_id = state.next_id
-        for rank, i in enumerate(order):
-            if rank == 0:
-                new_ids[i] = parent.id
-            else:
-                new_ids[i] = next_id
-                next_id += 1
-        given = dict(names or {})
+        new_ids[order] = [parent.id, *range(state.next_id, state.next_id + values.size - 1)]
         taken = {seg.name for sid, seg in state.segments.items() if sid != parent.id}
-        part_names: list[tuple[int, str]] = []
-        for rank, i in enumerate(order):
-            key = values[i].item()
-            raw = given.get(key)
-            default = f"{parent.name} {rank + 1}"
-            name = " ".join(str(raw).split()) if raw is not None else default
-            if raw is not None and name in taken:
-                raise InputError(f"the name '{name}' is already used", hint="Pick another name.")
-            name = _unique_name(name or default, taken)
-            taken.add(name)
-            part_names.append((int(new_ids[i]), name))
+        given = dict(names or {})
+        wanted = [(int(new_ids[i]), given.get(values[i].item())) for i in order]
+        part_names = _part_names(parent.name, wanted, taken)
         member_ids = tuple(new_ids[inverse].tolist())
         return self._with(Split(parent.id, member_ids, tuple(sorted(part_names))))
 
@@ -485,15 +304,7 @@ class Segmentation:
         """Step back one edit (it moves to the redo stack)."""
         if not self.edits:
             raise InputError("nothing to undo")
-        return Segmentation(
-            self.user_ids,
-            self.base_labels,
-            self.base_names,
-            self.noise_id,
-            self.features,
-            self.edits[:-1],
-            (*self.undone, self.edits[-1]),
-        )
+        return replace(self, edits=self.edits[:-1], undone=(*self.undone, self.edits[-1]))
 
     def redo(self) -> Segmentation:
         """Re-apply the most recently undone edit."""
@@ -516,7 +327,7 @@ class Segmentation:
         """What redo would re-apply, or None."""
         if not self.undone:
             return None
-        return self._apply(self._state, self.undone[-1]).history[-1]
+        return apply_edit(self._state, self.undone[-1], self._replay).history[-1]
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -537,7 +348,7 @@ class Segmentation:
 
     def rule(self, segment_id: int) -> Rule | None:
         """The parsed rule of a rule segment (None for other segments)."""
-        return self._get(self._state, int(segment_id)).rule
+        return self._state.get(int(segment_id)).rule
 
     @cached_property
     def _user_series(self) -> pl.Series:
@@ -565,27 +376,13 @@ class Segmentation:
         ``users`` (the users table) is needed only when there are rule segments.
         """
         state = self._state
-        labels = state.cluster_labels.copy()
         if not state.rule_order:
-            return labels
+            return state.cluster_labels.copy()
         if users is None:
             raise InputError(
                 "this segmentation has rule segments: pass the users table to compute labels"
             )
-        table = self._aligned(users)
-        rules = [(sid, state.segments[sid].rule) for sid in state.rule_order]
-        for _, rule in rules:
-            assert rule is not None
-            rule.check_columns(table)
-        matches = table.select(
-            [rule.expr.alias(f"r{i}") for i, (_, rule) in enumerate(rules) if rule is not None]
-        )
-        taken = np.zeros(labels.size, dtype=bool)
-        for i, (sid, _) in enumerate(rules):
-            hit = matches[f"r{i}"].to_numpy().astype(bool, copy=False) & ~taken
-            labels[hit] = sid
-            taken |= hit
-        return labels
+        return rule_labels(state, state.cluster_labels, self._aligned(users))
 
     def segments(
         self, users: pl.DataFrame | None = None, labels: np.ndarray | None = None
@@ -614,6 +411,97 @@ class Segmentation:
             )
         return out
 
+    # ---- new users and refits ---------------------------------------------------------------
+
+    def relabel(
+        self,
+        base_labels: np.ndarray,
+        users: pl.DataFrame | None = None,
+        place_split: PlaceSplit | None = None,
+    ) -> np.ndarray:
+        """Final labels of *other* users given their base cluster labels: this log replayed.
+
+        What a saved model does for new users: merges send a base segment's users where they
+        went, ``place_split`` puts the users of a split segment into its parts (the model takes
+        the nearest part center), and rule segments are evaluated on ``users`` (aligned with
+        ``base_labels``), the first rule added winning. Labels no segment has (new noise) stay.
+        """
+        state = replace(self._initial_state(), cluster_labels=np.array(base_labels, np.int64))
+        replay = Replay(self.features, new_users=True)
+        for index, edit in enumerate(self.edits):
+            if isinstance(edit, Split):
+                edit = _placed(edit, index, state.cluster_labels, place_split)
+            state = apply_edit(state, edit, replay)
+        if not state.rule_order:
+            return state.cluster_labels
+        if users is None:
+            raise InputError("this segmentation has rule segments: pass the users table")
+        return rule_labels(state, state.cluster_labels, users)
+
+    def without_users(self) -> Segmentation:
+        """The names and edits alone (no user ids, base labels, split members or redo stack):
+        what a model keeps, and what :meth:`relabel` needs to label other users."""
+        edits = tuple(replace(e, member_ids=()) if isinstance(e, Split) else e for e in self.edits)
+        return replace(self, user_ids=(), base_labels=(), edits=edits, undone=())
+
+    def split_labels(self) -> Iterator[SplitLabels]:
+        """Each split edit with the cluster labels right after it (a model stores part centers)."""
+        state = self._initial_state()
+        for index, edit in enumerate(self.edits):
+            state = apply_edit(state, edit, self._replay)
+            if isinstance(edit, Split):
+                yield SplitLabels(index, edit, state.cluster_labels)
+
+    @property
+    def created_ids(self) -> frozenset[int]:
+        """Ids the edits gave segments (rule segments, every split part), current or not."""
+        created: set[int] = set()
+        for edit in self.edits:
+            if isinstance(edit, AddRule):
+                created.add(edit.segment_id)
+            elif isinstance(edit, Split):
+                created.update(edit.part_ids)
+        return frozenset(created)
+
+    @property
+    def next_id(self) -> int:
+        """The id the next new segment gets: one more than any id used so far."""
+        return self._state.next_id
+
+    @property
+    def rule_ids(self) -> list[int]:
+        """The current rule segments' ids, in precedence order (the first one added wins)."""
+        return list(self._state.rule_order)
+
+    def fit_bound_history(self) -> list[str]:
+        """History lines of the edits a refit cannot keep: renames, merges and splits of fitted
+        segments. Rule segments (and renames of them) do not depend on the fit."""
+        rule_ids = {e.segment_id for e in self.edits if isinstance(e, AddRule | RemoveRule)}
+        return [
+            line
+            for edit, line in zip(self.edits, self.history, strict=True)
+            if not isinstance(edit, AddRule | RemoveRule)
+            and not (isinstance(edit, Rename) and edit.segment_id in rule_ids)
+        ]
+
+    def with_rules_from(self, old: Segmentation) -> CarriedRules:
+        """This (freshly fitted) segmentation with ``old``'s current rule segments added back,
+        in their order, under their current names (made unique); a rule that no longer applies
+        (a feature is gone) is dropped with the reason."""
+        seg, carried, dropped = self, [], []
+        for sid in old.rule_ids:
+            rule, name = old.rule(sid), old.names[sid]
+            if rule is None:  # pragma: no cover - a rule id always has a rule
+                continue
+            unique = unique_name(name, set(seg.names.values()))
+            try:
+                seg = seg.add_rule_segment(unique, str(rule))
+            except InputError as error:
+                dropped.append(f"'{name}': {error.message}")
+                continue
+            carried.append(unique)
+        return CarriedRules(seg, tuple(carried), tuple(dropped))
+
     # ---- JSON -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -626,8 +514,8 @@ class Segmentation:
             "names": [[sid, name] for sid, name in self.base_names],
             "noise_id": self.noise_id,
             "features": list(self.features),
-            "edits": [_edit_to_dict(edit) for edit in self.edits],
-            "undone": [_edit_to_dict(edit) for edit in self.undone],
+            "edits": [edit_to_dict(edit) for edit in self.edits],
+            "undone": [edit_to_dict(edit) for edit in self.undone],
         }
 
     @classmethod
@@ -655,8 +543,8 @@ class Segmentation:
             noise = data.get("noise_id")
             noise_id = None if noise is None else _int(noise)
             features = tuple(_expect_list(data, "features", str))
-            edits = tuple(_edit_from_dict(e) for e in _expect_list(data, "edits", dict))
-            undone = tuple(_edit_from_dict(e) for e in _expect_list(data, "undone", dict))
+            edits = tuple(edit_from_dict(e) for e in _expect_list(data, "edits", dict))
+            undone = tuple(edit_from_dict(e) for e in _expect_list(data, "undone", dict))
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise InputError(
                 f"segmentation data is damaged ({error})",
@@ -667,8 +555,36 @@ class Segmentation:
             raise InputError("segmentation data is damaged (user ids and labels differ in length)")
         state = seg._state  # replays the edits: a bad log raises InputError here
         for edit in reversed(undone):  # the redo stack must replay on top, too
-            state = seg._apply(state, edit)
+            state = apply_edit(state, edit, seg._replay)
         return seg
+
+
+def _placed(edit: Split, index: int, labels: np.ndarray, place_split: PlaceSplit | None) -> Split:
+    """``edit`` with a part id for each of the new users now in its segment."""
+    mask = labels == edit.segment_id
+    if not mask.any():
+        return replace(edit, member_ids=())
+    if place_split is None:
+        raise InputError("relabelling users of a split segment needs place_split")
+    parts = np.asarray(place_split(index, mask), dtype=np.int64)
+    return replace(edit, member_ids=tuple(parts.tolist()))
+
+
+def _part_names(
+    parent: str, wanted: Sequence[tuple[int, Any]], taken: set[str]
+) -> list[tuple[int, str]]:
+    """(part id, name) per split part, largest first: the name asked for (refused when in use),
+    else "<parent> 1", "<parent> 2"... made unique."""
+    out: list[tuple[int, str]] = []
+    for rank, (part_id, raw) in enumerate(wanted):
+        default = f"{parent} {rank + 1}"
+        name = " ".join(str(raw).split()) if raw is not None else default
+        if raw is not None and name in taken:
+            raise InputError(f"the name '{name}' is already used", hint="Pick another name.")
+        name = unique_name(name or default, taken)
+        taken.add(name)
+        out.append((part_id, name))
+    return out
 
 
 def _int(value: Any) -> int:
@@ -693,54 +609,3 @@ def _expect_list(data: Mapping[str, Any], key: str, kind: type) -> list[Any]:
         elif not isinstance(item, kind):
             raise TypeError(f"'{key}' holds {type(item).__name__}, expected {kind.__name__}")
     return value
-
-
-def _edit_to_dict(edit: Edit) -> dict[str, Any]:
-    if isinstance(edit, Rename):
-        return {"op": "rename", "segment_id": edit.segment_id, "name": edit.name}
-    if isinstance(edit, Merge):
-        return {
-            "op": "merge",
-            "segment_ids": list(edit.segment_ids),
-            "target_id": edit.target_id,
-            "name": edit.name,
-        }
-    if isinstance(edit, Split):
-        return {
-            "op": "split",
-            "segment_id": edit.segment_id,
-            "member_ids": list(edit.member_ids),
-            "names": [[sid, name] for sid, name in edit.names],
-        }
-    if isinstance(edit, AddRule):
-        return {
-            "op": "add_rule",
-            "segment_id": edit.segment_id,
-            "name": edit.name,
-            "rule": edit.rule,
-        }
-    return {"op": "remove_rule", "segment_id": edit.segment_id}
-
-
-def _edit_from_dict(data: Mapping[str, Any]) -> Edit:
-    op = data.get("op")
-    if op == "rename":
-        return Rename(_int(data["segment_id"]), _str(data["name"]))
-    if op == "merge":
-        return Merge(
-            tuple(_int(v) for v in data["segment_ids"]), _int(data["target_id"]), _str(data["name"])
-        )
-    if op == "split":
-        names = tuple((_int(p[0]), _str(p[1])) for p in data["names"])
-        return Split(_int(data["segment_id"]), _int_list(data["member_ids"]), names)
-    if op == "add_rule":
-        return AddRule(_int(data["segment_id"]), _str(data["name"]), _str(data["rule"]))
-    if op == "remove_rule":
-        return RemoveRule(_int(data["segment_id"]))
-    raise ValueError(f"unknown edit {op!r}")
-
-
-def _int_list(values: Any) -> tuple[int, ...]:
-    if not isinstance(values, list):
-        raise TypeError("expected a list of integers")
-    return tuple(_int(v) for v in values)

@@ -28,6 +28,7 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG, CATALOG_BY_NAME
 from segtui.features.tables import spec_from_dict
 from segtui.pipeline import run_segmentation
+from segtui.segments.edits import edit_to_dict
 
 
 @pytest.mark.parametrize("spec", CATALOG, ids=lambda s: s.name)
@@ -104,7 +105,8 @@ def test_segmentation_edits_survive_the_model() -> None:
     assert len(split["centers"]) == 2 and len(split["centers"][0]) == 2
     parsed = parse_model(json.loads(model_to_json(model)))
     assert parsed.segment_names == seg.names
-    assert [e["op"] for e in parsed.edits] == ["rename", "merge", "add_rule", "split"]
+    saved_ops = [edit_to_dict(e)["op"] for e in parsed.segmentation.edits]
+    assert saved_ops == ["rename", "merge", "add_rule", "split"]
 
 
 def test_model_keeps_no_per_user_lists_and_copies_none(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +175,7 @@ def test_newer_schema_is_refused() -> None:
 
 def test_not_json_and_not_a_model(tmp_path: Path) -> None:
     bad = tmp_path / "bad.model.json"
-    bad.write_text('{"format": "segtui.artifacts.model",', encoding="utf-8")
+    bad.write_text('{"format": "segtui.model",', encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
         read_model(bad)
     with pytest.raises(InputError, match="not a segtui model"):

@@ -23,7 +23,7 @@ def _project(folder: Path) -> Project:
         sample_size=None,
         as_of="2025-01-31T00:00:00+00:00",
         segmentation={
-            "format": "segtui.segments.segmentation",
+            "format": "segtui.segmentation",
             "edits": [{"op": "rename", "id": 1}],
         },
     )

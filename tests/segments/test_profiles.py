@@ -7,13 +7,9 @@ import polars as pl
 import pytest
 
 from segtui.errors import InputError
-from segtui.segments.profiles import (
-    NOISE_NAME,
-    display_name,
-    explain_user,
-    generate_names,
-    profile_segments,
-)
+from segtui.segments.names import NOISE_NAME, generate_names
+from segtui.segments.profiles import explain_user, profile_segments
+from segtui.segments.wording import display_name
 
 
 @pytest.fixture

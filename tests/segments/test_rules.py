@@ -15,6 +15,7 @@ from segtui.segments.rules import (
     Number,
     Or,
     RuleError,
+    parse_named_rule,
     parse_rule,
     tokenize,
 )
@@ -309,3 +310,19 @@ def test_missing_column_at_evaluation() -> None:
     with pytest.raises(InputError) as info:
         rule.mask(pl.DataFrame({"user_id": ["a"], "refunds": [1]}))
     assert "orders" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Big spenders: revenue > 1000", ("Big spenders", "revenue > 1000")),
+        ("revenue > 1000", (None, "revenue > 1000")),
+        ("`a:b` > 1", (None, "`a:b` > 1")),
+        ("  Big   spenders :  ", ("Big spenders", "")),
+        ("Uses `a:b`: `a:b` > 1", ("Uses `a:b`", "`a:b` > 1")),
+        (": revenue > 1", (None, ": revenue > 1")),
+        ("Ratio: a > 1: b", ("Ratio", "a > 1: b")),
+    ],
+)
+def test_parse_named_rule(text: str, expected: tuple[str | None, str]) -> None:
+    assert parse_named_rule(text) == expected

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segtui.errors import InputError
+from segtui.segments.edits import Merge, Rename
 from segtui.segments.rules import RuleError
-from segtui.segments.segmentation import Merge, Rename, Segmentation, SegmentInfo
+from segtui.segments.segmentation import Segmentation, SegmentInfo
 
 USER_IDS = [f"u{i}" for i in range(10)]
 #            u0 u1 u2 u3 u4 u5 u6 u7 u8 u9

@@ -1,0 +1,123 @@
+"""How segtui speaks about features, and what counts as a difference worth saying.
+
+Shared by the traits of :mod:`segtui.segments.profiles` ("3.1x more cart adds") and the names of
+:mod:`segtui.segments.names` ("Cart abandoners (more page views)"): the noun people use for a
+feature and how its values read, and the thresholds from which a difference is a trait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+TRAIT_MIN_EFFECT = 0.25
+"""Smallest |effect| (in overall standard deviations) that counts as a trait."""
+
+MIN_COVERAGE = 0.5
+"""A feature says something about a segment (trait, name) only when at least this share of its
+users has a value: "100% cart abandonment" over the 3 of 500 browsers who added to cart is noise."""
+
+Style = Literal["count", "amount", "level", "days", "share"]
+
+
+@dataclass(frozen=True)
+class FeatureLabel:
+    """How to speak about a feature: the noun people use and how its values read."""
+
+    noun: str
+    style: Style
+
+
+FEATURE_LABELS: Mapping[str, FeatureLabel] = {
+    # activity
+    "events": FeatureLabel("events", "count"),
+    "event_count": FeatureLabel("events", "count"),
+    "sessions": FeatureLabel("sessions", "count"),
+    "active_days": FeatureLabel("active days", "count"),
+    "events_per_session": FeatureLabel("events per session", "level"),
+    "events_per_active_day": FeatureLabel("events per active day", "level"),
+    "days_since_last_event": FeatureLabel("days since last visit", "days"),
+    "tenure_days": FeatureLabel("tenure", "days"),
+    "days_since_first": FeatureLabel("tenure", "days"),
+    # engagement
+    "page_views": FeatureLabel("page views", "count"),
+    "product_views": FeatureLabel("product views", "count"),
+    "searches": FeatureLabel("searches", "count"),
+    "form_submits": FeatureLabel("form submits", "count"),
+    "avg_duration_s": FeatureLabel("time on page", "level"),
+    "total_duration_s": FeatureLabel("time on site", "amount"),
+    "avg_scroll_depth": FeatureLabel("scroll depth", "share"),
+    "scroll_depth": FeatureLabel("scroll depth", "share"),
+    "deep_scroll_share": FeatureLabel("deep scrolls", "share"),
+    # funnel
+    "add_to_cart": FeatureLabel("cart adds", "count"),
+    "remove_from_cart": FeatureLabel("cart removals", "count"),
+    "checkouts": FeatureLabel("checkouts", "count"),
+    "cart_abandonment": FeatureLabel("cart abandonment", "share"),
+    "view_to_cart_rate": FeatureLabel("view-to-cart rate", "share"),
+    "cart_to_purchase_rate": FeatureLabel("cart-to-purchase rate", "share"),
+    "checkout_to_purchase_rate": FeatureLabel("checkout-to-purchase rate", "share"),
+    "conversion_rate": FeatureLabel("conversion", "share"),
+    # value
+    "purchases": FeatureLabel("purchases", "count"),
+    "orders": FeatureLabel("orders", "count"),
+    "frequency": FeatureLabel("purchase frequency", "level"),
+    "refunds": FeatureLabel("refunds", "count"),
+    "revenue": FeatureLabel("revenue", "amount"),
+    "monetary": FeatureLabel("spend", "amount"),
+    "total_revenue": FeatureLabel("revenue", "amount"),
+    "avg_order_value": FeatureLabel("order value", "level"),
+    "aov": FeatureLabel("order value", "level"),
+    "max_purchase_revenue": FeatureLabel("largest purchase", "level"),
+    "recency_days": FeatureLabel("recency", "days"),
+    "recency": FeatureLabel("recency", "days"),
+    "purchase_span_days": FeatureLabel("purchase span", "days"),
+    "items_purchased": FeatureLabel("items bought", "count"),
+    "quantity": FeatureLabel("items bought", "count"),
+    "avg_purchase_price": FeatureLabel("item price", "level"),
+    "avg_price": FeatureLabel("item price", "level"),
+    "refund_rate": FeatureLabel("refund rate", "share"),
+    "refund_share": FeatureLabel("refunds", "share"),
+    "discount_share": FeatureLabel("discounted purchases", "share"),
+    # interest
+    "category_diversity": FeatureLabel("categories", "count"),
+    "distinct_categories": FeatureLabel("categories", "count"),
+    "categories_purchased": FeatureLabel("categories bought", "count"),
+    "distinct_items": FeatureLabel("distinct items", "count"),
+    "avg_price_viewed": FeatureLabel("price viewed", "level"),
+    "max_price_viewed": FeatureLabel("top price viewed", "level"),
+    "search_share": FeatureLabel("searching", "share"),
+    # time
+    "weekend_share": FeatureLabel("weekend activity", "share"),
+    "night_share": FeatureLabel("night activity", "share"),
+    "winter_share": FeatureLabel("winter activity", "share"),
+    "summer_share": FeatureLabel("summer activity", "share"),
+    "winter_purchase_share": FeatureLabel("winter purchases", "share"),
+    "activity_trend": FeatureLabel("activity trend", "level"),
+}
+
+
+def feature_label(feature: str) -> FeatureLabel:
+    """The label for a known feature; other columns are spoken of by their own name."""
+    known = FEATURE_LABELS.get(feature)
+    if known is not None:
+        return known
+    if feature.endswith("_days"):
+        return FeatureLabel(feature, "days")
+    return FeatureLabel(feature, "level")
+
+
+def display_name(feature: str) -> str:
+    """The words people read for a feature ("cart adds" for add_to_cart)."""
+    return feature_label(feature).noun
+
+
+def comparative(label: FeatureLabel, higher: bool) -> str:
+    """How a difference reads: "more"/"fewer" cart adds, "more"/"less" revenue, "higher"/"lower"
+    for levels, days and shares."""
+    if label.style == "count":
+        return "more" if higher else "fewer"
+    if label.style == "amount":
+        return "more" if higher else "less"
+    return "higher" if higher else "lower"
