@@ -27,6 +27,7 @@ import polars as pl
 from segtui.clustering.diagnostics import diagnose_result
 from segtui.clustering.fit import fit_clusters
 from segtui.clustering.prepare import prepare
+from segtui.clustering.specs import FitSpec, PrepSpec
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -108,28 +109,28 @@ def run(n: int, d: int, seed: int) -> list[dict[str, Any]]:
 
     pm = record(
         "prepare",
-        lambda: prepare(users, features, default_transforms=defaults),
+        lambda: prepare(users, PrepSpec(tuple(features), default_transforms=defaults)),
         lambda p: f"{p.X.shape[0]:,} x {p.X.shape[1]}",
     )
     X = pm.X
     km = record(
         "kmeans k=8",
-        lambda: fit_clusters(X, "kmeans", {"k": 8}, seed=seed),
+        lambda: fit_clusters(X, FitSpec("kmeans", {"k": 8}, seed=seed)),
         lambda r: f"sizes {r.sizes.tolist()}",
     )
     record(
         "minibatch_kmeans k=8",
-        lambda: fit_clusters(X, "minibatch_kmeans", {"k": 8}, seed=seed),
+        lambda: fit_clusters(X, FitSpec("minibatch_kmeans", {"k": 8}, seed=seed)),
         lambda r: f"sizes {r.sizes.tolist()}",
     )
     record(
         "gmm k=8 (diag)",
-        lambda: fit_clusters(X, "gmm", {"k": 8}, seed=seed),
+        lambda: fit_clusters(X, FitSpec("gmm", {"k": 8}, seed=seed)),
         lambda r: f"{r.n_segments} segments, bic {r.bic:.4g}",
     )
     record(
         "hdbscan (sample)",
-        lambda: fit_clusters(X, "hdbscan", seed=seed),
+        lambda: fit_clusters(X, FitSpec("hdbscan", seed=seed)),
         lambda r: (
             f"fit on {r.sample_size:,}; {r.n_segments} segments; "
             f"noise {0 if r.noise_id is None else int(r.sizes[r.noise_id]):,}"
@@ -159,7 +160,7 @@ def warm_up() -> float:
     small = rng.normal(size=(500, 4))
     for algorithm in ("kmeans", "minibatch_kmeans", "gmm", "hdbscan"):
         params = {"k": 3} if algorithm != "hdbscan" else {}
-        diagnose_result(small, fit_clusters(small, algorithm, params))
+        diagnose_result(small, fit_clusters(small, FitSpec(algorithm, params)))
     return time.perf_counter() - start
 
 

@@ -171,28 +171,30 @@ def bench_users(n: int, folder: Path, rows: list[dict[str, Any]], repeat: int = 
         rows,
         size,
         "prepare",
-        measure(lambda: prepare(users, features, default_transforms=transforms), repeat),
+        measure(
+            lambda: prepare(users, PrepSpec(tuple(features), default_transforms=transforms)), repeat
+        ),
     )
     X = prepared.X
     km = row(
         rows,
         size,
         "kmeans k=8",
-        measure(lambda: fit_clusters(X, "kmeans", {"k": 8}, seed=0), repeat),
+        measure(lambda: fit_clusters(X, FitSpec("kmeans", {"k": 8}, seed=0)), repeat),
     )
     row(
         rows,
         size,
         "minibatch_kmeans k=8",
-        measure(lambda: fit_clusters(X, "minibatch_kmeans", {"k": 8}, seed=0), repeat),
+        measure(lambda: fit_clusters(X, FitSpec("minibatch_kmeans", {"k": 8}, seed=0)), repeat),
     )
     row(
         rows,
         size,
         "gmm k=8 (diag)",
-        measure(lambda: fit_clusters(X, "gmm", {"k": 8}, seed=0), repeat),
+        measure(lambda: fit_clusters(X, FitSpec("gmm", {"k": 8}, seed=0)), repeat),
     )
-    m = measure(lambda: fit_clusters(X, "hdbscan", {}, seed=0), repeat)
+    m = measure(lambda: fit_clusters(X, FitSpec("hdbscan", {}, seed=0)), repeat)
     row(rows, size, f"hdbscan (sample {m[0].sample_size:,} + extension)", m)
     proj = row(
         rows,
@@ -274,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
     warm = np.random.default_rng(0).normal(size=(200, 3))  # imports and thread pools, untimed
-    fit_clusters(warm, "kmeans", {"k": 2})
-    fit_clusters(warm, "gmm", {"k": 2})
+    fit_clusters(warm, FitSpec("kmeans", {"k": 2}))
+    fit_clusters(warm, FitSpec("gmm", {"k": 2}))
     print(f"{'size':>10}  {'step':<44} {'wall':>10} {'CPU':>10}  {'peak':>11}  {'rss':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:

@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import polars as pl
 
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
@@ -271,38 +270,6 @@ def _step(progress: Progress | None, should_stop: ShouldStop | None, stage: str,
         progress(stage, at)
 
 
-def prepare_spec(users: pl.DataFrame, prep: PrepSpec) -> PreparedMatrix:
-    """:func:`segtui.clustering.prepare.prepare` with the choices of ``prep``."""
-    return prepare(
-        users,
-        list(prep.features),
-        prep.transforms,
-        prep.default_transforms,
-        prep.scaling,
-        fills=prep.fills,
-        default_fills=prep.default_fills,
-        missing_reasons=prep.missing_reasons,
-    )
-
-
-def fit_spec(
-    X: np.ndarray,
-    fit: FitSpec,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-) -> ClusterResult:
-    """:func:`segtui.clustering.fit.fit_clusters` with the choices of ``fit``."""
-    return fit_clusters(
-        X,
-        fit.algorithm,
-        dict(fit.params),
-        seed=fit.seed,
-        sample_size=fit.sample_size,
-        progress=progress,
-        should_stop=should_stop,
-    )
-
-
 def run_segmentation(
     users: pl.DataFrame,
     prep: PrepSpec,
@@ -331,12 +298,12 @@ def run_segmentation(
         clock = now
 
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare_spec(users, prep)
+    prepared = prepare(users, prep)
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
     lap("prepare")
     _step(progress, should_stop, f"fitting {fit.algorithm}", 0.1)
-    result = fit_spec(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
+    result = fit_clusters(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
     lap("fit")
     _step(progress, should_stop, "diagnostics", 0.6)
     diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
@@ -391,7 +358,7 @@ def run_sweep(
 ) -> tuple[SweepResult, list[str]]:
     """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
     _step(progress, should_stop, "preparing the matrix", 0.0)
-    prepared = prepare_spec(users, prep)
+    prepared = prepare(users, prep)
     result = sweep(
         prepared.X,
         fit.algorithm,

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from segtui.app.screens.explore import ExploreScreen
     from segtui.clustering.diagnostics import SweepResult
     from segtui.clustering.registry import AlgorithmInfo
-    from segtui.segments.segmentation import Segmentation
+    from segtui.segments.segmentation import CarriedRules, Segmentation
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def refit_note(
-    outcome: pipeline.FitOutcome, carried: pipeline.CarriedRules, lost: list[str]
-) -> Note | None:
+def refit_note(outcome: pipeline.FitOutcome, carried: CarriedRules, lost: list[str]) -> Note | None:
     """After a refit, what happened to the person's edits (nothing is lost silently)."""
     parts = []
     if carried.carried:

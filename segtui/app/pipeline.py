@@ -341,7 +341,7 @@ def split(
             f"segment has {X.shape[0]} users: too few to split into {parts}",
             hint="Split a bigger segment.",
         )
-    sub = fit_clusters(X, "kmeans", {"k": parts}, seed=outcome.request.seed)
+    sub = fit_clusters(X, FitSpec("kmeans", {"k": parts}, seed=outcome.request.seed))
     new = segmentation.split(segment_id, sub.labels)
     name = segmentation.names.get(segment_id, str(segment_id))
     return new, f"Split '{name}' into {parts} by re-clustering its {X.shape[0]:,} users"

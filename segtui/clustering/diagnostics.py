@@ -23,6 +23,7 @@ from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.kernels import CHUNK_ROWS, segment_means
 from segtui.clustering.registry import ALGORITHMS, MIN_K, algorithm_info
+from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
 
 SILHOUETTE_SAMPLE = 10_000
@@ -436,7 +437,10 @@ def sweep(
         start = time.perf_counter()
         try:
             result = fit_clusters(
-                X, algorithm, {**base, "k": k}, seed, sample_size, sub, should_stop
+                X,
+                FitSpec(algorithm, {**base, "k": k}, seed=seed, sample_size=sample_size),
+                progress=sub,
+                should_stop=should_stop,
             )
         except Cancelled:
             stopped = True
@@ -503,6 +507,6 @@ def _warm_up(algorithm: str, params: Mapping[str, Any], width: int, seed: int) -
     tiny = pattern + 10.0 * (np.arange(32) >= 16)[:, None]
     with warnings.catch_warnings():  # the real fits warn for themselves
         warnings.simplefilter("ignore")
-        result = fit_clusters(tiny, algorithm, {**params, "k": MIN_K}, seed=seed)
+        result = fit_clusters(tiny, FitSpec(algorithm, {**params, "k": MIN_K}, seed=seed))
         diagnose_result(tiny, result, seed=seed)
     return time.perf_counter() - start

@@ -1,6 +1,6 @@
 """One interface over the clustering algorithms segtui offers, with stable segment ids.
 
-``fit_clusters(X, algorithm, params, seed)`` fits K-Means, MiniBatch K-Means, agglomerative
+``fit_clusters(X, FitSpec(algorithm, params, seed))`` fits K-Means, MiniBatch K-Means, agglomerative
 (ward/average), DBSCAN, HDBSCAN, a Gaussian mixture or BIRCH and returns a :class:`ClusterResult`
 whose labels are *canonical*: segment 0 is the largest, ties go to the segment holding the
 earliest row, and noise (DBSCAN/HDBSCAN) is the last id. So the same data, parameters and seed
@@ -38,6 +38,7 @@ from segtui.clustering._fitter import FitJob, Fitted
 from segtui.clustering.control import Progress, ShouldStop, check_stop, report
 from segtui.clustering.kernels import as_matrix, segment_means
 from segtui.clustering.registry import AlgorithmInfo, algorithm_info, resolve_params
+from segtui.clustering.specs import FitSpec
 from segtui.clustering.state import ClusterState
 from segtui.errors import InputError
 
@@ -112,10 +113,7 @@ class ClusterResult:
 
 def fit_clusters(
     X: np.ndarray,
-    algorithm: str = "kmeans",
-    params: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    sample_size: int | None = None,
+    spec: FitSpec,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> ClusterResult:
@@ -125,15 +123,11 @@ def fit_clusters(
     ----------
     X:
         Prepared matrix (finite float, users x features), rows in user_id order.
-    algorithm:
-        A key of :data:`ALGORITHMS`.
-    params:
-        Algorithm parameters (see ``ALGORITHMS[algorithm].parameters``); defaults filled in.
-    seed:
-        Seeds the algorithm and the sample: same inputs and seed -> same labels and ids.
-    sample_size:
-        Users a quadratic algorithm is fitted on (default ``AlgorithmInfo.default_sample_size``:
-        10,000 for agglomerative/BIRCH, 5,000 for DBSCAN/HDBSCAN). Ignored by linear algorithms.
+    spec:
+        The algorithm (a key of :data:`ALGORITHMS`), its parameters (defaults filled in), the
+        seed (same inputs and seed -> same labels and ids) and the sample size: users a
+        quadratic algorithm is fitted on (default ``AlgorithmInfo.default_sample_size``: 10,000
+        for agglomerative/BIRCH, 5,000 for DBSCAN/HDBSCAN; ignored by linear algorithms).
     progress:
         Called as ``progress(stage, fraction)``.
     should_stop:
@@ -149,6 +143,8 @@ def fit_clusters(
       within that user's core distance (distance to its min_samples-th nearest sampled user,
       itself included), else noise.
     """
+    algorithm, seed, sample_size = spec.algorithm, spec.seed, spec.sample_size
+    params = spec.params
     info = algorithm_info(algorithm)
     X = as_matrix(X)
     resolved = resolve_params(algorithm, params)

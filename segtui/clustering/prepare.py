@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from segtui.clustering._fields import MODEL_HINT
+from segtui.clustering.specs import PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 
@@ -313,16 +314,7 @@ def _check_fills(
             raise InputError(f"unknown default fill '{kind}'", column=name)
 
 
-def prepare(
-    users: pl.DataFrame,
-    features: Sequence[str],
-    transforms: Mapping[str, str] | None = None,
-    default_transforms: Mapping[str, str] | None = None,
-    scaling: str = "standard",
-    fills: Mapping[str, str] | None = None,
-    default_fills: Mapping[str, str] | None = None,
-    missing_reasons: Mapping[str, str] | None = None,
-) -> PreparedMatrix:
+def prepare(users: pl.DataFrame, spec: PrepSpec) -> PreparedMatrix:
     """Turn a users table into the scaled matrix a clustering runs on.
 
     Parameters
@@ -331,22 +323,12 @@ def prepare(
         One row per user: ``user_id`` plus numeric feature columns. Rows are expected sorted by
         ``user_id`` (``compute_features`` returns them so); if they are not, they are sorted here
         and a message says so, because row order decides sampling and segment ids downstream.
-    features:
-        Feature columns to use, in the order wanted.
-    transforms:
-        Per-feature choice among ``TRANSFORMS``; features not named get "default".
-    default_transforms:
-        What "default" means per feature (the catalog's transform); "none" when not given.
-    scaling:
-        "standard" or "robust".
-    fills:
-        Per-feature choice among ``FILLS`` for missing values (a person's override).
-    default_fills:
-        The fill each feature declares (the catalog's ``fill``); "median" when not given, which
-        is what a users table gets.
-    missing_reasons:
-        Why a value is missing, per feature ("no purchases": the catalog's ``why_missing``), for
-        the messages only.
+    spec:
+        The features, in the order wanted; per feature a transform among ``TRANSFORMS``
+        (``transforms``, else "default", which is ``default_transforms``' choice or "none")
+        and a fill among ``FILLS`` (``fills``, else ``default_fills``, else "median", which is
+        what a users table gets); the scaling, "standard" or "robust". ``missing_reasons`` (why
+        a value is missing: "no purchases") only words the messages.
 
     Per feature: transform, then fill missing values (median: the transformed column's median;
     zero: the transform of 0; max/min: the transformed column's largest/smallest value), then
@@ -356,20 +338,21 @@ def prepare(
     Example
     -------
     >>> users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [1, 1, 4]})
-    >>> prepare(users, ["x", "y"]).X.shape
+    >>> prepare(users, PrepSpec(("x", "y"))).X.shape
     (3, 2)
     """
+    scaling = spec.scaling
     if scaling not in SCALINGS:
         raise InputError(f"unknown scaling '{scaling}'", hint=f"Use one of: {', '.join(SCALINGS)}.")
-    transforms = dict(transforms or {})
-    fills = dict(fills or {})
-    default_fills = dict(default_fills or {})
-    names = _check_features(users, features)
+    transforms = dict(spec.transforms)
+    fills = dict(spec.fills)
+    default_fills = dict(spec.default_fills)
+    names = _check_features(users, spec.features)
     _check_fills(fills, default_fills, [c for c in users.columns if c != "user_id"])
     _check_transforms(transforms)
     users, messages = _checked_users(users)
-    defaults = dict(default_transforms or {})
-    reasons = dict(missing_reasons or {})
+    defaults = dict(spec.default_transforms)
+    reasons = dict(spec.missing_reasons)
     kept: list[_Prepared] = []
     dropped: dict[str, str] = {}
     for name in names:

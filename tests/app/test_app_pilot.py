@@ -513,7 +513,7 @@ async def test_app_export_matches_segtui_segment(
 
 
 def test_split_rule_input() -> None:
-    from segtui.app.widgets.rule_editor import split_rule_input
+    from segtui.segments.rules import parse_named_rule as split_rule_input
 
     assert split_rule_input("Big spenders: revenue > 1000") == ("Big spenders", "revenue > 1000")
     assert split_rule_input("revenue > 1000") == (None, "revenue > 1000")

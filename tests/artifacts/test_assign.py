@@ -80,7 +80,7 @@ def test_split_parts_go_to_the_nearest_part_center(
     def split(run):
         seg = run.segmentation.merge([2, 3], name="Merged")
         members = seg.members(0)
-        sub = fit_clusters(run.prepared.X[members], "kmeans", {"k": 2}, seed=0)
+        sub = fit_clusters(run.prepared.X[members], FitSpec("kmeans", {"k": 2}, seed=0))
         return seg.split(0, sub.labels).rename(1, "Renamed")
 
     parquet = exported(data, tmp_path, "kmeans", split)

@@ -12,6 +12,7 @@ from segtui.clustering.control import Cancelled
 from segtui.clustering.fit import assign_new, auto_restarts, fit_clusters, suggest_eps
 from segtui.clustering.kernels import canonical_labels
 from segtui.clustering.registry import ALGORITHMS, resolve_params
+from segtui.clustering.specs import FitSpec
 from segtui.clustering.state import ClusterState, cluster_state_from_dict
 from segtui.errors import InputError
 
@@ -59,7 +60,7 @@ def ring_blob_noise() -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(("algorithm", "params"), CENTROID_LIKE)
 def test_separated_blobs_get_exact_canonical_ids(algorithm: str, params: dict) -> None:
     X, truth = blobs()
-    r = fit_clusters(X, algorithm, {"k": 3, **params}, seed=0)
+    r = fit_clusters(X, FitSpec(algorithm, {"k": 3, **params}, seed=0))
     np.testing.assert_array_equal(r.labels, truth)
     assert r.n_segments == 3
     assert r.noise_id is None
@@ -73,7 +74,7 @@ def test_separated_blobs_get_exact_canonical_ids(algorithm: str, params: dict) -
 
 def test_equal_sizes_tie_goes_to_the_segment_holding_the_earliest_row() -> None:
     X, truth = blobs((30, 30, 20))
-    r = fit_clusters(X, "kmeans", {"k": 3}, seed=4)
+    r = fit_clusters(X, FitSpec("kmeans", {"k": 3}, seed=4))
     first_blob = truth[0]
     assert r.labels[0] == 0
     np.testing.assert_array_equal(r.labels == 0, truth == first_blob)
@@ -90,8 +91,8 @@ def test_canonical_labels_order_by_size_then_first_row_noise_last() -> None:
 def test_same_seed_same_result(algorithm: str) -> None:
     rng = np.random.default_rng(7)
     X = rng.normal(size=(400, 4))  # no structure: the hardest case for stability
-    a = fit_clusters(X, algorithm, {"k": 5}, seed=11)
-    b = fit_clusters(X, algorithm, {"k": 5}, seed=11)
+    a = fit_clusters(X, FitSpec(algorithm, {"k": 5}, seed=11))
+    b = fit_clusters(X, FitSpec(algorithm, {"k": 5}, seed=11))
     np.testing.assert_array_equal(a.labels, b.labels)
     assert a.state == b.state
     assert np.all(np.diff(a.sizes) <= 0)  # largest first
@@ -109,7 +110,7 @@ def test_same_seed_same_result(algorithm: str) -> None:
 def test_gmm_assign_new_reproduces_fit_exactly_after_json(params: dict) -> None:
     rng = np.random.default_rng(2)
     X = rng.normal(size=(1500, 5)) + np.repeat(rng.normal(0, 2, (3, 5)), 500, axis=0)
-    r = fit_clusters(X, "gmm", {"k": 6, **params}, seed=3)
+    r = fit_clusters(X, FitSpec("gmm", {"k": 6, **params}, seed=3))
     state = through_json(r.state)
     np.testing.assert_array_equal(assign_new(state, X), r.labels)
     assert r.bic is not None
@@ -126,7 +127,7 @@ def test_gmm_assign_new_reproduces_fit_exactly_after_json(params: dict) -> None:
 def test_centroid_assign_new_reproduces_fit_exactly_after_json(algorithm: str) -> None:
     rng = np.random.default_rng(5)
     X = rng.normal(size=(2000, 6))
-    r = fit_clusters(X, algorithm, {"k": 7}, seed=1)
+    r = fit_clusters(X, FitSpec(algorithm, {"k": 7}, seed=1))
     state = through_json(r.state)
     np.testing.assert_array_equal(assign_new(state, X), r.labels)
     # new rows are labelled too, and only with real segment ids
@@ -138,7 +139,7 @@ def test_kmeans_inertia_matches_scikit_learn() -> None:
     from sklearn.cluster import KMeans
 
     X, _ = blobs()
-    r = fit_clusters(X, "kmeans", {"k": 3}, seed=0)
+    r = fit_clusters(X, FitSpec("kmeans", {"k": 3}, seed=0))
     sk = KMeans(3, n_init=1, random_state=0).fit(X)
     assert r.inertia == pytest.approx(sk.inertia_, rel=1e-9)
 
@@ -146,7 +147,7 @@ def test_kmeans_inertia_matches_scikit_learn() -> None:
 def test_sampled_agglomerative_and_birch_label_everyone_correctly() -> None:
     X, truth = blobs((500, 300, 200))
     for algorithm in ("agglomerative", "birch"):
-        r = fit_clusters(X, algorithm, {"k": 3}, seed=0, sample_size=60)
+        r = fit_clusters(X, FitSpec(algorithm, {"k": 3}, seed=0, sample_size=60))
         np.testing.assert_array_equal(r.labels, truth)
         assert r.sampled and r.sample_size == 60 and r.extension == "nearest_center"
         assert r.sample_indices is not None and len(r.sample_indices) == 60
@@ -156,7 +157,7 @@ def test_sampled_agglomerative_and_birch_label_everyone_correctly() -> None:
 
 def test_agglomerative_tree_is_plain_data_over_the_sample() -> None:
     X, truth = blobs()
-    r = fit_clusters(X, "agglomerative", {"k": 3}, seed=0)
+    r = fit_clusters(X, FitSpec("agglomerative", {"k": 3}, seed=0))
     tree = r.tree
     assert tree is not None
     assert tree["n_leaves"] == 100
@@ -165,7 +166,7 @@ def test_agglomerative_tree_is_plain_data_over_the_sample() -> None:
     assert tree["distances"] == sorted(tree["distances"])  # ward merges never get closer
     assert tree["leaf_labels"] == r.labels.tolist()
     json.dumps(tree)
-    sampled = fit_clusters(X, "agglomerative", {"k": 3}, seed=0, sample_size=40).tree
+    sampled = fit_clusters(X, FitSpec("agglomerative", {"k": 3}, seed=0, sample_size=40)).tree
     assert sampled is not None and sampled["n_leaves"] == 40
     assert sampled["leaf_labels"] == truth[sampled["leaf_rows"]].tolist()
 
@@ -180,7 +181,7 @@ def test_agglomerative_tree_is_plain_data_over_the_sample() -> None:
 )
 def test_density_finds_ring_and_grid_and_exact_noise(algorithm: str, params: dict) -> None:
     X, truth = ring_blob_noise()
-    r = fit_clusters(X, algorithm, params, seed=0)
+    r = fit_clusters(X, FitSpec(algorithm, params, seed=0))
     np.testing.assert_array_equal(r.labels, truth)
     assert r.n_segments == 3 and r.noise_id == 2
     assert r.sizes.tolist() == [200, 100, 10]
@@ -195,7 +196,7 @@ def test_density_finds_ring_and_grid_and_exact_noise(algorithm: str, params: dic
 )
 def test_density_sampled_fit_extends_to_everyone(algorithm: str, params: dict) -> None:
     X, truth = ring_blob_noise()
-    r = fit_clusters(X, algorithm, params, seed=0, sample_size=240)
+    r = fit_clusters(X, FitSpec(algorithm, params, seed=0, sample_size=240))
     assert r.sampled and r.extension == "nearest_sampled_user"
     assert "radius_rule" in r.state.to_dict()
     np.testing.assert_array_equal(r.labels, truth)
@@ -216,26 +217,26 @@ def test_suggest_eps_sits_between_cluster_spacing_and_noise() -> None:
 def test_k_larger_than_users_and_bad_params_are_input_errors() -> None:
     X, _ = blobs()
     with pytest.raises(InputError, match=r"k = 101 is larger than the number of users \(100\)"):
-        fit_clusters(X, "kmeans", {"k": 101})
+        fit_clusters(X, FitSpec("kmeans", {"k": 101}))
     with pytest.raises(InputError, match="larger than the fitted sample"):
-        fit_clusters(X, "agglomerative", {"k": 30}, sample_size=20)
+        fit_clusters(X, FitSpec("agglomerative", {"k": 30}, sample_size=20))
     with pytest.raises(InputError, match="unknown algorithm"):
-        fit_clusters(X, "spectral")
+        fit_clusters(X, FitSpec("spectral"))
     with pytest.raises(InputError, match="no parameter 'n_clusters'"):
-        fit_clusters(X, "kmeans", {"n_clusters": 3})
+        fit_clusters(X, FitSpec("kmeans", {"n_clusters": 3}))
     with pytest.raises(InputError, match="expected one of full, tied, diag, spherical"):
-        fit_clusters(X, "gmm", {"covariance_type": "banana"})
+        fit_clusters(X, FitSpec("gmm", {"covariance_type": "banana"}))
     with pytest.raises(InputError, match="must be greater than 0"):
-        fit_clusters(X, "dbscan", {"eps": 0})
+        fit_clusters(X, FitSpec("dbscan", {"eps": 0}))
     bad = X.copy()
     bad[0, 0] = np.nan
     with pytest.raises(InputError, match="missing or infinite"):
-        fit_clusters(bad, "kmeans", {"k": 2})
+        fit_clusters(bad, FitSpec("kmeans", {"k": 2}))
     with pytest.raises(InputError, match="expects 3 features"):
-        assign_new(fit_clusters(X, "kmeans", {"k": 2}).state, X[:, :2])
+        assign_new(fit_clusters(X, FitSpec("kmeans", {"k": 2})).state, X[:, :2])
     with pytest.raises(InputError, match=r"'cluster\.state\.means' is missing"):
         cluster_state_from_dict({"rule": "gmm"})
-    broken = replace(fit_clusters(X, "gmm", {"k": 2}).state, covariance_type="banana")
+    broken = replace(fit_clusters(X, FitSpec("gmm", {"k": 2})).state, covariance_type="banana")
     with pytest.raises(InputError, match="not valid"):
         assign_new(broken, X)
 
@@ -245,7 +246,7 @@ def test_k_larger_than_users_and_bad_params_are_input_errors() -> None:
 def test_one_segment_is_refused(algorithm: str, k: object) -> None:
     X, _ = blobs()
     with pytest.raises(InputError) as info:
-        fit_clusters(X, algorithm, {"k": k})
+        fit_clusters(X, FitSpec(algorithm, {"k": k}))
     assert info.value.message == "k must be at least 2: one segment is everyone"
     spec = next(p for p in ALGORITHMS[algorithm].parameters if p.name == "k")
     assert spec.minimum == 2  # the app renders its k input from this
@@ -278,31 +279,31 @@ def test_algorithm_catalog_is_complete_plain_data() -> None:
 def test_progress_is_reported_and_should_stop_cancels() -> None:
     X, _ = blobs()
     seen: list[tuple[str, float]] = []
-    fit_clusters(X, "kmeans", {"k": 3}, progress=lambda s, f: seen.append((s, f)))
+    fit_clusters(X, FitSpec("kmeans", {"k": 3}), progress=lambda s, f: seen.append((s, f)))
     assert seen[-1] == ("done", 1.0)
     assert [f for _, f in seen] == sorted(f for _, f in seen)
     with pytest.raises(Cancelled):
-        fit_clusters(X, "kmeans", {"k": 3}, should_stop=lambda: True)
+        fit_clusters(X, FitSpec("kmeans", {"k": 3}), should_stop=lambda: True)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_fewer_segments_than_k_and_all_noise_are_said() -> None:
     same = np.zeros((20, 3))
-    r = fit_clusters(same, "kmeans", {"k": 3})
+    r = fit_clusters(same, FitSpec("kmeans", {"k": 3}))
     assert r.n_segments == 1 and r.labels.tolist() == [0] * 20
     assert r.messages == [
         "found 1 segment where k = 3 was asked: the users are too alike to split further"
     ]
     scattered = np.random.default_rng(0).normal(size=(30, 3))
-    r = fit_clusters(scattered, "hdbscan")  # min_cluster_size 50 > 30 users
+    r = fit_clusters(scattered, FitSpec("hdbscan"))  # min_cluster_size 50 > 30 users
     assert (r.n_segments, r.noise_id) == (1, 0)
     assert r.messages[0].startswith("every user is noise")
 
 
 def test_kmeans_auto_restarts_depend_on_size_and_are_recorded() -> None:
     X, _ = blobs((50, 30, 20))
-    assert fit_clusters(X, "kmeans", {"k": 3}).params["n_init"] == 10
-    assert fit_clusters(X, "kmeans", {"k": 3, "n_init": 2}).params["n_init"] == 2
+    assert fit_clusters(X, FitSpec("kmeans", {"k": 3})).params["n_init"] == 10
+    assert fit_clusters(X, FitSpec("kmeans", {"k": 3, "n_init": 2})).params["n_init"] == 2
     assert [auto_restarts(n) for n in (2_500, 50_000, 50_001, 300_001)] == [10, 10, 3, 1]
 
 
@@ -314,10 +315,10 @@ def test_thread_limited_fits_equal_scikit_learn_with_its_default_threads() -> No
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(20_000, 8)) + np.repeat(rng.normal(0, 3, (4, 8)), 5_000, axis=0)
-    mb = fit_clusters(X, "minibatch_kmeans", {"k": 5, "batch_size": 512}, seed=2)
+    mb = fit_clusters(X, FitSpec("minibatch_kmeans", {"k": 5, "batch_size": 512}, seed=2))
     sk_mb = MiniBatchKMeans(5, batch_size=512, n_init=3, max_iter=100, random_state=2).fit(X)
     np.testing.assert_array_equal(mb.state.centers, sk_mb.cluster_centers_)
-    gm = fit_clusters(X, "gmm", {"k": 5}, seed=2)
+    gm = fit_clusters(X, FitSpec("gmm", {"k": 5}, seed=2))
     sk_gm = GaussianMixture(5, covariance_type="diag", random_state=2).fit(X)
     np.testing.assert_array_equal(gm.state.means, sk_gm.means_)
     np.testing.assert_array_equal(gm.state.precisions_cholesky, sk_gm.precisions_cholesky_)

@@ -16,6 +16,7 @@ from segtui.clustering.diagnostics import (
     suggest_k,
     sweep,
 )
+from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
 
 
@@ -113,9 +114,9 @@ def test_diagnose_result_takes_inertia_and_bic_from_the_fit() -> None:
     from segtui.clustering.fit import fit_clusters
 
     X, _ = four_blobs()
-    km = fit_clusters(X, "kmeans", {"k": 4}, seed=0)
+    km = fit_clusters(X, FitSpec("kmeans", {"k": 4}, seed=0))
     assert diagnose_result(X, km).inertia == km.inertia
-    gm = fit_clusters(X, "gmm", {"k": 4}, seed=0)
+    gm = fit_clusters(X, FitSpec("gmm", {"k": 4}, seed=0))
     d = diagnose_result(X, gm)
     assert d.bic == gm.bic and d.bic is not None
 
@@ -174,7 +175,7 @@ def test_diagnose_result_keeps_the_scores_of_its_algorithm(
     from segtui.clustering.fit import fit_clusters
 
     X, _ = four_blobs()
-    d = diagnose_result(X, fit_clusters(X, algorithm, params, seed=0))
+    d = diagnose_result(X, fit_clusters(X, FitSpec(algorithm, params, seed=0)))
     assert (d.inertia is not None, d.bic is not None) == (inertia, bic)
     assert d.n_segments == 4 and d.silhouette is not None
 

@@ -17,6 +17,7 @@ from segtui.clustering.prepare import (
     signed_log1p,
     transform_users,
 )
+from segtui.clustering.specs import PrepSpec
 from segtui.errors import InputError
 
 S = math.sqrt(1.5)
@@ -24,7 +25,7 @@ S = math.sqrt(1.5)
 
 def test_log1p_then_standard_scaling_exact() -> None:
     users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 3.0], "y": [1.0, 2.0, 3.0]})
-    pm = prepare(users, ["x", "y"], transforms={"x": "log1p"})
+    pm = prepare(users, PrepSpec(("x", "y"), transforms={"x": "log1p"}))
     # log1p -> [0, ln2, 2 ln2]: mean ln2, std ln2*sqrt(2/3) -> [-sqrt(3/2), 0, sqrt(3/2)]
     np.testing.assert_allclose(pm.X[:, 0], [-S, 0.0, S], rtol=0, atol=1e-12)
     np.testing.assert_allclose(pm.X[:, 1], [-S, 0.0, S], rtol=0, atol=1e-12)
@@ -47,20 +48,20 @@ def test_default_transform_comes_from_catalog_and_can_be_overridden() -> None:
     users = pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 3.0], "y": [0.0, 1.0, 3.0]})
     pm = prepare(
         users,
-        ["x", "y"],
-        transforms={"y": "none"},
-        default_transforms={"x": "log1p", "y": "log1p"},
+        PrepSpec(
+            ("x", "y"), transforms={"y": "none"}, default_transforms={"x": "log1p", "y": "log1p"}
+        ),
     )
     assert [f.transform for f in pm.params.features] == ["log1p", "none"]
     # no default known -> none
-    assert prepare(users, ["x", "y"]).params.features[0].transform == "none"
+    assert prepare(users, PrepSpec(("x", "y"))).params.features[0].transform == "none"
 
 
 def test_rank_uses_mid_rank_percentiles_and_ranks_new_users_against_reference() -> None:
     users = pl.DataFrame(
         {"user_id": ["a", "b", "c", "d"], "x": [10.0, 20.0, 20.0, 40.0], "y": [1.0, 2, 3, 4]}
     )
-    pm = prepare(users, ["x", "y"], transforms={"x": "rank"})
+    pm = prepare(users, PrepSpec(("x", "y"), transforms={"x": "rank"}))
     fp = pm.params.features[0]
     assert fp.rank_reference == (10.0, 20.0, 20.0, 40.0)
     ranks = np.array([0.125, 0.5, 0.5, 0.875])
@@ -76,7 +77,7 @@ def test_rank_reference_is_quantiles_for_many_users() -> None:
     users = pl.DataFrame(
         {"user_id": [f"u{i:05d}" for i in range(n)], "x": np.arange(n, dtype=float), "y": 1.0}
     ).with_columns(pl.col("y") * pl.int_range(n))
-    pm = prepare(users, ["x", "y"], transforms={"x": "rank"})
+    pm = prepare(users, PrepSpec(("x", "y"), transforms={"x": "rank"}))
     ref = pm.params.features[0].rank_reference
     assert ref is not None and len(ref) == RANK_REFERENCE_MAX
     assert ref[0] == 0.0 and ref[-1] == n - 1
@@ -87,7 +88,7 @@ def test_robust_scaling_median_iqr_exact() -> None:
     users = pl.DataFrame(
         {"user_id": list("abcde"), "x": [1.0, 2, 3, 4, 100], "y": [5.0, 1, 2, 3, 4]}
     )
-    pm = prepare(users, ["x", "y"], scaling="robust")
+    pm = prepare(users, PrepSpec(("x", "y"), scaling="robust"))
     np.testing.assert_allclose(pm.X[:, 0], [-1.0, -0.5, 0.0, 0.5, 48.5])
     np.testing.assert_allclose(pm.X[:, 1], [1.0, -1.0, -0.5, 0.0, 0.5])
     fp = pm.params.features[0]
@@ -96,7 +97,7 @@ def test_robust_scaling_median_iqr_exact() -> None:
 
 def test_robust_scaling_falls_back_to_std_when_iqr_is_zero() -> None:
     users = pl.DataFrame({"user_id": list("abcde"), "x": [0.0, 0, 0, 0, 5], "y": [1.0, 2, 3, 4, 5]})
-    pm = prepare(users, ["x", "y"], scaling="robust")
+    pm = prepare(users, PrepSpec(("x", "y"), scaling="robust"))
     assert pm.params.features[0].scale == pytest.approx(2.0)  # std of [0,0,0,0,5]
     assert pm.params.features[0].center == 0.0
     assert any("interquartile range is 0" in m and "'x'" in m for m in pm.messages)
@@ -110,7 +111,7 @@ def test_missing_values_filled_with_median_and_said() -> None:
             "y": [1.0, 2, 3, 4, float("inf")],
         }
     )
-    pm = prepare(users, ["x", "y"])
+    pm = prepare(users, PrepSpec(("x", "y")))
     filled = np.array([1.0, 3, 3, 3, 5])
     np.testing.assert_allclose(pm.X[:, 0], (filled - 3.0) / math.sqrt(1.6))
     assert pm.params.features[0].impute == 3.0
@@ -126,7 +127,7 @@ def test_missing_values_filled_with_median_and_said() -> None:
 
 def test_imputation_after_log1p_is_said() -> None:
     users = pl.DataFrame({"user_id": list("abc"), "x": [0.0, None, 3.0], "y": [1.0, 2, 3]})
-    pm = prepare(users, ["x", "y"], transforms={"x": "log1p"})
+    pm = prepare(users, PrepSpec(("x", "y"), transforms={"x": "log1p"}))
     # median of [log1p 0, log1p 3] = ln 4 / 2 = ln 2, which stands for a raw value of 1
     assert pm.params.features[0].impute == pytest.approx(math.log(4) / 2)
     assert pm.messages == [
@@ -144,7 +145,7 @@ FILL_USERS = pl.DataFrame(
     ("fill", "impute"), [("median", 3.0), ("zero", 0.0), ("max", 7.0), ("min", 1.0)]
 )
 def test_each_fill_kind_exact_without_transform(fill: str, impute: float) -> None:
-    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": fill})
+    pm = prepare(FILL_USERS, PrepSpec(("x", "y"), fills={"x": fill}))
     fp = pm.params.features[0]
     assert (fp.fill, fp.impute, fp.n_missing) == (fill, impute, 2)
     values = np.array([1.0, impute, 3.0, impute, 7.0])
@@ -159,7 +160,7 @@ def test_each_fill_kind_exact_without_transform(fill: str, impute: float) -> Non
 )
 def test_each_fill_kind_is_taken_after_log1p(fill: str, impute: float) -> None:
     users = FILL_USERS.with_columns(pl.Series("x", [0.0, None, 3.0, None, 7.0]))
-    pm = prepare(users, ["x", "y"], fills={"x": fill}, default_transforms={"x": "log1p"})
+    pm = prepare(users, PrepSpec(("x", "y"), default_transforms={"x": "log1p"}, fills={"x": fill}))
     fp = pm.params.features[0]
     assert fp.transform == "log1p" and fp.fill == fill
     assert fp.impute == pytest.approx(impute, abs=1e-15)
@@ -172,7 +173,7 @@ def test_each_fill_kind_is_taken_after_log1p(fill: str, impute: float) -> None:
 
 def test_zero_fill_is_the_transform_of_zero_for_a_rank() -> None:
     users = FILL_USERS.with_columns(pl.Series("x", [0.0, None, 2.0, None, 4.0]))
-    pm = prepare(users, ["x", "y"], transforms={"x": "rank"}, fills={"x": "zero"})
+    pm = prepare(users, PrepSpec(("x", "y"), transforms={"x": "rank"}, fills={"x": "zero"}))
     # 0 in the reference [0, 2, 4]: (0 below + 1 at-or-below) / (2 * 3) = 1/6, not 0
     assert pm.params.features[0].impute == pytest.approx(1 / 6)
     assert pm.messages == [
@@ -194,20 +195,22 @@ def test_fill_messages_say_what_and_why() -> None:
     )
     pm = prepare(
         users,
-        users.columns[1:],
-        default_transforms={"avg_order_value": "log1p", "spend": "log1p"},
-        default_fills={
-            "recency_days": "max",
-            "cart_abandonment": "zero",
-            "avg_order_value": "median",
-            "spend": "min",
-        },
-        missing_reasons={
-            "recency_days": "no purchases",
-            "cart_abandonment": "no add to cart",
-            "avg_order_value": "no orders",
-            "trend": "all events at one instant",
-        },
+        PrepSpec(
+            tuple(users.columns[1:]),
+            default_transforms={"avg_order_value": "log1p", "spend": "log1p"},
+            default_fills={
+                "recency_days": "max",
+                "cart_abandonment": "zero",
+                "avg_order_value": "median",
+                "spend": "min",
+            },
+            missing_reasons={
+                "recency_days": "no purchases",
+                "cart_abandonment": "no add to cart",
+                "avg_order_value": "no orders",
+                "trend": "all events at one instant",
+            },
+        ),
     )
     assert pm.messages == [
         "'recency_days': 2 users with no purchases (40.0%) set to the longest recency seen, "
@@ -226,40 +229,40 @@ def test_fill_messages_say_what_and_why() -> None:
 
 
 def test_a_person_s_fill_overrides_the_declared_one() -> None:
-    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": "min"}, default_fills={"x": "max"})
+    pm = prepare(FILL_USERS, PrepSpec(("x", "y"), fills={"x": "min"}, default_fills={"x": "max"}))
     assert (pm.params.features[0].fill, pm.params.features[0].impute) == ("min", 1.0)
-    pm = prepare(FILL_USERS, ["x", "y"], default_fills={"x": "max"})
+    pm = prepare(FILL_USERS, PrepSpec(("x", "y"), default_fills={"x": "max"}))
     assert (pm.params.features[0].fill, pm.params.features[0].impute) == ("max", 7.0)
 
 
 def test_zero_fill_can_keep_a_feature_a_median_would_make_constant() -> None:
     users = FILL_USERS.with_columns(pl.Series("x", [0.5, None, 0.5, None, 0.5]))
     # "had the event" (0.5) vs "never" (0) is information; the median erases it
-    pm = prepare(users, ["x", "y"], fills={"x": "zero"})
+    pm = prepare(users, PrepSpec(("x", "y"), fills={"x": "zero"}))
     assert pm.features == ["x", "y"]
     # [0.5, 0, 0.5, 0, 0.5]: mean 0.3, std sqrt(0.06)
     np.testing.assert_allclose(pm.X[:, 0], np.array([2.0, -3, 2, -3, 2]) / math.sqrt(6))
     with pytest.raises(InputError, match="fewer than two usable features") as info:
-        prepare(users, ["x", "y"])
+        prepare(users, PrepSpec(("x", "y")))
     assert info.value.details == ["'x' dropped: constant"]
 
 
 def test_bad_fills_are_input_errors() -> None:
     with pytest.raises(InputError, match="unknown fill 'maxx'") as info:
-        prepare(FILL_USERS, ["x", "y"], fills={"x": "maxx"})
+        prepare(FILL_USERS, PrepSpec(("x", "y"), fills={"x": "maxx"}))
     assert info.value.column == "x"
     with pytest.raises(InputError, match="users table does not have") as info:
-        prepare(FILL_USERS, ["x", "y"], fills={"xx": "zero"})
+        prepare(FILL_USERS, PrepSpec(("x", "y"), fills={"xx": "zero"}))
     assert info.value.hint == "Did you mean 'x'?"
     # a fill for a column that is not clustered this time is no error
     users = FILL_USERS.with_columns(z=pl.col("y") ** 2)
-    assert prepare(users, ["y", "z"], fills={"x": "max"}).features == ["y", "z"]
+    assert prepare(users, PrepSpec(("y", "z"), fills={"x": "max"})).features == ["y", "z"]
     with pytest.raises(InputError, match="unknown default fill 'mean'"):
-        prepare(FILL_USERS, ["x", "y"], default_fills={"x": "mean"})
+        prepare(FILL_USERS, PrepSpec(("x", "y"), default_fills={"x": "mean"}))
 
 
 def test_fill_round_trips_and_old_params_mean_median() -> None:
-    pm = prepare(FILL_USERS, ["x", "y"], fills={"x": "zero"})
+    pm = prepare(FILL_USERS, PrepSpec(("x", "y"), fills={"x": "zero"}))
     data = json.loads(json.dumps(pm.params.to_dict()))
     assert data["features"][0]["fill"] == "zero"
     assert PrepareParams.from_dict(data) == pm.params
@@ -284,7 +287,7 @@ def test_constant_and_all_null_features_dropped_with_messages() -> None:
         },
         schema_overrides={"empty": pl.Float64},
     )
-    pm = prepare(users, ["x", "const", "empty", "y"])
+    pm = prepare(users, PrepSpec(("x", "const", "empty", "y")))
     assert pm.features == ["x", "y"]
     assert pm.X.shape == (3, 2)
     assert pm.dropped == {"const": "constant", "empty": "all missing"}
@@ -295,13 +298,13 @@ def test_constant_and_all_null_features_dropped_with_messages() -> None:
 def test_fewer_than_two_usable_features_is_input_error() -> None:
     users = pl.DataFrame({"user_id": list("abc"), "x": [1.0, 2, 3], "const": [1, 1, 1]})
     with pytest.raises(InputError, match="fewer than two usable features") as err:
-        prepare(users, ["x", "const"])
+        prepare(users, PrepSpec(("x", "const")))
     assert "'const' dropped: constant" in str(err.value)
 
 
 def test_unsorted_users_are_sorted_and_said() -> None:
     users = pl.DataFrame({"user_id": ["c", "a", "b"], "x": [3.0, 1, 2], "y": [30.0, 10, 20]})
-    pm = prepare(users, ["x", "y"])
+    pm = prepare(users, PrepSpec(("x", "y")))
     assert pm.user_ids.to_list() == ["a", "b", "c"]
     np.testing.assert_allclose(pm.X[:, 0], [-S, 0.0, S], atol=1e-12)
     assert pm.messages[0].startswith("users were not sorted by user_id")
@@ -310,19 +313,19 @@ def test_unsorted_users_are_sorted_and_said() -> None:
 def test_bad_inputs_are_input_errors() -> None:
     users = pl.DataFrame({"user_id": ["a", "b"], "purchases": [1.0, 2], "name": ["x", "y"]})
     with pytest.raises(InputError, match="no such feature") as err:
-        prepare(users, ["purchase", "name"])
+        prepare(users, PrepSpec(("purchase", "name")))
     assert err.value.hint == "Did you mean 'purchases'?"
     with pytest.raises(InputError, match="not numeric"):
-        prepare(users, ["purchases", "name"])
+        prepare(users, PrepSpec(("purchases", "name")))
     with pytest.raises(InputError, match="unknown transform"):
-        prepare(users, ["purchases"], transforms={"purchases": "sqrt"})
+        prepare(users, PrepSpec(("purchases",), transforms={"purchases": "sqrt"}))
     with pytest.raises(InputError, match="unknown scaling"):
-        prepare(users, ["purchases"], scaling="minmax")
+        prepare(users, PrepSpec(("purchases",), scaling="minmax"))
     dup = pl.DataFrame({"user_id": ["a", "a"], "x": [1.0, 2], "y": [1.0, 3]})
     with pytest.raises(InputError, match="not unique"):
-        prepare(dup, ["x", "y"])
+        prepare(dup, PrepSpec(("x", "y")))
     with pytest.raises(InputError, match="no 'user_id'"):
-        prepare(pl.DataFrame({"x": [1.0]}), ["x"])
+        prepare(pl.DataFrame({"x": [1.0]}), PrepSpec(("x",)))
 
 
 def test_params_round_trip_json_and_transform_users_reproduces_x() -> None:
@@ -341,10 +344,12 @@ def test_params_round_trip_json_and_transform_users_reproduces_x() -> None:
     )
     pm = prepare(
         users,
-        ["spend", "visits", "score", "flag"],
-        transforms={"spend": "log1p", "score": "rank"},
-        default_transforms={"visits": "log1p"},
-        scaling="robust",
+        PrepSpec(
+            ("spend", "visits", "score", "flag"),
+            transforms={"spend": "log1p", "score": "rank"},
+            default_transforms={"visits": "log1p"},
+            scaling="robust",
+        ),
     )
     text = json.dumps(pm.params.to_dict())
     params = PrepareParams.from_dict(json.loads(text))
@@ -354,7 +359,7 @@ def test_params_round_trip_json_and_transform_users_reproduces_x() -> None:
 
 def test_transform_users_names_missing_columns_and_rejects_bad_params() -> None:
     users = pl.DataFrame({"user_id": list("abc"), "x": [1.0, 2, 3], "y": [3.0, 1, 2]})
-    pm = prepare(users, ["x", "y"])
+    pm = prepare(users, PrepSpec(("x", "y")))
     with pytest.raises(InputError, match="lacks feature the model needs: y"):
         transform_users(pm.params, users.drop("y"))
     with pytest.raises(InputError, match="not valid"):

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 from segtui.errors import InputError
 from segtui.formatting import number
 from segtui.segments.names import unique_name
+from segtui.segments.rules import parse_named_rule
 
 if TYPE_CHECKING:
     from segtui.app.app import SegtuiApp
@@ -29,16 +30,6 @@ if TYPE_CHECKING:
 
 NAME_WIDTH = 32
 """A rule segment named from its text keeps this many characters (an ellipsis ends the rest)."""
-
-
-def split_rule_input(text: str) -> tuple[str | None, str]:
-    """'Big spenders: revenue > 1000' -> ('Big spenders', 'revenue > 1000'); a plain rule has no
-    name. The rule language has no ':' outside backticks, so a colon before any backtick ends
-    the name."""
-    head, sep, tail = text.partition(":")
-    if sep and "`" not in head and head.strip():
-        return " ".join(head.split()), tail.strip()
-    return None, text.strip()
 
 
 def rule_name(text: str, segmentation: Segmentation | None) -> str:
@@ -98,7 +89,7 @@ class RuleEditor(Vertical):
         from segtui.segments.rules import RuleError, parse_rule
 
         app = self.segtui
-        name, rule_text = split_rule_input(text)
+        name, rule_text = parse_named_rule(text)
         if not rule_text:
             hint = "A rule over feature names, optionally named: VIP: revenue > 1000"
             self._say(Text(hint), None)
@@ -150,7 +141,7 @@ class RuleEditor(Vertical):
         if not self.check(text):
             return
         event.input.value = ""
-        given, rule_text = split_rule_input(text)
+        given, rule_text = parse_named_rule(text)
         self.post_message(
             self.Submitted(rule_name(given or rule_text, self.segtui.segmentation), rule_text)
         )
