@@ -42,15 +42,17 @@ from segtui import __version__
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.artifacts.parquet_meta import read_segments_metadata
 from segtui.clustering.prepare import PrepareParams
+from segtui.clustering.projection import Projection
 from segtui.clustering.registry import ALGORITHMS
 from segtui.clustering.state import ClusterState, cluster_state_from_dict
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict
 from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
+from segtui.fields import MODEL_HINT, Fields
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
-from segtui.segments.edits import AddRule, EditDataError, Split, edit_from_dict
+from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import Segmentation
 
@@ -59,7 +61,6 @@ SCHEMA_VERSION = 1
 
 FORMAT = "segtui.model"
 MODEL_SUFFIX = ".model.json"
-_HINT = "The model file is damaged or was edited by hand; export it again with `segtui segment`."
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,100 +300,18 @@ class Model:
         return {int(s["id"]): str(s["name"]) for s in self.data["segments"]}
 
 
-def _bad(key: str, what: str, file: str | Path | None) -> InputError:
-    return InputError(f"model key '{key}' {what}", file=file, hint=_HINT)
-
-
-def _get(
-    data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: str, file: Any
-) -> Any:
-    if not isinstance(data, Mapping):
-        raise _bad(path.rsplit(".", 1)[0], "must be an object", file)
-    if key not in data:
-        raise _bad(path, "is missing", file)
-    value = data[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise _bad(path, f"must be {_kind_name(kind)}, not true/false", file)
-    if not isinstance(value, kind):
-        raise _bad(path, f"must be {_kind_name(kind)}, not {type(value).__name__}", file)
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "an object", list: "a list", str: "text", int: "an integer", float: "a number"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds if k is not type(None)) + (
-        " or null" if type(None) in kinds else ""
-    )
-
-
-def _int_list(value: Any, path: str, file: Any) -> list[int]:
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        raise _bad(path, "must be a list of integers", file)
-    return list(value)
-
-
-def _matrix(value: Any, width: int, path: str, file: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _bad(path, "must be a list of rows of numbers", file) from None
-    if arr.size == 0:
-        return arr.reshape(0, width)
-    if arr.ndim != 2:
-        raise _bad(path, "must be a list of rows of numbers", file)
-    if arr.shape[1] != width:
-        raise _bad(path, f"has rows of {arr.shape[1]} values for {width} features", file)
-    if not np.isfinite(arr).all():
-        raise _bad(path, "holds values that are not finite numbers", file)
-    return arr
-
-
-def _read_segmentation(seg: Mapping[str, Any], file: Any) -> Segmentation:
-    """The saved names and edits as a Segmentation without users, its log replayed: each edit
-    read by the Segmentation's own parser, a log that does not replay refused."""
-    base_names: list[tuple[int, str]] = []
-    for i, pair in enumerate(_get(seg, "names", list, "segmentation.names", file)):
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and isinstance(pair[0], int)
-            and isinstance(pair[1], str)
-        ):
-            raise _bad(f"segmentation.names[{i}]", "must be an [id, name] pair", file)
-        base_names.append((pair[0], pair[1]))
-    noise_id = _get(seg, "noise_id", (int, type(None)), "segmentation.noise_id", file)
-    features = seg.get("features", [])
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise _bad("segmentation.features", "must be a list of feature names", file)
-    edits = []
-    for i, edit in enumerate(_get(seg, "edits", list, "segmentation.edits", file)):
-        try:
-            edits.append(edit_from_dict(edit))
-        except EditDataError as error:
-            raise _bad(f"segmentation.edits[{i}].{error.key}", error.what, file) from None
-    saved = Segmentation((), (), tuple(base_names), noise_id, tuple(features), tuple(edits))
-    try:
-        saved.names  # noqa: B018 - replays the log
-    except InputError as error:
-        raise _bad("segmentation.edits", f"do not replay: {error.message}", file) from None
-    return saved
-
-
-def parse_model(data: Any, file: str | Path | None = None) -> Model:
-    """Check a model dict key by key and parse it; any problem is an InputError naming the key."""
+def _read_header(data: Any, file: str | Path | None) -> Fields:
+    """The format marker and schema version: not a model, or a newer one, is refused first."""
     if not isinstance(data, dict):
-        raise InputError("a model file must hold a JSON object", file=file, hint=_HINT)
+        raise InputError("a model file must hold a JSON object", file=file, hint=MODEL_HINT)
     if data.get("format") != FORMAT:
         raise InputError(
             'not a segtui model (no "format": "segtui.model")',
             file=file,
             hint="Pass a .model.json or a segments.parquet written by `segtui segment`.",
         )
-    version = _get(data, "schema_version", int, "schema_version", file)
+    top = Fields(data, file, "")
+    version = top.get("schema_version", int)
     if version > SCHEMA_VERSION:
         raise InputError(
             f"the model was written by a newer segtui (schema version {version}; this segtui "
@@ -401,120 +320,180 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
             hint="Upgrade segtui (pip install -U segtui) to use this model.",
         )
     if version < 1:
-        raise _bad("schema_version", f"is {version}, not a known version", file)
-    source = _get(data, "source", dict, "source", file)
-    kind = _get(source, "kind", str, "source.kind", file)
+        raise top.error("schema_version", f"is {version}, not a known version")
+    return top
+
+
+@dataclass(frozen=True)
+class _Source:
+    kind: str
+    id_column: str | None
+    session_gap_minutes: float | None
+
+
+def _read_source(top: Fields) -> _Source:
+    source = top.section("source")
+    kind = source.get("kind", str)
     if kind not in ("events", "users_table"):
-        raise _bad("source.kind", f"is {kind!r}, not 'events' or 'users_table'", file)
-    id_column = _get(source, "id_column", (str, type(None)), "source.id_column", file)
-    gap = _get(
-        source, "session_gap_minutes", (int, float, type(None)), "source.session_gap_minutes", file
-    )
+        raise source.error("kind", f"is {kind!r}, not 'events' or 'users_table'")
+    id_column = source.get("id_column", (str, type(None)))
+    gap = source.get("session_gap_minutes", (int, float, type(None)))
+    return _Source(kind, id_column, None if gap is None else float(gap))
 
-    feats = _get(data, "features", dict, "features", file)
-    names = _get(feats, "names", list, "features.names", file)
-    columns = _get(feats, "columns", list, "features.columns", file)
-    if not all(isinstance(n, str) for n in [*names, *columns]):
-        raise _bad("features.names", "must be a list of feature names", file)
-    spec_data = _get(feats, "specs", (list, type(None)), "features.specs", file)
-    specs: list[FeatureSpec] | None = None
-    if kind == "events":
-        if spec_data is None:
-            raise _bad("features.specs", "is missing (a model built from events needs them)", file)
-        known = [s.get("name") for s in spec_data if isinstance(s, dict)]
-        specs = []
-        for i, item in enumerate(spec_data):
-            if not isinstance(item, dict):
-                raise _bad(f"features.specs[{i}]", "must be an object", file)
-            try:
-                specs.append(spec_from_dict(item, [k for k in known if isinstance(k, str)]))
-            except (ValueError, TypeError) as error:
-                raise _bad(
-                    f"features.specs[{i}]", f"is not a valid feature ({error})", file
-                ) from None
-        declared = {s.name for s in specs}
-        undeclared = [c for c in columns if c not in declared]
-        if undeclared:
-            raise _bad("features.specs", f"has no declaration for {', '.join(undeclared)}", file)
 
-    mapping_data = _get(data, "mapping", (dict, type(None)), "mapping", file)
-    mapping = None
-    if mapping_data is not None:
+@dataclass(frozen=True)
+class _Features:
+    names: list[str]
+    columns: list[str]
+    specs: list[FeatureSpec] | None
+
+
+def _read_features(top: Fields, kind: str) -> _Features:
+    """Feature names, the columns read, and for events the declarations (by their own parser)."""
+    feats = top.section("features")
+    names = feats.names("names")
+    columns = feats.names("columns")
+    spec_data = feats.get("specs", (list, type(None)))
+    if kind != "events":
+        return _Features(names, columns, None)
+    if spec_data is None:
+        raise feats.error("specs", "is missing (a model built from events needs them)")
+    known = [s["name"] for s in spec_data if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    specs = []
+    for item in feats.items("specs"):
         try:
-            mapping = ColumnMapping.from_dict(mapping_data, file=file)
-        except InputError as error:
-            raise _bad("mapping", f"is not valid ({error.message})", file) from None
-    if kind == "events" and mapping is None:
-        raise _bad("mapping", "is missing (a model built from events needs it)", file)
+            specs.append(spec_from_dict(item.data, known))
+        except (ValueError, TypeError) as error:
+            raise InputError(
+                f"model key '{item.where}' is not a valid feature ({error})",
+                file=top.file,
+                hint=MODEL_HINT,
+            ) from None
+    declared = {s.name for s in specs}
+    undeclared = [c for c in columns if c not in declared]
+    if undeclared:
+        raise feats.error("specs", f"has no declaration for {', '.join(undeclared)}")
+    return _Features(names, columns, specs)
 
+
+def _read_mapping(top: Fields, kind: str) -> ColumnMapping | None:
+    data = top.get("mapping", (dict, type(None)))
+    if data is None:
+        if kind == "events":
+            raise top.error("mapping", "is missing (a model built from events needs it)")
+        return None
     try:
-        params = PrepareParams.from_dict(_get(data, "prepare", dict, "prepare", file))
+        return ColumnMapping.from_dict(data, file=top.file)
     except InputError as error:
-        raise _bad("prepare", f"is not valid ({error.message})", file) from None
+        raise top.error("mapping", f"is not valid ({error.message})") from None
+
+
+def _read_prepare(top: Fields, names: list[str]) -> PrepareParams:
+    try:
+        params = PrepareParams.from_dict(top.get("prepare", dict))
+    except InputError as error:
+        raise top.error("prepare", f"is not valid ({error.message})") from None
     if params.names != names:
-        raise _bad("prepare.features", "do not match features.names", file)
-    width = len(names)
-    if width < 2:
-        raise _bad("features.names", "must name at least two features", file)
+        raise top.error("prepare.features", "do not match features.names")
+    if len(names) < 2:
+        raise top.error("features.names", "must name at least two features")
+    return params
 
-    cluster = _get(data, "cluster", dict, "cluster", file)
-    algorithm = _get(cluster, "algorithm", str, "cluster.algorithm", file)
+
+def _read_cluster(top: Fields, width: int) -> tuple[str, ClusterState]:
+    cluster = top.section("cluster")
+    algorithm = cluster.get("algorithm", str)
     if algorithm not in ALGORITHMS:
-        raise _bad("cluster.algorithm", f"is {algorithm!r}, not a known algorithm", file)
-    _get(cluster, "params", dict, "cluster.params", file)
-    _get(cluster, "seed", int, "cluster.seed", file)
-    state_data = _get(cluster, "state", dict, "cluster.state", file)
+        raise cluster.error("algorithm", f"is {algorithm!r}, not a known algorithm")
+    cluster.get("params", dict)
+    cluster.get("seed", int)
+    state = cluster_state_from_dict(cluster.get("state", dict), file=top.file, n_features=width)
+    return algorithm, state
+
+
+def _read_segmentation(top: Fields) -> Segmentation:
+    """The saved names and edits as a Segmentation without users, its log replayed: each edit
+    read by the Segmentation's own parser, a log that does not replay refused."""
+    seg = top.section("segmentation")
+    base_names: list[tuple[int, str]] = []
+    for i, pair in enumerate(seg.get("names", list)):
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and isinstance(pair[1], str)
+        ):
+            raise seg.error(f"names[{i}]", "must be an [id, name] pair")
+        base_names.append((pair[0], pair[1]))
+    noise_id = seg.get("noise_id", (int, type(None)))
+    features = seg.data.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise seg.error("features", "must be a list of feature names")
+    edits = []
+    for i, edit in enumerate(seg.get("edits", list)):
+        try:
+            edits.append(edit_from_dict(edit))
+        except EditDataError as error:
+            raise seg.error(f"edits[{i}].{error.key}", error.what) from None
+    saved = Segmentation((), (), tuple(base_names), noise_id, tuple(features), tuple(edits))
     try:
-        state = cluster_state_from_dict(state_data, file=file, n_features=width)
+        saved.names  # noqa: B018 - replays the log
     except InputError as error:
-        raise replace(error, hint=_HINT) from None
+        raise seg.error("edits", f"do not replay: {error.message}") from None
+    return saved
 
-    seg = _get(data, "segmentation", dict, "segmentation", file)
-    segmentation = _read_segmentation(seg, file)
-    base_names = dict(segmentation.base_names)
-    edits = segmentation.edits
+
+def _read_splits(top: Fields, edits: Sequence[Edit], width: int) -> dict[int, SplitCenters]:
+    """The part centers of every split edit (new users of a split segment go to the nearest)."""
     splits: dict[int, SplitCenters] = {}
-    for i, item in enumerate(_get(data, "splits", list, "splits", file)):
-        where = f"splits[{i}]"
-        index = _get(item, "edit", int, f"{where}.edit", file)
-        ids = _int_list(_get(item, "ids", list, f"{where}.ids", file), f"{where}.ids", file)
-        centers = _matrix(
-            _get(item, "centers", list, f"{where}.centers", file), width, f"{where}.centers", file
-        )
+    for item in top.items("splits"):
+        index = item.get("edit", int)
+        ids = item.ints("ids")
+        centers = item.matrix("centers", width)
         if len(centers) != len(ids) or len(ids) < 2:
-            raise _bad(f"{where}.centers", f"has {len(centers)} centers for {len(ids)} parts", file)
+            raise item.error("centers", f"has {len(centers)} centers for {len(ids)} parts")
         if not (0 <= index < len(edits)) or not isinstance(edits[index], Split):
-            raise _bad(f"{where}.edit", "does not point at a split edit", file)
-        sid = _get(item, "segment_id", int, f"{where}.segment_id", file)
-        splits[index] = SplitCenters(index, sid, tuple(ids), centers)
-    missing_splits = [i for i, e in enumerate(edits) if isinstance(e, Split) and i not in splits]
-    if missing_splits:
-        raise _bad("splits", f"has no centers for the split edit #{missing_splits[0]}", file)
+            raise item.error("edit", "does not point at a split edit")
+        splits[index] = SplitCenters(index, item.get("segment_id", int), tuple(ids), centers)
+    missing = [i for i, e in enumerate(edits) if isinstance(e, Split) and i not in splits]
+    if missing:
+        raise top.error("splits", f"has no centers for the split edit #{missing[0]}")
+    return splits
 
-    for i, item in enumerate(_get(data, "segments", list, "segments", file)):
-        _get(item, "id", int, f"segments[{i}].id", file)
-        _get(item, "name", str, f"segments[{i}].name", file)
-    projection = _get(data, "projection", dict, "projection", file)
-    for key in ("components", "mean"):
-        _get(projection, key, list, f"projection.{key}", file)
-    comp = _matrix(projection["components"], width, "projection.components", file)
-    if len(comp) != 2:
-        raise _bad("projection.components", "must hold two rows (pc1 and pc2)", file)
-    if len(projection["mean"]) != width:
-        raise _bad("projection.mean", f"has {len(projection['mean'])} values for {width}", file)
+
+def parse_model(data: Any, file: str | Path | None = None) -> Model:
+    """Check a model dict section by section; any problem is an InputError naming the key.
+
+    Each section is read by its owner: the mapping by ColumnMapping, the declarations by the
+    feature tables, the preparation by PrepareParams, the cluster state by its fitter family,
+    the edits by the Segmentation, the projection by Projection.
+    """
+    top = _read_header(data, file)
+    source = _read_source(top)
+    features = _read_features(top, source.kind)
+    mapping = _read_mapping(top, source.kind)
+    params = _read_prepare(top, features.names)
+    width = len(features.names)
+    algorithm, state = _read_cluster(top, width)
+    segmentation = _read_segmentation(top)
+    splits = _read_splits(top, segmentation.edits, width)
+    for item in top.items("segments"):
+        item.get("id", int)
+        item.get("name", str)
+    Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,
-        kind=kind,
-        id_column=id_column,
-        session_gap_minutes=None if gap is None else float(gap),
-        features=list(names),
-        columns=list(columns),
-        specs=specs,
+        kind=source.kind,
+        id_column=source.id_column,
+        session_gap_minutes=source.session_gap_minutes,
+        features=list(features.names),
+        columns=list(features.columns),
+        specs=features.specs,
         mapping=mapping,
         prepare=params,
         algorithm=algorithm,
         state=state,
-        base_names=base_names,
+        base_names=dict(segmentation.base_names),
         segmentation=segmentation,
         splits=splits,
         file=None if file is None else str(file),
@@ -531,7 +510,7 @@ def read_model(path: str | Path) -> Model:
     except FileNotFoundError:
         raise InputError("model file not found", file=path) from None
     except UnicodeDecodeError:
-        raise InputError("the model file is not UTF-8 text", file=path, hint=_HINT) from None
+        raise InputError("the model file is not UTF-8 text", file=path, hint=MODEL_HINT) from None
     except OSError as error:
         raise InputError(f"cannot read the model file ({error.strerror})", file=path) from None
     try:
@@ -541,6 +520,6 @@ def read_model(path: str | Path) -> Model:
             f"the model file is not valid JSON (line {error.lineno}, column {error.colno}: "
             f"{error.msg})",
             file=path,
-            hint=_HINT,
+            hint=MODEL_HINT,
         ) from None
     return parse_model(data, file=path)

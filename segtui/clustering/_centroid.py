@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from segtui.clustering._fields import StateFields
 from segtui.clustering._fitter import (
     NEAREST_CENTER,
     ComparedAsDict,
@@ -24,6 +23,7 @@ from segtui.clustering._fitter import (
 )
 from segtui.clustering.control import ShouldStop
 from segtui.clustering.kernels import canonical_labels, nearest_center, threads
+from segtui.fields import Fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +58,7 @@ class CentroidState(ComparedAsDict):
     def from_dict(
         cls, data: Mapping[str, Any], file: str | Path | None = None, n_features: int | None = None
     ) -> CentroidState:
-        fields = StateFields(data, file)
+        fields = Fields(data, file)
         centers = fields.matrix("centers", n_features)
         return cls(
             centers=centers,

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from segtui.clustering._fields import StateFields
 from segtui.clustering._fitter import ComparedAsDict, FitJob, Fitted, with_identity
 from segtui.clustering.control import ShouldStop, check_stop
 from segtui.clustering.kernels import CHUNK_ROWS, as_matrix, canonical_labels
 from segtui.errors import InputError
+from segtui.fields import Fields
 
 EPS_SAMPLE_SIZE = 5_000
 """Users the k-distance curve is measured on when suggesting DBSCAN's eps."""
@@ -70,7 +70,7 @@ class DensityState(ComparedAsDict):
     def from_dict(
         cls, data: Mapping[str, Any], file: str | Path | None = None, n_features: int | None = None
     ) -> DensityState:
-        fields = StateFields(data, file)
+        fields = Fields(data, file)
         points = fields.matrix("points", n_features)
         point_labels = fields.labels("point_labels", len(points))
         radius = fields.numbers("radius", len(points))

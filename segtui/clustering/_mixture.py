@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from segtui.clustering._fields import StateFields
 from segtui.clustering._fitter import ComparedAsDict, FitJob, Fitted, with_identity
 from segtui.clustering.control import ShouldStop, check_stop
 from segtui.clustering.kernels import CHUNK_ROWS, canonical_labels, threads
+from segtui.fields import Fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +85,7 @@ class MixtureState(ComparedAsDict):
     def from_dict(
         cls, data: Mapping[str, Any], file: str | Path | None = None, n_features: int | None = None
     ) -> MixtureState:
-        fields = StateFields(data, file)
+        fields = Fields(data, file)
         means = fields.matrix("means", n_features)
         labels = fields.labels("component_labels", len(means))
         covariance_type = fields.get("covariance_type", str)

@@ -33,7 +33,6 @@ import numpy as np
 
 from segtui.clustering._centroid import auto_restarts
 from segtui.clustering._density import EpsSuggestion, suggest_eps
-from segtui.clustering._fields import MODEL_HINT
 from segtui.clustering._fitter import FitJob, Fitted
 from segtui.clustering.control import Progress, ShouldStop, check_stop, report
 from segtui.clustering.kernels import as_matrix, segment_means
@@ -41,6 +40,7 @@ from segtui.clustering.registry import AlgorithmInfo, algorithm_info, resolve_pa
 from segtui.clustering.specs import FitSpec
 from segtui.clustering.state import ClusterState
 from segtui.errors import InputError
+from segtui.fields import MODEL_HINT
 
 __all__ = [
     "ClusterResult",

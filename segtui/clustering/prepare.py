@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segtui.clustering._fields import MODEL_HINT
 from segtui.clustering.specs import PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
+from segtui.fields import MODEL_HINT
 
 TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
 """Transforms a person can pick per feature; "default" means the catalog's choice."""

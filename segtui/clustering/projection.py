@@ -20,13 +20,15 @@ most ``max_points`` rows; given ``labels`` it is stratified so small segments st
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from segtui.errors import InputError
+from segtui.fields import Fields
 
 DISPLAY_SAMPLE = 20_000
 """Rows a projection's ``display_index`` holds at most by default: the users a scatter of the
@@ -68,16 +70,20 @@ class Projection:
         }
 
     @staticmethod
-    def params_from_dict(data: Mapping[str, Any]) -> tuple[list[list[float]], list[float]]:
-        """``(components, mean)`` from :meth:`to_dict` output, checked."""
-        try:
-            components = [[float(v) for v in row] for row in data["components"]]
-            mean = [float(v) for v in data["mean"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise InputError(f"projection parameters are damaged ({error})") from None
-        if len(components) != 2 or any(len(row) != len(mean) for row in components):
-            raise InputError("projection parameters are damaged (wrong shape)")
-        return components, mean
+    def params_from_dict(
+        data: Any, width: int | None = None, file: str | Path | None = None
+    ) -> tuple[list[list[float]], list[float]]:
+        """``(components, mean)`` from :meth:`to_dict` output, checked (``width`` features).
+
+        Errors name the model key (``projection.mean``): this is the model's projection section.
+        """
+        fields = Fields(data, file, "projection")
+        mean = [float(v) for v in fields.numbers("mean", width)]
+        n = len(mean)
+        components = fields.matrix("components", n)
+        if len(components) != 2:
+            raise fields.error("components", "must hold two rows (pc1 and pc2); it is damaged")
+        return components.tolist(), mean
 
 
 def _one_blas_thread() -> Any:

@@ -16,8 +16,8 @@ from typing import Any
 
 from segtui.clustering._centroid import CentroidState
 from segtui.clustering._density import DensityState
-from segtui.clustering._fields import StateFields
 from segtui.clustering._mixture import MixtureState
+from segtui.fields import Fields
 
 __all__ = [
     "CentroidState",
@@ -38,7 +38,7 @@ def cluster_state_from_dict(
     data: Mapping[str, Any], file: str | Path | None = None, n_features: int | None = None
 ) -> ClusterState:
     """The state a model file holds; ``n_features`` (when given) is the width it must have."""
-    fields = StateFields(data, file)
+    fields = Fields(data, file)
     rule = fields.get("rule", str)
     kind = _BY_RULE.get(rule)
     if kind is None:

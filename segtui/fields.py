@@ -1,7 +1,9 @@
-"""Reading a fitted clustering back from a model file, each key checked and named when wrong.
+"""Checked reads of the JSON objects segtui writes (model files), each error naming its key.
 
-A state is the ``cluster.state`` object of the model JSON; every error names the key there
-(``model key 'cluster.state.centers' ...``), as the rest of the model's parsing does.
+A model is read section by section by the module that owns each section (the preparation, the
+cluster state, the projection, the splits); they all read through :class:`Fields`, so every
+problem reads the same way: ``model key 'cluster.state.centers' has rows of 3 values for 2
+features``, with one hint on what to do.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ import numpy as np
 
 from segtui.errors import InputError
 
-MODEL_HINT = "The model file may be corrupt or hand-edited; export the model again."
-"""What to do about fitted parameters that cannot be read back."""
+MODEL_HINT = (
+    "The model file is damaged or was edited by hand; export it again with `segtui segment`."
+)
+"""What to do about a model that cannot be read back."""
 
-_KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "an integer"}
+_KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "an integer", float: "a number"}
 
 
-class StateFields:
-    """Typed reads of one state dict; ``where`` is its key path in the model file."""
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    named = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds if k is not type(None))
+    return named + (" or null" if type(None) in kinds else "")
+
+
+class Fields:
+    """Typed reads of one JSON object; ``where`` is its key path in the file ("" at the top)."""
 
     def __init__(
         self, data: Any, file: str | Path | None = None, where: str = "cluster.state"
@@ -32,22 +42,49 @@ class StateFields:
         self.file = file
         self.where = where
 
-    def error(self, key: str, what: str) -> InputError:
-        return InputError(f"model key '{self.where}.{key}' {what}", file=self.file, hint=MODEL_HINT)
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
 
-    def get(self, key: str, kind: type) -> Any:
+    def error(self, key: str, what: str) -> InputError:
+        return InputError(f"model key '{self.path(key)}' {what}", file=self.file, hint=MODEL_HINT)
+
+    def get(self, key: str, kind: type | tuple[type, ...]) -> Any:
         """The value at ``key``, which must be there and of ``kind`` (true/false is no number)."""
         if key not in self.data:
             raise self.error(key, "is missing")
         value = self.data[key]
-        if isinstance(value, bool) and kind is not bool:
-            raise self.error(key, f"must be {_KIND_NAMES[kind]}, not true/false")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(key, f"must be {_kind_name(kind)}, not true/false")
         if not isinstance(value, kind):
-            raise self.error(key, f"must be {_KIND_NAMES[kind]}, not {type(value).__name__}")
+            raise self.error(key, f"must be {_kind_name(kind)}, not {type(value).__name__}")
         return value
 
     def optional(self, key: str, kind: type, default: Any) -> Any:
         return default if self.data.get(key) is None else self.get(key, kind)
+
+    def section(self, key: str) -> Fields:
+        """The object at ``key``, read with its own key path."""
+        return Fields(self.get(key, dict), self.file, self.path(key))
+
+    def items(self, key: str) -> list[Fields]:
+        """The objects of the list at ``key`` (``key[0]``, ``key[1]``, ...)."""
+        return [
+            Fields(item, self.file, f"{self.path(key)}[{i}]")
+            for i, item in enumerate(self.get(key, list))
+        ]
+
+    def names(self, key: str, what: str = "a list of feature names") -> list[str]:
+        value = self.get(key, list)
+        if not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"must be {what}")
+        return list(value)
+
+    def ints(self, key: str) -> list[int]:
+        value = self.get(key, list)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise self.error(key, "must be a list of integers")
+        return list(value)
 
     def identity(self) -> dict[str, Any]:
         """The algorithm and segment count a fit records (absent from older and split states)."""
