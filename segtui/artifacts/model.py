@@ -41,6 +41,7 @@ import polars as pl
 from segtui import __version__
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.artifacts.parquet_meta import read_segments_metadata
+from segtui.clustering.fit import ClusterResult
 from segtui.clustering.prepare import PrepareParams
 from segtui.clustering.projection import Projection
 from segtui.clustering.registry import ALGORITHMS
@@ -166,6 +167,51 @@ def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, 
     return out
 
 
+def _segments_section(
+    fitted: FittedSegmentation, labels: np.ndarray | None
+) -> list[dict[str, Any]]:
+    """Every final segment: id, name, kind, what it came from, its rule and its size."""
+    segmentation, users = fitted.segmentation, fitted.users
+    final = labels if labels is not None else segmentation.labels(users)
+    sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
+    return [
+        {
+            "id": info.id,
+            "name": info.name,
+            "kind": info.kind,
+            "source_ids": list(info.source_ids),
+            "rule": info.rule,
+            "size": int(sizes.get(info.id, 0)),
+        }
+        for info in segmentation.segments(users if segmentation.has_rules else None)
+    ]
+
+
+def _cluster_section(result: ClusterResult) -> dict[str, Any]:
+    return {
+        "algorithm": result.algorithm,
+        "params": dict(result.params),
+        "seed": int(result.seed),
+        "n_segments": int(result.n_segments),
+        "noise_id": result.noise_id,
+        "sampled": bool(result.sampled),
+        "sample_size": result.sample_size,
+        "extension": result.extension,
+        "note": result.note,
+        "state": result.state.to_dict(),
+    }
+
+
+def _source_section(provenance: Provenance) -> dict[str, Any]:
+    as_of = provenance.as_of
+    return {
+        "kind": "events" if provenance.specs is not None else "users_table",
+        "id_column": provenance.id_column,
+        "session_gap_minutes": provenance.session_gap_minutes,
+        "as_of": as_of.isoformat() if as_of is not None else None,
+    }
+
+
 def build_model(
     fitted: FittedSegmentation,
     provenance: Provenance,
@@ -177,66 +223,29 @@ def build_model(
 
     ``labels`` are the final labels when the caller has them (sizes in ``segments``).
     """
-    prepared, result, segmentation = fitted.prepared, fitted.result, fitted.segmentation
-    projection, users = fitted.projection, fitted.users
-    specs, mapping, report = provenance.specs, provenance.mapping, provenance.report
-    session_gap_minutes, id_column = provenance.session_gap_minutes, provenance.id_column
-    as_of = provenance.as_of
-    kept = list(prepared.features)
+    prepared, segmentation = fitted.prepared, fitted.segmentation
     if len(segmentation.user_ids) != prepared.X.shape[0]:
         raise InputError("the segmentation and the prepared matrix hold different users")
+    kept = list(prepared.features)
     columns = list(dict.fromkeys([*kept, *rule_features(segmentation)]))
-    slim = _saved_segmentation(segmentation)
-    splits = _split_centers(segmentation, prepared.X)
-    final = labels if labels is not None else segmentation.labels(users)
-    sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
-    segments = [
-        {
-            "id": info.id,
-            "name": info.name,
-            "kind": info.kind,
-            "source_ids": list(info.source_ids),
-            "rule": info.rule,
-            "size": int(sizes.get(info.id, 0)),
-        }
-        for info in segmentation.segments(users if segmentation.has_rules else None)
-    ]
-    kind = "events" if specs is not None else "users_table"
-    spec_dicts = None
-    if specs is not None:
-        spec_dicts = [spec_to_dict(s) for s in needed_specs(specs, columns)]
+    specs, mapping = provenance.specs, provenance.mapping
+    spec_dicts = None if specs is None else [spec_to_dict(s) for s in needed_specs(specs, columns)]
     moment = created or datetime.now(UTC)
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "segtui_version": __version__,
         "created": moment.astimezone(UTC).isoformat(timespec="seconds"),
-        "source": {
-            "kind": kind,
-            "id_column": id_column,
-            "session_gap_minutes": session_gap_minutes,
-            "as_of": as_of.isoformat() if as_of is not None else None,
-        },
+        "source": _source_section(provenance),
         "features": {"names": kept, "columns": columns, "specs": spec_dicts},
         "mapping": mapping.to_dict() if mapping is not None else None,
         "prepare": prepared.params.to_dict(),
-        "cluster": {
-            "algorithm": result.algorithm,
-            "params": dict(result.params),
-            "seed": int(result.seed),
-            "n_segments": int(result.n_segments),
-            "noise_id": result.noise_id,
-            "sampled": bool(result.sampled),
-            "sample_size": result.sample_size,
-            "extension": result.extension,
-            "note": result.note,
-            "state": result.state.to_dict(),
-        },
-        "segmentation": slim,
-        "splits": splits,
-        "segments": segments,
-        "projection": projection.to_dict(),
-        "fingerprint": fingerprint(users, columns, report),
+        "cluster": _cluster_section(fitted.result),
+        "segmentation": _saved_segmentation(segmentation),
+        "splits": _split_centers(segmentation, prepared.X),
+        "segments": _segments_section(fitted, labels),
+        "projection": fitted.projection.to_dict(),
+        "fingerprint": fingerprint(fitted.users, columns, provenance.report),
     }
 
 
