@@ -359,14 +359,5 @@ def run_sweep(
     """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
     _step(progress, should_stop, "preparing the matrix", 0.0)
     prepared = prepare(users, prep)
-    result = sweep(
-        prepared.X,
-        fit.algorithm,
-        list(ks),
-        seed=fit.seed,
-        params=dict(fit.without("k").params),  # the sweep sets k itself
-        progress=_scaled(progress, 0.05, 1.0),
-        should_stop=should_stop,
-        sample_size=fit.sample_size,
-    )
+    result = sweep(prepared.X, fit, list(ks), _scaled(progress, 0.05, 1.0), should_stop)
     return result, list(prepared.messages)

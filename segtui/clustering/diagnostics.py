@@ -407,24 +407,24 @@ def _sub_progress(progress: Progress, i: int, k: int, total: int) -> Progress:
 
 def sweep(
     X: np.ndarray,
-    algorithm: str,
+    fit: FitSpec,
     ks: Sequence[int],
-    seed: int = 0,
-    params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
-    sample_size: int | None = None,
     silhouette_sample: int = SILHOUETTE_SAMPLE,
 ) -> SweepResult:
-    """Fit ``algorithm`` at each k and score it; suggest a k (see :func:`suggest_k`).
+    """Fit ``fit``'s algorithm at each k and score it; suggest a k (see :func:`suggest_k`).
+
+    The sweep sets k itself: a ``k`` among ``fit.params`` is ignored.
 
     ``progress(stage, fraction)`` reports over the whole sweep. ``should_stop`` is polled
     before each k and inside each fit; when it returns True the sweep returns the ks finished so
     far with ``stopped=True``. Each k costs one fit plus linear scores and a sampled silhouette,
     so a sweep is linear in users outside the documented samples.
     """
+    algorithm, seed, sample_size = fit.algorithm, fit.seed, fit.sample_size
     wanted = _sweep_ks(algorithm, ks, np.asarray(X).shape[0])
-    base = {k: v for k, v in dict(params or {}).items() if k != "k"}
+    base = dict(fit.without("k").params)
     warmup = _warm_up(algorithm, base, np.asarray(X).shape[1], seed)
     rows: list[SweepRow] = []
     resolved: dict[str, Any] = {}

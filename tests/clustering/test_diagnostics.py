@@ -124,7 +124,7 @@ def test_diagnose_result_takes_inertia_and_bic_from_the_fit() -> None:
 @pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "agglomerative"])
 def test_sweep_suggests_the_planted_k(algorithm: str) -> None:
     X, _ = four_blobs()
-    result = sweep(X, algorithm, range(2, 8), seed=0)
+    result = sweep(X, FitSpec(algorithm, seed=0), range(2, 8))
     assert [r.k for r in result.rows] == [2, 3, 4, 5, 6, 7]
     assert result.suggested_k == 4
     assert result.rule == "silhouette"
@@ -140,14 +140,14 @@ def test_sweep_suggests_the_planted_k(algorithm: str) -> None:
 def test_sweep_reports_progress_and_stops_on_request() -> None:
     X, _ = four_blobs()
     seen: list[float] = []
-    result = sweep(X, "kmeans", [2, 3, 4], progress=lambda s, f: seen.append(f))
+    result = sweep(X, FitSpec("kmeans"), [2, 3, 4], progress=lambda s, f: seen.append(f))
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert result.suggested_k == 4
 
     stages: list[str] = []
     result = sweep(
         X,
-        "kmeans",
+        FitSpec("kmeans"),
         [2, 3, 4, 5],
         progress=lambda s, f: stages.append(s),
         should_stop=lambda: "k=3: scoring" in stages,
@@ -182,7 +182,7 @@ def test_diagnose_result_keeps_the_scores_of_its_algorithm(
 
 def test_sweep_times_each_k_after_the_warm_up() -> None:
     X, _ = four_blobs()
-    result = sweep(X, "kmeans", [2, 3])
+    result = sweep(X, FitSpec("kmeans"), [2, 3])
     assert result.warmup_seconds > 0
     assert [r.k for r in result.rows] == [2, 3] and all(r.seconds > 0 for r in result.rows)
     assert result.to_dict()["warmup_seconds"] == result.warmup_seconds
@@ -192,13 +192,13 @@ def test_sweep_bad_input() -> None:
     X, _ = four_blobs()
     for ks in ([1, 2, 3], [0, 4]):
         with pytest.raises(InputError, match="k must be at least 2: one segment is everyone"):
-            sweep(X, "kmeans", ks)
+            sweep(X, FitSpec("kmeans"), ks)
     with pytest.raises(InputError, match="has no k to sweep"):
-        sweep(X, "dbscan", [2, 3])
+        sweep(X, FitSpec("dbscan"), [2, 3])
     with pytest.raises(InputError, match="larger than the number of users"):
-        sweep(X, "kmeans", [2, 500])
+        sweep(X, FitSpec("kmeans"), [2, 500])
     with pytest.raises(InputError, match="no k to sweep"):
-        sweep(X, "kmeans", [])
+        sweep(X, FitSpec("kmeans"), [])
 
 
 def _row(k: int, sil: float | None, inertia: float | None, bic: float | None = None) -> SweepRow:
