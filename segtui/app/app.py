@@ -339,12 +339,9 @@ class SegtuiApp(App[None]):
         defaults = tuple(dataset.default_features)
         if project is not None and project.features:
             features = tuple(name for name in project.features if name in names)
+            fit = project.fit
             choices = Choices(
-                features or defaults,
-                project.algorithm,
-                dict(project.params),
-                project.seed,
-                project.sample_size,
+                features or defaults, fit.algorithm, dict(fit.params), fit.seed, fit.sample_size
             )
         else:
             kept = tuple(name for name in self.choices.features if name in names)
@@ -454,7 +451,7 @@ class SegtuiApp(App[None]):
                     f"Saved edits could not be replayed: {message.replay_problem}",
                     severity="error",
                 )
-            self.project = Project(**{**self.project.to_dict(), "segmentation": None})
+            self.project = replace(self.project, segmentation=None)
         elif old is not self.segmentation:
             # An edit landed while the fit ran: carry the newest rules instead.
             carried = pipeline.carry_rules(self.segmentation, outcome.segmentation)
@@ -649,10 +646,7 @@ class SegtuiApp(App[None]):
             load_options={k: v for k, v in self.load_options.items() if k != "mapping"},
             mapping=pipeline.mapping_dict(self.dataset),
             features=list(self.choices.features),
-            algorithm=self.choices.algorithm,
-            params=dict(self.choices.params),
-            seed=self.choices.seed,
-            sample_size=self.choices.sample_size,
+            fit=self.choices.request().fit_spec,
             segmentation=seg,
         )
 

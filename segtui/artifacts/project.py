@@ -14,10 +14,11 @@ about the app, and the mapping and Segmentation are stored as the dicts their ow
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
 from segtui.fileio import write_text_atomic
 
@@ -25,6 +26,7 @@ SCHEMA_VERSION = 1
 """Bumped when the file's meaning changes; a newer file is refused rather than misread."""
 
 PROJECT_SUFFIX = ".segtui.json"
+_FIT_KEYS = ("algorithm", "params", "seed", "sample_size")
 
 
 def is_project_path(path: str | Path) -> bool:
@@ -40,17 +42,18 @@ class Project:
     load_options: dict[str, Any] = field(default_factory=dict)
     mapping: dict[str, Any] | None = None
     features: list[str] = field(default_factory=list)
-    algorithm: str = "kmeans"
-    params: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    sample_size: int | None = None
+    fit: FitSpec = field(default_factory=FitSpec)
+    """Stored flat (``algorithm``, ``params``, ``seed``, ``sample_size``) as version 1 files are."""
     as_of: str | None = None
     segmentation: dict[str, Any] | None = None
     version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data."""
-        return asdict(self)
+        """Plain JSON-ready data, in the keys every project file has had."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "fit"}
+        at = list(data).index("as_of")
+        items = list(data.items())
+        return dict([*items[:at], *self.fit.to_dict().items(), *items[at:]])
 
     @classmethod
     def from_dict(cls, data: Any, *, file: str | Path | None = None) -> Project:
@@ -65,7 +68,7 @@ class Project:
                 file=file,
                 hint="Upgrade segtui to open it.",
             )
-        known = set(cls.__dataclass_fields__)
+        known = (set(cls.__dataclass_fields__) - {"fit"}) | set(_FIT_KEYS)
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(
@@ -100,7 +103,9 @@ class Project:
         for key in ("data_paths", "features"):
             if not all(isinstance(item, str) for item in data.get(key, [])):
                 raise InputError(f"'{key}' must be a list of strings", file=file)
-        return cls(**{key: value for key, value in data.items() if key in known})
+        fit = FitSpec.from_dict({k: data[k] for k in _FIT_KEYS if k in data}, file=file)
+        rest = {key: value for key, value in data.items() if key in known and key not in _FIT_KEYS}
+        return cls(**rest, fit=fit)
 
     def resolved_paths(self, base: str | Path) -> list[Path]:
         """The data paths made absolute; relative ones are read from ``base``."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from segtui.artifacts.project import Project, is_project_path, load_project, save_project
+from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
 
 
@@ -17,10 +18,7 @@ def _project(folder: Path) -> Project:
         load_options={"overrides": {"ts": "event_time"}, "session_gap_minutes": 45},
         mapping={"layout": "generic", "columns": {"user_id": "uid"}},
         features=["events", "purchases", "revenue"],
-        algorithm="gmm",
-        params={"k": 5, "covariance_type": "full"},
-        seed=42,
-        sample_size=None,
+        fit=FitSpec("gmm", {"k": 5, "covariance_type": "full"}, seed=42, sample_size=None),
         as_of="2025-01-31T00:00:00+00:00",
         segmentation={
             "format": "segtui.segmentation",
@@ -94,3 +92,17 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
         save_project(Project(features=["b"]), path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.segtui.json"]
+
+
+def test_a_project_stores_its_fit_choices_in_the_version_1_keys(tmp_path: Path) -> None:
+    """The FitSpec is written flat, as every project file has been, and read back whole."""
+    path = save_project(_project(tmp_path), tmp_path / "p")
+    data = json.loads(path.read_text())
+    assert (data["algorithm"], data["params"], data["seed"], data["sample_size"]) == (
+        "gmm",
+        {"k": 5, "covariance_type": "full"},
+        42,
+        None,
+    )
+    assert "fit" not in data and data["version"] == 1
+    assert load_project(path).fit == FitSpec("gmm", {"k": 5, "covariance_type": "full"}, seed=42)
