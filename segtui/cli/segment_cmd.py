@@ -45,6 +45,7 @@ from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fileio import check_writable, refuse_overwriting_inputs
+from segtui.formatting import fixed
 from segtui.ingest.events import LoadOptions
 from segtui.ingest.sources import resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
@@ -335,18 +336,14 @@ def profile_lines(run: SegmentRun) -> list[str]:
     return out
 
 
-def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
-
-
 def diagnostics_lines(d: Diagnostics) -> list[str]:
     """Diagnostics, one score a line, with which direction is better."""
     out = ["diagnostics:"]
     sampled = d.silhouette is not None and d.silhouette_sample < d.n_users
     sample = f" (on {d.silhouette_sample:,} users)" if sampled else ""
-    out.append(f"  silhouette         {_num(d.silhouette, '.3f')}{sample}  (-1..1, higher better)")
-    out.append(f"  Davies-Bouldin     {_num(d.davies_bouldin, '.3f')}  (lower better)")
-    out.append(f"  Calinski-Harabasz  {_num(d.calinski_harabasz, ',.1f')}  (higher better)")
+    out.append(f"  silhouette         {fixed(d.silhouette, '.3f')}{sample}  (-1..1, higher better)")
+    out.append(f"  Davies-Bouldin     {fixed(d.davies_bouldin, '.3f')}  (lower better)")
+    out.append(f"  Calinski-Harabasz  {fixed(d.calinski_harabasz, ',.1f')}  (higher better)")
     if d.inertia is not None:
         out.append(f"  inertia            {d.inertia:,.1f}  (within-segment sum of squares)")
     if d.bic is not None:
@@ -477,11 +474,11 @@ def sweep_lines(result: SweepResult) -> list[str]:
     rows = [
         (
             str(r.k),
-            _num(r.diagnostics.silhouette, ".3f"),
-            _num(r.diagnostics.davies_bouldin, ".3f"),
-            _num(r.diagnostics.calinski_harabasz, ",.1f"),
-            *([_num(r.diagnostics.inertia, ",.1f")] if with_inertia else []),
-            *([_num(r.diagnostics.bic, ",.1f")] if with_bic else []),
+            fixed(r.diagnostics.silhouette, ".3f"),
+            fixed(r.diagnostics.davies_bouldin, ".3f"),
+            fixed(r.diagnostics.calinski_harabasz, ",.1f"),
+            *([fixed(r.diagnostics.inertia, ",.1f")] if with_inertia else []),
+            *([fixed(r.diagnostics.bic, ",.1f")] if with_bic else []),
             f"{r.seconds:.2f}",
         )
         for r in result.rows

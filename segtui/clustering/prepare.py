@@ -23,6 +23,7 @@ from segtui.clustering.specs import PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fields import MODEL_HINT
+from segtui.formatting import number
 
 TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
 """Transforms a person can pick per feature; "default" means the catalog's choice."""
@@ -218,10 +219,6 @@ def _check_features(users: pl.DataFrame, features: Sequence[str]) -> list[str]:
     return names
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
-
-
 def _fill_value(
     kind: str, present: np.ndarray, transform: str, reference: np.ndarray | None
 ) -> float:
@@ -264,9 +261,9 @@ def _fill_message(
     days = name.endswith("_days")
     label = name[: -len("_days")].replace("_", " ") if days else "value"
     raw = _untransform(impute, transform)
-    units = "" if raw is None else (f"{raw:,.0f} days" if days else _fmt(raw))
+    units = "" if raw is None else (f"{raw:,.0f} days" if days else number(raw))
     if kind == "zero":
-        rank = f" (percentile rank {_fmt(impute)})" if raw is None else ""
+        rank = f" (percentile rank {number(impute)})" if raw is None else ""
         what = f"0{rank}: nothing it measures happened"
     elif kind in ("max", "min"):
         if days:
@@ -274,20 +271,20 @@ def _fill_message(
         else:
             end = "largest" if kind == "max" else "smallest"
         if raw is None:
-            value = f"percentile rank {_fmt(impute)}"
+            value = f"percentile rank {number(impute)}"
         elif transform == "none":
             value = units
         else:
-            value = f"{units} ({_fmt(impute)} after {transform})"
+            value = f"{units} ({number(impute)} after {transform})"
         what = f"the {end} {label} seen, {value}"
     else:
         # Taken after the transform: say so, and what it stands for in the feature's units.
         if raw is None:
-            what = f"the median percentile rank, {_fmt(impute)}"
+            what = f"the median percentile rank, {number(impute)}"
         elif transform == "none":
             what = f"the median, {units}"
         else:
-            what = f"the median after {transform}, {_fmt(impute)} (= {units})"
+            what = f"the median after {transform}, {number(impute)} (= {units})"
         what += ": unknown, so a typical value" if reason else ""
     return f"'{name}': {who} ({n_missing / n:.1%}) set to {what}"
 
@@ -440,7 +437,7 @@ def _prepare_feature(
         )
     lo, hi = float(values.min()), float(values.max())
     if lo == hi:
-        messages.append(f"dropped '{name}': it has the same value ({_fmt(lo)}) for every user")
+        messages.append(f"dropped '{name}': it has the same value ({number(lo)}) for every user")
         return _Prepared(tuple(messages), "constant")
     center, scale, note = _center_and_scale(values, scaling, name)
     messages.extend(note)

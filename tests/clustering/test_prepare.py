@@ -131,7 +131,7 @@ def test_imputation_after_log1p_is_said() -> None:
     # median of [log1p 0, log1p 3] = ln 4 / 2 = ln 2, which stands for a raw value of 1
     assert pm.params.features[0].impute == pytest.approx(math.log(4) / 2)
     assert pm.messages == [
-        "'x': 1 user with a missing value (33.3%) set to the median after log1p, 0.6931 (= 1)"
+        "'x': 1 user with a missing value (33.3%) set to the median after log1p, 0.69 (= 1)"
     ]
 
 
@@ -177,7 +177,7 @@ def test_zero_fill_is_the_transform_of_zero_for_a_rank() -> None:
     # 0 in the reference [0, 2, 4]: (0 below + 1 at-or-below) / (2 * 3) = 1/6, not 0
     assert pm.params.features[0].impute == pytest.approx(1 / 6)
     assert pm.messages == [
-        "'x': 2 users with a missing value (40.0%) set to 0 (percentile rank 0.1667): "
+        "'x': 2 users with a missing value (40.0%) set to 0 (percentile rank 0.17): "
         "nothing it measures happened"
     ]
 
@@ -218,11 +218,11 @@ def test_fill_messages_say_what_and_why() -> None:
         "'cart_abandonment': 1 user with no add to cart (20.0%) set to 0: "
         "nothing it measures happened",
         "'avg_order_value': 2 users with no orders (40.0%) set to the median after log1p, "
-        "2.303 (= 9): unknown, so a typical value",
+        "2.3 (= 9): unknown, so a typical value",
         "'spend': 1 user with a missing value (20.0%) set to the smallest value seen, "
-        "1 (0.6931 after log1p)",
+        "1 (0.69 after log1p)",
         "'trend': 1 user with no value (all events at one instant) (20.0%) set to the median, "
-        "0.625: unknown, so a typical value",
+        "0.62: unknown, so a typical value",
     ]
     assert [f.fill for f in pm.params.features] == ["max", "zero", "median", "min", "median"]
     assert pm.params.features[0].impute == 364.4
