@@ -25,17 +25,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-EVENT_NAMES = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout",
-    "purchase",
-    "refund",
-    "form_submit",
-)
+from segtui.canonical import CANONICAL_EVENT_NAMES
+
+EVENT_NAMES = CANONICAL_EVENT_NAMES
 EVENT_WEIGHTS = (0.30, 0.35, 0.10, 0.09, 0.03, 0.04, 0.05, 0.01, 0.03)
 CATEGORIES = (
     "electronics",

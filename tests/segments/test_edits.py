@@ -25,17 +25,6 @@ FEATURES = ["add_to_cart", "purchases"]
 
 
 @pytest.fixture
-def users() -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "user_id": USER_IDS,
-            "add_to_cart": [0, 5, 1, 4, 0, 3, 0, 9, 0, 6],
-            "purchases": [0, 0, 0, 1, 0, 0, 0, 2, 3, 0],
-        }
-    )
-
-
-@pytest.fixture
 def edited() -> Segmentation:
     seg = Segmentation.from_labels(
         USER_IDS, np.array(LABELS), {0: "Browsers", 1: "Shoppers"}, 3, FEATURES

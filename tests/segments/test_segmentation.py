@@ -23,17 +23,6 @@ NAMES = {0: "Browsers", 1: "Window shoppers", 2: "Buyers"}
 
 
 @pytest.fixture
-def users() -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "user_id": USER_IDS,
-            "add_to_cart": [0, 5, 1, 4, 0, 3, 0, 9, 0, 6],
-            "purchases": [0, 0, 0, 1, 0, 0, 0, 2, 3, 0],
-        }
-    )
-
-
-@pytest.fixture
 def seg() -> Segmentation:
     return Segmentation.from_labels(
         USER_IDS, np.array(LABELS), NAMES, noise_id=3, features=["add_to_cart", "purchases"]
