@@ -288,36 +288,23 @@ def run_segmentation(
     but user_id). Raises :class:`segtui.clustering.control.Cancelled` when ``should_stop()``
     turns true.
     """
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = now - clock
-        clock = now
-
-    _step(progress, should_stop, "preparing the matrix", 0.0)
+    steps = _Steps(progress, should_stop)
+    steps.begin("prepare", "preparing the matrix", 0.0)
     prepared = prepare(users, prep)
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
-    lap("prepare")
-    _step(progress, should_stop, f"fitting {fit.algorithm}", 0.1)
+    steps.begin("fit", f"fitting {fit.algorithm}", 0.1)
     result = fit_clusters(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
-    lap("fit")
-    _step(progress, should_stop, "diagnostics", 0.6)
+    steps.begin("diagnostics", "diagnostics", 0.6)
     diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
-    lap("diagnostics")
-    _step(progress, should_stop, "profiles and names", 0.75)
+    steps.begin("profiles", "profiles and names", 0.75)
     profiles = profile_segments(users, result.labels, prepared.features, None, result.noise_id)
     names = {p.segment_id: p.name for p in profiles}
-    lap("profiles")
-    _step(progress, should_stop, "2-D projection", 0.85)
+    steps.begin("projection", "2-D projection", 0.85)
     projection = project_pca(
         prepared.X, seed=fit.seed, max_points=display_points, labels=result.labels
     )
-    lap("projection")
-    _step(progress, should_stop, "segments", 0.95)
+    steps.begin("segmentation", "segments", 0.95)
     allowed = rule_features if rule_features is not None else users.columns[1:]
     segmentation = Segmentation.from_labels(
         prepared.user_ids,
@@ -326,12 +313,7 @@ def run_segmentation(
         noise_id=result.noise_id,
         features=[c for c in allowed if c != "user_id"],
     )
-    lap("segmentation")
-    messages = [*prepared.messages, *result.messages, *diagnostics.notes]
-    if result.note:
-        messages.append(result.note)
-    if progress is not None:
-        progress("done", 1.0)
+    steps.finish()
     return SegmentRun(
         users=users,
         prepared=prepared,
@@ -342,9 +324,45 @@ def run_segmentation(
         projection=projection,
         segmentation=segmentation,
         seed=fit.seed,
-        messages=messages,
-        seconds=seconds,
+        messages=_run_messages(prepared, result, diagnostics),
+        seconds=steps.seconds,
     )
+
+
+class _Steps:
+    """One run's steps: each starts by checking for a stop and reporting progress; each is timed."""
+
+    def __init__(self, progress: Progress | None, should_stop: ShouldStop | None) -> None:
+        self.progress, self.should_stop = progress, should_stop
+        self.seconds: dict[str, float] = {}
+        self._current: str | None = None
+        self._clock = time.perf_counter()
+
+    def begin(self, name: str, stage: str, at: float) -> None:
+        self._lap()
+        _step(self.progress, self.should_stop, stage, at)
+        self._current = name
+
+    def finish(self) -> None:
+        self._lap()
+        if self.progress is not None:
+            self.progress("done", 1.0)
+
+    def _lap(self) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self.seconds[self._current] = now - self._clock
+        self._current, self._clock = None, now
+
+
+def _run_messages(
+    prepared: PreparedMatrix, result: ClusterResult, diagnostics: Diagnostics
+) -> list[str]:
+    """What a person should read about the run: preparation, fit and scoring notes."""
+    messages = [*prepared.messages, *result.messages, *diagnostics.notes]
+    if result.note:
+        messages.append(result.note)
+    return messages
 
 
 def run_sweep(
