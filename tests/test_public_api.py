@@ -101,3 +101,15 @@ def test_exit_codes(monkeypatch, capsys) -> None:
             main.run()
         assert info.value.code == code
         assert text in capsys.readouterr().err
+
+
+def test_version_is_answered_before_the_data_stack_is_imported() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['segtui', '--version']\n"
+        "from segtui.cli import run\n"
+        "run()\n"
+        "print(','.join(m for m in ('polars', 'numpy', 'pyarrow', 'typer') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [f"segtui {segtui.__version__}", ""]
