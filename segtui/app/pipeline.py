@@ -5,9 +5,8 @@ the k sweep is :func:`segtui.pipeline.run_sweep` and the export is
 :func:`segtui.artifacts.export.export_segments`, called with the same arguments
 ``segtui segment`` passes, so the app and the CLI give the same segments and write the same
 files. What lives here is what only the app needs: the request that produced a fit (to compare
-with the setup panel), the
-segments view of an edited Segmentation, carrying rule segments over a refit, and the project's
-edits. No textual import: every function runs in a worker thread.
+with the setup panel), the segments view of an edited Segmentation, carrying rule segments over a
+refit, and the project's edits. No textual import: every function runs in a worker thread.
 """
 
 from __future__ import annotations

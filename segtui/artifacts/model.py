@@ -5,15 +5,15 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
 * ``source``: events or a users table (its id column), the session gap, the ``as_of`` used;
 * ``features``: the clustering features in matrix order, the table columns assigning needs
   (clustering features plus those rule segments read), and for events the feature declarations
-  (:class:`segtui.features.catalog.FeatureSpec` as data, resolved: a fallback chosen at fit time
+  (:class:`segtui.features.spec.FeatureSpec` as data, resolved: a fallback chosen at fit time
   is kept, so new data computes the very same thing);
-* ``mapping``: the column mapping (``Mapping.to_dict()``) new event files are read with;
+* ``mapping``: the column mapping (``ColumnMapping.to_dict()``) new event files are read with;
 * ``prepare``: transforms, fills and scaling (``PrepareParams.to_dict()``): per feature the
   transform, how a missing value is filled (``fill``: median, zero, max or min, and the value it
   gave, ``impute``, which is what assigning applies), center and scale. Files written before
   fills existed have no ``fill`` key; they were filled with the median and read as such, so
   schema version 1 still covers them;
-* ``cluster``: algorithm, parameters, seed, and the state ``cluster.assign_new`` reads;
+* ``cluster``: algorithm, parameters, seed, and the state ``clustering.fit.assign_new`` reads;
 * ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
   the per-user base labels, plus ``splits``: for each split the centers of its parts in the
   prepared space (new users in a split segment go to the nearest part's center);
@@ -69,7 +69,7 @@ MODEL_SUFFIX = ".model.json"
 
 
 def spec_to_dict(spec: FeatureSpec) -> dict[str, Any]:
-    """A resolved declaration in the table form ``catalog.spec_from_dict`` reads.
+    """A resolved declaration in the table form ``segtui.features.tables.spec_from_dict`` reads.
 
     The fallback is not written: the model keeps the aggregation that was actually computed.
     """

@@ -93,7 +93,8 @@ class ColumnMapping:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON/TOML; ``how`` is kept so a reloaded mapping still explains itself."""
+        """Plain data for JSON/TOML: the pairs, the layout and its options (not ``how``: a
+        reloaded mapping says it came from the mapping file)."""
         out: dict[str, Any] = {"segtui_mapping": MAPPING_VERSION, "layout": self.layout}
         if self.event_constant:
             out["event_constant"] = self.event_constant

@@ -234,8 +234,6 @@ class Preset:
         )
 
 
-_INVOICE_NOTE = "every line is a purchase; invoices starting with C are refunds"
-
 PRESETS: tuple[Preset, ...] = (
     Preset(
         name="invoice_lines_ii",

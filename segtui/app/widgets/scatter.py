@@ -25,8 +25,6 @@ from segtui.formatting import percent
 MARKERS = "ox+*#@%&=~^$"
 """One marker per segment; letters follow when there are more segments than symbols."""
 
-FRAME = set("┌┐└┘─│┤┬├┴┼")
-
 
 def rich_color(value: str | None) -> str | None:
     """A theme colour as Rich reads it: ANSI theme names (``ansi_blue``) lose their prefix."""
