@@ -3,7 +3,8 @@
 ``assign(model, paths)`` reads new event files with the model's mapping (and session gap),
 computes the same feature declarations (as of the new data's own last event, or ``as_of``),
 puts users into the same space (``segtui.clustering.prepare.transform_users``), labels them
-with the saved clustering state (``segtui.clustering.fit.assign_new``), then the model's Segmentation relabels them
+with the saved clustering state (``segtui.clustering.fit.assign_new``), then the model's
+Segmentation relabels them
 (:meth:`segtui.segments.segmentation.Segmentation.relabel`, the same replay as everywhere):
 
 * renames and merges: a base segment's users go where the edits sent them;
