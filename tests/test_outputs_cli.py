@@ -87,3 +87,15 @@ def test_output_that_is_a_folder_is_refused(events_csv: Path) -> None:
     folder = events_csv.parent / "out.parquet"
     folder.mkdir()
     _refused(run("segment", events_csv, "-o", folder), "is a folder")
+
+
+def test_features_refuses_to_write_over_its_input(events_csv: Path) -> None:
+    from segtui.cli import features_cmd
+
+    app = typer.Typer()
+    app.command("features")(features_cmd.features)
+    app.command("other")(features_cmd.features)
+    before = events_csv.read_bytes()
+    result = CliRunner().invoke(app, ["features", str(events_csv), "-o", str(events_csv)])
+    _refused(result, "overwrite an input")
+    assert events_csv.read_bytes() == before

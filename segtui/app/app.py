@@ -82,8 +82,8 @@ def refit_note(outcome: pipeline.FitOutcome, carried: CarriedRules, lost: list[s
         parts.append("dropped rule " + "; ".join(carried.dropped))
     if not parts:
         return None
-    k = outcome.request.params_dict.get("k")
-    what = outcome.request.algorithm + (f" k={k}" if k is not None else "")
+    k = outcome.request.fit.params.get("k")
+    what = outcome.request.fit.algorithm + (f" k={k}" if k is not None else "")
     return Note(f"Refit ({what}): " + ", ".join(parts) + ".", error=bool(carried.dropped))
 
 
@@ -646,7 +646,7 @@ class SegtuiApp(App[None]):
             load_options={k: v for k, v in self.load_options.items() if k != "mapping"},
             mapping=pipeline.mapping_dict(self.dataset),
             features=list(self.choices.features),
-            fit=self.choices.request().fit_spec,
+            fit=self.choices.request().fit,
             segmentation=seg,
         )
 

@@ -200,18 +200,7 @@ class FitRequest:
     """Everything a fit depends on; two equal requests give the same result."""
 
     features: tuple[str, ...]
-    algorithm: str
-    params: tuple[tuple[str, Any], ...]
-    seed: int = 0
-    sample_size: int | None = None
-
-    @property
-    def params_dict(self) -> dict[str, Any]:
-        return dict(self.params)
-
-    @property
-    def fit_spec(self) -> FitSpec:
-        return FitSpec(self.algorithm, self.params_dict, self.seed, self.sample_size)
+    fit: FitSpec
 
     def prep_spec(self, dataset: Dataset) -> PrepSpec:
         """The data's transforms and fills for the chosen features (the app has no overrides)."""
@@ -265,7 +254,7 @@ def fit(
         run = core.run_segmentation(
             dataset.users,
             request.prep_spec(dataset),
-            request.fit_spec,
+            request.fit,
             progress=progress,
             should_stop=should_stop,
             rule_features=dataset.feature_names,
@@ -288,7 +277,7 @@ def sweep(
         result, _ = core.run_sweep(
             dataset.users,
             request.prep_spec(dataset),
-            request.fit_spec,
+            request.fit,
             list(ks),
             progress=progress,
             should_stop=should_stop,
@@ -340,7 +329,7 @@ def split(
             f"segment has {X.shape[0]} users: too few to split into {parts}",
             hint="Split a bigger segment.",
         )
-    sub = fit_clusters(X, FitSpec("kmeans", {"k": parts}, seed=outcome.request.seed))
+    sub = fit_clusters(X, FitSpec("kmeans", {"k": parts}, seed=outcome.request.fit.seed))
     new = segmentation.split(segment_id, sub.labels)
     name = segmentation.names.get(segment_id, str(segment_id))
     return new, f"Split '{name}' into {parts} by re-clustering its {X.shape[0]:,} users"

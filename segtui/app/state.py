@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from segtui.app import pipeline
+from segtui.clustering.specs import FitSpec
 
 
 @dataclass(frozen=True)
@@ -26,23 +27,18 @@ class Choices:
     sample_size: int | None = None
 
     def request(self) -> pipeline.FitRequest:
-        return pipeline.FitRequest(
-            tuple(self.features),
-            self.algorithm,
-            tuple(sorted(self.params.items())),
-            self.seed,
-            self.sample_size,
-        )
+        fit = FitSpec(self.algorithm, self.params, self.seed, self.sample_size)
+        return pipeline.FitRequest(tuple(self.features), fit)
 
     @classmethod
     def from_request(cls, request: pipeline.FitRequest) -> Choices:
         """The choices that produced ``request`` (the setup going back to a shown fit)."""
         return cls(
             tuple(request.features),
-            request.algorithm,
-            request.params_dict,
-            request.seed,
-            request.sample_size,
+            request.fit.algorithm,
+            dict(request.fit.params),
+            request.fit.seed,
+            request.fit.sample_size,
         )
 
     def with_param(self, name: str, value: Any) -> Choices:

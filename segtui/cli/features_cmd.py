@@ -30,6 +30,7 @@ from segtui.cli.options import (
     OptionalEventPathsArg,
     SessionGapOpt,
     StrictOpt,
+    check_outputs,
     feature_names,
     load_options,
     parse_as_of,
@@ -82,6 +83,7 @@ def features(
             typer.echo("\n".join(catalog_lines(specs, columns)))
         return
     output = _output(paths, output)
+    check_outputs([output], list(paths), feature_file, mapping)
     loaded = load_events(paths, options)
     offered, left_out = available_features(specs, loaded.columns)
     names = feature_names(features_)

@@ -15,8 +15,10 @@ from typing import Annotated
 import typer
 
 from segtui.errors import InputError
+from segtui.fileio import check_writable, refuse_overwriting_inputs
 from segtui.ingest.events import LoadOptions
 from segtui.ingest.mapping import parse_overrides
+from segtui.ingest.sources import resolve_paths
 
 # ---- input files
 
@@ -185,3 +187,12 @@ CatalogJsonOpt = Annotated[
     bool, typer.Option("--json", help="With --list: print the catalog as JSON.")
 ]
 """``features``: JSON only for ``--list``."""
+
+
+def check_outputs(outputs: list[Path | None], paths: list[str], *read: Path | None) -> None:
+    """Refuse, before any work, outputs that would overwrite a file this command reads."""
+    inputs = [*resolve_paths(paths), *(p for p in read if p is not None)]
+    refuse_overwriting_inputs(outputs, inputs)
+    for output in outputs:
+        if output is not None:
+            check_writable(output)

@@ -35,6 +35,7 @@ from segtui.cli.options import (
     ModelSessionGapOpt,
     ShortSessionGapOpt,
     StrictOpt,
+    check_outputs,
     feature_names,
     load_options,
     parse_as_of,
@@ -44,10 +45,9 @@ from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
-from segtui.fileio import check_writable, refuse_overwriting_inputs
+from segtui.fileio import check_writable
 from segtui.formatting import fixed
 from segtui.ingest.events import LoadOptions
-from segtui.ingest.sources import resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.rules import parse_named_rule
@@ -170,15 +170,6 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     check_writable(path)
 
 
-def _check_not_inputs(outputs: list[Path | None], paths: list[str], *read: Path | None) -> None:
-    """Refuse, before any work, outputs that would overwrite a file this command reads."""
-    inputs = [*resolve_paths(paths), *(p for p in read if p is not None)]
-    refuse_overwriting_inputs(outputs, inputs)
-    for output in outputs:
-        if output is not None:
-            check_writable(output)
-
-
 def _load(
     paths: list[str],
     options: LoadOptions,
@@ -248,7 +239,7 @@ def segment(
         )
     written_files = [output, model or default_model_path(output)]
     written_files.append(output.with_suffix(".csv") if csv else None)
-    _check_not_inputs(written_files, paths, feature_file, mapping)
+    check_outputs(written_files, paths, feature_file, mapping)
     fit = _fit_spec(algo, k, param, seed, sample_size)
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
@@ -524,7 +515,7 @@ def assign(
 ) -> None:
     """Label the users in new files with a saved model: user_id, segment, segment_id."""
     _check_output(output, (".parquet", ".csv"))
-    _check_not_inputs([output], paths, model, mapping)
+    check_outputs([output], paths, model, mapping)
     m = read_model(model)
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
     options = load_options(map_, mapping, strict, gap, day_first, layout)

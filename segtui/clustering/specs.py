@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from segtui.errors import InputError
@@ -44,6 +45,13 @@ class PrepSpec:
     default_transforms: Mapping[str, str] = field(default_factory=dict)
     default_fills: Mapping[str, str] = field(default_factory=dict)
     missing_reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only copies: a spec handed to a worker cannot change under it.
+        object.__setattr__(self, "features", tuple(self.features))
+        for name in ("transforms", "fills", "default_transforms", "default_fills"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        object.__setattr__(self, "missing_reasons", MappingProxyType(dict(self.missing_reasons)))
 
     @classmethod
     def for_data(
@@ -79,7 +87,7 @@ class PrepSpec:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FitSpec:
     """Which algorithm, with which parameters, seed and sample size for quadratic ones."""
 
@@ -87,6 +95,23 @@ class FitSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     sample_size: int | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: a read-only copy, so a caller's dict changed later (or a
+        # consumer writing into spec.params) cannot change a spec already handed out.
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FitSpec):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[Any, ...]:
+        params = tuple(sorted((k, repr(v)) for k, v in self.params.items()))
+        return (self.algorithm, params, self.seed, self.sample_size)
 
     def with_params(self, **params: Any) -> FitSpec:
         return replace(self, params={**self.params, **params})

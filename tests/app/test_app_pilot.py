@@ -49,7 +49,7 @@ async def test_open_change_k_rename_merge_undo_rule(events_csv: Path) -> None:
 
         # change k by one key and refit in a worker
         await pilot.press("plus")
-        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == 7)
         assert len(app.segview.profiles) == 7
         assert sum(_sizes(app).values()) == 600
 
@@ -157,7 +157,7 @@ async def test_sweep_and_take_suggested_k(events_csv: Path) -> None:
         suggested = app.sweep_result.suggested_k
         assert 2 <= suggested <= 12
         await pilot.press("t")
-        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == suggested)
+        await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == suggested)
         assert len(app.segview.profiles) == suggested
 
 
@@ -183,7 +183,7 @@ async def test_k_larger_than_users_is_refused_where_typed(
         assert "at most" in line
         await settle(pilot, until=lambda: not screen.refit_pending)
         assert not screen.refit_pending  # the refused input cancelled the waiting refit
-        assert app.outcome.request.params_dict["k"] == 6
+        assert app.outcome.request.fit.params["k"] == 6
         assert len(app.segview.profiles) == 6  # the old result stays
 
 
@@ -208,7 +208,7 @@ async def test_save_project_and_reopen_exactly(events_csv: Path, tmp_path: Path)
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(pilot)
         await pilot.press("plus")
-        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == 7)
         await pilot.press("r", "home", "ctrl+k", *"Keepers", "enter")
         await settle(pilot, until=lambda: "Keepers" in _names(app).values())
         await pilot.press("p", "down", "enter")
@@ -410,7 +410,7 @@ async def test_refit_carries_rules_and_asks_before_discarding_edits(events_csv: 
 
         # only rules: the refit carries them over without asking
         await pilot.press("plus")
-        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 7)
+        await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == 7)
         assert not isinstance(app.screen, ConfirmScreen)
         names = _names(app)
         rule_id = next(i for i, name in names.items() if name == "Cart fans")
@@ -427,7 +427,7 @@ async def test_refit_carries_rules_and_asks_before_discarding_edits(events_csv: 
         assert "Refit discards 1 edit" in question and "'Loyal'" in question
         await pilot.press("n")
         await settle(pilot)
-        assert app.outcome.request.params_dict["k"] == 7
+        assert app.outcome.request.fit.params["k"] == 7
         assert "Loyal" in _names(app).values()
         assert "Kept the current segments" in str(app.screen.query_one("#carry-line").render())
         assert app.choices.params["k"] == 7  # the setup is back to the shown fit's
@@ -437,7 +437,7 @@ async def test_refit_carries_rules_and_asks_before_discarding_edits(events_csv: 
         await pilot.press("minus")
         await settle(pilot, until=lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await settle(pilot, until=lambda: app.outcome.request.params_dict["k"] == 6)
+        await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == 6)
         names = _names(app)
         assert "Loyal" not in names.values() and "Cart fans" in names.values()
         assert "discarded 1 edit" in str(app.screen.query_one("#carry-line").render())
@@ -459,7 +459,7 @@ async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
 
         app.screen.query_one("#algorithm", Select).value = "dbscan"
         await settle(pilot, until=lambda: "eps" in str(app.screen.query_one("#algo-note").render()))
-        await settle(pilot, until=lambda: app.outcome.request.algorithm == "dbscan")
+        await settle(pilot, until=lambda: app.outcome.request.fit.algorithm == "dbscan")
         await settle(pilot, until=lambda: "Suggested eps =" in _algo_note(app))
         text = _algo_note(app)
         assert "knee of the sorted distance" in text
@@ -473,7 +473,7 @@ async def test_mixture_sweep_shows_bic_not_inertia(events_csv: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _ready(pilot)
         app.screen.query_one("#algorithm", Select).value = "gmm"
-        await settle(pilot, until=lambda: app.outcome.request.algorithm == "gmm")
+        await settle(pilot, until=lambda: app.outcome.request.fit.algorithm == "gmm")
         await pilot.press("w")
         await settle(pilot, until=lambda: app.sweep_result is not None)
         table = app.screen.query_one("#sweep-table", DataTable)

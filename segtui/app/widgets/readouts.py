@@ -76,13 +76,13 @@ def fit_text(outcome: FitOutcome, sweep: SweepResult | None = None) -> Text:
     params = ", ".join(
         f"{k}={number(v) if isinstance(v, float) else v}" for k, v in result.params.items()
     )
-    text.append(f"  algorithm   {request.algorithm} ({params})\n")
-    text.append(f"  seed        {request.seed}\n")
+    text.append(f"  algorithm   {request.fit.algorithm} ({params})\n")
+    text.append(f"  seed        {request.fit.seed}\n")
     fitted = result.sample_size if result.sampled else len(result.labels)
     sampled = " (a seeded sample)" if result.sampled else " (all)"
     text.append(f"  fitted on   {number(fitted)} users{sampled}\n")
     text.append(f"  features    {', '.join(outcome.prepared.features)}\n")
-    if sweep is not None and sweep.algorithm == request.algorithm:
+    if sweep is not None and sweep.algorithm == request.fit.algorithm:
         text.append("  k sweep     ")
         text.append_text(suggestion_text(sweep))
         text.append("\n")

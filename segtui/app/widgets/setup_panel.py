@@ -106,7 +106,7 @@ def algo_note(app: SegtuiApp, info: AlgorithmInfo, measuring: bool) -> Text:
             text.append(hint.suggestion.reason, style="dim")
         elif hint is not None:
             text.append(f"No eps suggestion: {hint.problem}", style="dim")
-    if info.quadratic and outcome is not None and outcome.request.algorithm == info.name:
+    if info.quadratic and outcome is not None and outcome.request.fit.algorithm == info.name:
         if text:
             text.append("\n")
         text.append("Last fit: ", style="bold")

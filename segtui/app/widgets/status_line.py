@@ -32,8 +32,8 @@ def status_text(app: SegtuiApp) -> str:
     outcome = app.outcome
     if outcome is not None:
         request = outcome.request
-        k = request.params_dict.get("k")
-        parts.append(f"{request.algorithm}" + (f" k={k}" if k is not None else ""))
+        k = request.fit.params.get("k")
+        parts.append(f"{request.fit.algorithm}" + (f" k={k}" if k is not None else ""))
         parts.append(diag_short(outcome.diagnostics))
     # The undo text of the shown view: its edits were replayed in the view worker, so reading it
     # costs nothing here (the newest Segmentation may not be replayed yet).
