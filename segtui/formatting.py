@@ -51,13 +51,23 @@ def fixed(value: float | int | None, spec: str) -> str:
     return format(value, spec) if _finite(value) else MISSING
 
 
-def percent(share: float | None) -> str:
-    """A share 0..1 as a whole percent (``37%``), with ``<1%`` rather than a false ``0%``."""
+def percent(share: float | None, digits: int = 1) -> str:
+    """A share 0..1 as a percent: ``21.3%`` in tables, ``71%`` in prose (``digits=0``).
+
+    Never a false ``0%`` or ``100%``: a share that rounds to either end says ``<0.1%`` or
+    ``>99.9%`` (``<1%``, ``>99%`` with no decimals).
+
+    >>> [percent(v) for v in (0.213, 0.0004, 0.9996, 1.0, 0.0, None)]
+    ['21.3%', '<0.1%', '>99.9%', '100.0%', '0.0%', '—']
+    >>> [percent(v, 0) for v in (0.714, 0.004, 0.998)]
+    ['71%', '<1%', '>99%']
+    """
     if not _finite(share):
         return MISSING
     pct = 100 * float(share)  # type: ignore[arg-type]
-    if 0 < pct < 1:
-        return "<1%"
-    if 99 < pct < 100:
-        return ">99%"
-    return f"{pct:.0f}%"
+    step = 10.0**-digits
+    if 0 < pct < step / 2:
+        return f"<{step:.{digits}f}%"
+    if 100 - step / 2 <= pct < 100:
+        return f">{100 - step:.{digits}f}%"
+    return f"{pct:.{digits}f}%"

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from segtui import sample as sample_mod
+from segtui.formatting import percent
 
 
 def sample(
@@ -71,7 +72,7 @@ def sample(
     width = max(len(name) for name in written.groups)
     for name, count in written.groups.items():
         share = count / written.users if written.users else 0.0
-        typer.echo(f"  {name:<{width}}  {count:>9,}  {share:6.1%}")
+        typer.echo(f"  {name:<{width}}  {count:>9,}  {percent(share):>6}")
 
 
 def _size(n: int) -> str:

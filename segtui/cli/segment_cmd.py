@@ -46,7 +46,7 @@ from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fileio import check_writable
-from segtui.formatting import fixed
+from segtui.formatting import fixed, percent
 from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.profiles import SegmentProfile, profile_segments
@@ -304,7 +304,7 @@ def profile_lines(run: SegmentRun) -> list[str]:
             str(p.segment_id),
             p.name,
             f"{p.size:,}",
-            f"{p.share:.1%}",
+            percent(p.share),
             "; ".join(t.text for t in p.traits) or "-",
         )
         for p in run.profiles
@@ -340,7 +340,7 @@ def diagnostics_lines(d: Diagnostics) -> list[str]:
     if d.bic is not None:
         out.append(f"  BIC                {d.bic:,.1f}  (lower better)")
     if d.noise_share:
-        out.append(f"  noise              {d.noise_share:.1%} of users")
+        out.append(f"  noise              {percent(d.noise_share)} of users")
     return out
 
 
@@ -540,7 +540,7 @@ def assign(
     width = max([len(name) for _, name, _ in counts.iter_rows()] + [4])
     total = max(labels.height, 1)
     lines += [
-        f"  {sid:>3}  {name:<{width}}  {n:>10,}  {n / total:6.1%}"
+        f"  {sid:>3}  {name:<{width}}  {n:>10,}  {percent(n / total):>6}"
         for sid, name, n in counts.iter_rows()
     ]
     lines.append(f"wrote {output}")

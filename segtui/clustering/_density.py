@@ -21,6 +21,7 @@ from segtui.clustering.control import ShouldStop, check_stop
 from segtui.clustering.kernels import CHUNK_ROWS, as_matrix, canonical_labels
 from segtui.errors import InputError
 from segtui.fields import Fields
+from segtui.formatting import number, percent
 
 EPS_SAMPLE_SIZE = 5_000
 """Users the k-distance curve is measured on when suggesting DBSCAN's eps."""
@@ -167,8 +168,8 @@ def suggest_eps(
     share = float(np.mean(kd <= eps))
     reason = (
         f"knee of the sorted distance to the {min_samples}th nearest user over {len(kd):,} "
-        f"users: {share:.0%} of them have {min_samples} users within {eps:.3g} and become core "
-        f"points; beyond the knee distances climb fast (sparse users, likely noise)"
+        f"users: {percent(share, 0)} of them have {min_samples} users within {number(eps)} and "
+        f"become core points; beyond the knee distances climb fast (sparse users, likely noise)"
     )
     return EpsSuggestion(eps=eps, reason=reason, k_distances=kd, knee_index=knee)
 

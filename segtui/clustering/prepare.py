@@ -23,7 +23,7 @@ from segtui.clustering.specs import PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fields import MODEL_HINT
-from segtui.formatting import number
+from segtui.formatting import number, percent
 
 TRANSFORMS: tuple[str, ...] = ("default", "none", "log1p", "rank")
 """Transforms a person can pick per feature; "default" means the catalog's choice."""
@@ -286,7 +286,7 @@ def _fill_message(
         else:
             what = f"the median after {transform}, {number(impute)} (= {units})"
         what += ": unknown, so a typical value" if reason else ""
-    return f"'{name}': {who} ({n_missing / n:.1%}) set to {what}"
+    return f"'{name}': {who} ({percent(n_missing / n)}) set to {what}"
 
 
 def _check_fills(

@@ -256,7 +256,7 @@ def _trait(feature: str, effect: float, seg: float, overall: float, lift: float 
     if label.style == "days":
         text = f"{noun} {number(seg)} days vs {number(overall)} overall"
     elif label.style == "share" and 0 <= seg <= 1 and 0 <= overall <= 1:
-        text = f"{percent(seg)} {noun} vs {percent(overall)} overall"
+        text = f"{percent(seg, 0)} {noun} vs {percent(overall, 0)} overall"
     elif lift is None:
         text = f"{noun} {number(seg)} vs {number(overall)} overall"
     elif seg == 0 and label.style in ("count", "amount"):
@@ -269,11 +269,11 @@ def _trait(feature: str, effect: float, seg: float, overall: float, lift: float 
             times = f"{lift:.0f}" if lift >= 10 else f"{lift:.1f}"
             text = f"{times}x {more} {noun}"
         else:
-            text = f"{percent(lift - 1)} {more} {noun}"
+            text = f"{percent(lift - 1, 0)} {more} {noun}"
     else:
         fewer = comparative(label, higher=False)
         # percent() says ">99%", never a false "100% fewer": only seg == 0 (above) says none
-        text = f"{percent(1 - lift)} {fewer} {noun}"
+        text = f"{percent(1 - lift, 0)} {fewer} {noun}"
     return Trait(feature, direction, effect, seg, overall, lift, text)
 
 
