@@ -431,7 +431,7 @@ class SegtuiApp(App[None]):
             if job.saved_edits:
                 # Reopening a project: replay the saved edits on the same (deterministic) fit.
                 try:
-                    segmentation = pipeline.replay_edits(segmentation, job.saved_edits)
+                    segmentation = segmentation.with_saved(job.saved_edits)
                 except InputError as error:
                     problem = error.describe()
             view = pipeline.view(job.dataset, outcome, segmentation)
@@ -640,7 +640,7 @@ class SegtuiApp(App[None]):
     # ----- project ------------------------------------------------------------------------
 
     def current_project(self) -> Project:
-        seg = pipeline.edits_only(self.segmentation) if self.segmentation is not None else None
+        seg = self.segmentation.to_saved() if self.segmentation is not None else None
         return Project(
             data_paths=[str(Path(p).resolve()) for p in self.paths],
             load_options={k: v for k, v in self.load_options.items() if k != "mapping"},

@@ -353,38 +353,6 @@ def carry_rules(old: Segmentation | None, new: Segmentation) -> CarriedRules:
 # Project file
 
 
-SEGMENTATION_KEYS_KEPT = ("format", "version", "names", "noise_id", "features", "edits", "undone")
-
-
-def edits_only(segmentation: Segmentation) -> dict[str, Any]:
-    """The Segmentation as the project stores it: names and edits, not the per-user labels.
-
-    The labels come back from refitting with the same data, features, algorithm and seed (the
-    core's fits are deterministic), so a project stays small however many users there are. The
-    user count is kept to check the refit matches.
-    """
-    data = segmentation.to_dict()
-    kept = {key: data[key] for key in SEGMENTATION_KEYS_KEPT if key in data}
-    kept["n_users"] = len(data.get("user_ids", ()))
-    return kept
-
-
-def replay_edits(base: Segmentation, saved: dict[str, Any]) -> Segmentation:
-    """Put saved names and edits back onto a fresh fit's Segmentation (see :func:`edits_only`)."""
-    data = base.to_dict()
-    n_users = saved.get("n_users")
-    if n_users is not None and n_users != len(data["user_ids"]):
-        raise InputError(
-            f"the data now has {len(data['user_ids']):,} users, the project was saved with "
-            f"{n_users:,}",
-            hint="The data changed since the project was saved; the edits were not replayed.",
-        )
-    for key in ("names", "edits", "undone", "noise_id"):
-        if key in saved:
-            data[key] = saved[key]
-    return Segmentation.from_dict(data)
-
-
 def mapping_dict(dataset: Dataset | None) -> dict[str, Any] | None:
     """The mapping in use as plain data for the project file (None for a users table)."""
     if dataset is None or dataset.loaded is None:

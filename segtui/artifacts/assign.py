@@ -205,7 +205,7 @@ def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None
     return np.where(base == noise, fresh, base), fresh
 
 
-def replay_edits(
+def relabel_new_users(
     model: Model, base: np.ndarray, X: np.ndarray, users: pl.DataFrame
 ) -> tuple[np.ndarray, dict[int, str]]:
     """The model's Segmentation relabels the new users: final labels and names.
@@ -247,7 +247,7 @@ def assign_users(
         return pl.DataFrame(schema={"user_id": pl.Utf8, "segment": pl.Utf8, "segment_id": pl.Int32})
     X = transform_users(m.prepare, users)
     base, noise = _noise_remap(m, assign_new(m.state, X, should_stop))
-    labels, names = replay_edits(m, base, X, users)
+    labels, names = relabel_new_users(m, base, X, users)
     return segments_frame(users, labels, names, [], None, noise)
 
 

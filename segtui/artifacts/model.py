@@ -137,19 +137,6 @@ def rule_features(segmentation: Segmentation) -> list[str]:
     return list(names)
 
 
-def _saved_segmentation(segmentation: Segmentation) -> dict[str, Any]:
-    """What the model keeps of the Segmentation: its names and edits, and the user count.
-
-    ``without_users()`` first: on a million users ``to_dict`` would copy the user ids, base
-    labels and split members into Python lists the model does not keep.
-    """
-    data = segmentation.without_users().to_dict()
-    slim = {k: v for k, v in data.items() if k not in ("user_ids", "labels", "undone")}
-    slim["edits"] = [{k: v for k, v in e.items() if k != "member_ids"} for e in data["edits"]]
-    slim["n_users"] = len(segmentation.user_ids)
-    return slim
-
-
 def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, Any]]:
     """For every split edit, the mean (prepared space) of each part's members."""
     out: list[dict[str, Any]] = []
@@ -241,7 +228,7 @@ def build_model(
         "mapping": mapping.to_dict() if mapping is not None else None,
         "prepare": prepared.params.to_dict(),
         "cluster": _cluster_section(fitted.result),
-        "segmentation": _saved_segmentation(segmentation),
+        "segmentation": segmentation.to_saved(for_model=True),
         "splits": _split_centers(segmentation, prepared.X),
         "segments": _segments_section(fitted, labels),
         "projection": fitted.projection.to_dict(),

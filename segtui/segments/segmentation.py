@@ -75,6 +75,10 @@ PlaceSplit = Callable[[int, np.ndarray], np.ndarray]
 how :meth:`Segmentation.relabel` puts new users into a split segment's parts."""
 
 
+_SAVED_KEYS = ("names", "edits", "undone", "noise_id")
+"""What a saved form puts back onto a fresh fit (the rest comes from the fit)."""
+
+
 @dataclass(frozen=True)
 class SegmentInfo:
     """One segment as the UI and export see it.
@@ -503,6 +507,42 @@ class Segmentation:
         return CarriedRules(seg, tuple(carried), tuple(dropped))
 
     # ---- JSON -------------------------------------------------------------------------------
+
+    def to_saved(self, *, for_model: bool = False) -> dict[str, Any]:
+        """Names and edits without the per-user lists: what a project file or a model keeps.
+
+        The base labels come back from refitting the same data, features, algorithm and seed
+        (fits are deterministic), so the saved form stays small however many users there are;
+        ``n_users`` checks the refit matches. A project keeps the redo stack and each split's
+        sub-labels (it replays the split on the refit); a model keeps neither (new users of a
+        split segment go to the nearest part center, see :meth:`split_labels`).
+        """
+        slim = self.without_users() if for_model else replace(self, user_ids=(), base_labels=())
+        data = slim.to_dict()
+        del data["user_ids"], data["labels"]
+        if for_model:
+            del data["undone"]
+            data["edits"] = [
+                {k: v for k, v in e.items() if k != "member_ids"} for e in data["edits"]
+            ]
+        data["n_users"] = len(self.user_ids)
+        return data
+
+    def with_saved(self, saved: Mapping[str, Any]) -> Segmentation:
+        """This fit's users and base labels with a project's saved names and edits put back.
+
+        The edits are read by the one edit parser and replayed (a log that does not replay is an
+        InputError); a save from data with another number of users is refused.
+        """
+        n_users = saved.get("n_users")
+        if n_users is not None and n_users != len(self.user_ids):
+            raise InputError(
+                f"the data now has {len(self.user_ids):,} users, the project was saved with "
+                f"{n_users:,}",
+                hint="The data changed since the project was saved; the edits were not replayed.",
+            )
+        data = {**self.to_dict(), **{k: saved[k] for k in _SAVED_KEYS if k in saved}}
+        return Segmentation.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data: base labels as a list aligned with ``user_ids``, edits as dicts."""
