@@ -8,6 +8,8 @@ features``, with one hint on what to do.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,71 @@ MODEL_HINT = (
     "The model file is damaged or was edited by hand; export it again with `segtui segment`."
 )
 """What to do about a model that cannot be read back."""
+
+MAX_JSON_DEPTH = 64
+"""Nesting a JSON file of ours may have (a model is 5 deep); deeper is refused, not recursed."""
+MAX_TOML_DEPTH = 32
+"""Nesting a TOML file of ours may have (mappings and feature files are 3 deep)."""
+MAX_DIGITS = 300
+"""Digits a number in a file of ours may have; a float has at most 309 before it is infinite."""
+INT_LIMIT = 2**63
+"""Whole numbers must fit 64 bits (ids, seeds, counts): a bigger one would overflow numpy."""
+
+
+def loads_json(text: str, file: str | Path | None = None) -> Any:
+    """``json.loads`` with bounds: nesting, number size. A syntax error is left to the caller
+    (a ``json.JSONDecodeError``, which it words with the line and column)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise _too_deep(file, MAX_JSON_DEPTH) from None
+    except ValueError as error:  # an integer past Python's 4,300-digit limit
+        raise InputError(f"a number in the file is too long ({error})", file=file) from None
+    check_bounds(data, MAX_JSON_DEPTH, file)
+    return data
+
+
+def loads_toml(text: str, file: str | Path | None = None) -> dict[str, Any]:
+    """``tomllib.loads`` with the same bounds; a ``tomllib.TOMLDecodeError`` is the caller's."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except RecursionError:
+        raise _too_deep(file, MAX_TOML_DEPTH) from None
+    except ValueError as error:
+        raise InputError(f"a number in the file is too long ({error})", file=file) from None
+    check_bounds(data, MAX_TOML_DEPTH, file)
+    return data
+
+
+def check_bounds(data: Any, max_depth: int, file: str | Path | None = None) -> None:
+    """Refuse nesting past ``max_depth`` and numbers past :data:`MAX_DIGITS` (iteratively)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            if depth > max_depth:
+                raise _too_deep(file, max_depth)
+            items = value.values() if isinstance(value, Mapping) else value
+            stack.extend((item, depth + 1) for item in items)
+        elif _is_int(value) and abs(value) >= 10**MAX_DIGITS:
+            raise InputError(f"a number in the file has more than {MAX_DIGITS} digits", file=file)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _too_deep(file: str | Path | None, limit: int) -> InputError:
+    return InputError(
+        f"the file is nested more than {limit} levels deep; segtui's files never are",
+        file=file,
+        hint="It is not a file segtui wrote, or it was damaged.",
+    )
+
 
 _KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "an integer", float: "a number"}
 
@@ -58,6 +125,8 @@ class Fields:
             raise self.error(key, f"must be {_kind_name(kind)}, not true/false")
         if not isinstance(value, kind):
             raise self.error(key, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= INT_LIMIT:
+            raise self.error(key, "is too large (more than 64 bits)")
         return value
 
     def optional(self, key: str, kind: type, default: Any) -> Any:

@@ -50,7 +50,7 @@ from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict
 from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
-from segtui.fields import MODEL_HINT, Fields
+from segtui.fields import MODEL_HINT, Fields, loads_json
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
@@ -510,7 +510,7 @@ def read_model(path: str | Path) -> Model:
     except OSError as error:
         raise InputError(f"cannot read the model file ({error.strerror})", file=path) from None
     try:
-        data = json.loads(text)
+        data = loads_json(text, path)
     except json.JSONDecodeError as error:
         raise InputError(
             f"the model file is not valid JSON (line {error.lineno}, column {error.colno}: "

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segtui.errors import InputError
+from segtui.fields import loads_json
 
 METADATA_KEY = "segtui"
 """The parquet metadata key under which the model JSON is stored."""
@@ -36,7 +37,7 @@ def read_segments_metadata(parquet_path: str | Path) -> dict[str, Any]:
             hint="Use a segments.parquet written by `segtui segment`, or its .model.json.",
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_json(raw.decode("utf-8"), path)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(
             f"the segtui metadata in this parquet file is damaged ({error})", file=path

@@ -20,6 +20,7 @@ from typing import Any
 
 from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
+from segtui.fields import loads_json
 from segtui.fileio import write_text_atomic
 
 SCHEMA_VERSION = 1
@@ -146,7 +147,7 @@ def load_project(path: str | Path) -> Project:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read project file ({error})", file=source) from None
     try:
-        data = json.loads(text)
+        data = loads_json(text, source)
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON ({error.msg})", file=source, row=error.lineno) from None
     project = Project.from_dict(data, file=source)

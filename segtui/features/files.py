@@ -14,6 +14,7 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG_BY_NAME
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict, spec_to_dict
+from segtui.fields import loads_toml
 from segtui.fileio import toml_text
 
 
@@ -32,7 +33,7 @@ def load_feature_file(path: str | Path) -> list[FeatureSpec]:
     except OSError as error:
         raise InputError(f"cannot read the feature file: {error.strerror}", file=path) from None
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, path)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"not valid TOML: {error}", file=path) from None
     extra = set(data) - {"feature"}

@@ -19,6 +19,7 @@ from typing import Any
 
 from segtui.canonical import CANONICAL_COLUMNS, CANONICAL_EVENT_NAMES
 from segtui.errors import InputError, closest
+from segtui.fields import loads_json, loads_toml
 from segtui.fileio import toml_text, write_text_atomic
 from segtui.ingest.presets import (
     COLUMN_ALIASES,
@@ -537,9 +538,9 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
-            data = tomllib.loads(text)
+            data = loads_toml(text, path)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = loads_json(text, path)
         else:
             raise InputError("a mapping file must end in .toml or .json", file=path)
     except tomllib.TOMLDecodeError as error:

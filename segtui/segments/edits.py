@@ -138,14 +138,23 @@ def _value(data: Mapping[str, Any], key: str) -> Any:
     return data[key]
 
 
+ID_LIMIT = 2**31
+"""Segment ids are written as int32 (segments.parquet's segment_id): larger ones are refused."""
+
+
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < ID_LIMIT
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:
     value = _value(data, key)
     if not _is_int(value):
-        raise EditDataError(key, f"must be an integer, not {type(value).__name__}")
+        what = (
+            "a smaller integer"
+            if isinstance(value, int)
+            else f"an integer, not {type(value).__name__}"
+        )
+        raise EditDataError(key, f"must be {what}")
     return int(value)
 
 

@@ -36,6 +36,7 @@ directly (NaN counts as null there too).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,14 @@ class RuleError(InputError):
     def describe(self) -> str:
         """The one-paragraph message, then the rule with a caret under the position."""
         return f"{super().describe()}\n{self.caret()}"
+
+
+MAX_RULE_CHARS = 100_000
+"""Longest rule accepted: a rule is typed or pasted, never generated at that size."""
+MAX_NESTING = 100
+"""Deepest nesting of parentheses and ``not`` accepted; the parser recurses once per level."""
+MAX_NUMBER_DIGITS = 300
+"""Longest number literal: past about 309 digits a float is infinite."""
 
 
 def _error(
@@ -239,6 +248,10 @@ def _number(text: str, i: int) -> Token:
         raise _error(text, i, f"malformed number starting with '{text[i]}'", "a number")
     literal = match.group(0)
     end = match.end()
+    if sum(ch.isdigit() for ch in literal) > MAX_NUMBER_DIGITS:
+        raise _error(
+            text, i, f"a number with more than {MAX_NUMBER_DIGITS} digits", "a shorter number"
+        )
     if end < len(text) and _NAME_CHAR.match(text[end]):
         tail = re.match(r"[A-Za-z0-9_.]*", text[end:])
         bad = literal + (tail.group(0) if tail else "")
@@ -321,17 +334,33 @@ class _Parser:
         token = self.current
         if token.kind == "keyword" and token.value == "not":
             self.advance()
-            return Not(self.not_expr())
+            with self._deeper(token):
+                return Not(self.not_expr())
         if token.kind == "lparen":
             self.advance()
-            self.depth += 1
-            node = self.or_expr()
-            if self.current.kind != "rparen":
-                raise self.fail(_EXPECT_AFTER_PAREN)
-            self.advance()
-            self.depth -= 1
+            with self._deeper(token):
+                node = self.or_expr()
+                if self.current.kind != "rparen":
+                    raise self.fail(_EXPECT_AFTER_PAREN)
+                self.advance()
             return node
         return self.comparison()
+
+    @contextlib.contextmanager
+    def _deeper(self, token: Token) -> Iterator[None]:
+        """One more level of '(' or 'not', refused past MAX_NESTING (no unbounded recursion)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(
+                self.text,
+                token.position,
+                f"the rule nests more than {MAX_NESTING} levels of '(' and 'not'",
+                "a flatter rule",
+            )
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def comparison(self) -> Node:
         start = self.current
@@ -534,6 +563,13 @@ def parse_rule(text: str, features: Sequence[str] | None = None) -> Rule:
 
     Raises RuleError (an InputError) with ``position``, ``expected`` and a caret display.
     """
+    if len(text) > MAX_RULE_CHARS:
+        raise _error(
+            text[:60] + "…",
+            0,
+            f"the rule is {len(text):,} characters long (at most {MAX_RULE_CHARS:,})",
+            "a shorter rule",
+        )
     parser = _Parser(text, features)
     ast = parser.parse()
     used = tuple(dict.fromkeys(_walk_features(ast)))
