@@ -149,11 +149,8 @@ def _is_int(value: Any) -> bool:
 def _int(data: Mapping[str, Any], key: str) -> int:
     value = _value(data, key)
     if not _is_int(value):
-        what = (
-            "a smaller integer"
-            if isinstance(value, int)
-            else f"an integer, not {type(value).__name__}"
-        )
+        big = isinstance(value, int) and not isinstance(value, bool)
+        what = "a smaller integer" if big else f"an integer, not {type(value).__name__}"
         raise EditDataError(key, f"must be {what}")
     return int(value)
 
