@@ -29,6 +29,9 @@ MAX_TOML_DEPTH = 32
 """Nesting a TOML file of ours may have (mappings and feature files are 3 deep)."""
 MAX_DIGITS = 300
 """Digits a number in a file of ours may have; a float has at most 309 before it is infinite."""
+MAX_FITTED_VALUE = 1e100
+"""Largest value a fitted matrix (centers, projection) may hold: the data is scaled, so real
+values are small, and squaring one past this would overflow a distance to infinity."""
 INT_LIMIT = 2**63
 """Whole numbers must fit 64 bits (ids, seeds, counts): a bigger one would overflow numpy."""
 
@@ -177,6 +180,8 @@ class Fields:
             raise self.error(key, f"has rows of {arr.shape[1]} values for {n_features} features")
         if not np.isfinite(arr).all():
             raise self.error(key, "holds values that are not finite numbers")
+        if arr.size and np.abs(arr).max() > MAX_FITTED_VALUE:
+            raise self.error(key, "holds values too large for a fitted model")
         return arr
 
     def labels(self, key: str, count: int) -> np.ndarray:

@@ -6,6 +6,7 @@ nested past 64 levels, TOML past 32, whole numbers past 64 bits (segment ids pas
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,12 @@ def test_deep_toml_and_json_inputs_are_refused(tmp_path: Path) -> None:
     project.write_text('{"features": ' + "[" * 100 + "]" * 100 + "}")
     with pytest.raises(InputError, match="nested more than 64"):
         load_project(project)
+
+
+def test_a_center_of_1e308_is_refused_not_used(tmp_path: Path) -> None:
+    data = json.loads(COMPAT_MODEL.read_text())
+    data["cluster"]["state"]["centers"][0][0] = 1e308
+    path = tmp_path / "m.model.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="too large for a fitted model"):
+        read_model(path)
