@@ -44,7 +44,23 @@ class InputError(Exception):
             text = _sentence(text) + " " + _capital("; ".join(self.details))
         if self.hint:
             text = _sentence(text) + " " + _capital(self.hint)
-        return _sentence(text)
+        return terminal_safe(_sentence(text))
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
+del _CONTROL[0x0A], _CONTROL[0x09]  # line breaks and tabs stay (the rule caret uses a newline)
+
+
+def terminal_safe(text: str) -> str:
+    r"""Text from files and users with terminal control characters shown, not obeyed.
+
+    An escape sequence in a column name or a value (``\x1b[2J`` clears the screen) would reach
+    the terminal as it is; here it prints as ``\x1b[2J``.
+
+    >>> terminal_safe("bad\x1b[2Jname\tx")
+    'bad\\x1b[2Jname\tx'
+    """
+    return text.translate(_CONTROL)
 
 
 def closest(

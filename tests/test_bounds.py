@@ -91,3 +91,18 @@ def test_a_center_of_1e308_is_refused_not_used(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(InputError, match="too large for a fitted model"):
         read_model(path)
+
+
+def test_terminal_control_characters_in_messages_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """Issue 12, item 16: an escape sequence in a file name or value never reaches the terminal."""
+    bad = tmp_path / "evil\x1b[2J.csv"
+    with pytest.raises(InputError) as info:
+        read_model(bad)
+    text = info.value.describe()
+    assert "\x1b" not in text and "\\x1b[2J" in text
+    with pytest.raises(RuleError) as rule_info:
+        parse_rule("a > \x1b[31m")
+    shown = rule_info.value.describe()
+    assert "\x1b" not in shown
+    rule_line, caret_line = shown.splitlines()[-2:]
+    assert caret_line.index("^") == rule_line.index("?")

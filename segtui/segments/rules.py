@@ -70,7 +70,10 @@ class RuleError(InputError):
 
     def caret(self, indent: str = "  ") -> str:
         """Two lines: the rule, and a ``^`` under the offending character."""
-        line = self.text.replace("\t", " ").replace("\n", " ")
+        # one character per character, so the caret stays under the right one
+        line = "".join(
+            " " if ch.isspace() else "?" if not ch.isprintable() else ch for ch in self.text
+        )
         return f"{indent}{line}\n{indent}{' ' * self.position}^"
 
     def describe(self) -> str:
