@@ -94,7 +94,7 @@ def test_features_refuses_to_write_over_its_input(events_csv: Path) -> None:
 
     app = typer.Typer()
     app.command("features")(features_cmd.features)
-    app.command("other")(features_cmd.features)
+    app.command("other")(features_cmd.features)  # two commands: typer then takes a name
     before = events_csv.read_bytes()
     result = CliRunner().invoke(app, ["features", str(events_csv), "-o", str(events_csv)])
     _refused(result, "overwrite an input")

@@ -74,18 +74,6 @@ class PrepSpec:
             missing_reasons=dict(data.missing_reasons),
         )
 
-    def with_features(self, features: Sequence[str]) -> PrepSpec:
-        return replace(self, features=tuple(features))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The person's choices (the defaults come from the data again when it is reloaded)."""
-        return {
-            "features": list(self.features),
-            "transforms": dict(self.transforms),
-            "fills": dict(self.fills),
-            "scaling": self.scaling,
-        }
-
 
 @dataclass(frozen=True, eq=False)
 class FitSpec:
@@ -112,9 +100,6 @@ class FitSpec:
     def _key(self) -> tuple[Any, ...]:
         params = tuple(sorted((k, repr(v)) for k, v in self.params.items()))
         return (self.algorithm, params, self.seed, self.sample_size)
-
-    def with_params(self, **params: Any) -> FitSpec:
-        return replace(self, params={**self.params, **params})
 
     def without(self, *names: str) -> FitSpec:
         return replace(self, params={k: v for k, v in self.params.items() if k not in names})
