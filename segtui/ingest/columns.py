@@ -19,7 +19,7 @@ from segtui.ingest.numbers import NumberFormat, number_expr, number_text, number
 from segtui.ingest.report import EVENT_RAW, NUM_RAW, TS_RAW, reason_expr
 from segtui.ingest.sources import FILE_COL, ROW_COL, ScannedSource
 from segtui.ingest.text import first_of, text_expr, texts_expr
-from segtui.ingest.timestamps import TimestampPlan, plan_timestamps
+from segtui.ingest.timestamps import AUTO_UNIT, TimestampPlan, plan_timestamps
 
 SAMPLE_ROWS = 5_000
 EVENT_SAMPLE_ROWS = 100_000
@@ -109,7 +109,8 @@ def plan_values(raw: ScannedSource, mapping: ColumnMapping, sample: Sample) -> V
     mapping = replace(
         mapping,
         day_first=ts.day_first if ts.day_first is not None else mapping.day_first,
-        epoch_unit=ts.epoch_unit if ts.epoch_unit is not None else mapping.epoch_unit,
+        # "auto" (each value by its magnitude) is what no unit means; a mapping keeps None.
+        epoch_unit=ts.epoch_unit if ts.epoch_unit not in (None, AUTO_UNIT) else mapping.epoch_unit,
     )
     decisions = (*ts.decisions, *([numbers.decision] if numbers.decision else []))
     return ValuePlan(mapping, numbers, ts, decisions)

@@ -8,7 +8,8 @@ counts those rows and leaves them out (or raises in strict mode), naming the fir
 Forms understood: ISO 8601 with or without offset (``T`` or space, fractional seconds, ``Z``),
 ``YYYY-MM-DD HH:MM:SS UTC``, ``M/D/YYYY H:MM`` and ``D/M/YYYY H:MM`` (which one is decided from
 the data and reported), ``YYYYMMDD`` dates as integers or strings, and epoch seconds,
-milliseconds, microseconds or nanoseconds (decided by magnitude). Naive values are taken as UTC.
+milliseconds, microseconds or nanoseconds (decided per value by magnitude, so a column that mixes
+seconds and milliseconds reads right; the units seen are said). Naive values are taken as UTC.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from segtui.errors import InputError
 UTC_DTYPE = pl.Datetime("us", "UTC")
 
 EPOCH_UNITS = ("s", "ms", "us", "ns")
+AUTO_UNIT = "auto"
+"""The plan's epoch unit when none is forced: each value's own magnitude says its unit."""
 _EPOCH_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 # Upper bounds of |value| for each unit: anything below 1e11 seconds is before year 5138, and so
 # on by factors of 1000. A value's magnitude says its unit for any date between 1973 and 5138.
@@ -138,12 +141,26 @@ def _datetime_to_utc(col: pl.Expr, tz: str | None, is_date: bool) -> pl.Expr:
 
 
 def _epoch_to_utc(col: pl.Expr, unit: str, numeric_text: bool, integer: bool) -> pl.Expr:
-    """Epoch numbers to UTC; integers stay exact, values a datetime cannot hold become null."""
+    """Epoch numbers to UTC; integers stay exact, values a datetime cannot hold become null.
+
+    ``unit`` "auto" decides per value by magnitude (``_EPOCH_LIMITS``).
+    """
     if numeric_text:
         col = col.cast(pl.Utf8).str.strip_chars()
     if integer:
         value = col.cast(pl.Int64, strict=False)
-        if unit == "ns":
+        if unit == AUTO_UNIT:
+            size = value.abs()
+            micros = (
+                pl.when(size < int(_EPOCH_LIMITS[0][0]))
+                .then(value * 1_000_000)
+                .when(size < int(_EPOCH_LIMITS[1][0]))
+                .then(value * 1_000)
+                .when(size < int(_EPOCH_LIMITS[2][0]))
+                .then(value)
+                .otherwise(value // 1_000)
+            )
+        elif unit == "ns":
             micros = value // 1_000
         else:
             factor = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
@@ -151,8 +168,19 @@ def _epoch_to_utc(col: pl.Expr, unit: str, numeric_text: bool, integer: bool) ->
             micros = pl.when(value.abs() < limit).then(value * factor)
     else:
         value = col.cast(pl.Float64, strict=False)
-        scale = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[unit]
-        scaled = value * scale
+        if unit == AUTO_UNIT:
+            size = value.abs()
+            scaled = (
+                pl.when(size < _EPOCH_LIMITS[0][0])
+                .then(value * 1e6)
+                .when(size < _EPOCH_LIMITS[1][0])
+                .then(value * 1e3)
+                .when(size < _EPOCH_LIMITS[2][0])
+                .then(value)
+                .otherwise(value * 1e-3)
+            )
+        else:
+            scaled = value * {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[unit]
         micros = pl.when(scaled.abs() < 9e15).then(scaled.round(0)).cast(pl.Int64)
     return pl.from_epoch(micros, time_unit="us").dt.replace_time_zone("UTC")
 
@@ -163,14 +191,23 @@ def _fits(values: pl.Series, form: _Form) -> pl.Series:
     return pl.DataFrame({"v": values}).select(expr).to_series()
 
 
+def _unit_of(value: float) -> str:
+    size = abs(value)
+    return next((unit for limit, unit in _EPOCH_LIMITS if size < limit), "ns")
+
+
 def epoch_unit_for(values: Sequence[float]) -> str:
-    """The epoch unit a set of numbers is in, decided by the median magnitude."""
+    """The epoch unit most of a set of numbers is in (by the median magnitude)."""
     mags = sorted(abs(v) for v in values)
-    median = mags[len(mags) // 2]
-    for limit, unit in _EPOCH_LIMITS:
-        if median < limit:
-            return unit
-    return "ns"
+    return _unit_of(mags[len(mags) // 2])
+
+
+def epoch_unit_counts(values: Sequence[float]) -> dict[str, int]:
+    """How many of ``values`` are in each epoch unit, judged one by one by magnitude."""
+    counts = {unit: 0 for unit in EPOCH_UNITS}
+    for value in values:
+        counts[_unit_of(value)] += 1
+    return {unit: n for unit, n in counts.items() if n}
 
 
 def _looks_yyyymmdd(texts: list[str]) -> bool:
@@ -268,21 +305,30 @@ def _epoch_plan(
     column: str, numbers: list[float], unit: str | None, numeric_text: bool, integer: bool
 ) -> TimestampPlan:
     if unit is None:
-        unit = epoch_unit_for(numbers)
-        median = sorted(abs(v) for v in numbers)[len(numbers) // 2]
-        how = f"decided by magnitude (median |value| {median:.4g})"
+        counts = epoch_unit_counts(numbers)
+        if len(counts) == 1:
+            (only,) = counts
+            what = f"epoch {_EPOCH_WORDS[only]} (every sampled value)"
+        else:
+            seen = ", ".join(f"{n:,} in {_EPOCH_WORDS[u]}" for u, n in counts.items())
+            what = f"epoch time in MIXED units ({seen} of the sampled values)"
+        decision = (
+            f"ts: {column} is {what}; each value's unit is decided by its magnitude "
+            "(force one with epoch_unit in a saved mapping)"
+        )
+        unit = AUTO_UNIT
     else:
         if unit not in EPOCH_UNITS:
             raise InputError(
                 f"unknown epoch unit {unit!r}", column=column, hint="Use one of s, ms, us, ns."
             )
-        how = "as given"
+        decision = f"ts: {column} is epoch {_EPOCH_WORDS[unit]}, as given"
     return TimestampPlan(
         kind="epoch",
         epoch_unit=unit,
         numeric_text=numeric_text,
         integer=integer,
-        decisions=(f"ts: {column} is epoch {_EPOCH_WORDS[unit]}, {how}",),
+        decisions=(decision,),
     )
 
 

@@ -95,8 +95,26 @@ def test_epoch_unit_by_magnitude() -> None:
     assert epoch_unit_for([1.7e15]) == "us"
     assert epoch_unit_for([1.7e18]) == "ns"
     plan = plan_timestamps(pl.Series([1709649000123]), column="t")
-    assert plan.epoch_unit == "ms"
-    assert "epoch milliseconds" in plan.decisions[0]
+    assert plan.epoch_unit == "auto"
+    assert "epoch milliseconds (every sampled value)" in plan.decisions[0]
+
+
+def test_epoch_units_mixed_in_one_column_are_read_per_value() -> None:
+    seconds, millis, micros = 1709649000, 1709649000123, 1709649000123456
+    values = pl.Series("t", [seconds, millis, micros, seconds * 1_000_000_000])
+    plan = plan_timestamps(values, column="t")
+    assert "MIXED units (1 in seconds, 1 in milliseconds, 1 in microseconds, 1 in nanoseconds" in plan.decisions[0]
+    parsed = pl.DataFrame({"t": values}).select(plan.expr("t")).to_series()
+    assert parsed.to_list() == [
+        utc(2024, 3, 5, 14, 30),
+        utc(2024, 3, 5, 14, 30, 0, 123000),
+        utc(2024, 3, 5, 14, 30, 0, 123456),
+        utc(2024, 3, 5, 14, 30),
+    ]
+    as_text = parse_timestamps(pl.Series("t", [str(seconds), str(millis)]))
+    assert as_text.to_list() == [utc(2024, 3, 5, 14, 30), utc(2024, 3, 5, 14, 30, 0, 123000)]
+    as_float = parse_timestamps(pl.Series("t", [float(seconds), float(millis) + 0.5]))
+    assert as_float.to_list()[0] == utc(2024, 3, 5, 14, 30)
 
 
 def test_forced_epoch_unit() -> None:
