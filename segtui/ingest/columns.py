@@ -16,6 +16,7 @@ import polars as pl
 
 from segtui.ingest.mapping import CANONICAL_EVENT_NAMES, ColumnMapping, resolve_event_aliases
 from segtui.ingest.numbers import NumberFormat, number_expr, number_text, numbers_expr, plan_numbers
+from segtui.ingest.ragged import FIELDS_COL
 from segtui.ingest.report import EVENT_RAW, NUM_RAW, TS_RAW, reason_expr
 from segtui.ingest.sources import FILE_COL, ROW_COL, ScannedSource
 from segtui.ingest.text import first_of, text_expr, texts_expr
@@ -327,6 +328,7 @@ def checked_frame(
     base = [
         pl.col(FILE_COL),
         pl.col(ROW_COL),
+        pl.col(FIELDS_COL),
         ts_raw_expr(mapping.sources("ts"), raw.schema).alias(TS_RAW),
     ]
     if event.raw is not None:

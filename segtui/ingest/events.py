@@ -45,6 +45,7 @@ from segtui.ingest.mapping import (
     load_mapping,
     require_columns,
 )
+from segtui.ingest.numbers import is_counted_source
 from segtui.ingest.presets import get_preset
 from segtui.ingest.report import (
     REASON_COL,
@@ -146,7 +147,7 @@ class LoadedEvents:
         """
         try:
             counts, frame = pl.collect_all([self.report_query, query], engine="streaming")
-        except pl.exceptions.PolarsError as error:
+        except (pl.exceptions.PolarsError, OSError) as error:
             raise input_error_from_polars(error, self.source) from error
         return frame, self.finish_report(counts)
 
@@ -238,7 +239,7 @@ def _report_plan(
     event: EventPlan,
 ) -> ReportPlan:
     number_sources = {
-        c: ", ".join(s for s in mapping.sources(c) if raw.schema[s] == pl.Utf8)
+        c: ", ".join(s for s in mapping.sources(c) if is_counted_source(raw.schema[s]))
         for c in columns.number_texts
     }
     reasons = left_out_reasons(mapping, event_raw=event.raw is not None)

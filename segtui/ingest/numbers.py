@@ -3,7 +3,8 @@
 A CSV column of prices arrives as text. Whether ``1,234`` is a thousand or one and a bit depends
 on the file: the mark is decided once on a sample (:func:`plan_numbers`), said to the person, and
 turned into one polars expression (:meth:`NumberFormat.expr`). A value the decided format cannot
-read becomes null; the loader counts those and keeps the row.
+read becomes null; the loader counts those and keeps the row. So do NaN, infinities and values
+too large for a float (``1e309``): a price of ``inf`` would make every sum it touches infinite.
 """
 
 from __future__ import annotations
@@ -165,12 +166,17 @@ def _delimiter_word(delimiter: str | None) -> str:
     return names.get(delimiter or "", "not semicolon-delimited")
 
 
+def _finite(value: pl.Expr) -> pl.Expr:
+    """Null where the value is NaN or infinite: such a value is missing, and counted as such."""
+    return pl.when(value.is_finite()).then(value)
+
+
 def number_expr(name: str, dtype: pl.DataType, fmt: NumberFormat | None = None) -> pl.Expr:
-    """One source column as Float64: text read in ``fmt``, other types cast (null if they fail)."""
+    """One source column as finite Float64: text read in ``fmt``, other types cast (else null)."""
     col = pl.col(name)
     if dtype == pl.Utf8:
-        return (fmt or NumberFormat()).expr(col.str.strip_chars())
-    return col.cast(pl.Float64, strict=False)
+        return _finite((fmt or NumberFormat()).expr(col.str.strip_chars()))
+    return _finite(col.cast(pl.Float64, strict=False))
 
 
 def numbers_expr(
@@ -180,9 +186,32 @@ def numbers_expr(
     return first_of([number_expr(s, schema[s], fmt) for s in sources])
 
 
+def _non_finite_text(name: str) -> pl.Expr:
+    """A float column's NaN and infinities as text (null elsewhere), so they are counted."""
+    col = pl.col(name)
+    return (
+        pl.when(col.is_nan())
+        .then(pl.lit("NaN"))
+        .when(col == float("inf"))
+        .then(pl.lit("inf"))
+        .when(col == float("-inf"))
+        .then(pl.lit("-inf"))
+    )
+
+
+def is_counted_source(dtype: pl.DataType) -> bool:
+    """Sources whose unreadable values are counted: text, and floats (for NaN and infinities)."""
+    return dtype == pl.Utf8 or dtype.is_float()
+
+
 def number_text(sources: Sequence[str], schema: pl.Schema) -> pl.Expr | None:
     """The non-empty text of a number column's text sources (None when no source is text).
 
-    Compared with the parsed value it tells "not a number" from "empty"."""
-    texts = [text_expr(s, schema[s]) for s in sources if schema[s] == pl.Utf8]
+    Compared with the parsed value it tells "not a number" from "empty". A float source
+    contributes only its NaN and infinite values, which the parsed value leaves out."""
+    texts = [
+        text_expr(s, schema[s]) if schema[s] == pl.Utf8 else _non_finite_text(s)
+        for s in sources
+        if is_counted_source(schema[s])
+    ]
     return first_of(texts) if texts else None

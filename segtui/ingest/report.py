@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.ragged import FIELDS_COL
 from segtui.ingest.sources import FILE_COL, ROW_COL, SourceInfo, input_error_from_polars
 
 # Columns of the checked frame besides the canonical ones.
@@ -26,7 +27,13 @@ TS_RAW = "__ts_raw"
 EVENT_RAW = "__event_raw"
 
 EXAMPLES = 5
-REASONS = ((1, "no_user"), (2, "no_timestamp"), (3, "bad_timestamp"), (4, "no_event"))
+REASONS = (
+    (5, "ragged"),
+    (1, "no_user"),
+    (2, "no_timestamp"),
+    (3, "bad_timestamp"),
+    (4, "no_event"),
+)
 """Reasons a row is left out, in the order they are checked: (code in ``__reason``, key)."""
 
 Example = tuple[str, int, str | None]
@@ -36,7 +43,9 @@ Example = tuple[str, int, str | None]
 def reason_expr() -> pl.Expr:
     """``__reason``: why a row of canonical columns is left out (the first failing check), or 0."""
     return (
-        pl.when(pl.col("user_id").is_null())
+        pl.when(pl.col(FIELDS_COL).is_not_null())
+        .then(5)
+        .when(pl.col("user_id").is_null())
         .then(1)
         .when(pl.col(TS_RAW).is_null())
         .then(2)
@@ -191,6 +200,7 @@ def left_out_reasons(mapping: ColumnMapping, *, event_raw: bool) -> LeftOutReaso
     user_src = mapping.columns["user_id"]
     ts_src = mapping.columns["ts"]
     labels = {
+        "ragged": "with more or fewer fields than the header (their field count shown)",
         "no_user": f"with no user id ({user_src} empty)",
         "no_timestamp": f"with no timestamp ({ts_src} empty)",
         "bad_timestamp": f"with an unparseable timestamp ({ts_src})",
@@ -198,6 +208,7 @@ def left_out_reasons(mapping: ColumnMapping, *, event_raw: bool) -> LeftOutReaso
         + (f" ({mapping.columns['event']} empty)" if "event" in mapping.columns else ""),
     }
     values = {
+        "ragged": FIELDS_COL,
         "no_user": "user_id",
         "no_timestamp": TS_RAW,
         "bad_timestamp": TS_RAW,
@@ -277,7 +288,7 @@ def _examples(plan: ReportPlan, row: Mapping[str, Any]) -> dict[str, list[Exampl
         return {}
     try:
         frames = pl.collect_all([q for _, q in queries])
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise input_error_from_polars(error, plan.source) from error
     return {
         key: [(plan.source.file_name(f), int(r), v) for f, r, v in frame.iter_rows()]

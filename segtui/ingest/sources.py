@@ -10,8 +10,10 @@ file, so a bad row can be named precisely.
 from __future__ import annotations
 
 import codecs
+import csv
 import glob
 import gzip
+import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from segtui.errors import InputError
+from segtui.ingest.ragged import FIELDS_COL, find_ragged_rows
+from segtui.ingest.wholefile import normalised_copy, scan_line_ends
 
 FILE_COL = "__file"
 ROW_COL = "__row"
@@ -47,6 +51,8 @@ class FileFormat:
     columns: tuple[str, ...]
     note: str | None = None
     """Said to the person when the file is read as something its name does not say."""
+    read_path: Path | None = None
+    """The copy actually scanned, when the file needed one (lone CR line ends); else ``path``."""
 
     def describe(self) -> str:
         """Short human description, e.g. ``csv (semicolon-delimited, gzip)``."""
@@ -69,6 +75,8 @@ class SourceInfo:
     columns: tuple[str, ...]
     notes: tuple[str, ...] = ()
     """Files read as what they are rather than what their name says."""
+    read_paths: tuple[Path | None, ...] = ()
+    """Per file, the normalised copy scanned instead of it (None: the file itself)."""
 
     def describe(self) -> str:
         first = FileFormat(self.files[0], self.format, self.delimiter, self.compression, ())
@@ -220,7 +228,49 @@ def sniff_delimiter(lines: Sequence[str], suffix: str = "") -> str:
 
 def _ndjson_columns(path: Path) -> tuple[str, ...]:
     lf = pl.scan_ndjson(path, infer_schema_length=NDJSON_SCHEMA_ROWS)
-    return tuple(flat_names(lf.collect_schema()))
+    try:
+        return tuple(flat_names(lf.collect_schema()))
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise broken_json_line(path) or InputError(
+            f"cannot read the NDJSON file ({error})", file=path
+        ) from error
+
+
+def broken_json_line(path: Path, limit: int = 10_000_000) -> InputError | None:
+    """The first line of an NDJSON file that is not one JSON object, as an InputError.
+
+    Looked for only after polars failed, so the common case pays nothing; reads at most
+    ``limit`` lines (then None: the caller's own message stands).
+    """
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            for number, line in enumerate(fh, start=1):
+                if number > limit:
+                    return None
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    value = json.loads(text)
+                except (ValueError, RecursionError) as error:
+                    why = getattr(error, "msg", None) or "nested too deep"
+                    return InputError(
+                        f"the line is not valid JSON ({why}): {text[:60]!r}",
+                        file=path,
+                        row=number,
+                        hint="Fix or remove that line; each line must be one JSON object.",
+                    )
+                if not isinstance(value, dict):
+                    return InputError(
+                        f"the line is not a JSON object: {text[:60]!r}",
+                        file=path,
+                        row=number,
+                        hint="Each line must be one JSON object.",
+                    )
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
 
 
 def sniff_file(path: str | Path) -> FileFormat:
@@ -306,6 +356,8 @@ def _sniff_text(
                 f"{path}: the name says {suffix} but the file holds JSON objects; read as NDJSON "
                 "(rename it to .ndjson to say so)"
             )
+        if compression == "gzip":
+            scan_line_ends(path, gzipped=True)  # refuses a cut-off or bomb gzip by name
         return FileFormat(path, "ndjson", None, compression, _ndjson_columns(path), note)
     if suffix in _NDJSON_EXT:
         raise InputError(
@@ -315,19 +367,44 @@ def _sniff_text(
             hint="Rename it to .csv if it is a table.",
         )
     delimiter = sniff_delimiter(lines, suffix)
-    columns = _csv_columns(path, delimiter)
+    _refuse_duplicate_names(path, lines[0], delimiter)
     if whole and len(lines) < 2:
         raise InputError(
             "the file has a header but no data rows", file=path, details=[f"header: {lines[0]}"]
         )
-    return FileFormat(path, "csv", delimiter, compression, columns)
+    ends = scan_line_ends(path, compression == "gzip")
+    read_path, note = None, None
+    if ends.lone_cr:
+        read_path = normalised_copy(path, compression == "gzip")
+        note = (
+            f"{path}: {ends.lone_cr:,} line{'s end' if ends.lone_cr != 1 else ' ends'} in a lone "
+            "CR (old Mac line ends) beside LF or CRLF ones; every CR, CRLF and LF is read as a "
+            "row end"
+        )
+    columns = _csv_columns(read_path or path, delimiter, path)
+    return FileFormat(path, "csv", delimiter, compression, columns, note, read_path)
 
 
-def _csv_columns(path: Path, delimiter: str) -> tuple[str, ...]:
+def _refuse_duplicate_names(path: Path, header: str, delimiter: str) -> None:
+    """Two columns with one name: which one a mapping means is anyone's guess, so refuse."""
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        key = name.strip()
+        if key in first:
+            raise InputError(
+                f"the header names two columns {key!r} (columns {first[key]} and {position})",
+                file=path,
+                hint="Rename one of them in the file; segtui will not guess which is meant.",
+            )
+        first[key] = position
+
+
+def _csv_columns(path: Path, delimiter: str, shown: Path) -> tuple[str, ...]:
     try:
         schema = pl.scan_csv(path, separator=delimiter, infer_schema=False).collect_schema()
-    except pl.exceptions.PolarsError as error:
-        raise InputError(f"cannot read the CSV header ({error})", file=path) from error
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise InputError(f"cannot read the CSV header ({error})", file=shown) from error
     return tuple(schema.names())
 
 
@@ -335,7 +412,7 @@ def _parquet_format(path: Path) -> FileFormat:
     try:
         schema = pl.scan_parquet(path).collect_schema()
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read the parquet file ({error})", file=path) from error
     if rows == 0:
         raise InputError("the parquet file has no rows", file=path)
@@ -415,6 +492,7 @@ def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
         compression=first.compression,
         columns=tuple(columns),
         notes=tuple(f.note for f in formats if f.note),
+        read_paths=tuple(f.read_path for f in formats),
     )
 
 
@@ -463,7 +541,7 @@ def scan_file(fmt: FileFormat, *, row_index: bool = True) -> pl.LazyFrame:
     index = ROW_COL if row_index else None
     if fmt.kind == "csv":
         lf = pl.scan_csv(
-            fmt.path,
+            fmt.read_path or fmt.path,
             separator=fmt.delimiter or ",",
             infer_schema=False,
             row_index_name=index,
@@ -485,17 +563,39 @@ def scan_file(fmt: FileFormat, *, row_index: bool = True) -> pl.LazyFrame:
 
 
 def scan_source(source: SourceInfo, *, row_index: bool = True) -> pl.LazyFrame:
-    """One lazy frame over all files, with ``__file`` (index into source.files) and ``__row``."""
+    """One lazy frame over all files, with ``__file`` (index into source.files) and ``__row``.
+
+    With ``row_index``, a CSV file's rows whose field count is not the header's carry that count
+    in ``__fields`` (null on every other row) so that loading leaves them out by name.
+    """
     frames = []
-    for i, path in enumerate(source.files):
-        fmt = FileFormat(path, source.format, source.delimiter, source.compression, source.columns)
+    copies = source.read_paths or (None,) * len(source.files)
+    for i, (path, copy) in enumerate(zip(source.files, copies, strict=True)):
+        fmt = FileFormat(
+            path, source.format, source.delimiter, source.compression, source.columns, None, copy
+        )
         lf = scan_file(fmt, row_index=row_index)
         if row_index:
-            lf = lf.with_columns(pl.lit(i, dtype=pl.UInt32).alias(FILE_COL))
+            lf = _with_ragged(lf, fmt).with_columns(pl.lit(i, dtype=pl.UInt32).alias(FILE_COL))
         frames.append(lf)
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _with_ragged(lf: pl.LazyFrame, fmt: FileFormat) -> pl.LazyFrame:
+    """``__fields`` on the rows of a CSV file that are ragged (see segtui.ingest.ragged)."""
+    none = pl.lit(None, dtype=pl.UInt32).alias(FIELDS_COL)
+    if fmt.kind != "csv":
+        return lf.with_columns(none)
+    width = len(lf.collect_schema()) - 1  # without __row
+    try:
+        found = find_ragged_rows(fmt.read_path or fmt.path, fmt.delimiter or ",", width, ROW_COL)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise InputError(f"cannot read the rows ({error})", file=fmt.path) from error
+    if found.rows.is_empty():
+        return lf.with_columns(none)
+    return lf.join(found.rows.lazy(), on=ROW_COL, how="left", maintain_order="left")
 
 
 @dataclass(frozen=True)
@@ -509,8 +609,8 @@ class ScannedSource:
 
     @property
     def columns(self) -> list[str]:
-        """The data's own columns (without ``__file`` and ``__row``)."""
-        return [c for c in self.schema.names() if c not in (FILE_COL, ROW_COL)]
+        """The data's own columns (without ``__file``, ``__row`` and ``__fields``)."""
+        return [c for c in self.schema.names() if c not in (FILE_COL, ROW_COL, FIELDS_COL)]
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Collect a query on the data; a polars error becomes an InputError naming the files."""
@@ -527,7 +627,7 @@ def scan(info: SourceInfo) -> ScannedSource:
     frame = scan_source(info)
     try:
         schema = frame.collect_schema()
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise input_error_from_polars(error, info) from error
     return ScannedSource(info, frame, schema)
 
@@ -536,7 +636,7 @@ def collect_source(lf: pl.LazyFrame, source: SourceInfo) -> pl.DataFrame:
     """Collect a query on the source; a polars error becomes an InputError naming the files."""
     try:
         return lf.collect()
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise input_error_from_polars(error, source) from error
 
 
@@ -547,6 +647,11 @@ def input_error_from_polars(error: Exception, source: SourceInfo) -> InputError:
         source.files[0] if len(source.files) == 1 else ", ".join(str(f) for f in source.files[:3])
     )
     hint = None
+    if source.format == "ndjson":
+        for path in source.files:
+            broken = broken_json_line(path)
+            if broken is not None:
+                return broken
     if "utf-8" in text.lower() or "utf8" in text.lower():
         return InputError(
             "the file is not UTF-8 further down",

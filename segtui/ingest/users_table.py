@@ -102,7 +102,7 @@ def is_users_table(
             .select(pl.len().alias("rows"), ids.n_unique().alias("unique"))
             .collect()
         )
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, OSError) as error:
         raise input_error_from_polars(error, source) from error
     return int(counts["rows"][0]) == int(counts["unique"][0]) > 0
 
