@@ -1,4 +1,5 @@
-"""Atomic writes: a crash or an error never leaves half a file where a pipeline will read it."""
+"""Atomic writes (a crash or an error never leaves half a file where a pipeline will read it),
+and the one reader of small text files (models, mappings, feature files, projects)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 import glob
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +19,50 @@ import tomli_w
 from segtui.errors import InputError
 
 TEMP_SUFFIX = ".tmp"
+TEXT_FILE_LIMIT = 256 * 1024 * 1024
+"""Largest model, mapping, feature or project file read (a model of 1,000 features with rank
+references is a few MB): a bigger one is not one of ours."""
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def read_text_file(path: str | Path, what: str, hint: str | None = None) -> str:
+    """The UTF-8 text of a small file segtui reads whole (``what``: "model file", ...).
+
+    Refuses, by name and before opening, what would hang or flood a read: a FIFO, a device, a
+    socket, a folder, or a file past ``TEXT_FILE_LIMIT``; a missing or unreadable file and
+    text that is not UTF-8 are an InputError too (``hint`` goes with the last: damaged text).
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=path) from None
+    except OSError as error:
+        raise InputError(f"cannot read the {what} ({error.strerror})", file=path) from None
+    for test, kind in _KINDS:
+        if test(info.st_mode):
+            raise InputError(f"the {what} is {kind}, not a file", file=path)
+    if info.st_size > TEXT_FILE_LIMIT:
+        raise InputError(
+            f"the {what} is {info.st_size:,} bytes, more than any {what} segtui writes "
+            f"({TEXT_FILE_LIMIT:,})",
+            file=path,
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(TEXT_FILE_LIMIT + 1)
+    except OSError as error:
+        raise InputError(f"cannot read the {what} ({error.strerror})", file=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"the {what} is not UTF-8 text", file=path, hint=hint) from None
 
 
 def _temp_prefix(target: Path) -> str:

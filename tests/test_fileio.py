@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,38 @@ def test_an_output_that_is_an_input_is_refused_by_inode(tmp_path: Path) -> None:
             refuse_overwriting_inputs([output], [source])
     refuse_overwriting_inputs([tmp_path / "new.parquet", None], [source])
     assert source.read_text() == "user_id\n1\n"
+
+
+@pytest.mark.parametrize(
+    ("reader", "what"),
+    [
+        ("segtui.artifacts.model:read_model", "model file"),
+        ("segtui.ingest.mapping:load_mapping", "mapping file"),
+        ("segtui.features.files:load_feature_file", "feature file"),
+        ("segtui.artifacts.project:load_project", "project file"),
+    ],
+)
+def test_small_files_that_would_hang_or_flood_are_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str, what: str
+) -> None:
+    import importlib
+
+    module, name = reader.split(":")
+    read = getattr(importlib.import_module(module), name)
+    suffix = ".toml" if what in ("mapping file", "feature file") else ".json"
+    fifo = tmp_path / f"pipe{suffix}"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError) as info:
+        read(fifo)  # would block forever if it were opened
+    assert f"the {what} is a named pipe (FIFO), not a file" in str(info.value)
+    folder = tmp_path / f"folder{suffix}"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        read(folder)
+    big = tmp_path / f"big{suffix}"
+    big.write_text("x" * 100)
+    monkeypatch.setattr("segtui.fileio.TEXT_FILE_LIMIT", 10)
+    with pytest.raises(InputError, match="100 bytes, more than any"):
+        read(big)
+    with pytest.raises(InputError, match="not found"):
+        read(tmp_path / f"absent{suffix}")

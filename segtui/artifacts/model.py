@@ -51,6 +51,7 @@ from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict
 from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
 from segtui.fields import MODEL_HINT, Fields, loads_json
+from segtui.fileio import read_text_file
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
@@ -501,14 +502,7 @@ def read_model(path: str | Path) -> Model:
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         return parse_model(read_segments_metadata(path), file=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("model file not found", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("the model file is not UTF-8 text", file=path, hint=MODEL_HINT) from None
-    except OSError as error:
-        raise InputError(f"cannot read the model file ({error.strerror})", file=path) from None
+    text = read_text_file(path, "model file", hint=MODEL_HINT)
     try:
         data = loads_json(text, path)
     except json.JSONDecodeError as error:

@@ -21,7 +21,7 @@ from typing import Any
 from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
 from segtui.fields import loads_json
-from segtui.fileio import write_text_atomic
+from segtui.fileio import read_text_file, write_text_atomic
 
 SCHEMA_VERSION = 1
 """Bumped when the file's meaning changes; a newer file is refused rather than misread."""
@@ -140,12 +140,7 @@ def save_project(project: Project, path: str | Path) -> Path:
 def load_project(path: str | Path) -> Project:
     """Read a project file; its data paths come back absolute, resolved from the file's folder."""
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("project file not found", file=source) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read project file ({error})", file=source) from None
+    text = read_text_file(source, "project file")
     try:
         data = loads_json(text, source)
     except json.JSONDecodeError as error:

@@ -15,7 +15,7 @@ from segtui.features.catalog import CATALOG_BY_NAME
 from segtui.features.spec import FeatureSpec
 from segtui.features.tables import spec_from_dict, spec_to_dict
 from segtui.fields import loads_toml
-from segtui.fileio import toml_text
+from segtui.fileio import read_text_file, toml_text
 
 
 def load_feature_file(path: str | Path) -> list[FeatureSpec]:
@@ -24,14 +24,7 @@ def load_feature_file(path: str | Path) -> list[FeatureSpec]:
     Every problem is an InputError naming the file and the feature.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("feature file not found", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("feature file is not UTF-8 text", file=path) from None
-    except OSError as error:
-        raise InputError(f"cannot read the feature file: {error.strerror}", file=path) from None
+    text = read_text_file(path, "feature file")
     try:
         data = loads_toml(text, path)
     except tomllib.TOMLDecodeError as error:

@@ -20,7 +20,7 @@ from typing import Any
 from segtui.canonical import CANONICAL_COLUMNS, CANONICAL_EVENT_NAMES
 from segtui.errors import InputError, closest
 from segtui.fields import loads_json, loads_toml
-from segtui.fileio import toml_text, write_text_atomic
+from segtui.fileio import read_text_file, toml_text, write_text_atomic
 from segtui.ingest.presets import (
     COLUMN_ALIASES,
     GENERIC_EVENT_ALIASES,
@@ -529,12 +529,7 @@ def save_mapping(mapping: ColumnMapping, path: str | Path) -> Path:
 def load_mapping(path: str | Path) -> ColumnMapping:
     """Read a mapping saved by :func:`save_mapping` (or written by hand), TOML or JSON."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such mapping file", file=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError("the mapping file is not UTF-8", file=path) from error
+    text = read_text_file(path, "mapping file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
