@@ -99,3 +99,17 @@ def test_features_refuses_to_write_over_its_input(events_csv: Path) -> None:
     result = CliRunner().invoke(app, ["features", str(events_csv), "-o", str(events_csv)])
     _refused(result, "overwrite an input")
     assert events_csv.read_bytes() == before
+
+
+@pytest.mark.parametrize("gap", ["nan", "inf", "-5", "0", "1e9"])
+def test_a_bad_session_gap_is_refused_before_reading_anything(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch, gap: str
+) -> None:
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the data was read before the gap was checked")
+
+    monkeypatch.setattr("segtui.cli.segment_cmd.load_users", never)
+    out = tmp_path / "out.parquet"
+    result = run("segment", events_csv, "--session-gap", gap, "-o", out)
+    _refused(result, "session gap")
+    assert not out.exists()

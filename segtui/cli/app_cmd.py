@@ -61,7 +61,9 @@ def open_(
     """Open the app: explore, shape and export segments of these events."""
     from segtui.artifacts.project import is_project_path, load_project
     from segtui.ingest.mapping import parse_overrides
+    from segtui.ingest.sessions import check_session_gap
 
+    check_session_gap(session_gap)
     if len(paths) == 1 and is_project_path(paths[0]):
         project = load_project(paths[0])
         _run([], project=project, project_path=str(Path(paths[0]).resolve()), theme=theme)

@@ -18,6 +18,7 @@ from segtui.errors import InputError
 from segtui.fileio import check_writable, refuse_overwriting_inputs
 from segtui.ingest.events import LoadOptions
 from segtui.ingest.mapping import parse_overrides
+from segtui.ingest.sessions import check_session_gap
 from segtui.ingest.sources import resolve_paths
 
 # ---- input files
@@ -96,7 +97,8 @@ def load_options(
     day_first: bool | None,
     layout: str | None,
 ) -> LoadOptions:
-    """The LoadOptions the loading flags ask for (``--map`` pairs checked here)."""
+    """The LoadOptions the loading flags ask for (``--map`` pairs and the gap checked here)."""
+    check_session_gap(session_gap)
     return LoadOptions(
         overrides=parse_overrides(map_ or []),
         mapping_file=mapping,

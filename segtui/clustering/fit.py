@@ -25,8 +25,9 @@ same way is in ``ClusterResult.state``, a typed state (:mod:`segtui.clustering.s
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -160,9 +161,13 @@ def fit_clusters(
         progress=progress,
         should_stop=should_stop,
     )
+    _check_distinct(info, resolved, job.sample)
     check_stop(should_stop)
     report(progress, "fitting", 0.05)
-    fitted = info.fitter.fit(job)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = info.fitter.fit(job)
+    fitted = replace(fitted, messages=(*fitted.messages, *_warning_messages(info, caught)))
     check_stop(should_stop)
     report(progress, "summarising", 0.9)
     result = _result(info, job, fitted)
@@ -178,6 +183,37 @@ def _check_users(info: AlgorithmInfo, params: Mapping[str, Any], n: int) -> None
             f"k = {params['k']} is larger than the number of users ({n:,})",
             hint=f"Pick k of at most {n:,}.",
         )
+
+
+def _check_distinct(info: AlgorithmInfo, params: Mapping[str, Any], X: np.ndarray) -> None:
+    """k segments need k different users: refuse, saying how many distinct ones there are.
+
+    Rows are read in order until k distinct ones are seen, so real data pays for about k rows;
+    only a matrix with fewer than k distinct rows is read whole.
+    """
+    if not info.uses_k:
+        return
+    k = int(params["k"])
+    seen: set[bytes] = set()
+    for row in X:
+        seen.add(row.tobytes())
+        if len(seen) >= k:
+            return
+    raise InputError(
+        f"k = {k} segments were asked, but the {X.shape[0]:,} users fitted have only "
+        f"{len(seen)} distinct feature profile{'s' if len(seen) != 1 else ''}",
+        hint=f"Pick k of at most {len(seen)}, or features that tell these users apart.",
+    )
+
+
+def _warning_messages(info: AlgorithmInfo, caught: list[warnings.WarningMessage]) -> list[str]:
+    """What the library warned about while fitting, as notes for a person (no file paths)."""
+    texts: dict[str, None] = {}
+    for item in caught:
+        first = str(item.message).strip().splitlines()[0] if str(item.message).strip() else ""
+        if first:
+            texts.setdefault(f"{info.label}: {first}", None)
+    return list(texts)
 
 
 def _sample_rows(

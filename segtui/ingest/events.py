@@ -55,7 +55,12 @@ from segtui.ingest.report import (
     finish_report,
     left_out_reasons,
 )
-from segtui.ingest.sessions import derive_sessions, session_decision, session_expr
+from segtui.ingest.sessions import (
+    check_session_gap,
+    derive_sessions,
+    session_decision,
+    session_expr,
+)
 from segtui.ingest.sources import (
     FILE_COL,
     ROW_COL,
@@ -257,8 +262,7 @@ def load_events(
     options = options or LoadOptions()
     if isinstance(paths, str | Path):
         paths = [paths]
-    if options.session_gap_minutes <= 0:
-        raise InputError("the session gap must be a positive number of minutes")
+    check_session_gap(options.session_gap_minutes)
     raw = open_source(paths)
     mapping = resolve_mapping(options, raw)
     decisions = _source_lines(raw, mapping)

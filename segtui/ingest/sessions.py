@@ -7,7 +7,29 @@ and readable in an export.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
+
+from segtui.errors import InputError
+
+MAX_GAP_MINUTES = 366 * 24 * 60
+"""A longer gap would make a session of a year: surely a typo for something else."""
+
+
+def check_session_gap(gap_minutes: float) -> float:
+    """The gap, or an InputError before any work when it is not a positive finite number."""
+    if not math.isfinite(gap_minutes) or gap_minutes <= 0:
+        raise InputError(
+            f"the session gap must be a positive number of minutes, not {gap_minutes:g}",
+            hint="For example --session-gap 30.",
+        )
+    if gap_minutes > MAX_GAP_MINUTES:
+        raise InputError(
+            f"the session gap of {gap_minutes:g} minutes is longer than a year",
+            hint="Give it in minutes, for example --session-gap 30.",
+        )
+    return gap_minutes
 
 
 def session_expr(gap_minutes: float) -> pl.Expr:

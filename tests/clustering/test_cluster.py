@@ -287,13 +287,24 @@ def test_progress_is_reported_and_should_stop_cancels() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fewer_segments_than_k_and_all_noise_are_said() -> None:
-    same = np.zeros((20, 3))
-    r = fit_clusters(same, FitSpec("kmeans", {"k": 3}))
-    assert r.n_segments == 1 and r.labels.tolist() == [0] * 20
-    assert r.messages == [
-        "found 1 segment where k = 3 was asked: the users are too alike to split further"
-    ]
+@pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "gmm", "birch"])
+def test_k_above_the_distinct_users_is_refused_saying_how_many(algorithm: str) -> None:
+    same = np.zeros((500, 3))
+    same[:2] = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]  # three distinct profiles in all
+    with pytest.raises(InputError, match="only 3 distinct feature profiles") as info:
+        fit_clusters(same, FitSpec(algorithm, {"k": 5}))
+    assert "Pick k of at most 3" in str(info.value)
+    assert fit_clusters(same, FitSpec(algorithm, {"k": 3})).n_segments == 3
+
+
+def test_library_warnings_become_notes_without_file_paths() -> None:
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    result = fit_clusters(X, FitSpec("gmm", {"k": 3, "max_iter": 1}))
+    notes = [m for m in result.messages if m.startswith("Gaussian mixture: ")]
+    assert notes and all(".py" not in m for m in notes)
+
+
+def test_all_noise_is_said() -> None:
     scattered = np.random.default_rng(0).normal(size=(30, 3))
     r = fit_clusters(scattered, FitSpec("hdbscan"))  # min_cluster_size 50 > 30 users
     assert (r.n_segments, r.noise_id) == (1, 0)
