@@ -185,12 +185,22 @@ class Fields:
         return arr
 
     def labels(self, key: str, count: int) -> np.ndarray:
-        """``count`` integers (one segment id per row of the matrix they go with)."""
+        """``count`` segment ids (one per row of the matrix they go with), -1 meaning none.
+
+        Each is at least -1 and below the state's ``n_segments`` when it records one (else
+        below 2**31): an id past them would label new users with a segment that is not there.
+        """
         value = self.get(key, list)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise self.error(key, "must be a list of integers")
         if len(value) != count:
             raise self.error(key, f"has {len(value)} for {count}")
+        segments = self.optional("n_segments", int, None)
+        high = segments if segments is not None else 2**31
+        bad = next((v for v in value if not -1 <= v < high), None)
+        if bad is not None:
+            limit = f"{high - 1}" if segments is not None else "2**31 - 1"
+            raise self.error(key, f"holds {bad}, outside -1 to {limit}")
         return np.asarray(value, dtype=np.int64).reshape(count)
 
     def numbers(self, key: str, count: int | None = None) -> np.ndarray:

@@ -127,6 +127,11 @@ class PrepareParams:
                 f"unknown scaling {scaling!r} in the preparation parameters",
                 hint=f"Use one of: {', '.join(SCALINGS)}.",
             )
+        if not all(isinstance(f, Mapping) for f in data["features"]):
+            raise InputError(
+                "the preparation parameters are not valid (each feature must be an object)",
+                hint=MODEL_HINT,
+            )
         return cls(
             scaling=str(scaling),
             features=tuple(FeatureParams.from_dict(f) for f in data["features"]),
