@@ -8,6 +8,7 @@ import functools
 import glob
 import math
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -169,6 +170,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         yield tmp
         _flush_to_disk(tmp)
         os.chmod(tmp, _default_mode())
+        _fault_point(target)
         os.replace(tmp, target)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
@@ -178,6 +180,16 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
                 f"could not write the file ({error.strerror or error})", file=target
             ) from None
         raise
+
+
+KILL_BEFORE_RENAME = "SEGTUI_TEST_KILL_BEFORE_RENAME"
+"""Test hook: a file name; the process SIGKILLs itself just before renaming that file into
+place. The kill tests use it to stop an export at each point between its renames."""
+
+
+def _fault_point(target: Path) -> None:
+    if os.environ.get(KILL_BEFORE_RENAME) == target.name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _flush_to_disk(path: Path) -> None:

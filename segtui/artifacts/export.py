@@ -8,7 +8,9 @@ text is stored in the parquet's key-value metadata under the key ``segtui`` and 
 parquet: pandas, DuckDB, Spark and pyarrow read it as it is.
 
 Every file goes to a temporary name in the same folder first and is renamed only when all of
-them are written: a failure leaves no partial file behind.
+them are written: a failure leaves no partial file behind. The renames go CSV, model, parquet,
+so a run killed between two of them leaves a mix that readers detect and name
+(:mod:`segtui.artifacts.export_set`).
 """
 
 from __future__ import annotations
@@ -163,14 +165,17 @@ def export_segments(
     frame = segments_frame(
         users, labels, segmentation.names, chosen, projection.coords, segmentation.noise_id
     )
+    # Written CSV, model, parquet and renamed in that same order (the stack exits in reverse):
+    # the parquet, which carries the model, is always last, so an interrupted export leaves a
+    # mix that readers can tell (segtui.artifacts.export_set).
     with contextlib.ExitStack() as stack:
         tmp_parquet = stack.enter_context(atomic_write(path))
         tmp_model = stack.enter_context(atomic_write(model_file))
         tmp_csv = stack.enter_context(atomic_write(csv_file)) if csv_file is not None else None
-        pq.write_table(_arrow(frame, {METADATA_KEY: text}), tmp_parquet)
-        tmp_model.write_text(text + "\n", encoding="utf-8")
         if tmp_csv is not None:
             frame.write_csv(tmp_csv)
+        tmp_model.write_text(text + "\n", encoding="utf-8")
+        pq.write_table(_arrow(frame, {METADATA_KEY: text}), tmp_parquet)
     counts = frame.group_by("segment").len().sort(["len", "segment"], descending=[True, False])
     return ExportResult(
         parquet=path,

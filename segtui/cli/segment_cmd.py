@@ -19,6 +19,7 @@ import typer
 
 from segtui.artifacts.assign import assign_with_messages
 from segtui.artifacts.export import ExportResult, export_segments, write_labels
+from segtui.artifacts.export_set import mixed_export
 from segtui.artifacts.fitted import ExportTarget
 from segtui.artifacts.model import default_model_path, model_to_json, read_model
 from segtui.artifacts.parquet_meta import METADATA_KEY
@@ -521,6 +522,9 @@ def assign(
     options = load_options(map_, mapping, strict, gap, day_first, layout)
     moment = parse_as_of(as_of) if as_of is not None else None
     labels, messages = assign_with_messages(m, paths, as_of=moment, load_options=options)
+    mixed = mixed_export(model)
+    if mixed:
+        messages = [mixed, *messages]
     write_labels(labels, output, {METADATA_KEY: model_to_json(m.data)})
     counts = labels.group_by("segment_id", "segment").len().sort("segment_id")
     if json_:
