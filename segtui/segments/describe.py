@@ -32,7 +32,17 @@ import polars as pl
 
 from segtui.errors import InputError
 from segtui.formatting import percent
-from segtui.segments.rules import And, Compare, Feature, Node, Number, parse_rule, render, to_sql
+from segtui.segments.rules import (
+    And,
+    Compare,
+    Feature,
+    IsNull,
+    Node,
+    Number,
+    parse_rule,
+    render,
+    to_sql,
+)
 
 MAX_CONDITIONS = 3
 """A description never has more conditions than this (the tree's depth)."""
@@ -95,7 +105,7 @@ class RuleDescription:
 @dataclass(frozen=True)
 class _Condition:
     feature: int
-    op: str  # "<", ">=" or "=="
+    op: str  # "<", ">=", "==", "is null" or "is not null"
     value: int | float
 
 
@@ -166,11 +176,24 @@ def _tree_paths(X: np.ndarray, y: np.ndarray, seed: int) -> list[list[tuple[int,
 def _rounded(
     path: list[tuple[int, str, float]], sorted_values: list[np.ndarray]
 ) -> list[_Condition] | None:
-    """The path with readable thresholds and one lower/upper bound per feature (None: empty)."""
+    """The path with readable thresholds and one lower/upper bound per feature (None: empty).
+
+    A split at an infinite threshold is the tree's own test for missing values: every value
+    goes left and the nulls right, so it reads ``is not null`` / ``is null``.
+    """
     lower: dict[int, int | float] = {}
     upper: dict[int, int | float] = {}
+    nulls: dict[int, bool] = {}
     order: list[int] = []
     for feature, op, threshold in path:
+        if feature not in order:
+            order.append(feature)
+        if math.isinf(threshold):
+            is_null = op == ">"
+            if nulls.get(feature, is_null) != is_null:
+                return None
+            nulls[feature] = is_null
+            continue
         values = sorted_values[feature]
         at = int(np.searchsorted(values, threshold, side="right"))
         if at == 0 or at == values.size:
@@ -180,12 +203,15 @@ def _rounded(
             upper[feature] = min(upper.get(feature, r), r)
         else:
             lower[feature] = max(lower.get(feature, r), r)
-        if feature not in order:
-            order.append(feature)
     conditions = []
     for feature in order:
+        bounded = feature in lower or feature in upper
+        if nulls.get(feature) and bounded:
+            return None  # null and compared: nobody
         if feature in lower and feature in upper and lower[feature] >= upper[feature]:
             return None
+        if feature in nulls and not bounded:  # a bound already implies "is not null"
+            conditions.append(_Condition(feature, "is null" if nulls[feature] else "is not null", 0))
         if feature in lower:
             conditions.append(_Condition(feature, ">=", lower[feature]))
         if feature in upper:
@@ -222,7 +248,7 @@ def _rounder(
     current = list(conditions)
     score = _f1(_match(X, current), members)
     for i, c in enumerate(current):
-        if c.op == "==":
+        if c.op not in (">=", "<"):
             continue
         for digits in (1, 2, 3):
             value = _significant(float(c.value), digits)
@@ -245,8 +271,10 @@ def _match(X: np.ndarray, conditions: Sequence[_Condition]) -> np.ndarray:
                 mask &= column >= c.value
             elif c.op == "<":
                 mask &= column < c.value
-            else:
+            elif c.op == "==":
                 mask &= column == c.value
+            else:
+                mask &= np.isnan(column) == (c.op == "is null")
     return mask  # NaN compares false: as in the rule language
 
 
@@ -255,8 +283,15 @@ def _f1(mask: np.ndarray, members: np.ndarray) -> float:
     return 0.0 if hit == 0 else 2 * hit / (int(np.count_nonzero(mask)) + int(members.sum()))
 
 
+def _term(c: _Condition, features: Sequence[str]) -> Node:
+    feature = Feature(features[c.feature])
+    if c.op in ("is null", "is not null"):
+        return IsNull(feature, negated=c.op == "is not null")
+    return Compare(feature, c.op, Number(c.value))
+
+
 def _ast(conditions: Sequence[_Condition], features: Sequence[str]) -> Node:
-    terms = tuple(Compare(Feature(features[c.feature]), c.op, Number(c.value)) for c in conditions)
+    terms = tuple(_term(c, features) for c in conditions)
     return terms[0] if len(terms) == 1 else And(terms)
 
 
