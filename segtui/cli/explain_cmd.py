@@ -62,9 +62,7 @@ def explain(
         raise InputError("these files hold no users", file=paths[0])
     labels = assign_users(m, users)  # sorted by user_id, as users are
     X = transform_users(m.prepare, users)
-    rules = {
-        int(s["id"]): str(s["rule"]) for s in m.data["segments"] if s.get("rule") is not None
-    }
+    rules = {int(s["id"]): str(s["rule"]) for s in m.data["segments"] if s.get("rule") is not None}
     found = explain_user(
         users,
         labels.get_column("segment_id").to_numpy().astype(np.int64),

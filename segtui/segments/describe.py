@@ -99,7 +99,9 @@ class RuleDescription:
 
     def text(self) -> str:
         """``rule  (precision 97%, coverage 88%)``."""
-        return f"{self.rule}  (precision {percent(self.precision)}, coverage {percent(self.coverage)})"
+        return (
+            f"{self.rule}  (precision {percent(self.precision)}, coverage {percent(self.coverage)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def round_between(low: float, high: float) -> int | float:
         raise ValueError(f"empty interval ({low}, {high}]")
     lo, hi = Decimal(repr(float(low))), Decimal(repr(float(high)))
     top = max(abs(lo), abs(hi), Decimal(1))
-    exponent = int(math.floor(math.log10(float(top)))) + 1
+    exponent = math.floor(math.log10(float(top))) + 1
     while exponent > -20:
         for mantissa in (10, 5, 2, 1):
             step = Decimal(mantissa).scaleb(exponent - 1)
@@ -211,7 +213,9 @@ def _rounded(
         if feature in lower and feature in upper and lower[feature] >= upper[feature]:
             return None
         if feature in nulls and not bounded:  # a bound already implies "is not null"
-            conditions.append(_Condition(feature, "is null" if nulls[feature] else "is not null", 0))
+            conditions.append(
+                _Condition(feature, "is null" if nulls[feature] else "is not null", 0)
+            )
         if feature in lower:
             conditions.append(_Condition(feature, ">=", lower[feature]))
         if feature in upper:
@@ -240,9 +244,7 @@ def _significant(value: float, digits: int) -> int | float:
     return _plain(exact.quantize(step) if step < 1 else (exact / step).quantize(1) * step)
 
 
-def _rounder(
-    X: np.ndarray, members: np.ndarray, conditions: list[_Condition]
-) -> list[_Condition]:
+def _rounder(X: np.ndarray, members: np.ndarray, conditions: list[_Condition]) -> list[_Condition]:
     """Each threshold as round as it gets without losing F1 over all users beyond
     ``ROUNDING_SLACK`` (``a < 49.982`` becomes ``a < 50`` when that matches as well)."""
     current = list(conditions)
@@ -310,7 +312,9 @@ def describe_segments(
     """
     label_array = np.asarray(labels)
     if label_array.ndim != 1 or label_array.size != users.height:
-        raise InputError(f"{label_array.size} labels for {users.height} users: they must be aligned")
+        raise InputError(
+            f"{label_array.size} labels for {users.height} users: they must be aligned"
+        )
     feats = [f for f in dict.fromkeys(features) if f in users.columns]
     if not feats or users.height == 0:
         return {}
@@ -380,7 +384,9 @@ def description_lines(
         return []
     ids = sorted(descriptions)
     width = max(len(names.get(i, str(i))) for i in ids)
-    out = ["segments as rules (precision: matched users in the segment; coverage: segment matched):"]
+    out = [
+        "segments as rules (precision: matched users in the segment; coverage: segment matched):"
+    ]
     for i in ids:
         d = descriptions[i]
         out.append(

@@ -246,9 +246,17 @@ def explain_rows(
     ids = picked.get_column("user_id").cast(pl.Utf8).to_list()
     return [
         _explain_row(
-            int(row), str(uid), label_array, matrix, values[i], features, space,
-            dict(names or {}), dict(rules or {}), top,
-        )  # fmt: skip
+            int(row),
+            str(uid),
+            label_array,
+            matrix,
+            values[i],
+            features,
+            space,
+            dict(names or {}),
+            dict(rules or {}),
+            top,
+        )
         for i, (row, uid) in enumerate(zip(rows, ids, strict=True))
     ]
 
