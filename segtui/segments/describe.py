@@ -319,7 +319,7 @@ def describe_segments(
     if not feats or users.height == 0:
         return {}
     X = _float_matrix(users, feats)
-    nan_free = [f for f in feats if users.schema[f].is_integer() or users.schema[f] == pl.Boolean]
+    nan_free = _nan_free(users, feats)
     out: dict[int, RuleDescription] = {}
     for sid in np.unique(label_array).tolist():
         if noise_id is not None and sid == noise_id:
@@ -328,6 +328,34 @@ def describe_segments(
         if found is not None:
             out[int(sid)] = found
     return out
+
+
+def describe_segment(
+    users: pl.DataFrame,
+    labels: np.ndarray | Sequence[int],
+    segment_id: int,
+    features: Sequence[str],
+    *,
+    seed: int = 0,
+    sample: int = TREE_SAMPLE,
+) -> RuleDescription | None:
+    """The rule for one segment (what the app's detail screen shows); None when none is found."""
+    label_array = np.asarray(labels)
+    if label_array.ndim != 1 or label_array.size != users.height:
+        raise InputError(
+            f"{label_array.size} labels for {users.height} users: they must be aligned"
+        )
+    feats = [f for f in dict.fromkeys(features) if f in users.columns]
+    if not feats or users.height == 0 or not np.any(label_array == segment_id):
+        return None
+    X = _float_matrix(users, feats)
+    nan_free = _nan_free(users, feats)
+    return _describe_one(users, X, label_array, int(segment_id), feats, nan_free, seed, sample)
+
+
+def _nan_free(users: pl.DataFrame, feats: Sequence[str]) -> list[str]:
+    """Columns that cannot hold NaN (integers, booleans): their SQL needs no NaN guard."""
+    return [f for f in feats if users.schema[f].is_integer() or users.schema[f] == pl.Boolean]
 
 
 def _describe_one(
