@@ -267,7 +267,8 @@ def find_user(users: pl.DataFrame, user_id: str) -> int:
     hits = np.flatnonzero((ids == str(user_id)).fill_null(False).to_numpy())
     if hits.size:
         return int(hits[0])
-    near = ids.filter((ids.str.len_chars() - len(str(user_id))).abs() <= 2).head(_MAX_SUGGEST_IDS)
+    length = ids.str.len_chars().cast(pl.Int64)
+    near = ids.filter((length - len(str(user_id))).abs() <= 2).head(_MAX_SUGGEST_IDS)
     suggestion = closest(str(user_id), near.to_list())
     raise InputError(
         f"no user '{user_id}' among the {users.height:,} users of these files",
