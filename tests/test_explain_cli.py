@@ -96,6 +96,11 @@ def test_segment_prints_and_records_each_segment_as_a_rule(fitted) -> None:
     )
     assert len([ln for ln in lines[start + 1 : start + 4] if "(precision 100" in ln]) == 3
     assert labels.height == users.height
+    as_json = run("segment", path, "--users-table", "-k", "3", "-o", folder / "j.parquet", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    segments = json.loads(as_json.output)["segments"]
+    assert all(s["description"]["precision"] == 1.0 for s in segments)
+    assert {s["description"]["rule"] for s in segments} == {d.rule for d in described.values()}
 
 
 def test_old_models_have_no_descriptions() -> None:
