@@ -17,7 +17,9 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
 * ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
   the per-user base labels, plus ``splits``: for each split the centers of its parts in the
   prepared space (new users in a split segment go to the nearest part's center);
-* ``segments``: the final segments (id, name, kind, rule), ``projection``: PCA axes for pc1/pc2,
+* ``segments``: the final segments (id, name, kind, rule; optional ``description``: the segment
+  as a rule of at most three conditions with its SQL, precision and coverage, see
+  :mod:`segtui.segments.describe`; absent in older files), ``projection``: PCA axes for pc1/pc2,
   ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
 * ``segtui_version``, ``created`` (UTC), ``schema_version``.
 
@@ -54,6 +56,7 @@ from segtui.fields import MODEL_HINT, Fields, loads_json
 from segtui.fileio import read_text_file
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
+from segtui.segments.describe import RuleDescription, describe_segments
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import Segmentation
@@ -158,12 +161,21 @@ def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, 
 def _segments_section(
     fitted: FittedSegmentation, labels: np.ndarray | None
 ) -> list[dict[str, Any]]:
-    """Every final segment: id, name, kind, what it came from, its rule and its size."""
+    """Every final segment: id, name, kind, what it came from, its rule and its size, and
+    (optional on read) ``description``: the segment as a rule of at most three conditions."""
     segmentation, users = fitted.segmentation, fitted.users
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
-    return [
-        {
+    described = describe_segments(
+        users,
+        final,
+        fitted.prepared.features,
+        noise_id=segmentation.noise_id,
+        seed=int(fitted.result.seed),
+    )
+    out = []
+    for info in segmentation.segments(users if segmentation.has_rules else None):
+        entry: dict[str, Any] = {
             "id": info.id,
             "name": info.name,
             "kind": info.kind,
@@ -171,8 +183,10 @@ def _segments_section(
             "rule": info.rule,
             "size": int(sizes.get(info.id, 0)),
         }
-        for info in segmentation.segments(users if segmentation.has_rules else None)
-    ]
+        if info.id in described:
+            entry["description"] = described[info.id].to_dict()
+        out.append(entry)
+    return out
 
 
 def _cluster_section(result: ClusterResult) -> dict[str, Any]:
@@ -295,6 +309,20 @@ class Model:
     def segment_names(self) -> dict[int, str]:
         """Final segment names by id."""
         return {int(s["id"]): str(s["name"]) for s in self.data["segments"]}
+
+    @property
+    def descriptions(self) -> dict[int, RuleDescription]:
+        """Each segment as a rule, by id (empty for models written before descriptions)."""
+        return segment_descriptions(self.data)
+
+
+def segment_descriptions(data: Mapping[str, Any]) -> dict[int, RuleDescription]:
+    """The ``description`` of each segment of a model dict, by id (absent in older models)."""
+    return {
+        int(s["id"]): RuleDescription.from_dict(int(s["id"]), s["description"])
+        for s in data.get("segments", [])
+        if isinstance(s, dict) and isinstance(s.get("description"), dict)
+    }
 
 
 def _read_header(data: Any, file: str | Path | None) -> Fields:
@@ -477,6 +505,11 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
     for item in top.items("segments"):
         item.get("id", int)
         item.get("name", str)
+        if item.data.get("description") is not None:
+            try:
+                RuleDescription.from_dict(0, item.get("description", dict))
+            except InputError as error:
+                raise item.error("description", f"is not valid ({error.message})") from None
     Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,

@@ -10,7 +10,14 @@ import sys
 import typer
 
 from segtui import __version__
-from segtui.cli import app_cmd, features_cmd, inspect_cmd, sample_cmd, segment_cmd
+from segtui.cli import (
+    app_cmd,
+    explain_cmd,
+    features_cmd,
+    inspect_cmd,
+    sample_cmd,
+    segment_cmd,
+)
 from segtui.errors import InputError
 
 app = typer.Typer(
@@ -48,6 +55,7 @@ app.command("segment")(segment_cmd.segment)
 app.command("sweep")(segment_cmd.sweep)
 app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
+app.command("explain")(explain_cmd.explain)
 
 
 EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -21,7 +21,12 @@ from segtui.artifacts.assign import assign_with_messages
 from segtui.artifacts.export import ExportResult, export_segments, write_labels
 from segtui.artifacts.export_set import mixed_export
 from segtui.artifacts.fitted import ExportTarget
-from segtui.artifacts.model import default_model_path, model_to_json, read_model
+from segtui.artifacts.model import (
+    default_model_path,
+    model_to_json,
+    read_model,
+    segment_descriptions,
+)
 from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
     AsOfOpt,
@@ -50,6 +55,7 @@ from segtui.fileio import check_writable
 from segtui.formatting import fixed, percent
 from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
+from segtui.segments.describe import description_lines
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.rules import parse_named_rule
 from segtui.segments.segmentation import Segmentation
@@ -255,7 +261,8 @@ def segment(
     if segmentation is not run.segmentation:
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
-        typer.echo(json.dumps(segment_dict(data, run, written.to_dict()), indent=2, default=str))
+        out = with_descriptions(segment_dict(data, run, written.to_dict()), written)
+        typer.echo(json.dumps(out, indent=2, default=str))
         return
     typer.echo("\n".join(segment_lines(data, run, written)))
 
@@ -264,12 +271,29 @@ def segment_lines(data: UsersData, run: SegmentRun, written: ExportResult) -> li
     """What ``segment`` prints: loading notes, profiles, diagnostics, notes, files written."""
     lines = [*data.messages, ""]
     lines += profile_lines(run)
+    lines += rule_description_lines(run, written)
     lines += ["", *diagnostics_lines(run.diagnostics)]
     lines += [f"note: {m}" for m in run.messages]
     lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]
     lines += [f"  {p}" for p in written.files]
     lines.append(f"label new data: segtui assign {written.model} NEW_FILES -o labels.parquet")
     return lines
+
+
+def rule_description_lines(run: SegmentRun, written: ExportResult) -> list[str]:
+    """Each segment as a rule (recorded in the model): one line per segment, after a blank."""
+    names = {p.segment_id: p.name for p in run.profiles}
+    found = description_lines(segment_descriptions(written.model_data), names)
+    return ["", *found] if found else []
+
+
+def with_descriptions(out: dict[str, Any], written: ExportResult) -> dict[str, Any]:
+    """``segment --json`` with each segment's ``description`` (rule, sql, precision, coverage)."""
+    found = segment_descriptions(written.model_data)
+    for item in out["segments"]:
+        if item["id"] in found:
+            item["description"] = found[item["id"]].to_dict()
+    return out
 
 
 def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:

@@ -32,13 +32,12 @@ import numpy as np
 import polars as pl
 
 from segtui.errors import InputError
-from segtui.formatting import fixed, number, percent
+from segtui.formatting import number, percent
 from segtui.segments.names import generate_names
 from segtui.segments.wording import (
     MIN_COVERAGE,
     TRAIT_MIN_EFFECT,
     comparative,
-    display_name,
     feature_label,
 )
 
@@ -275,86 +274,3 @@ def _trait(feature: str, effect: float, seg: float, overall: float, lift: float 
         # percent() says ">99%", never a false "100% fewer": only seg == 0 (above) says none
         text = f"{percent(1 - lift, 0)} {fewer} {noun}"
     return Trait(feature, direction, effect, seg, overall, lift, text)
-
-
-# --------------------------------------------------------------------------------------------
-# Why is this user here?
-
-
-def explain_user(
-    users: pl.DataFrame,
-    labels: np.ndarray | Sequence[int],
-    user_id: str,
-    features: Sequence[str],
-    *,
-    names: Mapping[int, str] | None = None,
-    X: np.ndarray | None = None,
-    top: int = 3,
-) -> list[str]:
-    """Readable lines on why ``user_id`` sits in its segment.
-
-    The features listed are those where the user is much closer to its segment's mean than to
-    everyone's (in overall standard deviations). With the prepared matrix ``X`` (rows aligned
-    with ``users``) it also names the nearest and second-nearest segment centres. (Seven
-    parameters: :func:`profile_segments`' four plus the user; the options are keyword-only.)
-    """
-    feats = _numeric_features(users, features)
-    label_array = _aligned_labels(labels, users)
-    hits = np.flatnonzero((users["user_id"].cast(pl.Utf8) == str(user_id)).to_numpy())
-    if hits.size == 0:
-        raise InputError(f"no user '{user_id}' in the users table", column="user_id")
-    row = int(hits[0])
-    sid = int(label_array[row])
-    seg_names = dict(names or {})
-    values = users.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in feats]).with_columns(
-        pl.Series("segment", label_array.astype(np.int64))
-    )
-    in_seg = values.filter(pl.col("segment") == sid)
-    lines = [f"{user_id} is in '{seg_names.get(sid, f'segment {sid}')}' ({in_seg.height} users)"]
-    lines += [f"  {line}" for line in _closer_features(values, in_seg, row, feats)[:top]]
-    if X is not None:
-        centres = _nearest_centres(np.asarray(X, dtype=np.float64), label_array, row, seg_names)
-        lines.append("  nearest segment centres: " + centres)
-    return lines
-
-
-def _closer_features(
-    values: pl.DataFrame, in_seg: pl.DataFrame, row: int, feats: Sequence[str]
-) -> list[str]:
-    """The user's values closer to its segment's mean than to everyone's, most telling first."""
-    stats = values.select(
-        *[pl.col(f).mean().alias(f"{f}\0o") for f in feats],
-        *[pl.col(f).std(ddof=0).alias(f"{f}\0s") for f in feats],
-    ).row(0, named=True)
-    seg_means = in_seg.select([pl.col(f).mean() for f in feats]).row(0, named=True)
-    mine = values.row(row, named=True)
-    scored: list[tuple[float, str]] = []
-    for f in feats:
-        u, m, o, s = mine[f], _num(seg_means[f]), _num(stats[f"{f}\0o"]), _num(stats[f"{f}\0s"])
-        if u is None or m is None or o is None or not s:
-            continue
-        pull = (abs(u - o) - abs(u - m)) / s
-        if pull > 0:
-            said = f"{number(u)} (segment average {number(m)}, everyone {number(o)})"
-            scored.append((pull, f"{display_name(f)} {said}"))
-    scored.sort(key=lambda item: -item[0])
-    return [line for _, line in scored]
-
-
-def _nearest_centres(
-    matrix: np.ndarray, labels: np.ndarray, row: int, names: Mapping[int, str]
-) -> str:
-    """ "'A' (0.42), then 'B' (1.10)": the two segment centres nearest the user."""
-    if matrix.shape[0] != labels.size:
-        raise InputError("the prepared matrix and the users table differ in rows")
-    ids, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    sums = np.zeros((ids.size, matrix.shape[1]))
-    np.add.at(sums, inverse, matrix)
-    centres = sums / counts[:, None]
-    dist = np.linalg.norm(centres - matrix[row], axis=1)
-    order = np.argsort(dist, kind="stable")
-    parts = [
-        f"'{names.get(int(ids[i]), f'segment {int(ids[i])}')}' ({fixed(dist[i], '.2f')})"
-        for i in order[:2]
-    ]
-    return ", then ".join(parts)

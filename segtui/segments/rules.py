@@ -37,6 +37,7 @@ directly (NaN counts as null there too).
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -602,3 +603,89 @@ def parse_named_rule(text: str) -> tuple[str | None, str]:
                 return name, text[i + 1 :].strip()
             break
     return None, text.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# SQL
+
+
+SQL_DIALECTS: tuple[str, ...] = ("duckdb",)
+"""Dialects :func:`to_sql` writes; the engines issue adds others through ``_SQL_DIALECTS``."""
+
+_SQL_OPERATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
+
+
+@dataclass(frozen=True)
+class _SqlDialect:
+    """What differs between SQL engines: quoting names, writing numbers, NaN tests."""
+
+    quote: Callable[[str], str]
+    number: Callable[[int | float], str]
+    not_nan: Callable[[str], str]
+    """A column as a value where NaN reads as NULL (the rule language treats NaN as null)."""
+
+
+def _duckdb_number(value: int | float) -> str:
+    """Exact literals: an int as written, a float by its shortest round-trip repr (DuckDB reads
+    ``0.1`` as the DECIMAL 0.1, which becomes the same double); infinities spelled out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "'-Infinity'::DOUBLE" if value < 0 else "'Infinity'::DOUBLE"
+    return repr(value)
+
+
+_SQL_DIALECTS: dict[str, _SqlDialect] = {
+    "duckdb": _SqlDialect(
+        quote=lambda name: '"' + name.replace('"', '""') + '"',
+        number=_duckdb_number,
+        not_nan=lambda column: f"nullif({column}, 'NaN'::DOUBLE)",
+    ),
+}
+
+
+def to_sql(
+    rule_ast: Node,
+    dialect: str = "duckdb",
+    *,
+    nan_free: Sequence[str] | frozenset[str] = (),
+) -> str:
+    """A SQL ``WHERE`` condition selecting exactly the rows the rule selects.
+
+    The rule's two-valued logic (a comparison on null is false, ``not`` of it true) is kept in
+    SQL's three-valued one: every rendered node is TRUE exactly where the rule matches (FALSE or
+    NULL elsewhere), and ``not`` first turns NULL into FALSE. Identifiers are quoted; numbers are
+    exact. NaN counts as null in the rule, so feature columns are read NaN-safe unless named in
+    ``nan_free`` (integer and boolean columns, which cannot hold NaN, keep the plain column).
+
+    >>> to_sql(parse_rule("add_to_cart >= 3 and not purchases > 0").ast, nan_free=["purchases"])
+    'nullif("add_to_cart", \\'NaN\\'::DOUBLE) >= 3 AND NOT coalesce("purchases" > 0, FALSE)'
+    """
+    spec = _SQL_DIALECTS.get(dialect)
+    if spec is None:
+        raise InputError(
+            f"no SQL dialect {dialect!r}", hint=f"Known dialects: {', '.join(SQL_DIALECTS)}."
+        )
+    text = _sql(rule_ast, spec, frozenset(nan_free))
+    return text[1:-1] if isinstance(rule_ast, And | Or) else text  # no parentheses around all
+
+
+def _sql_operand(operand: Operand, spec: _SqlDialect, nan_free: frozenset[str]) -> str:
+    if isinstance(operand, Number):
+        return spec.number(operand.value)
+    column = spec.quote(operand.name)
+    return column if operand.name in nan_free else spec.not_nan(column)
+
+
+def _sql(node: Node, spec: _SqlDialect, nan_free: frozenset[str]) -> str:
+    if isinstance(node, Compare):
+        left = _sql_operand(node.left, spec, nan_free)
+        right = _sql_operand(node.right, spec, nan_free)
+        return f"{left} {_SQL_OPERATORS[node.op]} {right}"
+    if isinstance(node, IsNull):
+        value = _sql_operand(node.feature, spec, nan_free)
+        return f"{value} IS {'NOT ' if node.negated else ''}NULL"
+    if isinstance(node, Not):
+        return f"NOT coalesce({_sql(node.operand, spec, nan_free)}, FALSE)"
+    if isinstance(node, And | Or):
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return "(" + joiner.join(_sql(t, spec, nan_free) for t in node.terms) + ")"
+    raise TypeError(f"not a rule node: {node!r}")

@@ -8,7 +8,7 @@ import pytest
 
 from segtui.errors import InputError
 from segtui.segments.names import NOISE_NAME, generate_names
-from segtui.segments.profiles import explain_user, profile_segments
+from segtui.segments.profiles import profile_segments
 from segtui.segments.wording import display_name
 
 
@@ -220,20 +220,6 @@ def test_bad_input() -> None:
         profile_segments(users, np.array([0, 1]), ["s"])
     with pytest.raises(InputError, match="aligned"):
         profile_segments(users, np.array([0]), ["x"])
-
-
-def test_explain_user() -> None:
-    users, labels = shop_users()
-    X = users.drop("user_id").to_numpy()
-    names = {0: "Browsers", 1: "Cart abandoners", 2: "Loyal", 3: "Lapsed"}
-    lines = explain_user(
-        users, labels, "u040", ["page_views", "add_to_cart", "purchases"], names=names, X=X, top=2
-    )
-    assert lines[0] == "u040 is in 'Cart abandoners' (30 users)"
-    assert lines[1] == "  cart adds 8.5 (segment average 8.5, everyone 3.1)"
-    assert lines[-1].startswith("  nearest segment centres: 'Cart abandoners' (")
-    with pytest.raises(InputError, match="no user 'zz'"):
-        explain_user(users, labels, "zz", ["page_views"])
 
 
 def test_mostly_null_feature_is_not_a_trait() -> None:

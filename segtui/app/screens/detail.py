@@ -1,9 +1,11 @@
 """Everything about one segment: profile, each feature's distribution against everyone, sample
-users with their feature values, and its rule when it is a rule segment.
+users with their feature values and why each is here rather than in the next nearest segment,
+its rule when it is a rule segment, and the segment described as a rule of at most three
+conditions (with its precision, coverage and SQL) that ``a`` adds as a rule segment.
 
-The distributions and the sample read every user, so a worker computes them and posts
-:class:`DetailScreen.Computed`; the profile shows at once and the other tabs say they are being
-computed until then. Stepping to another segment cancels the older computation.
+The distributions, the sample and the described rule read every user, so a worker computes them
+and posts :class:`DetailScreen.Computed`; the profile shows at once and the other parts say they
+are being computed until then. Stepping to another segment cancels the older computation.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ from textual.worker import get_current_worker
 from segtui.app.keys import bind
 from segtui.app.widgets.bars import ProfileView, histogram_pair
 from segtui.app.widgets.readouts import feature_lines, profile_for, traits
+from segtui.app.widgets.rule_editor import rule_name
+from segtui.errors import InputError
 from segtui.formatting import number, percent
+from segtui.segments.describe import RuleDescription, describe_segment
+from segtui.segments.explain import explain_rows
 
 if TYPE_CHECKING:
     from segtui.app.app import SegtuiApp
@@ -54,19 +60,80 @@ def distributions(users: pl.DataFrame, mask: np.ndarray, features: list[str]) ->
     return out
 
 
-def sample_rows(users: pl.DataFrame, mask: np.ndarray, features: list[str]) -> list[list[str]]:
-    """Up to SAMPLE_USERS members (a seeded pick, in user order) with their feature values."""
+def sample_pick(mask: np.ndarray) -> np.ndarray:
+    """Up to SAMPLE_USERS member rows: a seeded pick, in user order."""
     idx = np.flatnonzero(mask)
+    if not idx.size:
+        return idx
     rng = np.random.default_rng(0)
-    if idx.size:
-        pick = np.sort(rng.choice(idx, size=min(SAMPLE_USERS, idx.size), replace=False))
-        sample = users[pick.tolist()]
-    else:
-        sample = users.head(0)
-    return [
+    return np.sort(rng.choice(idx, size=min(SAMPLE_USERS, idx.size), replace=False))
+
+
+def sample_rows(
+    users: pl.DataFrame, mask: np.ndarray, features: list[str], why: list[str] | None = None
+) -> list[list[str]]:
+    """Up to SAMPLE_USERS members (:func:`sample_pick`) with their feature values, and when
+    ``why`` is given (one text per picked user) why each is here before the values."""
+    pick = sample_pick(mask)
+    sample = users[pick.tolist()] if pick.size else users.head(0)
+    rows = [
         [str(row[0]), *[number(v if v is None else float(v)) for v in row[1:]]]
         for row in sample.select(["user_id", *features]).iter_rows()
     ]
+    if why is None:
+        return rows
+    return [[row[0], text, *row[1:]] for row, text in zip(rows, why, strict=True)]
+
+
+@dataclass(frozen=True)
+class SegmentSpace:
+    """What the described rule and the sample's reasons need beyond the users and labels."""
+
+    X: np.ndarray | None
+    """The prepared matrix (rows aligned with the users), None when it is not aligned."""
+    seed: int
+    names: dict[int, str]
+    rules: dict[int, str]
+    noise_id: int | None
+
+
+def sample_why(
+    users: pl.DataFrame,
+    labels: np.ndarray,
+    mask: np.ndarray,
+    features: list[str],
+    space: SegmentSpace,
+) -> list[str] | None:
+    """For each sampled user: the features that put it here rather than the next segment."""
+    if space.X is None:
+        return None
+    found = explain_rows(
+        users,
+        labels,
+        space.X,
+        features,
+        sample_pick(mask).tolist(),
+        names=space.names,
+        rules=space.rules,
+        noise_id=space.noise_id,
+        top=2,
+    )
+    return [e.short() for e in found]
+
+
+def description_text(found: RuleDescription | None) -> Text:
+    """The segment as a rule, how well it matches, the SQL, and the key that adds it."""
+    if found is None:
+        return Text("No rule of at most three conditions describes this segment.", style="dim")
+    text = Text("As a rule: ", style="dim")
+    text.append(found.rule, style="bold")
+    text.append(
+        f"  precision {percent(found.precision)} · coverage {percent(found.coverage)}"
+        " · a: add as a rule segment\n",
+        style="dim",
+    )
+    text.append(f"SQL: WHERE {found.sql}", style="dim")
+    return text
 
 
 def distribution_table(rows: list[Distribution]) -> Table:
@@ -105,6 +172,13 @@ class DetailScreen(Screen[None]):
             show=False,
         ),
         bind("3", "tab('d-users')", "Users", id="detail.users", tooltip="Sample users", show=False),
+        bind(
+            "a",
+            "add_rule",
+            "Add rule",
+            id="detail.add_rule",
+            tooltip="Add the rule that describes this segment as a rule segment",
+        ),
     ]
 
     @dataclass
@@ -115,10 +189,12 @@ class DetailScreen(Screen[None]):
         distributions: list[Distribution]
         columns: list[str]
         rows: list[list[str]]
+        description: RuleDescription | None = None
 
     def __init__(self, segment_id: int) -> None:
         super().__init__()
         self.segment_id = segment_id
+        self._description: RuleDescription | None = None
 
     @property
     def segtui(self) -> SegtuiApp:
@@ -127,6 +203,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label("", id="detail-title")
         yield Static("", id="detail-rule")
+        yield Static("", id="detail-describe")
         with TabbedContent(id="detail-tabs", initial="d-profile"):
             with TabPane("Profile", id="d-profile"), VerticalScroll():
                 yield ProfileView(id="detail-profile")
@@ -162,8 +239,25 @@ class DetailScreen(Screen[None]):
         pv.lines = tuple(feature_lines(profile, view.features))
         computing = Text("Computing the distributions…", style="dim")
         self.query_one("#detail-hist", Static).update(computing)
+        self._description = None
+        describing = Text("Finding a rule that describes this segment…", style="dim")
+        self.query_one("#detail-describe", Static).update(describing)
         self.query_one("#detail-users", DataTable).clear(columns=True)
-        self._compute(dataset.users, view.labels, list(view.features), self.segment_id)
+        space = self._space(dataset.users)
+        self._compute(dataset.users, view.labels, list(view.features), self.segment_id, space)
+
+    def _space(self, users: pl.DataFrame) -> SegmentSpace:
+        view, outcome = self.segtui.segview, self.segtui.outcome
+        assert view is not None
+        X = None if outcome is None else np.asarray(outcome.prepared.X)
+        aligned = X is not None and X.shape == (users.height, len(view.features))
+        return SegmentSpace(
+            X if aligned else None,
+            int(outcome.request.fit.seed) if outcome is not None else 0,
+            {p.segment_id: p.name for p in view.profiles},
+            dict(view.rules),
+            view.segmentation.noise_id,
+        )
 
     @work(
         thread=True,
@@ -173,24 +267,63 @@ class DetailScreen(Screen[None]):
         description="Computing the segment's distributions",
     )
     def _compute(
-        self, users: pl.DataFrame, labels: np.ndarray, features: list[str], segment_id: int
+        self,
+        users: pl.DataFrame,
+        labels: np.ndarray,
+        features: list[str],
+        segment_id: int,
+        space: SegmentSpace,
     ) -> None:
         mask = labels == segment_id
         found = distributions(users, mask, features)
-        rows = sample_rows(users, mask, features)
+        why = sample_why(users, labels, mask, features, space)
+        rows = sample_rows(users, mask, features, why)
+        columns = [
+            "user_id",
+            *(["why here (vs next segment)"] if why is not None else []),
+            *features,
+        ]
+        if get_current_worker().is_cancelled:
+            return
+        is_noise = space.noise_id is not None and segment_id == space.noise_id
+        described = (
+            None
+            if is_noise
+            else describe_segment(users, labels, segment_id, features, seed=space.seed)
+        )
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Computed(segment_id, found, ["user_id", *features], rows))
+            self.post_message(self.Computed(segment_id, found, columns, rows, described))
 
     @on(Computed)
     def _computed(self, message: Computed) -> None:
         if message.segment_id != self.segment_id:
             return  # the person stepped on; a newer computation is on its way
         self.query_one("#detail-hist", Static).update(distribution_table(message.distributions))
+        self._description = message.description
+        self.query_one("#detail-describe", Static).update(description_text(message.description))
         table = self.query_one("#detail-users", DataTable)
         table.clear(columns=True)
         table.add_columns(*message.columns)
         for row in message.rows:
             table.add_row(*row)
+
+    def action_add_rule(self) -> None:
+        """Add the described rule as a rule segment (an ordinary edit: ``u`` undoes it)."""
+        app, found = self.segtui, self._description
+        box = self.query_one("#detail-describe", Static)
+        if found is None or app.segmentation is None:
+            box.update(Text("No rule to add yet.", style="dim"))
+            return
+        name = rule_name(
+            f"{app.segmentation.names.get(self.segment_id, 'Segment')} (rule)", app.segmentation
+        )
+        try:
+            new = app.segmentation.add_rule_segment(name, found.rule)
+        except InputError as error:
+            box.update(Text(error.describe()))
+            return
+        app.apply_edit(new)
+        box.update(Text(f"Added rule segment “{name}”: {found.rule} (u undoes)", style="bold"))
 
     def action_back(self) -> None:
         self.dismiss(None)
