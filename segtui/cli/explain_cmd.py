@@ -15,6 +15,7 @@ import numpy as np
 import typer
 
 from segtui.artifacts.assign import assign_users, model_users_with_messages
+from segtui.artifacts.export_set import mixed_export
 from segtui.artifacts.model import read_model
 from segtui.cli.options import (
     AsOfOpt,
@@ -58,6 +59,9 @@ def explain(
     options = load_options(map_, mapping, strict, gap, day_first, layout)
     moment = parse_as_of(as_of) if as_of is not None else None
     users, messages = model_users_with_messages(m, paths, as_of=moment, load_options=options)
+    mixed = mixed_export(model)
+    if mixed:
+        messages = [mixed, *messages]
     if users.height == 0:
         raise InputError("these files hold no users", file=paths[0])
     labels = assign_users(m, users)  # sorted by user_id, as users are
