@@ -137,6 +137,10 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def _users(n: int) -> str:
+    return f"{n:,} user{'s' if n != 1 else ''}"
+
+
 def _rank_text(rank: int) -> str:
     return "the most common" if rank == 1 else f"{_ordinal(rank)} most common"
 
@@ -149,22 +153,28 @@ def _category_names(ident: str) -> tuple[str, ...]:
     return (f"category_{ident}_share", f"category_{ident}_duration_s")
 
 
-def generated_specs(stats: DataStats, reserved: Iterable[str] = ()) -> list[FeatureSpec]:
-    """The declarations generated from ``stats`` (see the module docstring), in a stable order.
+def generated_specs(
+    stats: DataStats,
+    reserved: Iterable[str] = (),
+    event_cap: int = EVENT_CAP,
+    category_cap: int = CATEGORY_CAP,
+) -> list[FeatureSpec]:
+    """The declarations generated from ``stats`` (see the module docstring), in a stable order:
+    per event (most users first), then ``top_category_share``, per category, the rest.
 
     ``reserved`` are names already taken (a person's own features); the catalog's always are.
     """
     taken = {spec.name for spec in CATALOG} | set(reserved) | {OTHER_SHARE, TOP_SHARE}
     catalog_aggs = {spec.agg: spec.name for spec in CATALOG}
-    specs = _event_specs(stats, taken, catalog_aggs)
-    specs += _category_specs(stats, taken)
+    specs = _event_specs(stats, taken, catalog_aggs, event_cap)
+    specs += _category_specs(stats, taken, category_cap)
     return specs
 
 
 def _event_specs(
-    stats: DataStats, taken: set[str], catalog_aggs: dict[Agg, str]
+    stats: DataStats, taken: set[str], catalog_aggs: dict[Agg, str], cap: int
 ) -> list[FeatureSpec]:
-    top = stats.events[:EVENT_CAP]
+    top = stats.events[:cap]
     ids = assign_identifiers((str(c.value) for c in top), taken, _event_names)
     total = len(stats.events)
     specs: list[FeatureSpec] = []
@@ -174,7 +184,7 @@ def _event_specs(
         where = (event_in(event),)
         count = Agg("count", where=where)
         origin = (
-            f"event '{event}': {counted.users:,} users, {_rank_text(rank)} of {total} event "
+            f"event '{event}': {_users(counted.users)}, {_rank_text(rank)} of {total} event "
             f"name{'s' if total != 1 else ''}"
         )
         same = catalog_aggs.get(count)
@@ -229,10 +239,10 @@ def _event_specs(
     return specs
 
 
-def _category_specs(stats: DataStats, taken: set[str]) -> list[FeatureSpec]:
+def _category_specs(stats: DataStats, taken: set[str], cap: int) -> list[FeatureSpec]:
     if not stats.categories:
         return []
-    top = stats.categories[:CATEGORY_CAP]
+    top = stats.categories[:cap]
     ids = assign_identifiers((str(c.value) for c in top), taken, _category_names)
     total = len(stats.categories)
     of_total = f"{total} categor{'ies' if total != 1 else 'y'}"
@@ -254,7 +264,7 @@ def _category_specs(stats: DataStats, taken: set[str]) -> list[FeatureSpec]:
         text = str(counted.value)
         ident = ids[text]
         match = (Filter("category", "in", (counted.value,)),)
-        origin = f"category '{text}': {counted.users:,} users, {_rank_text(rank)} of {of_total}"
+        origin = f"category '{text}': {_users(counted.users)}, {_rank_text(rank)} of {of_total}"
         specs.append(
             FeatureSpec(
                 f"category_{ident}_share",

@@ -4,8 +4,8 @@ Generated features are named after values found in the data (``event_<id>_count`
 ``category_<id>_share``); the ``<id>`` part comes from :func:`identifier`, and a set of texts gets
 its ids from :func:`assign_identifiers`. The rule, which is a contract for the names written:
 
-1. **ASCII-fold**: Unicode NFKD, combining marks dropped, anything still not ASCII dropped
-   (``Café`` -> ``cafe``; ``日本`` has nothing left).
+1. **ASCII-fold**: Unicode NFKD, combining marks dropped, any character still not ASCII read as a
+   separator (``Café`` -> ``cafe``, ``Naïve—Art`` -> ``naive_art``; ``日本`` has nothing left).
 2. **Lower-case**, then every run of characters outside ``[a-z0-9]`` becomes one ``_``
    (``Order Completed`` -> ``order_completed``, ``electronics.smartphone`` ->
    ``electronics_smartphone``, ``[bold]x`` -> ``bold_x``: no dots, spaces, case or markup survive),
@@ -54,8 +54,7 @@ def _digest(text: str, length: int) -> str:
 def identifier(text: str) -> str:
     """The identifier for one text, by the rule in the module docstring (without collisions)."""
     folded = unicodedata.normalize("NFKD", str(text))
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c))
-    ascii_text = ascii_text.encode("ascii", "ignore").decode("ascii")
+    ascii_text = "".join(c if c.isascii() else " " for c in folded if not unicodedata.combining(c))
     ident = _RUN.sub("_", ascii_text.lower()).strip("_")
     if not ident:
         return PREFIX + _digest(str(text), _EMPTY_HASH)
