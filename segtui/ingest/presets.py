@@ -168,8 +168,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 # 2. a word in ``QUANTITY_WORDS`` (qty, units, ...) -> quantity;
 # 3. ``price`` without a word of a total (total, line, sum, ...), or a unit word (unit, each, per)
 #    with a money word or cost -> price (a unit price);
-# 4. a count word (num, number, count, ...) with another word, or ``total`` with an item word
-#    (``total_items``) -> quantity (``number_of_cds``, ``num_items``, ``item_count``);
+# 4. a count word (num, number, count, ...) with another word that is not an entity
+#    (``ENTITY_WORDS``: order, customer, ...), or ``total`` with an item word (``total_items``)
+#    -> quantity (``number_of_cds``, ``num_items``, ``item_count``; not ``order_count``);
 # 5. a money word (amount, value, dollar, sales, total, ...), or cost with a word of a total ->
 #    revenue (a line total: ``dollar_value``, ``sale_amount``, ``order_value``).
 NOT_VALUE_WORDS: frozenset[str] = frozenset(
@@ -181,13 +182,21 @@ NOT_VALUE_WORDS: frozenset[str] = frozenset(
         "sessions", "page", "pages", "visit", "visits", "click", "clicks", "view", "views",
         "login", "logins", "day", "days", "week", "weeks", "month", "months", "year", "years",
         "hour", "hours", "minute", "minutes", "second", "seconds", "time", "times", "date",
-        "duration", "scroll", "depth", "user", "users", "customer", "customers", "order",
-        "orders", "invoice", "invoices", "phone", "account", "zip", "postal", "age",
+        "duration", "scroll", "depth", "zip", "postal", "age",
     }
 )  # fmt: skip
 QUANTITY_WORDS: frozenset[str] = frozenset(
     {"qty", "qnty", "quantity", "quantities", "units", "pcs", "pieces"}
 )
+# Words naming what a row belongs to: a count of them is not a count of items
+# (``order_count``), and with a count word they name an id (``customer_number``).
+ENTITY_WORDS: frozenset[str] = frozenset(
+    {
+        "order", "orders", "invoice", "invoices", "customer", "customers", "user", "users",
+        "client", "clients", "account", "accounts", "phone", "transaction", "transactions",
+        "line", "lines", "receipt", "receipts", "basket", "baskets", "cart", "carts",
+    }
+)  # fmt: skip
 COUNT_WORDS: frozenset[str] = frozenset({"num", "number", "n", "no", "nb", "nr", "count", "cnt"})
 ITEM_WORDS: frozenset[str] = frozenset({"item", "items", "product", "products", "articles"})
 UNIT_WORDS: frozenset[str] = frozenset({"unit", "each", "per"})
@@ -226,7 +235,7 @@ def value_role(name: str) -> tuple[str, str] | None:
     if have & UNIT_WORDS and (money or "cost" in have):
         return "price", f"{said(UNIT_WORDS | MONEY_WORDS | {'cost'})} reads as a unit price"
     counted = have - COUNT_WORDS - {"of"}
-    if have & COUNT_WORDS and counted and not money:
+    if have & COUNT_WORDS and counted and not money and not have & ENTITY_WORDS:
         return "quantity", f"{said(COUNT_WORDS)} + {said(counted)} reads as a count of items"
     if "total" in have and have & ITEM_WORDS:
         return "quantity", f"{said({'total'} | ITEM_WORDS)} reads as a count of items"
