@@ -168,7 +168,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 # 2. a word in ``QUANTITY_WORDS`` (qty, units, ...) -> quantity;
 # 3. ``price`` without a word of a total (total, line, sum, ...), or a unit word (unit, each, per)
 #    with a money word or cost -> price (a unit price);
-# 4. a count word (num, number, count, ...) with another word that is not an entity
+# 4. a count word (count anywhere; num, number, n, no, ... first) with another word, not an entity
 #    (``ENTITY_WORDS``: order, customer, ...), or ``total`` with an item word (``total_items``)
 #    -> quantity (``number_of_cds``, ``num_items``, ``item_count``; not ``order_count``);
 # 5. a money word (amount, value, dollar, sales, total, ...), or cost with a word of a total ->
@@ -197,7 +197,10 @@ ENTITY_WORDS: frozenset[str] = frozenset(
         "line", "lines", "receipt", "receipts", "basket", "baskets", "cart", "carts",
     }
 )  # fmt: skip
-COUNT_WORDS: frozenset[str] = frozenset({"num", "number", "n", "no", "nb", "nr", "count", "cnt"})
+# Count words: ``count``/``cnt`` anywhere; the others only first (``number_of_cds``, ``n_items``),
+# since after a noun they name an id (``item_no``, ``Kunden Nr``).
+COUNT_WORDS: frozenset[str] = frozenset({"count", "cnt"})
+COUNT_PREFIXES: frozenset[str] = frozenset({"num", "number", "n", "no", "nb", "nr"})
 ITEM_WORDS: frozenset[str] = frozenset({"item", "items", "product", "products", "articles"})
 UNIT_WORDS: frozenset[str] = frozenset({"unit", "each", "per"})
 TOTAL_WORDS: frozenset[str] = frozenset({"total", "line", "sum", "extended", "subtotal"})
@@ -234,9 +237,10 @@ def value_role(name: str) -> tuple[str, str] | None:
         return "price", f"{said({'price'})} without a total reads as a unit price"
     if have & UNIT_WORDS and (money or "cost" in have):
         return "price", f"{said(UNIT_WORDS | MONEY_WORDS | {'cost'})} reads as a unit price"
-    counted = have - COUNT_WORDS - {"of"}
-    if have & COUNT_WORDS and counted and not money and not have & ENTITY_WORDS:
-        return "quantity", f"{said(COUNT_WORDS)} + {said(counted)} reads as a count of items"
+    counting = have & COUNT_WORDS or ({words[0]} & COUNT_PREFIXES if words else set())
+    counted = have - COUNT_WORDS - COUNT_PREFIXES - {"of"}
+    if counting and counted and not money and not have & ENTITY_WORDS:
+        return "quantity", f"{said(counting)} + {said(counted)} reads as a count of items"
     if "total" in have and have & ITEM_WORDS:
         return "quantity", f"{said({'total'} | ITEM_WORDS)} reads as a count of items"
     if money:

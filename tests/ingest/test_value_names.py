@@ -26,6 +26,9 @@ from segtui.pipeline import load_users
         ("order_count", None),  # orders, not items
         ("order_number", None),  # an id
         ("phone_number", None),
+        ("item_no", None),  # an item id
+        ("Kunden Nr", None),
+        ("no_of_items", "quantity"),
         ("transaction_value", "revenue"),
         ("line_total", "revenue"),
         ("Total Price", "revenue"),
