@@ -107,6 +107,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "product_category",
         "item_category",
         "department",
+        "content_category",
+        "page_category",
+        "topic",
+        "section",
+        "genre",
+        "subject",
     ),
     "item_id": (
         "item_id",

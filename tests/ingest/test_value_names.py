@@ -143,3 +143,8 @@ def test_segment_on_cdnow_builds_monetary_features_with_no_map(cdnow: Path, tmp_
     assert {"revenue", "avg_order_value"} <= set(model.features)
     inspect = CliRunner().invoke(app, ["inspect", str(cdnow)])
     assert "name rule ('dollar_value': 'dollar' + 'value' reads as a line total)" in inspect.output
+
+
+def test_a_topic_column_is_the_category() -> None:
+    mapping = detect_mapping(["userId", "timestamp", "event", "topic", "duration"])
+    assert mapping.columns["category"] == "topic"
