@@ -92,9 +92,7 @@ def stats_queries(events: pl.LazyFrame) -> list[pl.LazyFrame]:
     queries = [events.group_by("event").agg(per_event)]
     if "category" in columns:
         queries.append(
-            events.filter(pl.col("category").is_not_null())
-            .group_by("category")
-            .agg(users)
+            events.filter(pl.col("category").is_not_null()).group_by("category").agg(users)
         )
     return queries
 
