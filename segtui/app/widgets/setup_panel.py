@@ -38,7 +38,7 @@ class FeatureBox(MarkBox):
         super().__init__(name, value, id=f"feat-{name}", compact=True)
         self.feature = name
         self.description = description
-        self.tooltip = description
+        self.tooltip = Text(description)  # data text (an event name) is never markup
 
 
 class Refusal(ValueError):
