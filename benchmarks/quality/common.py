@@ -138,13 +138,33 @@ def order_within(keys: Sequence[np.ndarray]) -> np.ndarray:
     return np.lexsort(tuple(keys))
 
 
-def hex_ids(rng: np.random.Generator, n: int, nbytes: int = 16) -> list[str]:
+_HEX = np.array(list("0123456789abcdef"))
+
+
+def _hex_chars(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
     raw = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
-    return [row.tobytes().hex() for row in raw]
+    chars = np.empty((n, 2 * nbytes), dtype="<U1")
+    chars[:, 0::2], chars[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
+    return chars
+
+
+def hex_ids(rng: np.random.Generator, n: int, nbytes: int = 16) -> list[str]:
+    """Random lowercase hex strings (vectorised: a log has hundreds of thousands)."""
+    chars = np.ascontiguousarray(_hex_chars(rng, n, nbytes))
+    return chars.view(f"<U{2 * nbytes}").ravel().tolist()
 
 
 def uuids(rng: np.random.Generator, n: int) -> list[str]:
-    return [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}" for h in hex_ids(rng, n)]
+    """Random version-4 UUIDs as text."""
+    h = _hex_chars(rng, n, 16)
+    h[:, 12], h[:, 16] = "4", "a"
+    dash = np.full((n, 1), "-", dtype="<U1")
+    chars = np.ascontiguousarray(
+        np.hstack(
+            [h[:, :8], dash, h[:, 8:12], dash, h[:, 12:16], dash, h[:, 16:20], dash, h[:, 20:]]
+        )
+    )
+    return chars.view("<U36").ravel().tolist()
 
 
 def size_skew(truth: np.ndarray) -> float:

@@ -29,11 +29,11 @@ Nuisance, in numbers:
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from benchmarks.quality import common as c
 
@@ -127,60 +127,89 @@ def generate(n_users: int, seed: int, out_dir: Path) -> c.Generated:
     s_end = np.zeros(len(s_user))
     np.maximum.at(s_end, p_sess, p_t + seconds)
 
-    user_ids = [f"rdr_{h}" for h in c.hex_ids(rng, n_users, 6)]
-    anon = c.uuids(rng, n_users)
-    events: list[tuple[float, int, str, dict, str]] = []
-    for i in range(len(p_sess)):
-        u, tp, a = int(p_user[i]), TOPICS[topic[i]], int(article[i])
-        path = f"/{tp}/{a}"
-        props = {
-            "category": tp,
-            "title": f"{tp.title()} story {a}",
-            "duration": float(seconds[i]),
-            "scroll_depth": int(scroll[i]),
-        }
-        events.append((p_t[i], u, "Page Viewed", props, path))
-        if video[i]:
-            watched = float(np.round(seconds[i] * 0.8 + 5))
-            v_props = {"category": tp, "video_id": f"v{a % 600}", "position": watched}
-            events.append((p_t[i] + 3, u, "Video Played", v_props, path))
-        if share[i]:
-            via = SHARE_VIA[a % len(SHARE_VIA)]
-            events.append(
-                (
-                    p_t[i] + seconds[i] * 0.9,
-                    u,
-                    "Article Shared",
-                    {"category": tp, "share_via": via},
-                    path,
-                )
-            )
+    user_ids = np.array([f"rdr_{h}" for h in c.hex_ids(rng, n_users, 6)])
+    anon = np.array(c.uuids(rng, n_users))
+    topics = np.array(TOPICS)
+    tp = topics[topic]
+    paths = np.char.add(np.char.add(np.char.add("/", tp), "/"), article.astype(str))
     first_page = np.r_[0, np.cumsum(pages)[:-1]]
-    for s in np.flatnonzero(search):
-        q = TOPICS[topic[first_page[s]]]
-        events.append((s_t0[s] - 20, int(s_user[s]), "Searched", {"query": q}, "/search"))
-    for s in np.flatnonzero(form):
-        name = FORMS[int(s) % len(FORMS)]
-        events.append(
-            (s_end[s] + 15, int(s_user[s]), "Form Submitted", {"form_name": name}, f"/forms/{name}")
-        )
-    events.sort(key=lambda e: (e[0], e[1]))
-    msg_ids = c.uuids(rng, len(events))
+    srch, frm = np.flatnonzero(search), np.flatnonzero(form)
+    form_name = np.array(FORMS)[frm % len(FORMS)]
+    kinds = [
+        (
+            p_t,
+            p_user,
+            "Page Viewed",
+            {
+                "category": tp,
+                "title": np.char.add(
+                    np.char.add(np.char.title(tp), " story "), article.astype(str)
+                ),
+                "duration": seconds,
+                "scroll_depth": scroll.astype(int),
+            },
+            paths,
+        ),
+        (
+            p_t[video] + 3,
+            p_user[video],
+            "Video Played",
+            {
+                "category": tp[video],
+                "video_id": np.char.add("v", (article[video] % 600).astype(str)),
+                "position": np.round(seconds[video] * 0.8 + 5),
+            },
+            paths[video],
+        ),
+        (
+            p_t[share] + seconds[share] * 0.9,
+            p_user[share],
+            "Article Shared",
+            {"category": tp[share], "share_via": np.array(SHARE_VIA)[article[share] % 5]},
+            paths[share],
+        ),
+        (
+            s_t0[srch] - 20,
+            s_user[srch],
+            "Searched",
+            {"query": topics[topic[first_page[srch]]]},
+            np.full(len(srch), "/search"),
+        ),
+        (
+            s_end[frm] + 15,
+            s_user[frm],
+            "Form Submitted",
+            {"form_name": form_name},
+            np.char.add("/forms/", form_name),
+        ),
+    ]
     origin = ORIGIN.replace(tzinfo=None)
+    parts = []
+    for t, u, name, props, page in kinds:
+        frame = pl.DataFrame({"t": np.round(t, 3), "u": u, **props, "path": page})
+        parts.append(
+            frame.select(
+                "t",
+                "u",
+                pl.struct(
+                    type=pl.lit("track"),
+                    event=pl.lit(name),
+                    userId=pl.Series(user_ids[u]),
+                    anonymousId=pl.Series(anon[u]),
+                    messageId=pl.Series(c.uuids(rng, len(u)), dtype=pl.Utf8),
+                    timestamp=(
+                        pl.lit(origin) + pl.duration(milliseconds=pl.col("t") * 1000)
+                    ).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                    properties=pl.struct(list(props)),
+                    context=pl.struct(page=pl.struct(path=pl.col("path"))),
+                )
+                .struct.json_encode()
+                .alias("call"),
+            )
+        )
+    log = pl.concat(parts).sort("t", "u", maintain_order=True)
+    log = log.select("call")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "tracks.ndjson"
-    with path.open("w", encoding="utf-8") as out:
-        for (t, u, name, props, page), mid in zip(events, msg_ids, strict=True):
-            stamp = (origin + timedelta(seconds=round(t, 3))).isoformat(timespec="milliseconds")
-            call = {
-                "type": "track",
-                "event": name,
-                "userId": user_ids[u],
-                "anonymousId": anon[u],
-                "messageId": mid,
-                "timestamp": stamp + "Z",
-                "properties": props,
-                "context": {"page": {"path": page}},
-            }
-            out.write(json.dumps(call, separators=(",", ":")) + "\n")
-    return c.Generated([path], user_ids, truth, lat)
+    log.write_csv(path, include_header=False, quote_style="never")
+    return c.Generated([path], list(user_ids), truth, lat)

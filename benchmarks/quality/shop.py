@@ -98,12 +98,12 @@ def _means() -> np.ndarray:
     lg, lt = np.log, lambda p: np.log(p / (1 - p))
     rows = [
         # spw, views/session, cart, remove, buy, price, focus, winter share, lifetime
-        (0.8, 7.0, 0.015, 0.20, 0.15, 80, 0.35, 0.03, 400),  # browsers
-        (0.6, 4.0, 0.35, 0.35, 0.04, 120, 0.40, 0.03, 400),  # cart abandoners
-        (1.0, 9.0, 0.12, 0.25, 0.55, 12, 0.30, 0.03, 400),  # bargain hunters
+        (0.5, 6.0, 0.015, 0.20, 0.15, 80, 0.35, 0.03, 400),  # browsers
+        (0.5, 4.0, 0.35, 0.35, 0.04, 120, 0.40, 0.03, 400),  # cart abandoners
+        (0.7, 7.0, 0.12, 0.25, 0.55, 12, 0.30, 0.03, 400),  # bargain hunters
         (3.0, 3.0, 0.50, 0.05, 0.85, 60, 0.60, 0.03, 1.0),  # one-time buyers
-        (0.7, 5.0, 0.20, 0.15, 0.50, 50, 0.50, 0.85, 400),  # winter shoppers
-        (1.5, 4.0, 0.35, 0.05, 0.80, 600, 0.75, 0.03, 400),  # loyal premium
+        (0.6, 5.0, 0.20, 0.15, 0.50, 50, 0.50, 0.85, 400),  # winter shoppers
+        (1.0, 4.0, 0.35, 0.05, 0.80, 600, 0.75, 0.03, 400),  # loyal premium
     ]
     return np.array(
         [
