@@ -43,6 +43,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--algos", default="kmeans,gmm,hierarchical,birch")
     p.add_argument("--k", default="true", help="'true' (the planted k) or 'auto' (segtui's own)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead")
+    p.add_argument("--reference", action="store_true", help="also score the analyst reference")
+    p.add_argument("--save", type=Path, default=None, help="write the JSON here after each world")
     p.add_argument("--keep", type=Path, default=None, help="write the worlds here and keep them")
     return p.parse_args(argv)
 
@@ -73,9 +75,12 @@ def run(args: argparse.Namespace, out_root: Path) -> list[dict]:
                 "segments": [s.__dict__ for s in results[0].segments],
                 "seconds": statistics.fmean(r.seconds for r in results),
             }
-            if not args.json:
-                print(f"  {name} {algo}: ARI mean {statistics.fmean(aris):.3f}", file=sys.stderr)
+            print(f"  {name} {algo}: ARI mean {statistics.fmean(aris):.3f}", file=sys.stderr)
+        if args.reference:
+            report["reference"] = reference(world)
         reports.append(report)
+        if args.save is not None:  # after each world, so a long run leaves what it measured
+            args.save.write_text(json.dumps(reports, indent=2))
     return reports
 
 
@@ -87,6 +92,11 @@ def markdown(reports: list[dict], seeds: str) -> str:
             "",
             f"Ceiling (K-Means on the generator's parameters): {rep['ceiling']:.3f}",
             "",
+            *(
+                [f"Reference (analyst features from the log, K-Means): {rep['reference']:.3f}", ""]
+                if "reference" in rep
+                else []
+            ),
             f"| algorithm | ARI mean (seeds {seeds}) | min | per seed | s/fit |",
             "|---|---|---|---|---|",
         ]

@@ -108,6 +108,7 @@ class Result:
     segments: list[SegmentTruth]
     layout: str
     seconds: float
+    """Wall seconds of the segmentation (loading the files is not counted: it is cached)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,8 +151,8 @@ def evaluate(world: World, algo: str = "kmeans", seed: int = 0, k: int | None = 
     from segtui.pipeline import run_segmentation
 
     algo = ALGO_ALIASES.get(algo, algo)
-    clock = time.perf_counter()
     data = load(world)
+    clock = time.perf_counter()
     params: dict[str, Any] = {}
     chosen_k = world.k if k is None else k
     if chosen_k:
@@ -207,3 +208,16 @@ def _layout(data: Any) -> str:
         if value is not None:
             return str(getattr(value, "name", value))
     return "?"
+
+
+def reference(world: World, seed: int = 0) -> float:
+    """ARI of the analyst-style reference (:mod:`benchmarks.quality.reference`) on the log."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from benchmarks.quality.reference import reference_labels
+
+    labels = reference_labels(world.layout, world.files, world.k, seed)
+    joined = world.truth.join(labels, on="user_id", how="inner")
+    if joined.height != world.truth.height:
+        raise RuntimeError(f"{world.name}: the reference read {joined.height} planted users")
+    return float(adjusted_rand_score(joined["group"].to_list(), joined["label"].to_list()))
