@@ -7,8 +7,9 @@ general features for every world: the share of each event type, events per activ
 session, sessions per week since the user's first event, the share of that time they stayed
 active, the share of events in December-February, mean value where a value exists, mean time and
 scroll where they exist, the share of events in each of the ten most common categories and the
-top category's share (rates, not counts, because users join all through the log). It shows that the log itself carries the groups (the ceiling only says the
-generator's parameters do); it is not a bound on what a feature set can reach.
+top category's share (rates, not counts, because users join all through the log). It says how
+much of the groups a plain general feature set finds in the log itself (the ceiling only says
+the generator's parameters carry them); it is not a bound on what a feature set can reach.
 """
 
 from __future__ import annotations

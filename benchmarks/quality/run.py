@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.quality.worlds import WORLDS, Result, ceiling, evaluate, make
+from benchmarks.quality.worlds import WORLDS, Result, ceiling, evaluate, make, reference
 
 
 def _seeds(text: str) -> list[int]:
