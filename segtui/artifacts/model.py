@@ -17,7 +17,10 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
 * ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
   the per-user base labels, plus ``splits``: for each split the centers of its parts in the
   prepared space (new users in a split segment go to the nearest part's center);
-* ``segments``: the final segments (id, name, kind, rule), ``projection``: PCA axes for pc1/pc2,
+* ``segments``: the final segments (id, name, kind, rule, and ``claims``: what a generated name
+  says, each ``{feature, direction, value, overall}`` with the segment and overall means of a
+  clustering feature; empty for a person's name; absent in files written before claims, which
+  still read), ``projection``: PCA axes for pc1/pc2,
   ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
 * ``segtui_version``, ``created`` (UTC), ``schema_version``.
 
@@ -54,6 +57,8 @@ from segtui.fields import MODEL_HINT, Fields, loads_json
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
+from segtui.segments.names import Claim
+from segtui.segments.profiles import profile_segments
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import Segmentation
 
@@ -157,10 +162,12 @@ def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, 
 def _segments_section(
     fitted: FittedSegmentation, labels: np.ndarray | None
 ) -> list[dict[str, Any]]:
-    """Every final segment: id, name, kind, what it came from, its rule and its size."""
+    """Every final segment: id, name, kind, what it came from, its rule, its size and the
+    claims its name is built from."""
     segmentation, users = fitted.segmentation, fitted.users
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
+    claims = _claims(fitted, final)
     return [
         {
             "id": info.id,
@@ -169,9 +176,26 @@ def _segments_section(
             "source_ids": list(info.source_ids),
             "rule": info.rule,
             "size": int(sizes.get(info.id, 0)),
+            "claims": [c.to_dict() for c in claims.get(info.id, ())],
         }
         for info in segmentation.segments(users if segmentation.has_rules else None)
     ]
+
+
+def _claims(fitted: FittedSegmentation, final: np.ndarray) -> dict[int, tuple[Claim, ...]]:
+    """The claims of each segment's name, from its profile over the fitted users (see
+    :func:`segtui.segments.names.name_segments`: a person's name claims nothing)."""
+    segmentation = fitted.segmentation
+    if fitted.users.height != len(final):
+        return {}
+    profiles = profile_segments(
+        fitted.users,
+        final,
+        list(fitted.prepared.features),
+        segmentation.names,
+        segmentation.noise_id,
+    )
+    return {p.segment_id: p.claims for p in profiles}
 
 
 def _cluster_section(result: ClusterResult) -> dict[str, Any]:
@@ -294,6 +318,14 @@ class Model:
     def segment_names(self) -> dict[int, str]:
         """Final segment names by id."""
         return {int(s["id"]): str(s["name"]) for s in self.data["segments"]}
+
+    @property
+    def segment_claims(self) -> dict[int, tuple[Claim, ...]]:
+        """What each segment's name claims (empty for names without claims and old files)."""
+        return {
+            int(s["id"]): tuple(Claim.from_dict(c) for c in s.get("claims", ()))
+            for s in self.data["segments"]
+        }
 
 
 def _read_header(data: Any, file: str | Path | None) -> Fields:
@@ -457,6 +489,17 @@ def _read_splits(top: Fields, edits: Sequence[Edit], width: int) -> dict[int, Sp
     return splits
 
 
+def _read_claims(item: Fields) -> None:
+    """A segment's optional ``claims``: a list of {feature, direction, value, overall}."""
+    if "claims" not in item.data:
+        return  # written before claims existed
+    for i, claim in enumerate(item.get("claims", list)):
+        try:
+            Claim.from_dict(claim if isinstance(claim, dict) else {})
+        except ValueError as error:
+            raise item.error(f"claims[{i}]", f"is not a claim ({error})") from None
+
+
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
     """Check a model dict section by section; any problem is an InputError naming the key.
 
@@ -476,6 +519,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
     for item in top.items("segments"):
         item.get("id", int)
         item.get("name", str)
+        _read_claims(item)
     Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,

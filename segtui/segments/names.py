@@ -222,9 +222,15 @@ def _family(concept: str) -> str:
     return FAMILIES.get(concept, concept)
 
 
-def family_of(feature: str) -> str:
-    """The family of a feature's concept ("value" for purchases and revenue alike)."""
-    return _family(concept_of(feature))
+VOLUME = frozenset({"buys", "spend", "items"})
+"""How much a user bought, in orders, money or items: the concepts that can say the same thing
+in one log (a shop of one price), which the data then decides (see ``concept_groups``)."""
+
+
+def may_say_the_same(a: str, b: str) -> bool:
+    """Whether features ``a`` and ``b`` may be one claim when they move together in the data."""
+    ca, cb = concept_of(a), concept_of(b)
+    return ca == cb or (ca in VOLUME and cb in VOLUME)
 
 
 def _concept_features(profile: SegmentProfile, concept: str) -> list[str]:

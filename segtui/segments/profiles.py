@@ -40,7 +40,7 @@ import polars as pl
 
 from segtui.errors import InputError
 from segtui.formatting import fixed, number, percent
-from segtui.segments.names import Claim, concept_of, contrast, family_of, name_segments
+from segtui.segments.names import Claim, concept_of, contrast, may_say_the_same, name_segments
 from segtui.segments.wording import (
     comparative,
     display_name,
@@ -266,14 +266,15 @@ def _traits(profile: SegmentProfile) -> list[Trait]:
 CORRELATION_SAMPLE = 20_000
 """Users (every n-th row, no randomness) over which features are correlated for grouping."""
 SAME_THING = 0.9
-"""|Pearson r| from which two features of one family (purchases and revenue, events and
-sessions) say the same thing in this data: one trait, one claim. Only within a family: features
-that tell planted groups apart correlate across users because of the groups themselves."""
+"""|Pearson r| from which purchases, revenue and items bought say the same thing in this data:
+one trait, one claim. Only those (see ``names.may_say_the_same``): features that tell planted
+groups apart correlate across users because of the groups themselves, not because they are one
+idea."""
 
 
 def concept_groups(users: pl.DataFrame, features: Sequence[str]) -> dict[str, str]:
     """Feature -> group: its concept (:func:`segtui.segments.names.concept_of`), joined with
-    the concepts of its family's features it moves with (|r| >= SAME_THING over a sample)."""
+    the purchase-volume concepts it moves with (|r| >= SAME_THING over a sample of users)."""
     groups = {f: concept_of(f) for f in features}
     parent = {g: g for g in groups.values()}
 
@@ -295,7 +296,7 @@ def concept_groups(users: pl.DataFrame, features: Sequence[str]) -> dict[str, st
             corr = np.corrcoef(matrix[:, varying], rowvar=False)
             for a, b in zip(*np.nonzero(np.triu(np.abs(corr) >= SAME_THING, k=1)), strict=True):
                 fa, fb = features[varying[a]], features[varying[b]]
-                if family_of(fa) != family_of(fb):
+                if not may_say_the_same(fa, fb):
                     continue
                 ra, rb = find(groups[fa]), find(groups[fb])
                 if ra != rb:
