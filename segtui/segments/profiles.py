@@ -40,7 +40,15 @@ import polars as pl
 
 from segtui.errors import InputError
 from segtui.formatting import fixed, number, percent
-from segtui.segments.names import Claim, concept_of, contrast, may_say_the_same, name_segments
+from segtui.segments.names import (
+    Claim,
+    concept_of,
+    contrast,
+    may_say_the_same,
+    name_segments,
+    person_named,
+)
+from segtui.segments.segmentation import Segmentation
 from segtui.segments.wording import (
     comparative,
     display_name,
@@ -340,6 +348,97 @@ def profile_segments(
         )
         for p in profiles
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Names after an edit
+
+
+def fresh_names(
+    users: pl.DataFrame,
+    labels: np.ndarray | Sequence[int],
+    features: Sequence[str],
+    names: Mapping[int, str],
+    fresh: Sequence[int],
+    *,
+    noise_id: int | None = None,
+    siblings: bool = False,
+    stem: str | None = None,
+) -> dict[int, str]:
+    """Names for the segments ``fresh`` from their profiles, every other segment's name in
+    ``names`` kept (the new names are unique among them). ``siblings``: the fresh segments are
+    the parts of one split, told apart from each other (see ``names.name_segments``)."""
+    feats = _numeric_features(users, features)
+    label_array = _aligned_labels(labels, users)
+    frame, keys = _feature_frame(users, feats, label_array)
+    overall = _overall(frame, keys)
+    concepts = concept_groups(users, feats)
+    profiles = [
+        _profile(row, keys, overall, noise_id, 4, concepts)
+        for row in _per_segment(frame, keys).iter_rows(named=True)
+    ]
+    fixed = {sid: name for sid, name in names.items() if sid not in set(fresh)}
+    named = name_segments(profiles, fixed, fresh if siblings else (), stem)
+    return {sid: named[sid].text for sid in fresh if sid in named}
+
+
+def merge_renamed(
+    segmentation: Segmentation,
+    users: pl.DataFrame,
+    features: Sequence[str],
+    ids: Sequence[int],
+    into: int | None = None,
+) -> Segmentation:
+    """Merge ``ids``; the merged segment is named from its new profile, unless a person named
+    the segment it keeps (then that name stays)."""
+    merged = segmentation.merge(ids, into=into)
+    target = merged.edits[-1].target_id  # type: ignore[union-attr]
+    if target in person_named(segmentation.edits):
+        return merged
+    labels = merged.labels(users)
+    name = fresh_names(
+        users, labels, features, merged.names, [target], noise_id=segmentation.noise_id
+    ).get(target)
+    return merged if name is None else segmentation.merge(ids, into=into, name=name)
+
+
+def split_named(
+    segmentation: Segmentation,
+    users: pl.DataFrame,
+    features: Sequence[str],
+    segment_id: int,
+    sub_labels: np.ndarray | Sequence[int],
+) -> Segmentation:
+    """Split ``segment_id`` (one sub-label per member), each part named from what tells it
+    apart: its own name when the parts' names differ, else the shared name with the trait that
+    sets it apart from the other part ("Browsers (more sessions)"); a person's name for the
+    segment stays the stem ("VIP (fewer sessions)")."""
+    sub = np.asarray(sub_labels)
+    split = segmentation.split(segment_id, sub)
+    parts = split.edits[-1].part_ids  # type: ignore[union-attr]
+    stem = None
+    if segment_id in person_named(segmentation.edits):
+        stem = segmentation.names[segment_id]
+    labels = split.labels(users)
+    named = fresh_names(
+        users,
+        labels,
+        features,
+        split.names,
+        parts,
+        noise_id=segmentation.noise_id,
+        siblings=True,
+        stem=stem,
+    )
+    members = segmentation.members(segment_id)
+    by_sub: dict[int, str] = {}
+    for pid in parts:
+        mask = split.members(pid)[members]
+        if mask.any() and pid in named:
+            by_sub[sub[mask][0].item()] = named[pid]
+    if len(set(by_sub.values())) != len(by_sub):
+        return split
+    return segmentation.split(segment_id, sub, names=by_sub)
 
 
 # --------------------------------------------------------------------------------------------
