@@ -330,6 +330,7 @@ NAME_PATTERNS: tuple[NamePattern, ...] = (
     NamePattern("Browsers", (("views", "high"), ("buys", "none"))),
     NamePattern("Browsers", (("views", "high"), ("buys", "low"))),
     NamePattern("Browsers", (("views", "high"), ("carts", "low"))),
+    NamePattern("Non-buyers", (("buys", "none"),)),
     NamePattern("One-time buyers", (("buys", "one"), ("last_seen", "high"))),
     NamePattern("One-time buyers", (("buys", "one"),)),
     NamePattern("Frequent buyers", (("buys", "high"),)),
@@ -373,7 +374,6 @@ EVENT_PERSONAS: tuple[tuple[str, str], ...] = (
     ("api", "API users"),
     ("export", "Exporters"),
     ("report", "Report users"),
-    ("level", "Levelers"),
     ("achievement", "Achievers"),
     ("deposit", "Depositors"),
     ("transfer", "Transferers"),
@@ -405,8 +405,9 @@ def _condition(profile: SegmentProfile, feature: str, test: Test) -> _Contrast |
         return None
     if test == "notlow":
         return True if effect is not None and effect > -TRAIT_MIN_EFFECT else None
-    if test == "some":
-        return True if mean is not None and mean > 0 else None
+    if test == "some":  # the typical user of the segment did it
+        median = profile.median.get(feature)
+        return True if median is not None and median > 0 else None
     if test == "one":
         return _one_time(profile, feature)
     return None
@@ -548,7 +549,8 @@ def base_name(profile: SegmentProfile) -> SegmentName:
         text = persona.name
     else:
         parts = [behavior[0]]
-        if len(behavior) > 1:
+        first = _phrase(behavior[0], first=True)
+        if len(behavior) > 1 and first[:1].islower():  # a persona noun says enough alone
             parts.append(behavior[1])
         text = _capital(", ".join(_phrase(p, first=i == 0) for i, p in enumerate(parts)))
         claims = [p.claim for p in parts]
@@ -599,8 +601,11 @@ def name_segments(
     twins = _twins(order, bases, set(siblings))
     for profile in order:
         base = bases[profile.segment_id]
-        other = twins.get(profile.segment_id) or holders.get(base.text)
-        named = _qualified(profile, base, other, taken) if other is not None else None
+        twin = twins.get(profile.segment_id)
+        other = twin or (holders.get(base.text) if base.claims else None)
+        named = None
+        if other is not None:
+            named = _qualified(profile, base, other, taken, relative=twin is not None)
         if named is None:
             named = SegmentName(unique_name(base.text, taken), base.claims)
         taken.add(named.text)
@@ -647,26 +652,48 @@ def _claims_of_fixed(text: str, base: SegmentName) -> tuple[Claim, ...]:
 
 
 def _qualified(
-    profile: SegmentProfile, base: SegmentName, other: SegmentProfile, taken: set[str]
+    profile: SegmentProfile,
+    base: SegmentName,
+    other: SegmentProfile,
+    taken: set[str],
+    *,
+    relative: bool,
 ) -> SegmentName | None:
-    """``base (more page views)``: the claim that most sets ``profile`` apart from ``other``."""
-    used = {c.feature for c in base.claims}
+    """``base (more page views)``: what most sets ``profile`` apart from ``other``; only a
+    true contrast with everyone unless ``relative`` (split parts, told apart from each other)."""
+    used = set() if relative else {c.feature for c in base.claims}
     found = differentiator(profile, other, used)
-    if found is None:
+    if found is None or (found.claim is None and not relative):
         return None
     label = feature_label(found.feature)
     text = f"{base.text} ({comparative(label, higher=found.direction == 'higher')} {label.noun})"
     if text in taken:
         return None
-    return SegmentName(text, (*base.claims, found))
+    said = {c.feature for c in base.claims}
+    claims = (
+        base.claims if found.claim is None or found.feature in said else (*base.claims, found.claim)
+    )
+    return SegmentName(text, claims)
+
+
+@dataclass(frozen=True)
+class Apart:
+    """How a segment differs from another one: ``feature`` is ``direction`` than theirs, and
+    ``claim`` when it also differs from everyone that way (else the qualifier claims nothing:
+    the lower-viewing half of the browsers still views more than everyone)."""
+
+    feature: str
+    direction: Direction
+    claim: Claim | None
 
 
 def differentiator(
     profile: SegmentProfile, other: SegmentProfile, skip: Collection[str] = ()
-) -> Claim | None:
-    """The feature most unlike ``other`` (>= 0.25 sd apart), on which ``profile`` also differs
-    from everyone the same way (a trait-sized, material contrast): a claim true of it."""
-    best: tuple[float, Claim] | None = None
+) -> Apart | None:
+    """The feature most unlike ``other`` (>= 0.25 sd apart): first among those on which
+    ``profile`` also differs from everyone the same way (a true claim), else among all."""
+    agreeing: tuple[float, Apart] | None = None
+    relative: tuple[float, Apart] | None = None
     skip_groups = {_group(profile, f) for f in skip}
     for feature, effect in profile.effect.items():
         theirs = other.effect.get(feature)
@@ -674,14 +701,19 @@ def differentiator(
             continue
         if _group(profile, feature) in skip_groups:
             continue
+        if profile.coverage.get(feature, 1.0) < MIN_COVERAGE:
+            continue
         gap = effect - theirs
+        if abs(gap) < TRAIT_MIN_EFFECT:
+            continue
+        direction: Direction = "higher" if gap > 0 else "lower"
         own = contrast(profile, feature, "trait")
-        if abs(gap) < TRAIT_MIN_EFFECT or own is None:
-            continue
-        if (gap > 0) != (own.claim.direction == "higher"):
-            continue
-        if best is None or abs(gap) > best[0]:
-            best = (abs(gap), own.claim)
+        if own is not None and own.claim.direction == direction:
+            if agreeing is None or abs(gap) > agreeing[0]:
+                agreeing = (abs(gap), Apart(feature, direction, own.claim))
+        elif relative is None or abs(gap) > relative[0]:
+            relative = (abs(gap), Apart(feature, direction, None))
+    best = agreeing or relative
     return None if best is None else best[1]
 
 
