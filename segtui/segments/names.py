@@ -227,10 +227,14 @@ VOLUME = frozenset({"buys", "spend", "items"})
 in one log (a shop of one price), which the data then decides (see ``concept_groups``)."""
 
 
+LAST_TIME = frozenset({"recency", "last_seen"})
+"""Days since the last purchase and since the last visit: one thing where every event is one."""
+
+
 def may_say_the_same(a: str, b: str) -> bool:
     """Whether features ``a`` and ``b`` may be one claim when they move together in the data."""
     ca, cb = concept_of(a), concept_of(b)
-    return ca == cb or (ca in VOLUME and cb in VOLUME)
+    return ca == cb or any(ca in kin and cb in kin for kin in (VOLUME, LAST_TIME))
 
 
 def _concept_features(profile: SegmentProfile, concept: str) -> list[str]:
@@ -336,6 +340,7 @@ NAME_PATTERNS: tuple[NamePattern, ...] = (
     NamePattern("Frequent buyers", (("buys", "high"),)),
     NamePattern("Lapsed buyers", (("recency", "high"), ("buys", "some"))),
     NamePattern("Lapsed users", (("last_seen", "high"),)),
+    NamePattern("Recently active users", (("last_seen", "low"),)),
     NamePattern("New users", (("tenure", "low"),)),
     NamePattern("Long-time users", (("tenure", "high"),)),
     NamePattern("Serial returners", (("refunds", "high"),)),
@@ -518,6 +523,12 @@ def _phrase(item: _Contrast, *, first: bool) -> str:
     return f"{'high' if higher else 'low'} {display_name(claim.feature)}"
 
 
+def _shop(profile: SegmentProfile) -> bool:
+    """Whether the log is a shop's (purchases or cart adds among the features): time personas
+    are "Winter shoppers" there and "Winter users" on a content site or in a game."""
+    return any(concept_of(f) in ("buys", "carts", "spend") for f in profile.mean)
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -547,6 +558,8 @@ def base_name(profile: SegmentProfile) -> SegmentName:
     if persona is not None:
         claims = [c.claim for c in persona.claims]
         text = persona.name
+        if text.endswith(" shoppers") and not _shop(profile):
+            text = text.replace(" shoppers", " users")
     else:
         parts = [behavior[0]]
         first = _phrase(behavior[0], first=True)

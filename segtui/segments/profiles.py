@@ -274,10 +274,10 @@ def _traits(profile: SegmentProfile) -> list[Trait]:
 CORRELATION_SAMPLE = 20_000
 """Users (every n-th row, no randomness) over which features are correlated for grouping."""
 SAME_THING = 0.9
-"""|Pearson r| from which purchases, revenue and items bought say the same thing in this data:
-one trait, one claim. Only those (see ``names.may_say_the_same``): features that tell planted
-groups apart correlate across users because of the groups themselves, not because they are one
-idea."""
+"""|Pearson r| from which purchases, revenue and items bought (or days since the last purchase
+and since the last visit) say the same thing in this data: one trait, one claim. Only those
+(see ``names.may_say_the_same``): features that tell planted groups apart correlate across users
+because of the groups themselves, not because they are one idea."""
 
 
 def concept_groups(users: pl.DataFrame, features: Sequence[str]) -> dict[str, str]:
