@@ -295,9 +295,10 @@ def concept_groups(users: pl.DataFrame, features: Sequence[str]) -> dict[str, st
     if users.height >= 3 and len(features) >= 2:
         step = max(1, users.height // CORRELATION_SAMPLE)
         sample = users.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in features])
-        matrix = sample.gather_every(step).to_numpy().astype(np.float64)
-        means = np.nanmean(np.where(np.isfinite(matrix), matrix, np.nan), axis=0)
-        matrix = np.where(np.isfinite(matrix), matrix, np.where(np.isnan(means), 0.0, means))
+        sample = sample.gather_every(step)
+        means = np.array([v if v is not None else 0.0 for v in sample.mean().row(0)], np.float64)
+        matrix = sample.to_numpy().astype(np.float64)
+        matrix = np.where(np.isfinite(matrix), matrix, means)
         spread = matrix.std(axis=0)
         varying = np.flatnonzero(spread > 1e-12)
         if varying.size >= 2:
