@@ -540,9 +540,9 @@ def outcome_lines(profiles: Sequence[SegmentProfile]) -> list[str]:
         return []
     clustered = sorted({o.what for p in with_outcomes for o in p.outcomes if o.clustered})
     kinds = sorted({o.what for p in with_outcomes for o in p.outcomes} - set(clustered))
-    head = "business outcomes"
-    if kinds:
-        head += f" (not clustered on: {', '.join(kinds)})"
+    said = [f"not clustered on: {', '.join(kinds)}"] if kinds else []
+    said += [f"clustered on: {', '.join(clustered)}"] if clustered else []
+    head = f"business outcomes ({'; '.join(said)})"
     lines = [f"{head}:"]
     width = max(len(p.name) for p in with_outcomes)
     for p in with_outcomes:
