@@ -144,8 +144,8 @@ class DetailScreen(Screen[None]):
         yield Static("", id="detail-rule")
         with TabbedContent(id="detail-tabs", initial="d-profile"):
             with TabPane("Profile", id="d-profile"), VerticalScroll():
-                yield ProfileView(id="detail-profile")
                 yield Static("", id="detail-outcomes")
+                yield ProfileView(id="detail-profile")
             with TabPane("Distributions", id="d-hist"), VerticalScroll():
                 yield Static("", id="detail-hist")
             with TabPane("Sample users", id="d-users"):
