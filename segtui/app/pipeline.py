@@ -33,7 +33,12 @@ from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions
 from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
-from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.profiles import (
+    SegmentProfile,
+    merge_renamed,
+    profile_segments,
+    split_named,
+)
 from segtui.segments.segmentation import CarriedRules, Segmentation
 
 __all__ = ["Cancelled"]
@@ -330,9 +335,18 @@ def split(
             hint="Split a bigger segment.",
         )
     sub = fit_clusters(X, FitSpec("kmeans", {"k": parts}, seed=outcome.request.fit.seed))
-    new = segmentation.split(segment_id, sub.labels)
+    features = list(outcome.prepared.features)
+    new = split_named(segmentation, outcome.run.users, features, segment_id, sub.labels)
     name = segmentation.names.get(segment_id, str(segment_id))
     return new, f"Split '{name}' into {parts} by re-clustering its {X.shape[0]:,} users"
+
+
+def merge(
+    outcome: FitOutcome, segmentation: Segmentation, ids: Sequence[int], into: int
+) -> Segmentation:
+    """Merge segments; the merged one is named from its new profile unless a person named it."""
+    features = list(outcome.prepared.features)
+    return merge_renamed(segmentation, outcome.run.users, features, ids, into=into)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
   prepared space (new users in a split segment go to the nearest part's center);
 * ``segments``: the final segments (id, name, kind, rule; optional ``description``: the segment
   as a rule of at most three conditions with its SQL, precision and coverage, see
-  :mod:`segtui.segments.describe`; absent in older files), ``projection``: PCA axes for pc1/pc2,
+  :mod:`segtui.segments.describe`; and ``claims``: what a generated name says, each
+  ``{feature, direction, value, overall}``; both absent in older files, which still read),
+  ``projection``: PCA axes for pc1/pc2,
   ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
 * ``segtui_version``, ``created`` (UTC), ``schema_version``.
 
@@ -58,6 +60,8 @@ from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.segments.describe import RuleDescription, describe_segments
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
+from segtui.segments.names import Claim
+from segtui.segments.profiles import profile_segments
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import Segmentation
 
@@ -161,11 +165,12 @@ def _split_centers(segmentation: Segmentation, X: np.ndarray) -> list[dict[str, 
 def _segments_section(
     fitted: FittedSegmentation, labels: np.ndarray | None
 ) -> list[dict[str, Any]]:
-    """Every final segment: id, name, kind, what it came from, its rule and its size, and
-    (optional on read) ``description``: the segment as a rule of at most three conditions."""
+    """Every final segment: id, name, kind, what it came from, its rule, its size, the claims
+    its name is built from, and (optional on read) ``description``: the segment as a rule."""
     segmentation, users = fitted.segmentation, fitted.users
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
+    claims = _claims(fitted, final)
     described = describe_segments(
         users,
         final,
@@ -182,11 +187,28 @@ def _segments_section(
             "source_ids": list(info.source_ids),
             "rule": info.rule,
             "size": int(sizes.get(info.id, 0)),
+            "claims": [c.to_dict() for c in claims.get(info.id, ())],
         }
         if info.id in described:
             entry["description"] = described[info.id].to_dict()
         out.append(entry)
     return out
+
+
+def _claims(fitted: FittedSegmentation, final: np.ndarray) -> dict[int, tuple[Claim, ...]]:
+    """The claims of each segment's name, from its profile over the fitted users (see
+    :func:`segtui.segments.names.name_segments`: a person's name claims nothing)."""
+    segmentation = fitted.segmentation
+    if fitted.users.height != len(final):
+        return {}
+    profiles = profile_segments(
+        fitted.users,
+        final,
+        list(fitted.prepared.features),
+        segmentation.names,
+        segmentation.noise_id,
+    )
+    return {p.segment_id: p.claims for p in profiles}
 
 
 def _cluster_section(result: ClusterResult) -> dict[str, Any]:
@@ -314,6 +336,14 @@ class Model:
     def descriptions(self) -> dict[int, RuleDescription]:
         """Each segment as a rule, by id (empty for models written before descriptions)."""
         return segment_descriptions(self.data)
+
+    @property
+    def segment_claims(self) -> dict[int, tuple[Claim, ...]]:
+        """What each segment's name claims (empty for names without claims and old files)."""
+        return {
+            int(s["id"]): tuple(Claim.from_dict(c) for c in s.get("claims", ()))
+            for s in self.data["segments"]
+        }
 
 
 def segment_descriptions(data: Mapping[str, Any]) -> dict[int, RuleDescription]:
@@ -486,6 +516,17 @@ def _read_splits(top: Fields, edits: Sequence[Edit], width: int) -> dict[int, Sp
     return splits
 
 
+def _read_claims(item: Fields) -> None:
+    """A segment's optional ``claims``: a list of {feature, direction, value, overall}."""
+    if "claims" not in item.data:
+        return  # written before claims existed
+    for i, claim in enumerate(item.get("claims", list)):
+        try:
+            Claim.from_dict(claim if isinstance(claim, dict) else {})
+        except ValueError as error:
+            raise item.error(f"claims[{i}]", f"is not a claim ({error})") from None
+
+
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
     """Check a model dict section by section; any problem is an InputError naming the key.
 
@@ -510,6 +551,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
                 RuleDescription.from_dict(0, item.get("description", dict))
             except InputError as error:
                 raise item.error("description", f"is not valid ({error.message})") from None
+        _read_claims(item)
     Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,

@@ -56,7 +56,7 @@ from segtui.formatting import fixed, percent
 from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.describe import description_lines
-from segtui.segments.profiles import SegmentProfile, profile_segments
+from segtui.segments.profiles import SegmentProfile, outcome_lines, profile_segments
 from segtui.segments.rules import parse_named_rule
 from segtui.segments.segmentation import Segmentation
 
@@ -349,7 +349,8 @@ def profile_lines(run: SegmentRun) -> list[str]:
         )
         if i == 0:
             out.append("-" * min(_width(), len(out[-1]) + 10))
-    return out
+    outcomes = outcome_lines(run.profiles)
+    return [*out, "", *outcomes] if outcomes else out
 
 
 def diagnostics_lines(d: Diagnostics) -> list[str]:
@@ -387,6 +388,8 @@ def segment_dict(data: UsersData, run: SegmentRun, files: dict[str, Any]) -> dic
                 "size": p.size,
                 "share": p.share,
                 "traits": [t.text for t in p.traits],
+                "claims": [c.to_dict() for c in p.claims],
+                "outcomes": {o.what: o.value for o in p.outcomes},
             }
             for p in run.profiles
         ],

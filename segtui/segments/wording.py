@@ -7,12 +7,30 @@ feature and how its values read, and the thresholds from which a difference is a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 TRAIT_MIN_EFFECT = 0.25
 """Smallest |effect| (in overall standard deviations) that counts as a trait."""
+
+NAME_MIN_EFFECT = 0.5
+"""Smallest |effect| from which a name may speak of a feature (a trait-sized effect counts too
+when the ratio is at least 2 or at most 0.5: a few extreme users inflate the standard deviation
+of skewed counts and recency)."""
+
+MIN_RATIO = {"trait": 1.1, "name": 1.25}
+"""A difference must also be large in absolute terms, not only in standard deviations: the
+segment mean over the overall mean at least this (or at most its inverse). A tenure of 475 days
+against 502 overall is 0.95: no contrast, however small the spread."""
+
+MIN_SHARE_GAP = {"trait": 0.03, "name": 0.08}
+"""For shares (0..1) the gap in points must be at least this too (12% night activity against 8%
+is a ratio of 1.5 but no persona)."""
+
+NO_RATIO_EFFECT = {"trait": TRAIT_MIN_EFFECT, "name": 0.8}
+"""For features that can be negative (no ratio), the |effect| needed instead."""
 
 MIN_COVERAGE = 0.5
 """A feature says something about a segment (trait, name) only when at least this share of its
@@ -88,6 +106,8 @@ FEATURE_LABELS: Mapping[str, FeatureLabel] = {
     "avg_price_viewed": FeatureLabel("price viewed", "level"),
     "max_price_viewed": FeatureLabel("top price viewed", "level"),
     "search_share": FeatureLabel("searching", "share"),
+    "top_category_share": FeatureLabel("top-category share", "share"),
+    "category_other_share": FeatureLabel("other categories share", "share"),
     # time
     "weekend_share": FeatureLabel("weekend activity", "share"),
     "night_share": FeatureLabel("night activity", "share"),
@@ -98,11 +118,58 @@ FEATURE_LABELS: Mapping[str, FeatureLabel] = {
 }
 
 
+GENERATED = (
+    (re.compile(r"^event_(.+)_(count|share|per_session)$"), "event"),
+    (re.compile(r"^category_(.+)_(share|duration_s)$"), "category"),
+)
+"""The names generated features follow (segtui.features): per event name its count, share of the
+user's events and rate per session; per top category its share and time spent."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated feature read back from its name: ``kind`` event or category, the normalised
+    ``ident`` (``video_played``) and what it measures (``share``)."""
+
+    kind: Literal["event", "category"]
+    ident: str
+    measure: str
+
+    @property
+    def words(self) -> str:
+        """``video played``: the identifier as people read it."""
+        return self.ident.replace("_", " ").strip()
+
+
+def generated(feature: str) -> Generated | None:
+    """What a generated feature name says (None for any other name)."""
+    for pattern, kind in GENERATED:
+        match = pattern.match(feature)
+        if match is not None:
+            return Generated(kind, match.group(1), match.group(2))  # type: ignore[arg-type]
+    return None
+
+
+def _generated_label(gen: Generated) -> FeatureLabel:
+    if gen.kind == "category":
+        if gen.measure == "duration_s":
+            return FeatureLabel(f"time on {gen.words}", "amount")
+        return FeatureLabel(f"{gen.words} share", "share")
+    if gen.measure == "count":
+        return FeatureLabel(f"{gen.words} events", "count")
+    if gen.measure == "share":
+        return FeatureLabel(f"{gen.words} share", "share")
+    return FeatureLabel(f"{gen.words} per session", "level")
+
+
 def feature_label(feature: str) -> FeatureLabel:
     """The label for a known feature; other columns are spoken of by their own name."""
     known = FEATURE_LABELS.get(feature)
     if known is not None:
         return known
+    gen = generated(feature)
+    if gen is not None:
+        return _generated_label(gen)
     if feature.endswith("_days"):
         return FeatureLabel(feature, "days")
     return FeatureLabel(feature, "level")
@@ -121,3 +188,27 @@ def comparative(label: FeatureLabel, higher: bool) -> str:
     if label.style == "amount":
         return "more" if higher else "less"
     return "higher" if higher else "lower"
+
+
+def is_material(
+    mean: float | None,
+    overall: float | None,
+    lift: float | None,
+    effect: float | None,
+    label: FeatureLabel,
+    level: Literal["trait", "name"],
+) -> bool:
+    """Whether a segment mean differs from everyone's in absolute terms (see MIN_RATIO,
+    MIN_SHARE_GAP, NO_RATIO_EFFECT): the standardized effect is checked by the caller."""
+    if mean is None or overall is None or effect is None:
+        return False
+    if label.style == "share" and 0 <= mean <= 1 and 0 <= overall <= 1:
+        gap = abs(mean - overall)
+        if gap < MIN_SHARE_GAP[level]:
+            return False
+        if gap >= 2 * MIN_SHARE_GAP[level] + 0.04:
+            return True  # 40% against 20% reads as a difference whatever the ratio
+    if lift is None:
+        return abs(effect) >= NO_RATIO_EFFECT[level]
+    ratio = MIN_RATIO[level]
+    return lift >= ratio or lift <= 1 / ratio

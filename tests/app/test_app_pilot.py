@@ -132,6 +132,11 @@ async def test_merge_marked_split_and_detail(events_csv: Path) -> None:
         await pilot.press("space", "down", "space", "down", "space", "M")
         await settle(pilot, until=lambda: len(app.segview.profiles) == 4)
         assert _sizes(app)[min(ids[:3])] == sum(sizes[i] for i in ids[:3])
+        # nobody named them: the merged segment is named from its new profile
+        from segtui.segments.names import claim_holds
+
+        merged = next(p for p in app.segview.profiles if p.segment_id == min(ids[:3]))
+        assert merged.claims and all(claim_holds(c, merged) for c in merged.claims)
 
         await pilot.press("home")
         before = len(app.segview.profiles)

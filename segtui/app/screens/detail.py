@@ -36,6 +36,7 @@ from segtui.segments.explain import explain_rows
 
 if TYPE_CHECKING:
     from segtui.app.app import SegtuiApp
+    from segtui.segments.profiles import SegmentProfile
 
 SAMPLE_USERS = 50
 
@@ -149,6 +150,20 @@ def distribution_table(rows: list[Distribution]) -> Table:
     return table
 
 
+def outcomes_text(profile: SegmentProfile) -> Text:
+    """The business outcomes beside everyone's (revenue, conversion, active days)."""
+    text = Text()
+    if not profile.outcomes:
+        return text
+    text.append("Business outcomes\n", style="bold")
+    for outcome in profile.outcomes:
+        text.append(f"  {outcome.text}")
+        text.append(
+            "  (clustered on)\n" if outcome.clustered else "  (not clustered on)\n", style="dim"
+        )
+    return text
+
+
 class DetailScreen(Screen[None]):
     """One segment in depth; ``[``/``]`` step to the previous/next segment."""
 
@@ -206,6 +221,7 @@ class DetailScreen(Screen[None]):
         yield Static("", id="detail-describe")
         with TabbedContent(id="detail-tabs", initial="d-profile"):
             with TabPane("Profile", id="d-profile"), VerticalScroll():
+                yield Static("", id="detail-outcomes")
                 yield ProfileView(id="detail-profile")
             with TabPane("Distributions", id="d-hist"), VerticalScroll():
                 yield Static("", id="detail-hist")
@@ -237,6 +253,9 @@ class DetailScreen(Screen[None]):
         pv.title = "Traits"
         pv.traits = "; ".join(traits(profile))
         pv.lines = tuple(feature_lines(profile, view.features))
+        outcomes = self.query_one("#detail-outcomes", Static)
+        outcomes.update(outcomes_text(profile))
+        outcomes.display = bool(profile.outcomes)
         computing = Text("Computing the distributions…", style="dim")
         self.query_one("#detail-hist", Static).update(computing)
         self._description = None

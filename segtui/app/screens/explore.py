@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from segtui.app import pipeline
 from segtui.app.keys import bind
 from segtui.app.widgets.bars import ProfileView
 from segtui.app.widgets.readouts import feature_lines, fit_text, profile_for, segment_row, traits
@@ -533,7 +534,7 @@ class ExploreScreen(Screen[None]):
     @on(SegmentsTable.MergeRequested)
     def _merge_requested(self, event: SegmentsTable.MergeRequested) -> None:
         sources, target = event.sources, event.target
-        self._edit(lambda seg: (seg.merge([target, *sources], into=target), target))
+        self._edit(lambda seg: (self._merged(seg, [target, *sources], target), target))
 
     @on(SegmentsTable.CarryChanged)
     def _carry_changed(self, event: SegmentsTable.CarryChanged) -> None:
@@ -559,7 +560,14 @@ class ExploreScreen(Screen[None]):
             return
         table.marked.clear()
         target = marked[0]
-        self._edit(lambda seg: (seg.merge(marked, into=target), target))
+        self._edit(lambda seg: (self._merged(seg, marked, target), target))
+
+    def _merged(self, seg: Segmentation, ids: list[int], target: int) -> Segmentation:
+        """The merge, named from the merged segment's profile (see ``pipeline.merge``)."""
+        outcome = self.segtui.outcome
+        if outcome is None:
+            return seg.merge(ids, into=target)
+        return pipeline.merge(outcome, seg, ids, target)
 
     def action_split(self) -> None:
         current = self._current()
