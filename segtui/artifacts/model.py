@@ -19,7 +19,12 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
   prepared space (new users in a split segment go to the nearest part's center);
 * ``segments``: the final segments (id, name, kind, rule), ``projection``: PCA axes for pc1/pc2,
   ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
-* ``segtui_version``, ``created`` (UTC), ``schema_version``.
+* ``segtui_version``, ``created`` (UTC), ``schema_version``;
+* optional ``stability`` (absent in older files and with ``--no-stability``): how stability was
+  measured (``method`` clusterboot, ``fits`` B, ``sample_users`` S, seed, class thresholds) and
+  ``k_choice`` (the auto-k pick, why, near-ties, every k's scores; null when k was forced); each
+  segment then carries ``stability`` (mean Jaccard, null if not a segment as clustered),
+  ``stability_class`` and ``flags`` (over-segmentation reasons).
 
 :func:`read_model` / :func:`parse_model` check every key: a damaged or hand-edited file is an
 :class:`InputError` naming the key, and a file from a newer schema is refused.
@@ -161,7 +166,7 @@ def _segments_section(
     segmentation, users = fitted.segmentation, fitted.users
     final = labels if labels is not None else segmentation.labels(users)
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
-    return [
+    out = [
         {
             "id": info.id,
             "name": info.name,
@@ -172,6 +177,35 @@ def _segments_section(
         }
         for info in segmentation.segments(users if segmentation.has_rules else None)
     ]
+    if fitted.evidence is not None:
+        for item in out:
+            item.update(_segment_evidence(fitted.evidence, item))
+    return out
+
+
+def _segment_evidence(evidence: Mapping[str, Any], segment: Mapping[str, Any]) -> dict[str, Any]:
+    """A segment's optional ``stability`` (mean Jaccard or null), ``stability_class`` and
+    ``flags`` (over-segmentation reasons): only a segment as clustered has them."""
+    key = str(segment["id"])
+    stability = evidence.get("stability") or {}
+    found = (stability.get("segments") or {}).get(key) if segment["kind"] == "cluster" else None
+    flags = (evidence.get("flags") or {}).get(key, []) if segment["kind"] == "cluster" else []
+    return {
+        "stability": None if found is None else found["jaccard"],
+        "stability_class": "" if found is None else found["class"],
+        "flags": list(flags),
+    }
+
+
+def _stability_section(evidence: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The top-level ``stability`` key: how it was measured (method, fits B, sample S) and the
+    auto-k evidence; None when stability was not measured (``--no-stability``)."""
+    if evidence is None or ("stability" not in evidence and "k_choice" not in evidence):
+        return None
+    section = dict(evidence.get("stability") or {"method": None})
+    section.pop("segments", None)
+    section["k_choice"] = evidence.get("k_choice")
+    return section
 
 
 def _cluster_section(result: ClusterResult) -> dict[str, Any]:
@@ -233,7 +267,13 @@ def build_model(
         "segments": _segments_section(fitted, labels),
         "projection": fitted.projection.to_dict(),
         "fingerprint": fingerprint(fitted.users, columns, provenance.report),
+        **_optional("stability", _stability_section(fitted.evidence)),
     }
+
+
+def _optional(key: str, value: Any) -> dict[str, Any]:
+    """``{key: value}``, or nothing when value is None (old readers never see the key)."""
+    return {} if value is None else {key: value}
 
 
 def model_to_json(model: Mapping[str, Any]) -> str:
@@ -457,6 +497,18 @@ def _read_splits(top: Fields, edits: Sequence[Edit], width: int) -> dict[int, Sp
     return splits
 
 
+def _read_segment_evidence(item: Fields) -> None:
+    """The optional per-segment ``stability`` (0..1 or null) and ``flags`` (texts)."""
+    value = item.data.get("stability")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+    ):
+        raise item.error("stability", "must be a number from 0 to 1, or null")
+    flags = item.data.get("flags", [])
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise item.error("flags", "must be a list of texts")
+
+
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
     """Check a model dict section by section; any problem is an InputError naming the key.
 
@@ -476,6 +528,9 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
     for item in top.items("segments"):
         item.get("id", int)
         item.get("name", str)
+        _read_segment_evidence(item)
+    if "stability" in top.data and top.data["stability"] is not None:
+        top.get("stability", dict)
     Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,
