@@ -23,6 +23,7 @@ Over-segmentation is said out loud by :func:`segment_flags`: a segment is *tiny*
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +287,7 @@ class BootCache:
         self.resamples = draw_resamples(X.shape[0], fits, users, fit.seed)
         self.Xs = np.asarray(X[self.resamples.rows], dtype=np.float64)
         self._fits: dict[int | None, list[BootFit]] = {}
+        self._lock = threading.Lock()  # a cancelled app worker may still be finishing a refit
 
     def fits_at(
         self,
@@ -296,13 +298,15 @@ class BootCache:
     ) -> list[BootFit]:
         """The first ``count`` (default all) refits at ``k``, fitting those not made yet."""
         wanted = len(self.resamples.draws) if count is None else count
-        done = self._fits.setdefault(k, [])
-        for b in range(len(done), wanted):
-            check_stop(should_stop)
-            report(progress, f"stability refit {b + 1} of {wanted}", b / wanted)
-            done.append(refit(self.Xs, self.fit, self.resamples.draws[b], k, self.fit.seed + b + 1))
-        report(progress, "stability done", 1.0)
-        return done[:wanted]
+        with self._lock:
+            done = self._fits.setdefault(k, [])
+            for b in range(len(done), wanted):
+                check_stop(should_stop)
+                report(progress, f"stability refit {b + 1} of {wanted}", b / wanted)
+                draw = self.resamples.draws[b]
+                done.append(refit(self.Xs, self.fit, draw, k, self.fit.seed + b + 1))
+            report(progress, "stability done", 1.0)
+            return done[:wanted]
 
 
 def segment_flags(

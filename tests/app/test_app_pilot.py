@@ -450,10 +450,12 @@ async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
         await pilot.press("w")
         await settle(pilot, until=lambda: app.sweep_result is not None)
         note = str(app.screen.query_one("#sweep-note").render())
-        assert f"Suggested k = {app.sweep_result.suggested_k} (t takes it)" in note
-        assert app.sweep_result.reason[:20] in note
+        choice = app.sweep_result.k_choice  # the sweep scores stability too: it suggests
+        assert choice is not None
+        assert f"Suggested k = {choice.k} (t takes it)" in note
+        assert choice.reason[:20] in note
         fit_text = str(app.screen.query_one("#fit-text").render())
-        assert f"Suggested k = {app.sweep_result.suggested_k}" in fit_text
+        assert f"Suggested k = {choice.k}" in fit_text
 
         from textual.widgets import Select
 
