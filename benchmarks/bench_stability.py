@@ -5,7 +5,7 @@
 The matrix is 8 planted Gaussian groups (unit spread, centers 6 apart) in ``--features``
 dimensions. Steps, each on the same matrix: the K-Means k=8 fit on everyone (what ``segment``
 pays today, for scale), stability of that fit (B=20 refits on a sample of S=5,000 users), and the
-auto-k scan (k=2..10 on the same sample, 8 refits per k) followed by the final stability reusing
+auto-k scan (k=2..10 on the same sample, 5 refits per k) followed by the final stability reusing
 its refits, which is what ``segtui segment`` with defaults adds. The stability steps draw their
 sample once; their cost does not grow with the users beyond drawing it.
 """

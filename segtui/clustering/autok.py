@@ -42,7 +42,7 @@ from segtui.clustering.stability import (
 AUTO_K_MAX = 10
 """Largest k tried by ``-k auto``."""
 
-K_SCAN_FITS = 8
+K_SCAN_FITS = 5
 """Clusterboot refits per k while choosing k (the final stability uses all STABILITY_FITS)."""
 
 NEAR_TIE = 0.05
