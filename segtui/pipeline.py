@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -24,12 +24,21 @@ from typing import Literal
 import polars as pl
 
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
+from segtui.clustering.autok import KChoice, choose_k
 from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
 from segtui.clustering.specs import FitSpec, PrepSpec
+from segtui.clustering.stability import (
+    STABILITY_FITS,
+    STABILITY_USERS,
+    BootCache,
+    StabilityReport,
+    segment_flags,
+    segment_stability,
+)
 from segtui.errors import InputError
 from segtui.features.compile import build_feature_query
 from segtui.features.files import load_feature_file
@@ -235,6 +244,23 @@ class SegmentRun:
     messages: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per step (prepare, fit, diagnostics, profiles, projection)."""
+    evidence: Evidence | None = None
+    """Stability per segment and the auto-k choice, when they were measured."""
+
+    @property
+    def stability(self) -> StabilityReport | None:
+        return None if self.evidence is None else self.evidence.stability
+
+    @property
+    def k_choice(self) -> KChoice | None:
+        return None if self.evidence is None else self.evidence.k_choice
+
+    @property
+    def flags(self) -> dict[int, list[str]]:
+        """Over-segmentation reasons per fitted segment (tiny even without stability)."""
+        if self.evidence is not None:
+            return self.evidence.flags
+        return segment_flags(self.result.labels, self.result.noise_id, None, self.names)
 
     @property
     def features(self) -> list[str]:
@@ -249,7 +275,76 @@ class SegmentRun:
             prepared=self.prepared,
             result=self.result,
             projection=self.projection,
+            evidence=None if self.evidence is None else self.evidence.to_model(),
         )
+
+
+@dataclass
+class Evidence:
+    """What resampling says about a fit: stability per segment, the k choice, the flags."""
+
+    stability: StabilityReport | None = None
+    k_choice: KChoice | None = None
+    flags: dict[int, list[str]] = field(default_factory=dict)
+    cache: BootCache | None = field(default=None, repr=False)
+    """The refits behind them, reusable by another fit of the same matrix and algorithm."""
+
+    def to_model(self) -> dict[str, object]:
+        """The model's ``stability`` section plus per-segment values (see artifacts.model)."""
+        out: dict[str, object] = {}
+        if self.stability is not None:
+            out["stability"] = self.stability.to_dict()
+        if self.k_choice is not None:
+            out["k_choice"] = self.k_choice.to_dict()
+        out["flags"] = {str(k): list(v) for k, v in sorted(self.flags.items())}
+        return out
+
+
+def measure_evidence(
+    X: object,
+    result: ClusterResult,
+    fit: FitSpec,
+    names: dict[int, str] | None = None,
+    *,
+    stability: bool = True,
+    cache: BootCache | None = None,
+    k_choice: KChoice | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> Evidence:
+    """Stability of ``result``'s segments (B refits on a sample of S users) and the flags."""
+    import numpy as np
+
+    matrix = np.asarray(X, dtype=np.float64)
+    report = None
+    if stability:
+        cache = (
+            cache if cache is not None else BootCache(matrix, fit, STABILITY_FITS, STABILITY_USERS)
+        )
+        report = segment_stability(
+            matrix,
+            result.labels,
+            fit,
+            noise_id=result.noise_id,
+            cache=cache,
+            progress=progress,
+            should_stop=should_stop,
+        )
+    flags = segment_flags(result.labels, result.noise_id, report, names)
+    return Evidence(report, k_choice, flags, cache)
+
+
+def pick_k(
+    X: object,
+    fit: FitSpec,
+    *,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> tuple[KChoice, BootCache]:
+    """``-k auto`` on the prepared matrix: the k and why (:mod:`segtui.clustering.autok`)."""
+    import numpy as np
+
+    return choose_k(np.asarray(X), fit, progress=progress, should_stop=should_stop)
 
 
 def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
@@ -278,20 +373,29 @@ def run_segmentation(
     should_stop: ShouldStop | None = None,
     rule_features: Sequence[str] | None = None,
     display_points: int | None = DISPLAY_SAMPLE,
+    auto_k: bool = False,
+    stability: bool = False,
 ) -> SegmentRun:
     """prepare -> fit_clusters -> diagnose -> profiles and names -> PCA -> Segmentation.
 
     ``prep`` says which features and how they are transformed, filled and scaled (see
     :func:`segtui.clustering.prepare.prepare`); ``fit`` the algorithm, parameters, seed and
     sample size. ``rule_features`` are the names rule segments may use (default: every column
-    but user_id). Raises :class:`segtui.clustering.control.Cancelled` when ``should_stop()``
-    turns true.
+    but user_id). ``auto_k`` picks k first (``fit``'s k is then ignored; see
+    :mod:`segtui.clustering.autok`); ``stability`` measures each segment's stability and the
+    over-segmentation flags afterwards (the app does both later, in a worker). Raises
+    :class:`segtui.clustering.control.Cancelled` when ``should_stop()`` turns true.
     """
     steps = _Steps(progress, should_stop)
     steps.begin("prepare", "preparing the matrix", 0.0)
     prepared = prepare(users, prep)
     if not users.get_column("user_id").is_sorted():
         users = users.sort("user_id")
+    choice, cache = None, None
+    if auto_k:
+        steps.begin("auto_k", "choosing k", 0.05)
+        choice, cache = pick_k(prepared.X, fit, should_stop=should_stop)
+        fit = replace(fit, params={**fit.params, "k": choice.k})
     steps.begin("fit", f"fitting {fit.algorithm}", 0.1)
     result = fit_clusters(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
     steps.begin("diagnostics", "diagnostics", 0.6)
@@ -312,6 +416,19 @@ def run_segmentation(
         noise_id=result.noise_id,
         features=[c for c in allowed if c != "user_id"],
     )
+    evidence = None
+    if stability or choice is not None:
+        steps.begin("stability", "stability under resampling", 0.97)
+        evidence = measure_evidence(
+            prepared.X,
+            result,
+            fit,
+            names,
+            stability=stability,
+            cache=cache,
+            k_choice=choice,
+            should_stop=should_stop,
+        )
     steps.finish()
     return SegmentRun(
         users=users,
@@ -325,6 +442,7 @@ def run_segmentation(
         seed=fit.seed,
         messages=_run_messages(prepared, result, diagnostics),
         seconds=steps.seconds,
+        evidence=evidence,
     )
 
 
@@ -372,9 +490,23 @@ def run_sweep(
     *,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    stability: bool = False,
 ) -> tuple[SweepResult, list[str]]:
-    """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes."""
+    """prepare -> diagnostics.sweep over ``ks``; returns the sweep and the preparation notes.
+
+    ``stability`` adds each k's stability under resampling and the auto-k pick
+    (``result.k_choice``), scored on the stability sample."""
     _step(progress, should_stop, "preparing the matrix", 0.0)
     prepared = prepare(users, prep)
-    result = sweep(prepared.X, fit, list(ks), _scaled(progress, 0.05, 1.0), should_stop)
+    end = 0.6 if stability else 1.0
+    result = sweep(prepared.X, fit, list(ks), _scaled(progress, 0.05, end), should_stop)
+    if stability and not result.stopped and result.rows:
+        choice, _ = choose_k(
+            prepared.X,
+            fit,
+            [r.k for r in result.rows],
+            progress=_scaled(progress, end, 1.0),
+            should_stop=should_stop,
+        )
+        result.k_choice = choice
     return result, list(prepared.messages)

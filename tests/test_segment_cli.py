@@ -291,3 +291,78 @@ def test_fill_option_overrides_the_declared_fill(events_csv: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     messages = json.loads(result.output)["messages"]
     assert any(m.startswith("'recency_days'") and "set to 0: " in m for m in messages)
+
+
+def test_segment_shows_stability_records_it_and_no_stability_removes_it(
+    events_csv: Path, tmp_path: Path
+) -> None:
+    from segtui.artifacts.model import read_model
+
+    out = tmp_path / "s.parquet"
+    result = run("segment", events_csv, "-k", "3", "-o", out)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("id  name"))
+    assert "stability" in header
+    assert "bootstrap refits on 200 users (clusterboot)" in result.output
+    assert "chosen automatically" not in result.output  # -k 3 forces k
+    for source in (tmp_path / "s.model.json", out):  # the parquet metadata holds the model
+        model = read_model(source)
+        section = model.data["stability"]
+        assert section["method"] == "clusterboot" and section["fits"] == 20
+        assert section["sample_users"] == 200 and section["k_choice"] is None
+        values = [s["stability"] for s in model.data["segments"]]
+        assert all(v is not None and 0 <= v <= 1 for v in values)
+        assert {s["stability_class"] for s in model.data["segments"]} <= {
+            "dissolved",
+            "weak",
+            "fair",
+            "stable",
+        }
+    plain = tmp_path / "p.parquet"
+    result = run("segment", events_csv, "-k", "3", "-o", plain, "--no-stability")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("id  name"))
+    assert "stability" not in header and "clusterboot" not in result.output
+    model = read_model(tmp_path / "p.model.json")
+    assert "stability" not in model.data
+    assert all("stability" not in s for s in model.data["segments"])
+
+
+def test_segment_chooses_k_by_default_and_says_why(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.parquet"
+    result = run("segment", events_csv, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    choice = data["k_choice"]
+    assert choice["k"] == data["params"]["k"] == len(data["segments"])
+    assert [s["k"] for s in choice["scores"]] == list(range(2, 11))
+    assert f"k={choice['k']}" in choice["reason"]
+    text = run("segment", events_csv, "-o", tmp_path / "b.parquet").output
+    assert f"k = {choice['k']} chosen automatically: " in text
+    assert "k scan on 200 users" in text
+
+
+def test_k_auto_refused_without_k_and_bad_k(events_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.parquet"
+    result = run("segment", events_csv, "--algo", "dbscan", "-k", "auto", "-o", out)
+    assert isinstance(result.exception, InputError) and "has no k" in str(result.exception)
+    result = run("segment", events_csv, "-k", "six", "-o", out)
+    assert isinstance(result.exception, InputError)
+    assert "not a number of segments" in str(result.exception)
+
+
+def test_a_model_with_bad_stability_is_refused(events_csv: Path, tmp_path: Path) -> None:
+    from segtui.artifacts.model import parse_model
+
+    out = tmp_path / "s.parquet"
+    assert run("segment", events_csv, "-k", "3", "-o", out).exit_code == 0
+    data = json.loads((tmp_path / "s.model.json").read_text())
+    data["segments"][0]["stability"] = 1.5
+    with pytest.raises(InputError, match="stability"):
+        parse_model(data)
+    old = json.loads((tmp_path / "s.model.json").read_text())
+    old.pop("stability")
+    for seg in old["segments"]:
+        for key in ("stability", "stability_class", "flags"):
+            seg.pop(key)
+    assert parse_model(old).segment_names  # a model from before stability still loads

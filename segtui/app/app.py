@@ -31,6 +31,7 @@ from segtui.app.keys import bind
 from segtui.app.messages import (
     DataLoaded,
     EpsReady,
+    EvidenceReady,
     ExportDone,
     FitReady,
     LoadFailed,
@@ -48,8 +49,11 @@ from segtui.errors import InputError
 
 if TYPE_CHECKING:
     from segtui.app.screens.explore import ExploreScreen
+    from segtui.clustering.autok import KChoice
     from segtui.clustering.diagnostics import SweepResult
     from segtui.clustering.registry import AlgorithmInfo
+    from segtui.clustering.stability import BootCache
+    from segtui.pipeline import Evidence
     from segtui.segments.segmentation import CarriedRules, Segmentation
 
 
@@ -137,6 +141,8 @@ class SegtuiApp(App[None]):
     segmentation: var[Segmentation | None] = var(None, always_update=True, init=False)
     sweep_result: var[SweepResult | None] = var(None, always_update=True, init=False)
     eps_hint: var[EpsReady | None] = var(None, always_update=True, init=False)
+    evidence: var[Evidence | None] = var(None, always_update=True, init=False)
+    """Stability and the auto-k scan of the shown fit, filled in by a worker after it shows."""
     choices: var[Choices] = var(Choices, init=False)
     activity: var[Activity | None] = var(None, init=False)
     """The job the person waits for in the explore screen (a fit, a sweep, a split)."""
@@ -170,6 +176,10 @@ class SegtuiApp(App[None]):
         self.theme_problems: list[str] = []
         self._asking_refit = False
         self._previous_options: dict[str, Any] = dict(self.load_options)
+        self.auto_k = project is None
+        """k is chosen with evidence (-k auto) until the person or a project sets it."""
+        self._boot: tuple[tuple[object, ...], BootCache] | None = None
+        self._k_choice: tuple[tuple[object, ...], KChoice] | None = None
 
     # ----- start-up -----------------------------------------------------------------------
 
@@ -354,6 +364,8 @@ class SegtuiApp(App[None]):
 
     def choose(self, choices: Choices) -> None:
         """The setup changed (a screen's inputs): the next fit uses ``choices``."""
+        if choices.params.get("k") != self.choices.params.get("k"):
+            self.auto_k = False  # the person set k: it is forced from now on
         self.choices = choices
 
     @property
@@ -469,6 +481,78 @@ class SegtuiApp(App[None]):
         self._show_explore()
         if (note := refit_note(outcome, carried, lost)) is not None:
             self.note = note
+        self.evidence = None
+        self._start_evidence(outcome)
+
+    # ----- stability and auto-k (after the segments are on screen) -------------------------
+
+    def _start_evidence(self, outcome: pipeline.FitOutcome) -> None:
+        from segtui.clustering.registry import ALGORITHMS
+
+        key = pipeline.cache_key(outcome.request)
+        cache = self._boot[1] if self._boot is not None and self._boot[0] == key else None
+        uses_k = ALGORITHMS[outcome.request.fit.algorithm].uses_k
+        self._evidence_worker(outcome, self.auto_k and uses_k, cache, key)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="evidence",
+        exit_on_error=False,
+        description="Measuring stability",
+    )
+    def _evidence_worker(
+        self,
+        outcome: pipeline.FitOutcome,
+        auto_k: bool,
+        cache: BootCache | None,
+        key: tuple[object, ...],
+    ) -> None:
+        worker = get_current_worker()
+
+        def progress(stage: str, fraction: float | None = None) -> None:
+            self.post_message(Progress("evidence", stage, fraction))
+
+        try:
+            found = pipeline.evidence(
+                outcome,
+                auto_k=auto_k,
+                cache=cache,
+                progress=progress,
+                should_stop=lambda: worker.is_cancelled,
+            )
+        except pipeline.Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.post_message(EvidenceReady(outcome, found, key))
+
+    @on(EvidenceReady)
+    def _evidence_ready(self, message: EvidenceReady) -> None:
+        if message.outcome is not self.outcome:
+            return  # a newer fit is shown; its own evidence is on its way
+        found = message.evidence
+        busy = {"fit", "sweep", "split", "view"}
+        if not any(w.group in busy and not w.is_finished for w in self.workers):
+            self.activity = None  # the status line showed the measuring; it is done
+        if found.cache is not None:
+            self._boot = (message.key, found.cache)
+        if found.k_choice is not None:
+            self._k_choice = (message.key, found.k_choice)
+        elif self._k_choice is not None and self._k_choice[0] == message.key:
+            found.k_choice = self._k_choice[1]  # the scan that chose this fit's k
+        message.outcome.run.evidence = found  # so the export records it
+        choice = found.k_choice
+        shown_k = message.outcome.result.params.get("k")
+        if choice is not None and self.auto_k and found is not None:
+            self.auto_k = False
+            if choice.k != shown_k and not pipeline.fit_bound_edits(self.segmentation):
+                self.note = Note(f"auto-k: k = {choice.k} ({choice.reason}); refitting with it.")
+                self.choices = self.choices.with_param("k", choice.k)
+                self.request_fit(ask=False)
+                self.evidence = found
+                return
+            self.note = Note(f"auto-k: k = {choice.k} ({choice.reason}).")
+        self.evidence = found
 
     def apply_edit(self, new_segmentation: Segmentation) -> None:
         """A Segmentation edit: keep it now, recompute labels and profiles in a worker."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from segtui.clustering.diagnostics import SweepResult
     from segtui.clustering.fit import EpsSuggestion
     from segtui.ingest.events import LoadReport
+    from segtui.pipeline import Evidence
     from segtui.segments.segmentation import Segmentation
 
 
@@ -79,6 +80,15 @@ class SweepReady(Message):
     """A k sweep finished."""
 
     result: SweepResult
+
+
+@dataclass
+class EvidenceReady(Message):
+    """Stability per segment (and the auto-k scan) for the fit ``outcome`` finished."""
+
+    outcome: FitOutcome
+    evidence: Evidence
+    key: tuple[object, ...]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from segtui.clustering.control import Cancelled
 from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
 from segtui.clustering.specs import FitSpec, PrepSpec
+from segtui.clustering.stability import BootCache
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions
@@ -286,8 +287,49 @@ def sweep(
             list(ks),
             progress=progress,
             should_stop=should_stop,
+            stability=True,
         )
     return result
+
+
+def cache_key(request: FitRequest) -> tuple[Any, ...]:
+    """What refits depend on besides k: the same key, the same resamples and refits."""
+    fit = request.fit.without("k")
+    return (request.features, fit)
+
+
+def evidence(
+    outcome: FitOutcome,
+    *,
+    auto_k: bool,
+    cache: BootCache | None = None,
+    progress: ProgressFn = _noop,
+    should_stop: StopFn = _never,
+) -> core.Evidence:
+    """Stability of the shown fit's segments and, when ``auto_k``, the k scan: what the CLI's
+    ``segment`` measures before it prints, measured here after the segments are on screen."""
+    from threadpoolctl import threadpool_limits
+
+    X, result = outcome.prepared.X, outcome.result
+    asked = outcome.request.fit
+    params = dict(asked.params)
+    if "k" in result.params:
+        params["k"] = result.params["k"]
+    fit = FitSpec(asked.algorithm, params, asked.seed, asked.sample_size)
+    with threadpool_limits(limits=ui_threads()):
+        choice = None
+        if auto_k:
+            choice, cache = core.pick_k(X, fit, progress=progress, should_stop=should_stop)
+        return core.measure_evidence(
+            X,
+            result,
+            fit,
+            outcome.run.names,
+            cache=cache,
+            k_choice=choice,
+            progress=progress,
+            should_stop=should_stop,
+        )
 
 
 def eps_suggestion(outcome: FitOutcome, min_samples: int, seed: int) -> EpsSuggestion:

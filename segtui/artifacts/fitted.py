@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +37,8 @@ class FittedSegmentation:
     prepared: PreparedMatrix
     result: ClusterResult
     projection: Projection
+    evidence: dict[str, Any] | None = None
+    """Stability, the auto-k choice and over-segmentation flags as model data (optional)."""
 
 
 @dataclass(frozen=True)

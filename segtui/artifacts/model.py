@@ -23,7 +23,12 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
   ``{feature, direction, value, overall}``; both absent in older files, which still read),
   ``projection``: PCA axes for pc1/pc2,
   ``fingerprint``: rows, users, time span, a hash of the sorted user ids and feature means;
-* ``segtui_version``, ``created`` (UTC), ``schema_version``.
+* ``segtui_version``, ``created`` (UTC), ``schema_version``;
+* optional ``stability`` (absent in older files and with ``--no-stability``): how stability was
+  measured (``method`` clusterboot, ``fits`` B, ``sample_users`` S, seed, class thresholds) and
+  ``k_choice`` (the auto-k pick, why, near-ties, every k's scores; null when k was forced); each
+  segment then carries ``stability`` (mean Jaccard, null if not a segment as clustered),
+  ``stability_class`` and ``flags`` (over-segmentation reasons).
 
 :func:`read_model` / :func:`parse_model` check every key: a damaged or hand-edited file is an
 :class:`InputError` naming the key, and a file from a newer schema is refused.
@@ -192,6 +197,9 @@ def _segments_section(
         if info.id in described:
             entry["description"] = described[info.id].to_dict()
         out.append(entry)
+    if fitted.evidence is not None:
+        for item in out:
+            item.update(_segment_evidence(fitted.evidence, item))
     return out
 
 
@@ -209,6 +217,31 @@ def _claims(fitted: FittedSegmentation, final: np.ndarray) -> dict[int, tuple[Cl
         segmentation.noise_id,
     )
     return {p.segment_id: p.claims for p in profiles}
+
+
+def _segment_evidence(evidence: Mapping[str, Any], segment: Mapping[str, Any]) -> dict[str, Any]:
+    """A segment's optional ``stability`` (mean Jaccard or null), ``stability_class`` and
+    ``flags`` (over-segmentation reasons): only a segment as clustered has them."""
+    key = str(segment["id"])
+    stability = evidence.get("stability") or {}
+    found = (stability.get("segments") or {}).get(key) if segment["kind"] == "cluster" else None
+    flags = (evidence.get("flags") or {}).get(key, []) if segment["kind"] == "cluster" else []
+    return {
+        "stability": None if found is None else found["jaccard"],
+        "stability_class": "" if found is None else found["class"],
+        "flags": list(flags),
+    }
+
+
+def _stability_section(evidence: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The top-level ``stability`` key: how it was measured (method, fits B, sample S) and the
+    auto-k evidence; None when stability was not measured (``--no-stability``)."""
+    if evidence is None or ("stability" not in evidence and "k_choice" not in evidence):
+        return None
+    section = dict(evidence.get("stability") or {"method": None})
+    section.pop("segments", None)
+    section["k_choice"] = evidence.get("k_choice")
+    return section
 
 
 def _cluster_section(result: ClusterResult) -> dict[str, Any]:
@@ -270,7 +303,13 @@ def build_model(
         "segments": _segments_section(fitted, labels),
         "projection": fitted.projection.to_dict(),
         "fingerprint": fingerprint(fitted.users, columns, provenance.report),
+        **_optional("stability", _stability_section(fitted.evidence)),
     }
+
+
+def _optional(key: str, value: Any) -> dict[str, Any]:
+    """``{key: value}``, or nothing when value is None (old readers never see the key)."""
+    return {} if value is None else {key: value}
 
 
 def model_to_json(model: Mapping[str, Any]) -> str:
@@ -527,6 +566,18 @@ def _read_claims(item: Fields) -> None:
             raise item.error(f"claims[{i}]", f"is not a claim ({error})") from None
 
 
+def _read_segment_evidence(item: Fields) -> None:
+    """The optional per-segment ``stability`` (0..1 or null) and ``flags`` (texts)."""
+    value = item.data.get("stability")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+    ):
+        raise item.error("stability", "must be a number from 0 to 1, or null")
+    flags = item.data.get("flags", [])
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise item.error("flags", "must be a list of texts")
+
+
 def parse_model(data: Any, file: str | Path | None = None) -> Model:
     """Check a model dict section by section; any problem is an InputError naming the key.
 
@@ -552,6 +603,9 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
             except InputError as error:
                 raise item.error("description", f"is not valid ({error.message})") from None
         _read_claims(item)
+        _read_segment_evidence(item)
+    if "stability" in top.data and top.data["stability"] is not None:
+        top.get("stability", dict)
     Projection.params_from_dict(top.get("projection", dict), width, file)
     return Model(
         data=data,

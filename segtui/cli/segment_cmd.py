@@ -143,6 +143,31 @@ def _fills(items: list[str] | None) -> dict[str, str]:
     return fills
 
 
+StabilityOpt = Annotated[
+    bool,
+    typer.Option(
+        "--stability/--no-stability",
+        help="Measure each segment's stability under resampling (clusterboot: 20 refits on a "
+        "sample of at most 5,000 users) and flag unstable segments. --no-stability skips it.",
+    ),
+]
+
+
+def parse_k(text: str | None, algo: str) -> int | None:
+    """``-k``: a whole number forces k; ``auto`` (the default when the algorithm has a k) or
+    None -> None, meaning choose k with evidence."""
+    if text is None or text.strip().lower() == "auto":
+        if text is not None and not algorithm_info(algo).uses_k:
+            _params(algo, MIN_K, None)  # says the algorithm has no k
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(
+            f"-k {text!r} is not a number of segments", hint="Use -k auto, or a whole number: -k 6."
+        ) from None
+
+
 def _params(algo: str, k: int | None, param: list[str] | None) -> dict[str, Any]:
     info = algorithm_info(algo)
     params: dict[str, Any] = dict(_pairs(param, "--param"))
@@ -205,7 +230,13 @@ def segment(
     ],
     algo: AlgoOpt = "kmeans",
     k: Annotated[
-        int | None, typer.Option("-k", "--k", help="Number of segments (default 6).")
+        str | None,
+        typer.Option(
+            "-k",
+            "--k",
+            help="Number of segments, or auto (the default): each k in 2..10 is scored by "
+            "stability under resampling and by silhouette, and the choice is explained.",
+        ),
     ] = None,
     features_: FeaturesOpt = None,
     seed: SeedOpt = 0,
@@ -236,6 +267,7 @@ def segment(
     session_gap: ShortSessionGapOpt = 30.0,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
+    stability: StabilityOpt = True,
     json_: JsonOpt = False,
 ) -> None:
     """Cluster users into segments, print their profiles, and export parquet + model JSON."""
@@ -247,14 +279,19 @@ def segment(
     written_files = [output, model or default_model_path(output)]
     written_files.append(output.with_suffix(".csv") if csv else None)
     check_outputs(written_files, paths, feature_file, mapping)
-    fit = _fit_spec(algo, k, param, seed, sample_size)
+    forced_k = parse_k(k, algo)
+    k_param = "k" in _pairs(param, "--param")
+    auto_k = forced_k is None and algorithm_info(algo).uses_k and not k_param
+    fit = _fit_spec(algo, forced_k, param, seed, sample_size)
     transforms = _pairs(transform, "--transform")
     fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
-    run = run_segmentation(data.users, prep, fit, rule_features=data.features)
+    run = run_segmentation(
+        data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
+    )
     segmentation = add_rules(run, rule or [])
     target = ExportTarget(output, run.features, csv, model)
     written = export_segments(target, run.fitted(segmentation), data.provenance)
@@ -270,8 +307,10 @@ def segment(
 def segment_lines(data: UsersData, run: SegmentRun, written: ExportResult) -> list[str]:
     """What ``segment`` prints: loading notes, profiles, diagnostics, notes, files written."""
     lines = [*data.messages, ""]
+    lines += k_choice_lines(run)
     lines += profile_lines(run)
     lines += rule_description_lines(run, written)
+    lines += flag_lines(run)
     lines += ["", *diagnostics_lines(run.diagnostics)]
     lines += [f"note: {m}" for m in run.messages]
     lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]
@@ -322,35 +361,92 @@ def _width() -> int:
     return max(80, shutil.get_terminal_size((100, 24)).columns)
 
 
+def stability_text(jaccard: float | None, flagged: bool) -> str:
+    """``0.91`` for a stable segment, ``0.52!`` for one flagged, ``-`` when not measured."""
+    if jaccard is None:
+        return "-"
+    return f"{jaccard:.2f}" + ("!" if flagged else "")
+
+
 def profile_lines(run: SegmentRun) -> list[str]:
-    """The profile table: id, name, size, share, top traits (cut to the terminal width)."""
+    """The profile table: id, name, size, share, stability (when measured), top traits (cut to
+    the terminal width). A ``!`` marks a segment flagged as over-segmentation."""
+    report, flags = run.stability, run.flags
     rows = [
         (
             str(p.segment_id),
             p.name,
             f"{p.size:,}",
             percent(p.share),
+            *(
+                [stability_text(report.jaccard(p.segment_id), bool(flags.get(p.segment_id)))]
+                if report is not None
+                else []
+            ),
             "; ".join(t.text for t in p.traits) or "-",
         )
         for p in run.profiles
     ]
-    header = ("id", "name", "size", "share", "top traits")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    budget = max(20, _width() - sum(widths) - 10)
+    header = ("id", "name", "size", "share", *(["stability"] if report else []), "top traits")
+    fixed_cols = len(header) - 1
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(fixed_cols)]
+    budget = max(20, _width() - sum(widths) - 2 * fixed_cols - 2)
     out = [
         f"{algorithm_info(run.result.algorithm).label}, {run.result.n_segments} segments, "
         f"{len(run.features)} features, seed {run.seed}"
     ]
+    aligns = ">", "<", ">", ">", ">"
     for i, r in enumerate([header, *rows]):
-        traits = r[4] if len(r[4]) <= budget else r[4][: budget - 1] + "…"
-        out.append(
-            f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  "
-            f"{r[3]:>{widths[3]}}  {traits}".rstrip()
-        )
+        traits = r[-1] if len(r[-1]) <= budget else r[-1][: budget - 1] + "…"
+        cells = [f"{v:{aligns[j]}{widths[j]}}" for j, v in enumerate(r[:fixed_cols])]
+        out.append("  ".join([*cells, traits]).rstrip())
         if i == 0:
             out.append("-" * min(_width(), len(out[-1]) + 10))
+    if report is not None:
+        out.append(
+            f"stability: mean Jaccard of the best match over {report.fits} bootstrap refits on "
+            f"{report.users:,} users (clusterboot); under 0.6 dissolved, 0.6-0.75 weak, "
+            "0.75-0.85 fair, over 0.85 stable; ! = flagged below"
+        )
     outcomes = outcome_lines(run.profiles)
     return [*out, "", *outcomes] if outcomes else out
+
+
+def flag_lines(run: SegmentRun) -> list[str]:
+    """Over-segmentation said out loud: each flagged segment and why."""
+    names = {p.segment_id: p.name for p in run.profiles}
+    flagged = [(sid, why) for sid, why in sorted(run.flags.items()) if why]
+    if not flagged:
+        return []
+    out = ["", "over-segmentation:"]
+    for sid, reasons in flagged:
+        out.append(f"  {sid} {names.get(sid, '')}: {'; '.join(reasons)}")
+    return out
+
+
+def k_choice_lines(run: SegmentRun) -> list[str]:
+    """How -k auto chose k: the pick and why, the near-ties, one line of evidence per k."""
+    choice = run.k_choice
+    if choice is None:
+        return []
+    out = [f"k = {choice.k} chosen automatically: {choice.reason}."]
+    if choice.near_ties:
+        ties = ", ".join(f"k={k}" for k in choice.near_ties)
+        out.append(f"near-ties: {ties} (take one with -k N)")
+    cells = []
+    for s in choice.scores:
+        mark = "*" if s.k == choice.k else (" " if s.holds else "x")
+        cells.append(
+            f"{s.k}{mark} sil {fixed(s.silhouette, '.2f')} stab {fixed(s.stability, '.2f')}"
+        )
+    out.append(
+        f"k scan on {choice.users:,} users, {choice.fits} refits per k "
+        "(* chosen, x a segment dissolves or mean stability under 0.75):"
+    )
+    for i in range(0, len(cells), 3):
+        out.append("  " + "   ".join(cells[i : i + 3]))
+    out.append("")
+    return out
 
 
 def diagnostics_lines(d: Diagnostics) -> list[str]:
@@ -387,12 +483,16 @@ def segment_dict(data: UsersData, run: SegmentRun, files: dict[str, Any]) -> dic
                 "kind": infos[p.segment_id].kind if p.segment_id in infos else "cluster",
                 "size": p.size,
                 "share": p.share,
+                "stability": None if run.stability is None else run.stability.jaccard(p.segment_id),
+                "flags": list(run.flags.get(p.segment_id, [])),
                 "traits": [t.text for t in p.traits],
                 "claims": [c.to_dict() for c in p.claims],
                 "outcomes": {o.what: o.value for o in p.outcomes},
             }
             for p in run.profiles
         ],
+        "stability": None if run.stability is None else run.stability.to_dict(),
+        "k_choice": None if run.k_choice is None else run.k_choice.to_dict(),
         "diagnostics": run.diagnostics.to_dict(),
         "note": run.result.note,
         "messages": [*data.messages, *run.messages],
@@ -453,6 +553,7 @@ def sweep(
     session_gap: ShortSessionGapOpt = 30.0,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
+    stability: StabilityOpt = True,
     json_: JsonOpt = False,
 ) -> None:
     """Fit a range of k, print the diagnostics per k and the suggested k with the reason."""
@@ -467,7 +568,9 @@ def sweep(
     prep = PrepSpec.for_data(
         data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
-    result, messages = run_sweep(data.users, prep, FitSpec(algo, params, seed, sample_size), ks)
+    result, messages = run_sweep(
+        data.users, prep, FitSpec(algo, params, seed, sample_size), ks, stability=stability
+    )
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         typer.echo(json.dumps(out, indent=2, default=str))
@@ -488,6 +591,7 @@ def sweep_lines(result: SweepResult) -> list[str]:
         "Calinski-Harabasz",
         *(["inertia"] if with_inertia else []),
         *(["BIC"] if with_bic else []),
+        *(["stability"] if result.k_choice is not None else []),
         "sec",
     )
     rows = [
@@ -498,6 +602,7 @@ def sweep_lines(result: SweepResult) -> list[str]:
             fixed(r.diagnostics.calinski_harabasz, ",.1f"),
             *([fixed(r.diagnostics.inertia, ",.1f")] if with_inertia else []),
             *([fixed(r.diagnostics.bic, ",.1f")] if with_bic else []),
+            *([fixed(result.stability(r.k), ".2f")] if result.k_choice is not None else []),
             f"{r.seconds:.2f}",
         )
         for r in result.rows
@@ -514,7 +619,17 @@ def sweep_lines(result: SweepResult) -> list[str]:
             "and starting its threads; not in any k's time)"
         )
     out.append("")
-    if result.suggested_k is None:
+    choice = result.k_choice
+    if choice is not None:
+        out.append(
+            f"stability: mean clusterboot Jaccard over {choice.fits} refits per k on "
+            f"{choice.users:,} users"
+        )
+        out.append(f"suggested k: {choice.k} ({choice.reason})")
+        if choice.near_ties:
+            out.append(f"near-ties: {', '.join(f'k={k}' for k in choice.near_ties)}")
+        out.append(f"by silhouette and elbow alone: k={result.suggested_k} ({result.reason})")
+    elif result.suggested_k is None:
         out.append(f"no suggested k: {result.reason}")
     else:
         out.append(f"suggested k: {result.suggested_k} ({result.reason})")

@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from segtui.clustering.kernels import CHUNK_ROWS, segment_means
 from segtui.clustering.registry import ALGORITHMS, MIN_K, algorithm_info
 from segtui.clustering.specs import FitSpec
 from segtui.errors import InputError
+
+if TYPE_CHECKING:
+    from segtui.clustering.autok import KChoice
 
 SILHOUETTE_SAMPLE = 10_000
 """Users the silhouette is computed on: ~1 s on 2 cores, and its estimate is stable to ~0.01."""
@@ -266,6 +269,8 @@ class SweepRow:
     diagnostics: Diagnostics
     seconds: float
     note: str = ""
+    labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The fit's labels, when the sweep was asked to keep them (auto-k scores their stability)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -293,6 +298,14 @@ class SweepResult:
     warmup_seconds: float = 0.0
     """One-off cost paid before the first k (imports, first BLAS/OpenMP call), kept out of the
     per-k ``seconds`` so each k's time is its own."""
+    k_choice: KChoice | None = None
+    """Stability per k and the auto-k pick, when measured (``segtui sweep`` unless
+    ``--no-stability``; see :mod:`segtui.clustering.autok`)."""
+
+    def stability(self, k: int) -> float | None:
+        """Mean segment stability at k, when measured."""
+        score = None if self.k_choice is None else self.k_choice.score(k)
+        return None if score is None else score.stability
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -305,6 +318,7 @@ class SweepResult:
             "rule": self.rule,
             "stopped": self.stopped,
             "warmup_seconds": self.warmup_seconds,
+            "k_choice": None if self.k_choice is None else self.k_choice.to_dict(),
         }
 
 
@@ -412,8 +426,11 @@ def sweep(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     silhouette_sample: int = SILHOUETTE_SAMPLE,
+    keep_labels: bool = False,
 ) -> SweepResult:
     """Fit ``fit``'s algorithm at each k and score it; suggest a k (see :func:`suggest_k`).
+
+    ``keep_labels`` keeps each k's labels on its row (one int per user per k: off by default).
 
     The sweep sets k itself: a ``k`` among ``fit.params`` is ignored.
 
@@ -449,7 +466,8 @@ def sweep(
         if progress is not None:
             progress(f"k={k}: scoring", (i + 0.8) / len(wanted))
         diag = diagnose_result(X, result, seed=seed, silhouette_sample=silhouette_sample)
-        rows.append(SweepRow(k, diag, time.perf_counter() - start, result.note))
+        labels = result.labels if keep_labels else None
+        rows.append(SweepRow(k, diag, time.perf_counter() - start, result.note, labels))
         if progress is not None:
             progress(f"k={k}: done", (i + 1) / len(wanted))
     k_best, reason, rule = suggest_k(rows, algorithm)

@@ -455,10 +455,12 @@ async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
         await pilot.press("w")
         await settle(pilot, until=lambda: app.sweep_result is not None)
         note = str(app.screen.query_one("#sweep-note").render())
-        assert f"Suggested k = {app.sweep_result.suggested_k} (t takes it)" in note
-        assert app.sweep_result.reason[:20] in note
+        choice = app.sweep_result.k_choice  # the sweep scores stability too: it suggests
+        assert choice is not None
+        assert f"Suggested k = {choice.k} (t takes it)" in note
+        assert choice.reason[:20] in note
         fit_text = str(app.screen.query_one("#fit-text").render())
-        assert f"Suggested k = {app.sweep_result.suggested_k}" in fit_text
+        assert f"Suggested k = {choice.k}" in fit_text
 
         from textual.widgets import Select
 
@@ -524,3 +526,27 @@ def test_split_rule_input() -> None:
     assert split_rule_input("revenue > 1000") == (None, "revenue > 1000")
     assert split_rule_input("`a:b` > 1") == (None, "`a:b` > 1")
     assert split_rule_input("  Big   spenders :  ") == ("Big spenders", "")
+
+
+async def test_stability_and_auto_k_fill_in_from_their_worker(events_csv: Path) -> None:
+    import re
+
+    from segtui.app.widgets.readouts import stability_cell
+
+    assert stability_cell(None, 0, "cluster") == "…"  # what the column shows until then
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)  # waits for every worker, the stability one included
+        evidence = app.evidence
+        assert evidence is not None and evidence.stability is not None
+        assert evidence.k_choice is not None
+        assert app.outcome.result.params["k"] == evidence.k_choice.k
+        table = _table(app)
+        cells = [str(table.get_cell(str(row.id), "stability")) for row in table.rows_data]
+        assert cells and all(re.fullmatch(r"[01]\.\d\d!?", c) for c in cells), cells
+        first = table.rows_data[0].id
+        assert cells[0].rstrip("!") == f"{evidence.stability.jaccard(first):.2f}"
+        await pilot.press("enter")
+        await settle(pilot)
+        text = str(app.screen.query_one("#detail-rule").render())
+        assert "Stability: " in text and "bootstrap refits" in text

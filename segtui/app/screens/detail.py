@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 
 from segtui.app.keys import bind
 from segtui.app.widgets.bars import ProfileView, histogram_pair
-from segtui.app.widgets.readouts import feature_lines, profile_for, traits
+from segtui.app.widgets.readouts import evidence_lines, feature_lines, profile_for, traits
 from segtui.app.widgets.rule_editor import rule_name
 from segtui.errors import InputError
 from segtui.formatting import number, percent
@@ -230,7 +230,12 @@ class DetailScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.watch(self.segtui, "evidence", self._evidence_changed, init=False)
         self._show()
+
+    def _evidence_changed(self, evidence: object) -> None:
+        if evidence is not None:
+            self._show()
 
     def _show(self) -> None:
         view, dataset = self.segtui.segview, self.segtui.dataset
@@ -248,7 +253,9 @@ class DetailScreen(Screen[None]):
         rule = view.rules.get(self.segment_id)
         kind = view.kinds.get(self.segment_id, "")
         rule_box = self.query_one("#detail-rule", Static)
-        rule_box.update(Text(f"Rule: {rule}" if rule else f"Kind: {kind} segment", style="italic"))
+        lines = [f"Rule: {rule}" if rule else f"Kind: {kind} segment"]
+        lines += evidence_lines(self.segtui.evidence, self.segment_id, kind or None)
+        rule_box.update(Text("\n".join(lines), style="italic"))
         pv = self.query_one(ProfileView)
         pv.title = "Traits"
         pv.traits = "; ".join(traits(profile))

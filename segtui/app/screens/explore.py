@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from segtui.app.pipeline import FitOutcome, SegmentsView
     from segtui.app.state import Note
     from segtui.clustering.diagnostics import SweepResult
+    from segtui.pipeline import Evidence
     from segtui.segments.segmentation import Segmentation
 
 VIEWS = ("profile", "scatter", "sweep", "fit")
@@ -290,6 +291,7 @@ class ExploreScreen(Screen[None]):
         self.watch(app, "outcome", self._show_fit, init=False)
         self.watch(app, "segview", self._show_view, init=False)
         self.watch(app, "sweep_result", self._show_sweep, init=False)
+        self.watch(app, "evidence", self._show_evidence, init=False)
         self.watch(app, "note", self._show_note, init=False)
         self.call_after_refresh(self._show_current)
 
@@ -322,7 +324,9 @@ class ExploreScreen(Screen[None]):
             select = self._select_after[1]
             self._select_after = None
         table = self.query_one(SegmentsTable)
-        table.show_rows([segment_row(profile, view.kinds) for profile in view.profiles], select)
+        evidence = self.segtui.evidence
+        rows = [segment_row(profile, view.kinds, evidence) for profile in view.profiles]
+        table.show_rows(rows, select)
         self._selected = table.current_id
         self._update_scatter(view)
         self._update_profile()
@@ -369,14 +373,23 @@ class ExploreScreen(Screen[None]):
     def _segment_opened(self, event: SegmentsTable.Opened) -> None:
         self.action_detail()
 
+    def _show_evidence(self, evidence: Evidence | None) -> None:
+        """Stability (and the auto-k scan) arrived from its worker: fill in the table."""
+        if evidence is None:
+            return
+        if self.segtui.segview is not None:
+            self._show_view(self.segtui.segview)
+        choice = evidence.k_choice
+        if choice is not None and self.segtui.sweep_result is None:
+            self.query_one(SweepView).show_choice(choice)
+
     def _show_sweep(self, result: SweepResult | None) -> None:
         if result is None:
             return
         self.query_one(SweepView).show(result)
-        if result.suggested_k is not None:
-            self._say(
-                f"k sweep done: suggested k = {result.suggested_k}; t takes it.", transient=True
-            )
+        suggested = result.k_choice.k if result.k_choice is not None else result.suggested_k
+        if suggested is not None:
+            self._say(f"k sweep done: suggested k = {suggested}; t takes it.", transient=True)
         else:
             self._say("k sweep done: no k suggested (see the k sweep tab).", transient=True)
         if self.segtui.outcome is not None:
@@ -433,7 +446,13 @@ class ExploreScreen(Screen[None]):
         app.request_sweep(list(range(2, top + 1)))
 
     def action_take_k(self) -> None:
-        result = self.segtui.sweep_result
+        result, evidence = self.segtui.sweep_result, self.segtui.evidence
+        if result is not None and result.k_choice is not None:
+            self._set_k(int(result.k_choice.k))
+            return
+        if result is None and evidence is not None and evidence.k_choice is not None:
+            self._set_k(int(evidence.k_choice.k))
+            return
         if result is None or result.suggested_k is None:
             self._say("Run a k sweep first (w).", error=True)
             return

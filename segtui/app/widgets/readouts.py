@@ -19,7 +19,9 @@ from segtui.formatting import number
 
 if TYPE_CHECKING:
     from segtui.app.pipeline import FitOutcome, SegmentsView
+    from segtui.clustering.autok import KChoice
     from segtui.clustering.diagnostics import SweepResult
+    from segtui.pipeline import Evidence
     from segtui.segments.profiles import SegmentProfile
 
 DIAGNOSTICS = (
@@ -58,6 +60,8 @@ def diag_short(diagnostics: Any) -> str:
 def suggestion_text(result: SweepResult) -> Text:
     """The sweep's suggested k and the reason, with the key that takes it."""
     text = Text()
+    if result.k_choice is not None:
+        return choice_text(result.k_choice)
     if result.suggested_k is None:
         text.append("No k suggested: ", style="bold")
         text.append(str(result.reason))
@@ -65,6 +69,17 @@ def suggestion_text(result: SweepResult) -> Text:
     text.append(f"Suggested k = {result.suggested_k}", style="bold")
     text.append(" (t takes it): ")
     text.append(str(result.reason), style="italic")
+    return text
+
+
+def choice_text(choice: KChoice) -> Text:
+    """auto-k's pick, why, and the near-ties a person might take instead."""
+    text = Text()
+    text.append(f"Suggested k = {choice.k}", style="bold")
+    text.append(" (t takes it): ")
+    text.append(str(choice.reason), style="italic")
+    if choice.near_ties:
+        text.append(f"\nNear-ties: {', '.join(f'k={k}' for k in choice.near_ties)}")
     return text
 
 
@@ -107,9 +122,45 @@ def traits(profile: SegmentProfile) -> list[str]:
     return [str(getattr(t, "text", t)) for t in found]
 
 
-def segment_row(profile: SegmentProfile, kinds: dict[int, str]) -> SegmentRow:
+def stability_cell(evidence: Evidence | None, segment_id: int, kind: str | None) -> str:
+    """The table's stability: "…" while measured, "-" where it does not apply, "0.52!" flagged."""
+    if evidence is None:
+        return "…"
+    report = evidence.stability
+    value = None if report is None or kind not in (None, "cluster") else report.jaccard(segment_id)
+    if value is None:
+        return "-"
+    return f"{value:.2f}" + ("!" if evidence.flags.get(segment_id) else "")
+
+
+def evidence_lines(evidence: Evidence | None, segment_id: int, kind: str | None) -> list[str]:
+    """Detail's stability paragraph: the value and its class, how measured, and any flags."""
+    if evidence is None:
+        return ["Stability: being measured…"]
+    report = evidence.stability
+    value = None if report is None or kind not in (None, "cluster") else report.jaccard(segment_id)
+    out = []
+    if value is not None and report is not None:
+        item = report.segments[segment_id]
+        out.append(
+            f"Stability: {value:.2f} ({item.label}): mean Jaccard of its best match over "
+            f"{item.fits} bootstrap refits on {report.users:,} users"
+        )
+    elif report is None:
+        out.append("Stability: not measured")
+    else:
+        out.append("Stability: only measured for segments as clustered")
+    if kind in (None, "cluster"):
+        out += [f"Flag: {reason}" for reason in evidence.flags.get(segment_id, [])]
+    return out
+
+
+def segment_row(
+    profile: SegmentProfile, kinds: dict[int, str], evidence: Evidence | None = None
+) -> SegmentRow:
     """One profile as the segments table shows it (the first three traits)."""
     shown = traits(profile)
+    sid = int(profile.segment_id)
     return SegmentRow(
         id=int(profile.segment_id),
         name=str(profile.name),
@@ -118,6 +169,7 @@ def segment_row(profile: SegmentProfile, kinds: dict[int, str]) -> SegmentRow:
         traits="; ".join(shown[:3]),
         is_rule=kinds.get(int(profile.segment_id)) == "rule",
         is_noise=bool(getattr(profile, "is_noise", False)),
+        stability=stability_cell(evidence, sid, kinds.get(sid)),
     )
 
 

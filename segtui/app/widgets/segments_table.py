@@ -1,4 +1,6 @@
-"""The segments table: name, size, share and top traits, sortable, with marks and carry-to-merge.
+"""The segments table: name, size, share, stability and top traits, sortable, with marks and
+carry-to-merge. Stability (clusterboot Jaccard) shows "…" until its worker reports; a "!" marks a
+segment flagged as over-segmentation (tiny, unstable or indistinguishable).
 
 Merging is one gesture for mouse and keyboard alike: drag a row onto another with the mouse, or
 pick a row up (``p``), move with the arrows and drop it with ``enter``. While a segment is carried
@@ -38,6 +40,8 @@ class SegmentRow:
     traits: str
     is_rule: bool = False
     is_noise: bool = False
+    stability: str = "…"
+    """The segment's stability as shown: "0.91", "0.52!" (flagged), "…" (being measured), "-"."""
 
 
 SORTS = ("size", "name", "share", "id")
@@ -128,6 +132,7 @@ class SegmentsTable(DataTable):
         self.add_column("Segment", key="name")
         self.add_column("Users", key="size")
         self.add_column("Share", key="share")
+        self.add_column("Stab.", key="stability")
         self.add_column("Top traits", key="traits")
 
     # ----- data ---------------------------------------------------------------------------
@@ -180,6 +185,7 @@ class SegmentsTable(DataTable):
             name,
             Text(number(row.size), justify="right"),
             Text(percent(row.share), justify="right"),
+            Text(row.stability, justify="right", style="bold" if "!" in row.stability else ""),
             Text(row.traits, overflow="ellipsis", no_wrap=True),
         ]
 

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from segtui.app.widgets.readouts import num, suggestion_text
+from segtui.app.widgets.readouts import choice_text, num, suggestion_text
 from segtui.app.widgets.scatter import LinePlot, Series
 from segtui.formatting import number
 
 if TYPE_CHECKING:
+    from segtui.clustering.autok import KChoice
     from segtui.clustering.diagnostics import SweepResult, SweepRow
 
 
@@ -64,7 +65,7 @@ class SweepView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#sweep-table", DataTable).add_columns(
-            "k", "silhouette", "DB", "CH", "inertia"
+            "k", "silhouette", "DB", "CH", "inertia", "stab."
         )
 
     def show(self, result: SweepResult) -> None:
@@ -92,7 +93,8 @@ class SweepView(Vertical):
         table.clear()
         table.ordered_columns[4].label = Text(label)
         for row in rows:
-            mark = "▶" if row.k == result.suggested_k else " "
+            pick = result.k_choice.k if result.k_choice is not None else result.suggested_k
+            mark = "▶" if row.k == pick else " "
             diag = row.diagnostics
             table.add_row(
                 f"{mark}{row.k}",
@@ -100,4 +102,31 @@ class SweepView(Vertical):
                 number(num(diag.davies_bouldin)),
                 number(num(diag.calinski_harabasz)),
                 number(num(getattr(diag, objective, None))),
+                number(num(result.stability(row.k))),
             )
+
+    def show_choice(self, choice: KChoice) -> None:
+        """auto-k's scan (on the stability sample) before any sweep: the pick, why, per k."""
+        self.query_one("#sweep-note", Static).update(choice_text(choice))
+        table = self.query_one("#sweep-table", DataTable)
+        table.clear()
+        table.ordered_columns[4].label = Text("holds")
+        for score in choice.scores:
+            mark = "▶" if score.k == choice.k else " "
+            table.add_row(
+                f"{mark}{score.k}",
+                number(num(score.silhouette)),
+                number(num(score.davies_bouldin)),
+                number(num(score.calinski_harabasz)),
+                "yes" if score.holds else "no",
+                number(num(score.stability)),
+            )
+        ks = [float(s.k) for s in choice.scores]
+        plot = self.query_one(LinePlot)
+        plot.mark_x = float(choice.k)
+        series = (
+            Series("silhouette↑", "s", ks, scaled([num(s.silhouette) for s in choice.scores])),
+            Series("stability↑", "j", ks, [num(s.stability) for s in choice.scores]),
+        )
+        plot.x_label = "k · " + "  ".join(f"{item.marker} {item.label}" for item in series)
+        plot.series = series
