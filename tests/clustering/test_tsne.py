@@ -9,7 +9,9 @@ from segtui.clustering.projection import project_tsne
 from segtui.errors import InputError
 
 
-def _blobs(per: int = 60, groups: int = 4, d: int = 8, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def _blobs(
+    per: int = 60, groups: int = 4, d: int = 8, seed: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Well-separated Gaussian blobs: centers 20 apart, spread 1."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(groups, d)) * 20
