@@ -27,6 +27,7 @@ from segtui.artifacts.fitted import ExportTarget
 from segtui.clustering.control import Cancelled
 from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
+from segtui.clustering.projection import TsneProjection, project_tsne
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
@@ -283,6 +284,20 @@ def sweep(
             should_stop=should_stop,
         )
     return result
+
+
+def tsne(outcome: FitOutcome) -> TsneProjection:
+    """The t-SNE picture of the fit's prepared matrix, one core left free for the UI.
+
+    A seeded sample stratified by the fit's segments, at most
+    :data:`segtui.clustering.projection.TSNE_SAMPLE` users.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=ui_threads()):
+        return project_tsne(
+            outcome.prepared.X, seed=outcome.request.fit.seed, labels=outcome.result.labels
+        )
 
 
 def eps_suggestion(outcome: FitOutcome, min_samples: int, seed: int) -> EpsSuggestion:
