@@ -88,8 +88,10 @@ async def _hierarchical(pilot, app: SegtuiApp, k: int) -> None:
     app.request_fit(ask=False)
     await settle(
         pilot,
-        until=lambda: app.outcome.request.fit.algorithm == "agglomerative"
-        and app.outcome.request.fit.params["k"] == k,
+        until=lambda: (
+            app.outcome.request.fit.algorithm == "agglomerative"
+            and app.outcome.request.fit.params["k"] == k
+        ),
     )
 
 
