@@ -195,3 +195,23 @@ def row_text(row: TreeRow, names: Mapping[int, str], sizes: Mapping[int, int] | 
     if row.depth == 0:
         return prefix + f"All fitted users ({row.size:,}) · splits at k={row.split_k}"
     return prefix + f"{share} ({row.size:,}) · splits at k={row.split_k}"
+
+
+def tree_report(
+    tree: Mapping[str, Any],
+    k: int,
+    names: Mapping[int, str],
+    sizes: Mapping[int, int] | None = None,
+    users: int | None = None,
+) -> list[str]:
+    """The tree as the CLI prints it: a heading saying what it covers, then :func:`tree_text`."""
+    fitted = int(tree.get("n_leaves", 0))
+    who = (
+        f"a sample of {fitted:,} of {users:,} users"
+        if users is not None and fitted < users
+        else f"all {fitted:,} users"
+    )
+    linkage = tree.get("linkage", "")
+    heading = f"merge tree ({linkage} linkage) of {who}, cut at k={k}:"
+    hint = "  (to cut elsewhere, run again with -k N: the same seed gives the same tree)"
+    return [heading, *(f"  {line}" for line in tree_text(tree_rows(tree, k), names, sizes)), hint]

@@ -63,6 +63,7 @@ class MergeTreeScreen(Screen[int | None]):
             "Cut here",
             id="tree.cut",
             tooltip="Cut the tree just below the highlighted merge: its k segments (refits)",
+            priority=True,
         ),
     ]
 
