@@ -46,7 +46,8 @@ class TreeRow:
     height: float
     """Merge distance of this node (0 for a single user)."""
     split_k: int | None
-    """Segments a cut just below this merge gives (None when it is not a shown merge)."""
+    """Segments a cut just below this merge gives: set for the shown merges and for every
+    segment at the cut that holds more than one user (its children may not be shown)."""
     segment: int | None
     """Segment id when this node is a segment at the current cut, else None."""
     above_cut: bool
@@ -125,7 +126,7 @@ def tree_rows(tree: Mapping[str, Any], k: int, extra: int = EXTRA_LEVELS) -> lis
                 size=size(node),
                 share=size(node) / n,
                 height=float(distances[j]) if j >= 0 and distances.size else 0.0,
-                split_k=n - j if expands else None,
+                split_k=n - j if expands or (j >= 0 and node in segment_of) else None,
                 segment=segment_of.get(node),
                 above_cut=j >= n - k,
                 last=last,
@@ -186,9 +187,9 @@ def row_text(row: TreeRow, names: Mapping[int, str], sizes: Mapping[int, int] | 
     if row.segment is not None:
         name = names.get(row.segment, f"Segment {row.segment}")
         users = f"{sizes[row.segment]:,} users, " if sizes and row.segment in sizes else ""
-        text = f"[{row.segment}] {name} ({users}{share} of the tree)"
+        text = f"[{row.segment}] {name} ({users}{share})"
         if row.split_k is not None:
-            text += f"  · splits at k={row.split_k}"
+            text += f" · splits at k={row.split_k}"
         return prefix + text
     if row.split_k is None:
         return prefix + f"{share} ({row.size:,} fitted users)"

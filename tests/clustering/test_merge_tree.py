@@ -60,15 +60,15 @@ def test_rows_show_merges_above_the_cut_and_the_segments_at_it() -> None:
     rows = tree_rows(tree, 2, extra=1)
     assert [(r.depth, r.segment, r.split_k, r.above_cut) for r in rows] == [
         (0, None, 2, True),
-        (1, 1, None, False),
+        (1, 1, 4, False),  # a segment is cut at its own merge even when not expanded
         (1, 0, 3, False),
         (2, None, None, False),
         (2, None, None, False),
     ]
     text = tree_text(rows, {0: "Buyers", 1: "[b]Browsers[/b]"}, {0: 70, 1: 30})
     assert text[0] == "All fitted users (4) · splits at k=2"
-    assert text[1] == "├ [1] [b]Browsers[/b] (30 users, 50% of the tree)"
-    assert text[2] == "└ [0] Buyers (70 users, 50% of the tree)  · splits at k=3"
+    assert text[1] == "├ [1] [b]Browsers[/b] (30 users, 50%) · splits at k=4"
+    assert text[2] == "└ [0] Buyers (70 users, 50%) · splits at k=3"
     assert text[3] == "  ├ 25% (1 fitted users)"
     assert sum(r.segment is not None for r in tree_rows(tree, 3)) == 3
 
@@ -77,7 +77,10 @@ def test_tree_rows_of_a_real_fit_list_every_segment_once() -> None:
     fit = fit_clusters(_blobs(), FitSpec("agglomerative", {"k": 4}))
     rows = tree_rows(fit.tree, 4)
     assert sorted(r.segment for r in rows if r.segment is not None) == [0, 1, 2, 3]
-    assert {r.split_k for r in rows if r.split_k is not None} == set(range(2, 9))
+    merges = {r.split_k for r in rows if r.split_k is not None and r.segment is None}
+    assert merges == set(range(2, 9)) - {r.split_k for r in rows if r.segment is not None}
+    # every segment can be split from the tree: the cut just below its own merge
+    assert all(r.split_k is not None and r.split_k > 4 for r in rows if r.segment is not None)
 
 
 def test_bad_cuts_are_refused() -> None:
