@@ -577,7 +577,7 @@ class SegtuiApp(App[None]):
         if self._tsne_running is outcome:
             return
         self._tsne_running = outcome
-        self._tsne_activity = Activity("t-SNE (takes seconds)…")
+        self._tsne_activity = Activity("Computing the t-SNE…")
         self.activity = self._tsne_activity
         self._tsne_worker(outcome)
 

@@ -44,9 +44,10 @@ FIT_MAX_ROWS = 100_000
 
 
 TSNE_SAMPLE = 2_000
-"""Users a t-SNE is computed on at most (a seeded, stratified sample): Barnes-Hut t-SNE of
-2,000 users x 30 features takes ~5 s on one free core (20 s on a busy 2-core machine), and a
-terminal scatter cannot show more points than that anyway."""
+"""Users a t-SNE is computed on at most (a seeded, stratified sample). Measured on a 2-core
+machine shared with other jobs: 2,500 x 30 in 20 s (500 steps, load 7) and 2,000 x 19 in 57 s
+(load 11); it runs in a worker, so the app waits for it, never freezes. A terminal scatter
+cannot show more points than this anyway."""
 
 TSNE_ITERATIONS = 500
 """Gradient steps of the t-SNE (scikit-learn's default is 1,000): the picture of a few thousand
