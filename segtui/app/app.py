@@ -38,6 +38,7 @@ from segtui.app.messages import (
     Progress,
     SplitReady,
     SweepReady,
+    TsneReady,
     ViewReady,
 )
 from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen, PathScreen
@@ -143,6 +144,8 @@ class SegtuiApp(App[None]):
     eps_hint: var[EpsReady | None] = var(None, always_update=True, init=False)
     evidence: var[Evidence | None] = var(None, always_update=True, init=False)
     """Stability and the auto-k scan of the shown fit, filled in by a worker after it shows."""
+    tsne: var[TsneReady | None] = var(None, always_update=True, init=False)
+    """The newest t-SNE picture and the fit it belongs to (stale once another fit is shown)."""
     choices: var[Choices] = var(Choices, init=False)
     activity: var[Activity | None] = var(None, init=False)
     """The job the person waits for in the explore screen (a fit, a sweep, a split)."""
@@ -175,6 +178,8 @@ class SegtuiApp(App[None]):
         self.requested_theme = theme
         self.theme_problems: list[str] = []
         self._asking_refit = False
+        self._tsne_running: pipeline.FitOutcome | None = None
+        self._tsne_activity: Activity | None = None
         self._previous_options: dict[str, Any] = dict(self.load_options)
         self.auto_k = project is None
         """k is chosen with evidence (-k auto) until the person or a project sets it."""
@@ -643,6 +648,45 @@ class SegtuiApp(App[None]):
         self.apply_edit(message.segmentation)
         self.notify(message.description, timeout=3)
 
+    def tsne_for(self, outcome: pipeline.FitOutcome | None) -> TsneReady | None:
+        """The cached t-SNE of ``outcome``, or None when there is none yet (or it is stale)."""
+        cached = self.tsne
+        return cached if cached is not None and cached.outcome is outcome else None
+
+    def request_tsne(self) -> None:
+        """Compute the current fit's t-SNE in a worker, unless it is cached or on its way."""
+        outcome = self.outcome
+        if outcome is None or self.tsne_for(outcome) is not None:
+            return
+        if self._tsne_running is outcome:
+            return
+        self._tsne_running = outcome
+        self._tsne_activity = Activity("Computing the t-SNE…")
+        self.activity = self._tsne_activity
+        self._tsne_worker(outcome)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="tsne",
+        exit_on_error=False,
+        description="Computing the t-SNE",
+    )
+    def _tsne_worker(self, outcome: pipeline.FitOutcome) -> None:
+        worker = get_current_worker()
+        projection = pipeline.tsne(outcome)
+        if not worker.is_cancelled:
+            self.post_message(TsneReady(outcome, projection))
+
+    @on(TsneReady)
+    def _tsne_ready(self, message: TsneReady) -> None:
+        if self._tsne_running is message.outcome:
+            self._tsne_running = None
+        if self.activity is self._tsne_activity:
+            self.activity = None
+        if message.outcome is self.outcome:
+            self.tsne = message
+
     def request_eps(self, min_samples: int, seed: int) -> None:
         """DBSCAN's suggested eps on the current fit's matrix, shown in the setup panel."""
         if self.outcome is None:
@@ -686,6 +730,8 @@ class SegtuiApp(App[None]):
             self.push_screen(MessageScreen(f"{worker.description} failed", describe_error(error)))
         if worker.group == "fit" and self.dataset is not None:
             self._show_explore()  # the setup is where a failed first fit gets fixed
+        if worker.group == "tsne":
+            self._tsne_running = None
         self.activity = None
 
     # ----- export -------------------------------------------------------------------------

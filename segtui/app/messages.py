@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from segtui.clustering.diagnostics import SweepResult
     from segtui.clustering.fit import EpsSuggestion
+    from segtui.clustering.projection import TsneProjection
     from segtui.ingest.events import LoadReport
     from segtui.pipeline import Evidence
     from segtui.segments.segmentation import Segmentation
@@ -97,6 +98,14 @@ class EpsReady(Message):
 
     suggestion: EpsSuggestion | None
     problem: str = ""
+
+
+@dataclass
+class TsneReady(Message):
+    """The t-SNE picture of ``outcome``'s matrix is ready (shown while that fit is current)."""
+
+    outcome: FitOutcome
+    projection: TsneProjection
 
 
 @dataclass

@@ -27,6 +27,7 @@ from segtui.artifacts.fitted import ExportTarget
 from segtui.clustering.control import Cancelled
 from segtui.clustering.diagnostics import SweepResult
 from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
+from segtui.clustering.projection import TsneProjection, project_tsne
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.clustering.stability import BootCache
 from segtui.errors import InputError
@@ -329,6 +330,20 @@ def evidence(
             k_choice=choice,
             progress=progress,
             should_stop=should_stop,
+        )
+
+
+def tsne(outcome: FitOutcome) -> TsneProjection:
+    """The t-SNE picture of the fit's prepared matrix, one core left free for the UI.
+
+    A seeded sample stratified by the fit's segments, at most
+    :data:`segtui.clustering.projection.TSNE_SAMPLE` users.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=ui_threads()):
+        return project_tsne(
+            outcome.prepared.X, seed=outcome.request.fit.seed, labels=outcome.result.labels
         )
 
 

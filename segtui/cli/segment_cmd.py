@@ -47,6 +47,7 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
+from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError, closest
@@ -269,9 +270,22 @@ def segment(
     layout: LayoutOpt = None,
     stability: StabilityOpt = True,
     json_: JsonOpt = False,
+    tree: Annotated[
+        bool,
+        typer.Option(
+            "--tree",
+            help="Print the merge tree (segments within segments) under the table; "
+            "hierarchical clustering only (--algo agglomerative).",
+        ),
+    ] = False,
 ) -> None:
     """Cluster users into segments, print their profiles, and export parquet + model JSON."""
     _check_output(output, (".parquet",))
+    if tree and algorithm_info(algo).kind != "hierarchical":
+        raise InputError(
+            f"--tree needs hierarchical clustering: {algo} builds no tree of merges",
+            hint="Use --algo agglomerative, or drop --tree.",
+        )
     if model is not None and not str(model).endswith(".json"):
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
@@ -301,16 +315,25 @@ def segment(
         out = with_descriptions(segment_dict(data, run, written.to_dict()), written)
         typer.echo(json.dumps(out, indent=2, default=str))
         return
-    typer.echo("\n".join(segment_lines(data, run, written)))
+    typer.echo("\n".join(segment_lines(data, run, written, tree=tree)))
 
 
-def segment_lines(data: UsersData, run: SegmentRun, written: ExportResult) -> list[str]:
-    """What ``segment`` prints: loading notes, profiles, diagnostics, notes, files written."""
+def segment_lines(
+    data: UsersData, run: SegmentRun, written: ExportResult, tree: bool = False
+) -> list[str]:
+    """What ``segment`` prints: loading notes, profiles (and the merge tree when asked),
+    diagnostics, notes, files written."""
     lines = [*data.messages, ""]
     lines += k_choice_lines(run)
     lines += profile_lines(run)
     lines += rule_description_lines(run, written)
     lines += flag_lines(run)
+    if tree and run.result.tree is not None:
+        sizes = {i: int(v) for i, v in enumerate(run.result.sizes)}
+        report = tree_report(
+            run.result.tree, run.result.n_segments, run.names, sizes, len(run.users)
+        )
+        lines += ["", *report]
     lines += ["", *diagnostics_lines(run.diagnostics)]
     lines += [f"note: {m}" for m in run.messages]
     lines += ["", f"wrote {written.rows:,} users in {written.segments} segments:"]

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from segtui.app.pipeline import FitOutcome, SegmentsView
     from segtui.app.state import Note
     from segtui.clustering.diagnostics import SweepResult
+    from segtui.clustering.projection import TsneProjection
     from segtui.pipeline import Evidence
     from segtui.segments.segmentation import Segmentation
 
@@ -192,7 +193,7 @@ class ExploreScreen(Screen[None]):
             "view('scatter')",
             "Scatter",
             id="explore.view_scatter",
-            tooltip="Show the PCA scatter",
+            tooltip="Show the scatter (PCA or t-SNE: T switches)",
             show=False,
         ),
         bind(
@@ -209,6 +210,23 @@ class ExploreScreen(Screen[None]):
             "Fit",
             id="explore.view_fit",
             tooltip="Show the fit diagnostics",
+            show=False,
+        ),
+        bind(
+            "T",
+            "toggle_projection",
+            "t-SNE/PCA",
+            id="explore.projection",
+            tooltip="Switch the scatter between PCA (all users) and t-SNE (a sample of at most "
+            "2,000 users, computed in the background the first time for each fit)",
+        ),
+        bind(
+            "h",
+            "merge_tree",
+            "Tree",
+            id="explore.tree",
+            tooltip="Hierarchical clustering only: the tree of merges (segments within "
+            "segments); pick a level to cut at another k",
             show=False,
         ),
         bind(
@@ -251,6 +269,7 @@ class ExploreScreen(Screen[None]):
         self._selected: int | None = None
         self._transient = False
         self._select_after: tuple[Segmentation, int | None] | None = None
+        self._projection = "pca"  # what the scatter shows: "pca" or "tsne" (T switches)
 
     @property
     def segtui(self) -> SegtuiApp:
@@ -293,6 +312,7 @@ class ExploreScreen(Screen[None]):
         self.watch(app, "sweep_result", self._show_sweep, init=False)
         self.watch(app, "evidence", self._show_evidence, init=False)
         self.watch(app, "note", self._show_note, init=False)
+        self.watch(app, "tsne", self._show_tsne, init=False)
         self.call_after_refresh(self._show_current)
 
     def _show_current(self) -> None:
@@ -331,10 +351,52 @@ class ExploreScreen(Screen[None]):
         self._update_scatter(view)
         self._update_profile()
 
+    @property
+    def projection_kind(self) -> str:
+        """What the scatter is asked to show: "pca" or "tsne"."""
+        return self._projection
+
+    def _show_tsne(self, _: object) -> None:
+        view = self.segtui.segview
+        if view is not None and self._projection == "tsne":
+            self._update_scatter(view)
+            self._say("t-SNE ready: T switches back to PCA.", transient=True)
+
     def _update_scatter(self, view: SegmentsView) -> None:
         outcome = self.segtui.outcome
         if outcome is None:
             return
+        if self._projection == "tsne":
+            cached = self.segtui.tsne_for(outcome)
+            if cached is not None:
+                self._draw_tsne(view, cached.projection)
+                return
+            self.segtui.request_tsne()  # a new fit: its own t-SNE, the PCA meanwhile
+        self._draw_pca(view, outcome, waiting=self._projection == "tsne")
+
+    def _draw_tsne(self, view: SegmentsView, picture: TsneProjection) -> None:
+        rows = np.asarray(picture.rows)
+        coords = np.asarray(picture.coords)
+        segments = [(int(p.segment_id), p.name) for p in view.profiles]
+        users = len(view.labels)
+        who = (
+            f"a sample of {number(len(rows))} of {number(users)} users"
+            if picture.sampled
+            else f"all {number(users)} users"
+        )
+        plot = self.query_one(ScatterPlot)
+        plot.data = ScatterData(
+            coords[:, 0],
+            coords[:, 1],
+            view.labels[rows],
+            segments,
+            kind="tsne",
+            title=f"t-SNE of {who}",
+            note="distances between groups and group sizes mean nothing here · T: PCA",
+        )
+        plot.selected = self._selected
+
+    def _draw_pca(self, view: SegmentsView, outcome: FitOutcome, waiting: bool = False) -> None:
         projection = outcome.projection
         index = np.asarray(projection.display_index)
         coords = np.asarray(projection.coords)
@@ -342,6 +404,8 @@ class ExploreScreen(Screen[None]):
         explained = tuple(float(v) for v in projection.explained[:2])
         shown, everyone = len(index), len(view.labels)
         note = f"{number(shown)} of {number(everyone)} users shown" if shown < everyone else ""
+        if waiting:
+            note = "computing the t-SNE… the PCA stays until it is ready"
         plot = self.query_one(ScatterPlot)
         plot.data = ScatterData(
             coords[index, 0], coords[index, 1], view.labels[index], segments, explained, note
@@ -632,6 +696,39 @@ class ExploreScreen(Screen[None]):
         tabs.active = (
             VIEWS[(VIEWS.index(tabs.active) + 1) % len(VIEWS)] if tabs.active in VIEWS else VIEWS[0]
         )
+
+    def action_toggle_projection(self) -> None:
+        """PCA <-> t-SNE in the scatter; the t-SNE is computed once per fit, in a worker."""
+        app = self.segtui
+        if app.outcome is None or app.segview is None:
+            self._say("No fit yet: the scatter appears when segments are ready.", error=True)
+            return
+        self._projection = "pca" if self._projection == "tsne" else "tsne"
+        self.action_view("scatter")
+        if self._projection == "tsne" and app.tsne_for(app.outcome) is None:
+            self._say(
+                "Computing the t-SNE in the background; the PCA stays until it is ready.",
+                transient=True,
+            )
+        self._update_scatter(app.segview)
+
+    def action_merge_tree(self) -> None:
+        """The merge tree of a hierarchical fit; other algorithms have none, and say so."""
+        from segtui.app.screens.merge_tree import MergeTreeScreen, tree_unavailable
+
+        app = self.segtui
+        problem = tree_unavailable(app.outcome)
+        if problem:
+            self._say(problem, error=True)
+            return
+        self.app.push_screen(MergeTreeScreen(), self._tree_cut)
+
+    def _tree_cut(self, k: int | None) -> None:
+        """A level picked in the tree: the same refit path as k+1/k-1, with that k."""
+        outcome = self.segtui.outcome
+        if k is None or outcome is None or k == outcome.request.fit.params.get("k"):
+            return
+        self._set_k(k)
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

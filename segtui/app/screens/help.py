@@ -27,12 +27,14 @@ def _sections(app) -> list[tuple[str, list]]:
     from segtui.app.screens.export import ExportScreen
     from segtui.app.screens.loading import LoadingScreen
     from segtui.app.screens.mapping import MappingScreen
+    from segtui.app.screens.merge_tree import MergeTreeScreen
 
     for cls in (
         ExploreScreen,
         SegmentsTable,
         MappingScreen,
         DetailScreen,
+        MergeTreeScreen,
         ExportScreen,
         LoadingScreen,
         ConfirmScreen,
@@ -52,6 +54,7 @@ def _title(screen) -> str:
         "SegmentsTable": "Segments table (explore)",
         "MappingScreen": "Mapping",
         "DetailScreen": "Segment detail",
+        "MergeTreeScreen": "Merge tree (hierarchical)",
         "ExportScreen": "Export",
         "LoadingScreen": "Loading",
         "ConfirmScreen": "Questions",

@@ -1,4 +1,5 @@
-"""The only place segtui touches plotext (6.x, the rewrite): a PCA scatter and a small line plot.
+"""The only place segtui touches plotext (6.x, the rewrite): a scatter (PCA or t-SNE) and a small
+line plot.
 
 plotext draws a colourless character picture of the right size; this widget then colours the
 canvas cells itself from the Textual theme, one colour and one distinct marker per segment, so the
@@ -54,6 +55,10 @@ class ScatterData:
     explained: tuple[float, float] = (0.0, 0.0)
     note: str = ""
     by_id: dict[int, int] = field(default_factory=dict)
+    kind: str = "pca"
+    """"pca" (axes say the share of variance) or "tsne" (a sample; axes have no units)."""
+    title: str = ""
+    """A line over the picture (plain text); the PCA needs none, its axes say what it is."""
 
     def __post_init__(self) -> None:
         self.by_id = {seg_id: position for position, (seg_id, _) in enumerate(self.segments)}
@@ -91,11 +96,16 @@ def render_scatter(
             continue
         marker = marker_for(data.by_id[seg_id])
         plot.draw(plot.signal(data.x[mask].tolist(), data.y[mask].tolist(), marker=marker))
-    ex, ey = data.explained
-    plot.label(f"PC1 ({percent(ex)} of variance)", axis="x")
-    plot.label(f"PC2 ({percent(ey)})", axis="y")
+    if data.kind == "tsne":
+        plot.label("t-SNE 1", axis="x")
+        plot.label("t-SNE 2", axis="y")
+    else:
+        ex, ey = data.explained
+        plot.label(f"PC1 ({percent(ex)} of variance)", axis="x")
+        plot.label(f"PC2 ({percent(ey)})", axis="y")
     plot.legend(active=False)
-    lines = plot.build().string(colorless=True).split("\n")
+    # plotext ends its picture with a newline: without this the line under it (the note) is lost
+    lines = plot.build().string(colorless=True).rstrip("\n").split("\n")
     marker_style: dict[str, Style] = {}
     for seg_id, _ in data.segments:
         position = data.by_id[seg_id]
@@ -138,7 +148,7 @@ def legend(data: ScatterData, selected: int | None, colors: Sequence[str], highl
 
 
 class ScatterPlot(Widget):
-    """The PCA scatter of users, one marker per segment, the selected segment highlighted."""
+    """The scatter of users (PCA or t-SNE), one marker per segment, the selected one highlighted."""
 
     DEFAULT_CSS = """
     ScatterPlot { height: 1fr; min-height: 8; }
@@ -161,8 +171,21 @@ class ScatterPlot(Widget):
         width, height = self.content_size.width, self.content_size.height
         legend_text = legend(self.data, self.selected, colors, highlight)
         legend_lines = max(1, -(-legend_text.cell_len // max(width, 1)))
-        picture = render_scatter(
-            self.data, width, height - legend_lines - 1, self.selected, colors, highlight
+        title_lines = _lines(self.data.title, width)
+        note_lines = max(1, _lines(self.data.note, width))
+        picture = Text(no_wrap=True, overflow="crop")
+        if title_lines:
+            picture.append(self.data.title, style="bold")
+            picture.append("\n")
+        picture.append(
+            render_scatter(
+                self.data,
+                width,
+                height - legend_lines - title_lines - note_lines,
+                self.selected,
+                colors,
+                highlight,
+            )
         )
         picture.append("\n")
         picture.append(legend_text)
@@ -170,6 +193,11 @@ class ScatterPlot(Widget):
             picture.append("\n")
             picture.append(self.data.note, style="dim")
         return picture
+
+
+def _lines(text: str, width: int) -> int:
+    """Rows ``text`` takes when wrapped at ``width`` (0 for no text)."""
+    return -(-Text(text).cell_len // max(width, 1)) if text else 0
 
 
 @dataclass
