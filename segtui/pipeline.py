@@ -32,9 +32,9 @@ from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
-from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
 from segtui.features.files import load_feature_file
+from segtui.features.generated import offered_specs
 from segtui.features.selection import available_features
 from segtui.features.selection import select_features as select_specs
 from segtui.features.spec import FeatureSpec
@@ -188,10 +188,9 @@ def _events(
     as_of: datetime | None,
     features: Sequence[str] | None,
 ) -> UsersData:
-    specs: list[FeatureSpec] = list(CATALOG)
-    if feature_file is not None:
-        specs += load_feature_file(feature_file)
+    own = load_feature_file(feature_file) if feature_file is not None else []
     loaded = load_events(list(paths), options)
+    specs = offered_specs(loaded.events, own, loaded.source, features)
     offered, left_out = available_features(specs, loaded.columns)
     chosen = offered if features is None else select_specs(list(features), offered, left_out)
     if not chosen:

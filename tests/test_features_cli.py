@@ -25,6 +25,19 @@ u3,2024-03-04T10:00:00Z,purchase,c1,,toys,5.0,1
 # Columns the log has no source for: their features are left out.
 LEFT_OUT = {"avg_duration_s", "total_duration_s", "avg_scroll_depth", "deep_scroll_share"}
 LEFT_OUT |= {"distinct_items"}
+# Generated from the log: per event name by users (purchase: 2 users, then the 1-user names in
+# sorted order; every count is a catalog feature already), per category (1 user each, sorted).
+GENERATED = [
+    *(
+        f"event_{e}_{k}"
+        for e in ("purchase", "add_to_cart", "page_view", "product_view")
+        for k in ("share", "per_session")
+    ),
+    "top_category_share",
+    "category_books_share",
+    "category_shoes_share",
+    "category_toys_share",
+]
 
 
 def make_app() -> typer.Typer:
@@ -54,10 +67,12 @@ def test_writes_every_available_feature_sorted_by_user(log: Path, tmp_path: Path
     result = run(str(log), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "rows read: 5; kept: 5; left out: 0" in result.output
-    assert f"wrote 3 users x {len(CATALOG) - len(LEFT_OUT)} features to {out}" in result.output
+    width = len(CATALOG) - len(LEFT_OUT) + len(GENERATED)
+    assert f"wrote 3 users x {width} features to {out}" in result.output
     assert "left out 5 feature(s) the data cannot give: avg_duration_s" in result.output
     table = pl.read_parquet(out)
-    assert table.columns == ["user_id", *[s.name for s in CATALOG if s.name not in LEFT_OUT]]
+    catalog = [s.name for s in CATALOG if s.name not in LEFT_OUT]
+    assert table.columns == ["user_id", *catalog, *GENERATED]
     assert table["user_id"].to_list() == ["u1", "u2", "u3"]
     rows = {r["user_id"]: r for r in table.iter_rows(named=True)}
     assert rows["u1"]["events"] == 2
@@ -136,7 +151,14 @@ def test_list_with_data_says_what_is_left_out_and_why(log: Path) -> None:
     result = run(str(log), "--list")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.startswith(f"{len(CATALOG) - len(LEFT_OUT)} of {len(CATALOG)} features available")
+    offered, declared = len(CATALOG) - len(LEFT_OUT), len(CATALOG)
+    offered, declared = offered + len(GENERATED), declared + len(GENERATED)
+    assert out.startswith(f"{offered} of {declared} features available")
+    assert f"{len(GENERATED)} of them generated from the data" in out
+    assert (
+        "generated from the data: event 'purchase': 2 users, the most common of 4 event names "
+        "(its count is the built-in 'purchases')" in out
+    )
     assert "left out on this data:\n" in out
     assert "  distinct_items: needs column 'item_id', not in the data" in out
     assert "  avg_scroll_depth: needs column 'scroll_depth', not in the data" in out

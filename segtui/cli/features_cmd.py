@@ -2,15 +2,22 @@
 
 ``segtui features PATH... -o features.parquet [--features a,b] [--as-of DATE]`` loads and maps the
 events (same options as ``inspect``), computes the features in one scan together with the
-loading report, and writes one row per user atomically. ``--list`` shows the catalog by family,
-with what each needs, its transform and what a user without the relevant events gets; given a
-data path it also says which features the data leaves out and why.
+loading report, and writes one row per user atomically. Besides the catalog it computes the
+features generated from the data (:mod:`segtui.features.generated`: per event name, per top
+category). ``--list`` shows the features by family, with what each needs, its transform and what a
+user without the relevant events gets; given a data path it also shows the generated features and
+why each exists, and which features the data leaves out and why.
+
+``segtui features --model MODEL PATH... -o out.parquet`` computes exactly the declarations the
+model recorded (its columns, in its order, read with its mapping), never generated again from the
+new data: the events and top categories a model was fitted with are fixed in it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +25,8 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from segtui.artifacts.assign import model_users_with_messages
+from segtui.artifacts.model import read_model
 from segtui.cli.options import (
     CatalogJsonOpt,
     ComputeFeaturesOpt,
@@ -28,7 +37,6 @@ from segtui.cli.options import (
     MapOpt,
     MappingOpt,
     OptionalEventPathsArg,
-    SessionGapOpt,
     StrictOpt,
     check_outputs,
     feature_names,
@@ -39,12 +47,30 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
 from segtui.features.files import load_feature_file
+from segtui.features.generated import offered_specs
 from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FAMILIES, FeatureSpec
 from segtui.fileio import atomic_write
-from segtui.ingest.events import LoadedEvents, load_events
+from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import given_users_table, users_table_line
+
+FeaturesSessionGapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--session-gap",
+        help="Minutes of inactivity that end a session (no session column; default 30, or the "
+        "model's with --model).",
+    ),
+]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Compute exactly the features a saved model records (its columns, in its order).",
+    ),
+]
+DEFAULT_SESSION_GAP = 30.0
 
 
 def features(
@@ -62,21 +88,36 @@ def features(
     map_: MapOpt = None,
     mapping: MappingOpt = None,
     strict: StrictOpt = False,
-    session_gap: SessionGapOpt = 30.0,
+    session_gap: FeaturesSessionGapOpt = None,
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
     json_: CatalogJsonOpt = False,
+    model: ModelOpt = None,
 ) -> None:
     """Compute per-user behavior features from event files and write them to parquet."""
-    specs: list[FeatureSpec] = list(CATALOG)
-    if feature_file is not None:
-        specs += load_feature_file(feature_file)
+    own = load_feature_file(feature_file) if feature_file is not None else []
     moment = parse_as_of(as_of) if as_of is not None else None
-    options = load_options(map_, mapping, strict, session_gap, day_first, layout)
+    gap = session_gap if session_gap is not None else DEFAULT_SESSION_GAP
+    options = load_options(map_, mapping, strict, gap, day_first, layout)
+    if model is not None:
+        if list_ or features_ is not None or feature_file is not None:
+            raise InputError(
+                "--model computes the model's own features",
+                hint="Leave out --list, --features and --feature-file with --model.",
+            )
+        output = _output(paths, output)
+        check_outputs([output], list(paths), model, mapping)
+        _model_features(model, paths, output, moment, options, session_gap)
+        return
     if paths:
         _refuse_users_table(paths, options.overrides, mapping is not None, layout)
     if list_:
-        columns = load_events(paths, options).columns if paths else None
+        columns: list[str] | None = None
+        specs: list[FeatureSpec] = [*CATALOG, *own]
+        if paths:
+            listed = load_events(paths, options)
+            columns = listed.columns
+            specs = offered_specs(listed.events, own, listed.source)
         if json_:
             typer.echo(json.dumps(catalog_dict(specs, columns), indent=2))
         else:
@@ -85,8 +126,9 @@ def features(
     output = _output(paths, output)
     check_outputs([output], list(paths), feature_file, mapping)
     loaded = load_events(paths, options)
-    offered, left_out = available_features(specs, loaded.columns)
     names = feature_names(features_)
+    specs = offered_specs(loaded.events, own, loaded.source, names)
+    offered, left_out = available_features(specs, loaded.columns)
     chosen = offered if names is None else select_features(names, offered, left_out)
     table, report_lines = _compute(loaded, chosen, moment)
     _write(table, output)
@@ -99,6 +141,33 @@ def features(
             + " (see --list)"
         )
     typer.echo(f"wrote {table.height:,} users x {len(chosen)} features to {output}")
+
+
+def _model_features(
+    model_path: Path,
+    paths: Sequence[str],
+    output: Path,
+    as_of: datetime | None,
+    options: LoadOptions,
+    session_gap: float | None,
+) -> None:
+    """Write the model's recorded features computed on ``paths`` (as ``assign`` computes them)."""
+    m = read_model(model_path)
+    if m.kind != "events":
+        raise InputError(
+            "the model was built from a users table: it has no feature declarations",
+            file=model_path,
+            hint="`segtui features --model` needs a model built from event files.",
+        )
+    gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
+    options = replace(options, session_gap_minutes=gap)
+    table, messages = model_users_with_messages(m, list(paths), as_of, options)
+    _write(table, output)
+    for message in messages:
+        typer.echo(f"note: {message}")
+    typer.echo(
+        f"wrote {table.height:,} users x {len(m.columns)} features of {model_path} to {output}"
+    )
 
 
 def _refuse_users_table(
@@ -178,6 +247,15 @@ def catalog_lines(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) -
             f"(columns: {', '.join(columns)})"
         )
     lines.append("* = in the default set for clustering")
+    generated = sum(1 for s in specs if s.origin)
+    if generated:
+        lines.append(
+            f"{generated} of them generated from the data (per event name, per top category)"
+        )
+    elif columns is None:
+        lines.append(
+            "give a data path to see the features generated from its events and categories"
+        )
     for family in FAMILIES:
         members = [s for s in specs if s.family == family]
         if not members:
@@ -196,6 +274,8 @@ def catalog_lines(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) -
             if spec.name in left_out:
                 extra.append(f"LEFT OUT: {left_out[spec.name]}")
             lines.append(f"  {'':<{width}}  ({'; '.join(extra)})")
+            if spec.origin:
+                lines.append(f"  {'':<{width}}  generated from the data: {spec.origin}")
     if left_out:
         lines.append("")
         lines.append("left out on this data:")
@@ -229,6 +309,7 @@ def catalog_dict(specs: Sequence[FeatureSpec], columns: Sequence[str] | None) ->
                 "default": spec.default,
                 "available": spec.name in offered,
                 "left_out": left_out.get(spec.name),
+                "origin": spec.origin or None,
             }
             for spec in specs
         ],

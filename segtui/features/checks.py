@@ -28,7 +28,7 @@ from segtui.features.spec import (
 
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _OPERAND_COUNT = {"ratio": (2, 2), "difference": (2, 2), "add": (2, 16)}
-_COLUMN_KINDS = ("sum", "mean", "max", "min", "distinct")
+_COLUMN_KINDS = ("sum", "mean", "max", "min", "distinct", "top_share")
 
 
 def _check_filter(flt: Filter) -> None:

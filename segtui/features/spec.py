@@ -19,6 +19,10 @@ Aggregation kinds (``Agg.kind``):
 - ``days_since``: fractional days from the user's ``last`` (or ``first``) event matching ``where``
   to the reference time.
 - ``span_days``: fractional days between the user's first and last event matching ``where``.
+- ``top_share``: of the events matching ``where`` with a non-null ``column``, the share holding
+  the user's most frequent value of ``column`` (how concentrated a user is on one category). Null
+  when no such event. In SQL (DuckDB): ``list_max(map_values(histogram(column))) / count(column)``
+  with ``where`` as the aggregates' ``FILTER``.
 
 Operands of ``ratio``/``difference``/``add`` are feature names (looked up in the catalog or the
 user's file) or nested :class:`Agg` declarations. Filters (:class:`Filter`) compare a column, or a
@@ -55,6 +59,7 @@ AGG_KINDS: tuple[str, ...] = (
     "add",
     "days_since",
     "span_days",
+    "top_share",
 )
 FILTER_OPS: tuple[str, ...] = (
     "in",
@@ -160,7 +165,9 @@ class FeatureSpec:
     is left out. ``default`` marks the features used for clustering unless a person picks others.
     ``fill`` is how clustering fills a null (one of ``FILLS``); a value computed as null because
     the event never happened is not an unknown value, so each null-able feature says which fill
-    reads right for it (see the comments in ``CATALOG``).
+    reads right for it (see the comments in ``CATALOG``). ``origin`` says why a feature generated
+    from the data exists (``event 'video_play': 3,412 users, 2nd most common of 14 event names``);
+    empty for the catalog and a person's own features.
     """
 
     name: str
@@ -174,6 +181,7 @@ class FeatureSpec:
     default: bool = False
     fallback: Agg | None = None
     fill: str = "median"
+    origin: str = ""
 
     @property
     def missing_text(self) -> str:

@@ -31,6 +31,7 @@ _SPEC_KEYS = (
     "stat",
     "fallback",
     "fill",
+    "origin",
 )
 _AGG_KEYS = ("kind", "column", "where", "match", "events", "operands", "stat")
 _FILTER_KEYS = ("column", "op", "value")
@@ -127,6 +128,9 @@ def spec_from_dict(data: Mapping[str, Any], known: Iterable[str] = ()) -> Featur
     fill = data.get("fill", "median")
     if not isinstance(fill, str):
         raise ValueError(f"'fill' is one of {', '.join(FILLS)} (text)")
+    origin = data.get("origin", "")
+    if not isinstance(origin, str):
+        raise ValueError("'origin' is text")
     spec = FeatureSpec(
         name=data["name"],
         family=data["family"],
@@ -139,6 +143,7 @@ def spec_from_dict(data: Mapping[str, Any], known: Iterable[str] = ()) -> Featur
         default=default,
         fallback=_agg_from(fallback) if fallback else None,
         fill=fill,
+        origin=origin,
     )
     check_spec(spec, known)
     return spec
@@ -185,4 +190,6 @@ def spec_to_dict(spec: FeatureSpec) -> dict[str, Any]:
     if spec.fallback is not None:
         out["fallback"] = agg_to_dict(spec.fallback)
     out["fill"] = spec.fill
+    if spec.origin:
+        out["origin"] = spec.origin
     return out

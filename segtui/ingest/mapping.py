@@ -29,6 +29,7 @@ from segtui.ingest.presets import (
     find_preset,
     get_preset,
     normalise_name,
+    value_role,
 )
 
 MAPPING_VERSION = 1
@@ -40,6 +41,7 @@ HOW_ALIAS = "alias"
 HOW_OVERRIDE = "--map"
 HOW_FILE = "mapping file"
 HOW_GIVEN = "given"
+HOW_NAME_RULE = "name rule"
 
 
 @dataclass
@@ -275,6 +277,7 @@ def detect_mapping(
         _map_preset(mapping, preset, by_norm, used)
     skip_event = preset is not None and (preset.event_constant is not None)
     _map_aliases(mapping, by_norm, used, skip_event=skip_event)
+    _map_value_names(mapping, cols, used)
     if preset is None:
         if "event" not in mapping.columns or layout == "transactions":
             mapping.layout = "transactions"
@@ -325,6 +328,22 @@ def _map_aliases(
                 )
                 used.add(src)
                 break
+
+
+def _map_value_names(mapping: ColumnMapping, columns: Sequence[str], used: set[str]) -> None:
+    """Map revenue, price and quantity, when no preset or alias did, by the words of the column
+    names (:func:`segtui.ingest.presets.value_role`): the first free column (in file order) each
+    rule gives a canonical column takes it, and the mapping table says which words decided."""
+    for src in columns:
+        if src in used:
+            continue
+        role = value_role(src)
+        if role is None or role[0] in mapping.columns:
+            continue
+        canonical, why = role
+        mapping.columns[canonical] = src
+        mapping.how[canonical] = f"{HOW_NAME_RULE} ({src!r}: {why})"
+        used.add(src)
 
 
 def generic_event_aliases(event_names: Sequence[str]) -> dict[str, str]:

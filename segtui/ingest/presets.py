@@ -159,6 +159,84 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "scroll_depth": ("scroll_depth", "scroll", "scroll_pct", "scroll_percent", "scroll_percentage"),
 }
 
+# Name rules for the value columns (revenue, price, quantity) that no alias above names: a column
+# name is split into lower-case words (``dollar_value`` -> dollar, value; ``numberOfCDs`` ->
+# number, of, c, ds is not how it splits: camelCase splits at each lower-to-upper step, so
+# ``numberOfCDs`` -> number, of, cds) and read by these words, in this order (first rule wins):
+#
+# 1. a word in ``NOT_VALUE_WORDS`` (ids, rates, taxes, time, activity nouns) -> no value column;
+# 2. a word in ``QUANTITY_WORDS`` (qty, units, ...) -> quantity;
+# 3. ``price`` without a word of a total (total, line, sum, ...), or a unit word (unit, each, per)
+#    with a money word or cost -> price (a unit price);
+# 4. a count word (num, number, count, ...) with another word, or ``total`` with an item word
+#    (``total_items``) -> quantity (``number_of_cds``, ``num_items``, ``item_count``);
+# 5. a money word (amount, value, dollar, sales, total, ...), or cost with a word of a total ->
+#    revenue (a line total: ``dollar_value``, ``sale_amount``, ``order_value``).
+NOT_VALUE_WORDS: frozenset[str] = frozenset(
+    {
+        "id", "key", "code", "uuid", "hash", "pct", "percent", "percentage", "rate", "ratio",
+        "share", "tax", "vat", "discount", "shipping", "freight", "fee", "fees", "avg",
+        "average", "mean", "median", "margin", "profit", "lifetime", "ltv", "clv", "predicted",
+        "score", "rating", "points", "balance", "limit", "budget", "event", "events", "session",
+        "sessions", "page", "pages", "visit", "visits", "click", "clicks", "view", "views",
+        "login", "logins", "day", "days", "week", "weeks", "month", "months", "year", "years",
+        "hour", "hours", "minute", "minutes", "second", "seconds", "time", "times", "date",
+        "duration", "scroll", "depth", "user", "users", "customer", "customers", "order",
+        "orders", "invoice", "invoices", "phone", "account", "zip", "postal", "age",
+    }
+)  # fmt: skip
+QUANTITY_WORDS: frozenset[str] = frozenset(
+    {"qty", "qnty", "quantity", "quantities", "units", "pcs", "pieces"}
+)
+COUNT_WORDS: frozenset[str] = frozenset({"num", "number", "n", "no", "nb", "nr", "count", "cnt"})
+ITEM_WORDS: frozenset[str] = frozenset({"item", "items", "product", "products", "articles"})
+UNIT_WORDS: frozenset[str] = frozenset({"unit", "each", "per"})
+TOTAL_WORDS: frozenset[str] = frozenset({"total", "line", "sum", "extended", "subtotal"})
+MONEY_WORDS: frozenset[str] = frozenset(
+    {
+        "amount", "amt", "revenue", "sales", "sale", "total", "subtotal", "value", "dollar",
+        "dollars", "usd", "eur", "euro", "euros", "gbp", "spend", "spent", "paid", "payment",
+        "gmv", "turnover", "monetary",
+    }
+)  # fmt: skip
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    """A column name as lower-case words: split at punctuation, spaces and camelCase steps."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return tuple(w for w in re.split(r"[^0-9a-z]+", spaced.lower()) if w)
+
+
+def value_role(name: str) -> tuple[str, str] | None:
+    """(canonical column, why) when a column name reads as revenue, price or quantity by the name
+    rules above, else None. ``why`` names the words that decided, for the mapping table."""
+    words = name_words(name)
+    have = set(words)
+
+    def said(found: Iterable[str]) -> str:
+        return " + ".join(f"{w!r}" for w in words if w in set(found))
+
+    if have & NOT_VALUE_WORDS:
+        return None
+    if have & QUANTITY_WORDS:
+        return "quantity", f"{said(QUANTITY_WORDS)} reads as a count of items"
+    money = have & MONEY_WORDS
+    if "price" in have and not have & TOTAL_WORDS:
+        return "price", f"{said({'price'})} without a total reads as a unit price"
+    if have & UNIT_WORDS and (money or "cost" in have):
+        return "price", f"{said(UNIT_WORDS | MONEY_WORDS | {'cost'})} reads as a unit price"
+    counted = have - COUNT_WORDS - {"of"}
+    if have & COUNT_WORDS and counted and not money:
+        return "quantity", f"{said(COUNT_WORDS)} + {said(counted)} reads as a count of items"
+    if "total" in have and have & ITEM_WORDS:
+        return "quantity", f"{said({'total'} | ITEM_WORDS)} reads as a count of items"
+    if money:
+        return "revenue", f"{said(money)} reads as a line total"
+    if "cost" in have and have & TOTAL_WORDS:
+        return "revenue", f"{said({'cost'} | TOTAL_WORDS)} reads as a line total"
+    return None
+
+
 # Event names that mean a canonical event in a generic log (exact spellings; names are also
 # matched ignoring case and punctuation against these and the canonical names themselves).
 GENERIC_EVENT_ALIASES: dict[str, str] = {
