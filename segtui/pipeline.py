@@ -32,6 +32,7 @@ from segtui.clustering.prepare import PreparedMatrix, prepare
 from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
+from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
 from segtui.features.files import load_feature_file
 from segtui.features.generated import offered_specs

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from segtui.clustering.choose import family_weights, weight_family
-from segtui.clustering.specs import PrepSpec
+from segtui.clustering.choose import TIME_POSITION, family_weights, weight_family
+from segtui.clustering.specs import POWERS, WEIGHTINGS, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fields import MODEL_HINT
@@ -130,13 +130,22 @@ class PrepareParams:
 
     scaling: str
     features: tuple[FeatureParams, ...]
+    weighting: str = "none"
+    """How the per-feature weights were chosen (``PrepSpec.weighting``); older models: none."""
+    power: str = "none"
+    """The power transform used (``PrepSpec.power``); the lambdas are per feature."""
 
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.features]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scaling": self.scaling, "features": [f.to_dict() for f in self.features]}
+        return {
+            "scaling": self.scaling,
+            "weighting": self.weighting,
+            "power": self.power,
+            "features": [f.to_dict() for f in self.features],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PrepareParams:
@@ -151,9 +160,19 @@ class PrepareParams:
                 f"unknown scaling {scaling!r} in the preparation parameters",
                 hint=f"Use one of: {', '.join(SCALINGS)}.",
             )
+        weighting = data.get("weighting", "none")
+        power = data.get("power", "none")
+        if weighting not in WEIGHTINGS or power not in POWERS:
+            raise InputError(
+                f"unknown weighting {weighting!r} or power transform {power!r} in the "
+                "preparation parameters",
+                hint=MODEL_HINT,
+            )
         return cls(
             scaling=str(scaling),
             features=tuple(FeatureParams.from_dict(f) for f in data["features"]),
+            weighting=str(weighting),
+            power=str(power),
         )
 
 
@@ -568,7 +587,9 @@ def _assemble(
     weights = _weights(features, spec)
     features = [replace(f, weight=weights[f.name]) for f in features]
     messages.extend(_step_messages(features, spec))
-    params = PrepareParams(scaling=scaling, features=tuple(features))
+    params = PrepareParams(
+        scaling=scaling, features=tuple(features), weighting=spec.weighting, power=spec.power
+    )
     X = np.empty((users.height, len(features)), dtype=np.float64)
     for j, item in enumerate(kept):
         assert item.params is not None and item.values is not None
@@ -586,10 +607,11 @@ def _assemble(
 def _weights(features: Sequence[FeatureParams], spec: PrepSpec) -> dict[str, float]:
     """Family-balanced weights over the kept features (1 each when balancing is off)."""
     names = [f.name for f in features]
-    if spec.weighting != "family":
+    if spec.weighting == "none":
         return dict.fromkeys(names, 1.0)
-    families = {n: weight_family(n, spec.families.get(n, n)) for n in names}
-    return family_weights(families)
+    if spec.weighting == "time-position":
+        return family_weights({n: weight_family(n, n) for n in names})
+    return family_weights({n: weight_family(n, spec.families.get(n, n)) for n in names})
 
 
 def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[str]:
@@ -603,6 +625,17 @@ def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[st
             f"(from {min(lams):.2f} to {max(lams):.2f}), brought {len(powered)} features "
             "closer to a normal shape"
         )
+    if spec.weighting == "none":
+        return lines
+    if spec.weighting == "time-position":
+        tp = [f for f in features if f.name in TIME_POSITION]
+        if tp:
+            lines.append(
+                f"the {len(tp)} time-position features (how long ago, how long active) count "
+                f"together as one feature, {tp[0].weight:.2f} each: "
+                + ", ".join(f.name for f in tp)
+            )
+        return lines
     if spec.weighting == "family":
         by_family: dict[str, list[FeatureParams]] = {}
         for f in features:

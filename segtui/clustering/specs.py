@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from segtui.errors import InputError
 
-WEIGHTINGS: tuple[str, ...] = ("family", "none")
+WEIGHTINGS: tuple[str, ...] = ("time-position", "family", "none")
 POWERS: tuple[str, ...] = ("yeo-johnson", "none")
 
 
@@ -51,10 +51,13 @@ class PrepSpec:
     missing_reasons: Mapping[str, str] = field(default_factory=dict)
     families: Mapping[str, str] = field(default_factory=dict)
     """Feature -> family, for the family-balanced weights (a feature without one is its own)."""
-    weighting: str = "family"
-    """"family": each family's squared weights sum to 1 (time position is a family); "none"."""
-    power: str = "yeo-johnson"
-    """After each feature's transform: "yeo-johnson" (lambda fitted per feature) or "none"."""
+    weighting: str = "none"
+    """"none" (every feature counts once; the measured winner, see the README), "time-position"
+    (the time-position features together count as one) or "family" (each family's squared
+    weights sum to 1, time position being a family)."""
+    power: str = "none"
+    """After each feature's transform: "none" (the measured winner) or "yeo-johnson" (lambda
+    fitted per feature, recorded in the model)."""
 
     def __post_init__(self) -> None:
         # Read-only copies: a spec handed to a worker cannot change under it.
