@@ -1,0 +1,1 @@
+"""Planted worlds for measuring segment quality on logs segtui was not tuned on (see worlds.py)."""

@@ -1,0 +1,101 @@
+"""The planted worlds: generators are deterministic, plant what they state, and segtui's defaults
+find the planted groups (ARI >= 0.85, or within 0.05 of the world's ceiling).
+
+Each world is written from scratch in its own layout (see benchmarks/quality/*.py and the
+"Quality" section of benchmarks/README.md). The quality test runs the defaults exactly as
+``benchmarks/quality/run.py`` does, at the planted k, fit seed 0, world seed 0, 5,000 users.
+Worlds where today's defaults fall short are marked xfail (not strict) with the measured ARI, so
+the marks can be dropped as the defaults improve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.quality import common
+from benchmarks.quality.worlds import WORLDS, World, ceiling, evaluate, make
+
+USERS = 5000
+TARGET, MARGIN = 0.85, 0.05
+
+# Measured on main (kmeans, k = true k, seed 0, 5,000 users): the defaults miss these worlds.
+BELOW_TARGET = {
+    "shop": 0.279,
+    "content": 0.019,
+    "saas": 0.095,
+    "transactions": 0.465,
+    "game": 0.189,
+}
+
+
+def _digest(files: list[Path]) -> list[str]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_a_generator_writes_the_same_bytes_for_the_same_seed(name: str, tmp_path: Path) -> None:
+    a = make(name, 400, 3, tmp_path / "a")
+    b = make(name, 400, 3, tmp_path / "b")
+    other = make(name, 400, 4, tmp_path / "c")
+    assert _digest(a.files) == _digest(b.files)
+    assert a.truth.equals(b.truth)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert _digest(a.files) != _digest(other.files)
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_the_planted_groups_have_the_stated_sizes_and_blends(name: str) -> None:
+    module = WORLDS[name]
+    shares = np.array([s for _, s in module.GROUPS])
+    truth = common.plant_groups(np.random.default_rng(0), USERS, shares)
+    counts = np.bincount(truth, minlength=len(shares))
+    np.testing.assert_allclose(counts / USERS, shares / shares.sum(), atol=1 / USERS)
+    assert common.size_skew(truth) >= 10.0
+    assert module.BLEND_SHARE == 0.10
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, World]:
+    return {}
+
+
+def _world(cache: dict[str, World], name: str, tmp_path_factory: pytest.TempPathFactory) -> World:
+    if name not in cache:  # each world is generated once for the tests that use it
+        cache[name] = make(name, USERS, 0, tmp_path_factory.mktemp(name))
+    return cache[name]
+
+
+def _marks(name: str) -> list[pytest.MarkDecorator]:
+    if name not in BELOW_TARGET:
+        return []
+    reason = f"defaults reach ARI {BELOW_TARGET[name]:.3f} on main (target {TARGET})"
+    return [pytest.mark.xfail(strict=False, reason=reason)]
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_a_world_is_skewed_blended_and_separable_from_its_parameters(
+    name: str, worlds: dict[str, World], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    world = _world(worlds, name, tmp_path_factory)
+    counts = world.truth["group"].value_counts()["count"].to_numpy()
+    assert counts.max() / counts.min() >= 10.0
+    assert 0.08 <= world.blended.mean() <= 0.12
+    top = ceiling(world)
+    assert top >= 0.9, f"the world itself is not separable enough (ceiling {top:.3f})"
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in WORLDS])
+def test_the_defaults_find_the_planted_groups(
+    name: str, worlds: dict[str, World], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    world = _world(worlds, name, tmp_path_factory)
+    top = ceiling(world)
+    result = evaluate(world, "kmeans", seed=0)
+    assert result.ari >= TARGET or result.ari >= top - MARGIN, (
+        f"ARI {result.ari:.3f} (ceiling {top:.3f}); segments: "
+        + "; ".join(f"{s.name} = {s.majority} {s.purity:.2f}" for s in result.segments)
+    )
