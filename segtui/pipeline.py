@@ -25,6 +25,7 @@ import polars as pl
 
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.clustering.autok import KChoice, choose_k
+from segtui.clustering.choose import Candidate, FeatureChoice, choose_features
 from segtui.clustering.control import Cancelled, Progress, ShouldStop
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import ClusterResult, fit_clusters
@@ -40,6 +41,7 @@ from segtui.clustering.stability import (
     segment_stability,
 )
 from segtui.errors import InputError
+from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
 from segtui.features.files import load_feature_file
 from segtui.features.generated import offered_specs
@@ -76,6 +78,10 @@ class UsersData:
     a users table, whose columns are filled with the median unless a person says otherwise."""
     missing_reasons: dict[str, str] = field(default_factory=dict)
     """Feature -> why a value can be missing ("no purchases"), for the preparation's messages."""
+    families: dict[str, str] = field(default_factory=dict)
+    """Feature -> its family, for the family-balanced weights (empty for a users table)."""
+    choice: FeatureChoice | None = None
+    """How ``default_features`` were chosen from the data, with the reason for each one left out."""
     specs: list[FeatureSpec] | None = None
     """The resolved declarations behind ``features`` (events only)."""
     left_out: dict[str, str] = field(default_factory=dict)
@@ -157,15 +163,17 @@ def _users_table(
             file=source.files[0],
             details=[f"'{c}' {why}" for c, why in table.ignored.items()],
         )
+    choice = choose_features(table.users, [Candidate(n, n) for n in table.features])
     return UsersData(
         users=table.users,
         kind="users_table",
         features=list(table.features),
-        default_features=list(table.features),
+        default_features=list(choice.features) or list(table.features),
         default_transforms={name: "none" for name in table.features},
         left_out=dict(table.ignored),
         id_column=table.id_column,
-        messages=list(table.messages),
+        messages=[*table.messages, *choice.messages()],
+        choice=choice,
     )
 
 
@@ -204,7 +212,8 @@ def _events(
         )
     users, report = build_features(loaded, chosen, as_of)
     names = [spec.name for spec in chosen]
-    defaults = [spec.name for spec in chosen if spec.default] or names
+    choice = choose_features(users, _candidates(chosen))
+    defaults = list(choice.features) or names
     return UsersData(
         users=users,
         kind="events",
@@ -217,15 +226,39 @@ def _events(
             for spec in chosen
             if spec.when_missing is None and spec.why_missing
         },
+        families={spec.name: spec.family for spec in chosen},
+        choice=choice,
         specs=chosen,
         left_out=dict(left_out),
         loaded=loaded,
         report=report,
         as_of=as_of,
         messages=[
-            line for line in report.lines() if not line.startswith("  ") and "events by" not in line
+            *(
+                line
+                for line in report.lines()
+                if not line.startswith("  ") and "events by" not in line
+            ),
+            *choice.messages(),
         ],
     )
+
+
+_CATALOG_NAMES = frozenset(spec.name for spec in CATALOG)
+
+
+def _candidates(specs: Sequence[FeatureSpec]) -> list[Candidate]:
+    """The offered features in the chooser's preference order: catalog defaults, the rest of the
+    catalog, then features generated from the data or declared in a file."""
+    return [
+        Candidate(
+            spec.name,
+            spec.family,
+            tier=0 if spec.default else 1 if spec.name in _CATALOG_NAMES else 2,
+            fill=spec.fill,
+        )
+        for spec in specs
+    ]
 
 
 @dataclass

@@ -13,13 +13,14 @@ exact same space when a saved model labels them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from segtui.clustering.specs import PrepSpec
+from segtui.clustering.choose import TIME_POSITION, family_weights, weight_family
+from segtui.clustering.specs import POWERS, WEIGHTINGS, PrepSpec
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
 from segtui.fields import MODEL_HINT
@@ -58,6 +59,11 @@ class FeatureParams:
     """How ``impute`` was chosen (one of ``FILLS``): the transformed column's median, the
     transform of 0, or its largest or smallest value. Models written before fills existed have
     no such key and mean "median"."""
+    power: float | None = None
+    """Yeo-Johnson lambda applied after ``transform`` (fitted on the data), or None for none.
+    Models written before the power transform have no such key and mean None."""
+    weight: float = 1.0
+    """Multiplies the scaled column (family balance); absent in older models, meaning 1."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +75,16 @@ class FeatureParams:
             "rank_reference": None if self.rank_reference is None else list(self.rank_reference),
             "n_missing": int(self.n_missing),
             "fill": self.fill,
-        }
+        } | self._optional()
+
+    def _optional(self) -> dict[str, Any]:
+        """Keys newer than the first model format, written only when they say something."""
+        extra: dict[str, Any] = {}
+        if self.power is not None:
+            extra["power"] = float(self.power)
+        if self.weight != 1.0:
+            extra["weight"] = float(self.weight)
+        return extra
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureParams:
@@ -83,6 +98,13 @@ class FeatureParams:
             fill = str(data.get("fill", "median"))
             if fill not in FILLS:
                 raise ValueError(f"unknown fill {fill!r}")
+            power = data.get("power")
+            power = None if power is None else float(power)
+            weight = float(data.get("weight", 1.0))
+            if not (np.isfinite(weight) and weight > 0):
+                raise ValueError(f"weight must be a positive number, not {weight!r}")
+            if power is not None and not np.isfinite(power):
+                raise ValueError(f"power must be a finite number, not {power!r}")
             return cls(
                 name=str(data["name"]),
                 transform=transform,
@@ -92,6 +114,8 @@ class FeatureParams:
                 rank_reference=None if ref is None else tuple(float(v) for v in ref),
                 n_missing=int(data.get("n_missing", 0)),
                 fill=fill,
+                power=power,
+                weight=weight,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
@@ -106,13 +130,22 @@ class PrepareParams:
 
     scaling: str
     features: tuple[FeatureParams, ...]
+    weighting: str = "none"
+    """How the per-feature weights were chosen (``PrepSpec.weighting``); older models: none."""
+    power: str = "none"
+    """The power transform used (``PrepSpec.power``); the lambdas are per feature."""
 
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.features]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scaling": self.scaling, "features": [f.to_dict() for f in self.features]}
+        return {
+            "scaling": self.scaling,
+            "weighting": self.weighting,
+            "power": self.power,
+            "features": [f.to_dict() for f in self.features],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PrepareParams:
@@ -132,9 +165,19 @@ class PrepareParams:
                 "the preparation parameters are not valid (each feature must be an object)",
                 hint=MODEL_HINT,
             )
+        weighting = data.get("weighting", "none")
+        power = data.get("power", "none")
+        if weighting not in WEIGHTINGS or power not in POWERS:
+            raise InputError(
+                f"unknown weighting {weighting!r} or power transform {power!r} in the "
+                "preparation parameters",
+                hint=MODEL_HINT,
+            )
         return cls(
             scaling=str(scaling),
             features=tuple(FeatureParams.from_dict(f) for f in data["features"]),
+            weighting=str(weighting),
+            power=str(power),
         )
 
 
@@ -176,6 +219,47 @@ def _rank_reference(values: np.ndarray) -> np.ndarray:
     if len(values) <= RANK_REFERENCE_MAX:
         return np.sort(values)
     return np.quantile(values, np.linspace(0.0, 1.0, RANK_REFERENCE_MAX), method="linear")
+
+
+POWER_SAMPLE = 20_000
+"""Values a Yeo-Johnson lambda is fitted on (evenly spaced sorted values when there are more)."""
+
+
+def yeo_johnson(x: np.ndarray, lam: float) -> np.ndarray:
+    """The Yeo-Johnson transform with parameter ``lam`` (NaN stays NaN).
+
+    x >= 0: ((x + 1)^lam - 1) / lam (log1p(x) at lam = 0); x < 0: -((1 - x)^(2 - lam) - 1) /
+    (2 - lam) (-log1p(-x) at lam = 2). Monotone for every lam, so ranks survive.
+    """
+    out = np.array(x, dtype=np.float64, copy=True)
+    pos = x >= 0
+    neg = x < 0
+    if abs(lam) < 1e-12:
+        out[pos] = np.log1p(x[pos])
+    else:
+        out[pos] = np.expm1(lam * np.log1p(x[pos])) / lam
+    if abs(lam - 2.0) < 1e-12:
+        out[neg] = -np.log1p(-x[neg])
+    else:
+        out[neg] = -np.expm1((2.0 - lam) * np.log1p(-x[neg])) / (2.0 - lam)
+    return out
+
+
+def fit_yeo_johnson(values: np.ndarray) -> float:
+    """The maximum-likelihood Yeo-Johnson lambda of ``values`` (no missing), within [-3, 3].
+
+    Fitted on at most POWER_SAMPLE evenly spaced order statistics, so it is deterministic and
+    fast at a million users; the data are centred and scaled first so the fit cannot overflow.
+    """
+    from scipy import stats  # imported here: scipy is slow to import and only this needs it
+
+    v = np.sort(values)
+    if v.size > POWER_SAMPLE:
+        v = v[np.linspace(0, v.size - 1, POWER_SAMPLE).round().astype(np.int64)]
+    lam = float(stats.yeojohnson_normmax(v, brack=None))
+    if not np.isfinite(lam):
+        return 1.0
+    return float(np.clip(lam, -3.0, 3.0))
 
 
 def _apply_transform(
@@ -360,13 +444,15 @@ def prepare(users: pl.DataFrame, spec: PrepSpec) -> PreparedMatrix:
     for name in names:
         choice = _transform_choice(name, transforms, defaults)
         fill = fills.get(name) or default_fills.get(name) or "median"
-        outcome = _prepare_feature(name, _column(users, name), choice, fill, scaling, reasons)
+        outcome = _prepare_feature(
+            name, _column(users, name), choice, fill, scaling, reasons, spec.power
+        )
         messages.extend(outcome.messages)
         if outcome.dropped is not None:
             dropped[name] = outcome.dropped
         else:
             kept.append(outcome)
-    return _assemble(users, kept, scaling, messages, dropped)
+    return _assemble(users, kept, scaling, messages, dropped, spec)
 
 
 def _check_transforms(transforms: Mapping[str, str]) -> None:
@@ -425,15 +511,22 @@ def _prepare_feature(
     fill: str,
     scaling: str,
     reasons: Mapping[str, str],
+    power: str = "none",
 ) -> _Prepared:
-    """Transform, fill missing values, then measure center and scale (see ``prepare``)."""
+    """Transform, power, fill missing values, then measure center and scale (see ``prepare``)."""
     missing = np.isnan(raw)
     n, n_missing = len(raw), int(missing.sum())
     if n_missing == n:
         return _Prepared((f"dropped '{name}': every value is missing",), "all missing")
     reference = _rank_reference(raw[~missing]) if transform == "rank" else None
     values = _apply_transform(raw, transform, reference)
+    lam: float | None = None
+    if power == "yeo-johnson" and transform != "rank" and np.ptp(values[~missing]) > 0:
+        lam = fit_yeo_johnson(values[~missing])
+        values = yeo_johnson(values, lam)
     impute = _fill_value(fill, values[~missing], transform, reference)
+    if fill == "zero" and lam is not None:
+        impute = float(yeo_johnson(np.array([impute]), lam)[0])
     messages: list[str] = []
     if n_missing:
         values[missing] = impute
@@ -458,6 +551,7 @@ def _prepare_feature(
         rank_reference=None if reference is None else tuple(float(v) for v in reference),
         n_missing=n_missing,
         fill=fill,
+        power=lam,
     )
     return _Prepared(tuple(messages), params=params, values=values)
 
@@ -484,8 +578,9 @@ def _assemble(
     scaling: str,
     messages: list[str],
     dropped: dict[str, str],
+    spec: PrepSpec,
 ) -> PreparedMatrix:
-    """The scaled matrix of the kept features; fewer than two is an :class:`InputError`."""
+    """The scaled, weighted matrix of the kept features; fewer than two is an InputError."""
     features = [k.params for k in kept if k.params is not None]
     if len(features) < 2:
         usable = ", ".join(f.name for f in features) or "none"
@@ -494,11 +589,16 @@ def _assemble(
             details=[f"'{k}' dropped: {v}" for k, v in dropped.items()],
             hint="Pick more features, or features that vary between users.",
         )
-    params = PrepareParams(scaling=scaling, features=tuple(features))
+    weights = _weights(features, spec)
+    features = [replace(f, weight=weights[f.name]) for f in features]
+    messages.extend(_step_messages(features, spec))
+    params = PrepareParams(
+        scaling=scaling, features=tuple(features), weighting=spec.weighting, power=spec.power
+    )
     X = np.empty((users.height, len(features)), dtype=np.float64)
     for j, item in enumerate(kept):
         assert item.params is not None and item.values is not None
-        X[:, j] = (item.values - item.params.center) / item.params.scale
+        X[:, j] = (item.values - item.params.center) / item.params.scale * weights[item.params.name]
     return PreparedMatrix(
         X=X,
         user_ids=users.get_column("user_id"),
@@ -507,6 +607,52 @@ def _assemble(
         messages=messages,
         dropped=dropped,
     )
+
+
+def _weights(features: Sequence[FeatureParams], spec: PrepSpec) -> dict[str, float]:
+    """Family-balanced weights over the kept features (1 each when balancing is off)."""
+    names = [f.name for f in features]
+    if spec.weighting == "none":
+        return dict.fromkeys(names, 1.0)
+    if spec.weighting == "time-position":
+        return family_weights({n: weight_family(n, n) for n in names})
+    return family_weights({n: weight_family(n, spec.families.get(n, n)) for n in names})
+
+
+def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[str]:
+    """Each preparation step used, in words."""
+    lines: list[str] = []
+    powered = [f for f in features if f.power is not None]
+    if powered:
+        lams = [f.power for f in powered if f.power is not None]
+        lines.append(
+            f"a Yeo-Johnson power transform, its lambda fitted per feature "
+            f"(from {min(lams):.2f} to {max(lams):.2f}), brought {len(powered)} features "
+            "closer to a normal shape"
+        )
+    if spec.weighting == "none":
+        return lines
+    if spec.weighting == "time-position":
+        tp = [f for f in features if f.name in TIME_POSITION]
+        if tp:
+            lines.append(
+                f"the {len(tp)} time-position features (how long ago, how long active) count "
+                f"together as one feature, {tp[0].weight:.2f} each: "
+                + ", ".join(f.name for f in tp)
+            )
+        return lines
+    if spec.weighting == "family":
+        by_family: dict[str, list[FeatureParams]] = {}
+        for f in features:
+            family = weight_family(f.name, spec.families.get(f.name, f.name))
+            by_family.setdefault(family, []).append(f)
+        parts = [f"{fam} {len(fs)} x {fs[0].weight:.2f}" for fam, fs in by_family.items()]
+        lines.append(
+            "weights give each feature family the same say (each family's squared weights sum "
+            "to 1; time-position features, how long ago and how long active, are one family): "
+            + ", ".join(parts)
+        )
+    return lines
 
 
 def transform_users(params: PrepareParams, users: pl.DataFrame) -> np.ndarray:
@@ -529,6 +675,8 @@ def transform_users(params: PrepareParams, users: pl.DataFrame) -> np.ndarray:
         raw = _column(users, fp.name)
         ref = None if fp.rank_reference is None else np.asarray(fp.rank_reference, dtype=np.float64)
         values = _apply_transform(raw, fp.transform, ref)
+        if fp.power is not None:
+            values = yeo_johnson(values, fp.power)
         values[np.isnan(values)] = fp.impute
-        X[:, j] = (values - fp.center) / fp.scale
+        X[:, j] = (values - fp.center) / fp.scale * fp.weight
     return X

@@ -19,6 +19,9 @@ from typing import Any, Protocol
 
 from segtui.errors import InputError
 
+WEIGHTINGS: tuple[str, ...] = ("time-position", "family", "none")
+POWERS: tuple[str, ...] = ("yeo-johnson", "none")
+
 
 class DataDefaults(Protocol):
     """What the data says about its features (``segtui.pipeline.UsersData`` has these)."""
@@ -27,6 +30,7 @@ class DataDefaults(Protocol):
     default_transforms: dict[str, str]
     default_fills: dict[str, str]
     missing_reasons: dict[str, str]
+    families: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,27 @@ class PrepSpec:
     default_transforms: Mapping[str, str] = field(default_factory=dict)
     default_fills: Mapping[str, str] = field(default_factory=dict)
     missing_reasons: Mapping[str, str] = field(default_factory=dict)
+    families: Mapping[str, str] = field(default_factory=dict)
+    """Feature -> family, for the family-balanced weights (a feature without one is its own)."""
+    weighting: str = "none"
+    """"none" (every feature counts once; the measured winner, see the README), "time-position"
+    (the time-position features together count as one) or "family" (each family's squared
+    weights sum to 1, time position being a family)."""
+    power: str = "none"
+    """After each feature's transform: "none" (the measured winner) or "yeo-johnson" (lambda
+    fitted per feature, recorded in the model)."""
 
     def __post_init__(self) -> None:
         # Read-only copies: a spec handed to a worker cannot change under it.
         object.__setattr__(self, "features", tuple(self.features))
-        for name in ("transforms", "fills", "default_transforms", "default_fills"):
+        if self.weighting not in WEIGHTINGS:
+            hint = f"Use one of: {', '.join(WEIGHTINGS)}."
+            raise InputError(f"unknown weighting '{self.weighting}'", hint=hint)
+        if self.power not in POWERS:
+            raise InputError(
+                f"unknown power transform '{self.power}'", hint=f"Use one of: {', '.join(POWERS)}."
+            )
+        for name in ("transforms", "fills", "default_transforms", "default_fills", "families"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         object.__setattr__(self, "missing_reasons", MappingProxyType(dict(self.missing_reasons)))
 
@@ -72,6 +92,7 @@ class PrepSpec:
             default_transforms=dict(data.default_transforms),
             default_fills=dict(data.default_fills),
             missing_reasons=dict(data.missing_reasons),
+            families=dict(data.families),
         )
 
 

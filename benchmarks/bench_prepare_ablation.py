@@ -1,0 +1,133 @@
+"""Ablation of the preparation steps: K-Means at the true k, ARI per world, each step on or off.
+
+    nice python benchmarks/bench_prepare_ablation.py --users 3000 --seeds 0-4
+    nice python benchmarks/bench_prepare_ablation.py --worlds shop,content --extra DIR
+
+Worlds are the planted worlds of ``benchmarks/quality`` (generated into a temporary folder) plus
+any ``--extra`` folder holding ``NAME.csv`` and ``NAME_truth.csv`` pairs, and the bundled sample.
+Each row changes one thing against segtui's defaults (``PrepSpec.for_data``): the old fixed
+catalog list, no redundancy pruning, time-position or family weights, the Yeo-Johnson power
+transform, PCA whitening (applied to the prepared matrix, all components kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from benchmarks.quality.worlds import WORLDS, ceiling, make  # noqa: E402
+from segtui.clustering.choose import choose_features  # noqa: E402
+from segtui.clustering.fit import fit_clusters  # noqa: E402
+from segtui.clustering.prepare import prepare  # noqa: E402
+from segtui.clustering.specs import FitSpec, PrepSpec  # noqa: E402
+from segtui.pipeline import _candidates, load_users  # noqa: E402
+
+CONFIGS = (
+    "defaults",
+    "old fixed list",
+    "no redundancy pruning",
+    "+ time-position weights",
+    "+ family weights",
+    "+ Yeo-Johnson",
+    "+ family weights + Yeo-Johnson",
+    "+ PCA whitening",
+)
+
+
+def whiten(X: np.ndarray) -> np.ndarray:
+    Xc = X - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    keep = s > s[0] * 1e-6
+    return np.ascontiguousarray((Xc @ vt[keep].T) / (s[keep] / np.sqrt(len(X))))
+
+
+def specs(data) -> dict[str, PrepSpec]:
+    base = PrepSpec.for_data(data)
+    old = [s.name for s in data.specs if s.default] if data.specs else list(base.features)
+    cands = _candidates(data.specs) if data.specs else None
+    unpruned = choose_features(data.users, cands, redundancy=False).features if cands else None
+    return {
+        "defaults": base,
+        "old fixed list": replace(base, features=tuple(old)),
+        "no redundancy pruning": replace(base, features=tuple(unpruned or base.features)),
+        "+ time-position weights": replace(base, weighting="time-position"),
+        "+ family weights": replace(base, weighting="family"),
+        "+ Yeo-Johnson": replace(base, power="yeo-johnson"),
+        "+ family weights + Yeo-Johnson": replace(base, weighting="family", power="yeo-johnson"),
+        "+ PCA whitening": base,
+    }
+
+
+def ablate(files: list[Path], truth: pl.DataFrame, k: int, seeds: list[int]) -> dict[str, float]:
+    data = load_users(files)
+    ids = data.users.select(pl.col("user_id").cast(pl.Utf8))
+    y = ids.join(truth.with_columns(pl.col("user_id").cast(pl.Utf8)), on="user_id", how="left")
+    out = {}
+    for name, spec in specs(data).items():
+        X = prepare(data.users, spec).X
+        if "whitening" in name:
+            X = whiten(X)
+        aris = [
+            adjusted_rand_score(
+                y["group"].to_list(), fit_clusters(X, FitSpec("kmeans", {"k": k}, seed=s)).labels
+            )
+            for s in seeds
+        ]
+        out[name] = float(np.mean(aris))
+    out["features"] = float(len(data.default_features))
+    return out
+
+
+def _cell(row: dict[str, float], cfg: str) -> str:
+    if cfg not in row:
+        return ""
+    return f"{row[cfg]:.0f}" if cfg == "features" else f"{row[cfg]:.3f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--worlds", default=",".join(WORLDS))
+    p.add_argument("--users", type=int, default=3000)
+    p.add_argument("--seeds", default="0-4")
+    p.add_argument("--extra", type=Path, default=None)
+    args = p.parse_args()
+    lo, _, hi = args.seeds.partition("-")
+    seeds = list(range(int(lo), int(hi or lo) + 1))
+    table: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in [w for w in args.worlds.split(",") if w]:
+            world = make(name, args.users, 0, Path(tmp) / name)
+            row = ablate(world.files, world.truth, world.k, seeds)
+            row["ceiling"] = ceiling(world)
+            table[name] = row
+            print(name, {k: round(v, 3) for k, v in row.items()}, flush=True)
+    if args.extra:
+        for truth_path in sorted(args.extra.glob("*_truth.csv")):
+            name = truth_path.name[: -len("_truth.csv")]
+            truth = pl.read_csv(truth_path, infer_schema_length=0)
+            k = truth["group"].n_unique()
+            table[name] = ablate([args.extra / f"{name}.csv"], truth, k, seeds)
+            print(name, {k: round(v, 3) for k, v in table[name].items()}, flush=True)
+    truth = pl.read_csv(ROOT / "sample_data" / "truth.csv", infer_schema_length=0)
+    table["bundled sample"] = ablate([ROOT / "sample_data" / "events.csv"], truth, 6, seeds)
+    names = list(table)
+    print("\n| step | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for cfg in (*CONFIGS, "ceiling", "features"):
+        cells = [_cell(table[n], cfg) for n in names]
+        print(f"| {cfg} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Which offered features clustering uses on this log, and how much each counts.
+
+A fixed default list is written for one kind of log; on another it clusters on features that are
+constant there, on five copies of "how active", or on when people arrived. ``choose_features``
+looks at the users table instead and keeps what carries information, once:
+
+1. **Information.** A feature that is missing for every user, the same for every user, or the
+   same for almost every user (one value holds at least ``NEAR_CONSTANT_SHARE`` of the users) is
+   left out. A count that is 0 for 85 % of users stays: the 15 % can be the most telling group.
+2. **Redundancy.** Of two features whose rank correlation is at least ``REDUNDANT_RHO`` (events,
+   sessions, active days and page views often are), only the one first in preference order is
+   kept: the catalog's defaults, then the rest of the catalog, then generated features, each in
+   the order offered. Correlations are measured on at most ``CORRELATION_SAMPLE`` users.
+3. **Weights.** Each family (activity, engagement, funnel, value, interest, time, ...) gets the
+   same total say: a feature's weight is ``1 / sqrt(n)`` with ``n`` kept features in its family,
+   so the squared weights (what a Euclidean distance adds up) sum to 1 per family. Time-position
+   features (how long ago, how long active: ``TIME_POSITION``) form a family of their own, so
+   when users arrived and left cannot outvote what they did.
+
+Everything is plain data and deterministic (the sample is a fixed, evenly spaced set of rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+NEAR_CONSTANT_SHARE = 0.99
+"""A feature where one value holds at least this share of users carries (almost) nothing."""
+
+REDUNDANT_RHO = 0.9
+"""|Spearman| at or above this: the two features order users the same way; keep one."""
+
+CORRELATION_SAMPLE = 20_000
+"""Users the correlations are measured on (evenly spaced rows when there are more)."""
+
+TIME_POSITION: frozenset[str] = frozenset(
+    {"days_since_last_event", "tenure_days", "recency_days", "purchase_span_days", "activity_trend"}
+)
+"""Features that say when a user was active (how long ago, how long) rather than what they did."""
+
+TIME_POSITION_FAMILY = "time position"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One offered feature: its name, family, and where it sits in the preference order."""
+
+    name: str
+    family: str
+    tier: int = 1
+    """0: a catalog default, 1: the rest of the catalog, 2: generated from the data."""
+    fill: str = "median"
+    """How a missing value is read for the correlations (the declaration's fill)."""
+
+
+@dataclass(frozen=True)
+class FeatureChoice:
+    """The features clustering uses, their weights, and why every other one is left out."""
+
+    features: tuple[str, ...]
+    weights: Mapping[str, float]
+    families: Mapping[str, str]
+    """Chosen feature -> the family its weight is balanced in (time position is its own)."""
+    left_out: Mapping[str, str] = field(default_factory=dict)
+    """Feature -> the reason in words ("constant", "redundant with 'sessions' (Spearman 0.97)")."""
+
+    def messages(self) -> list[str]:
+        """The choice in words, for the CLI and the app."""
+        lines = [
+            f"clustering on {len(self.features)} features chosen from the data: "
+            + ", ".join(self.features)
+        ]
+        for name, why in self.left_out.items():
+            lines.append(f"left out '{name}': {why}")
+        return lines
+
+
+def weight_family(name: str, family: str) -> str:
+    """The family a feature's weight is balanced in: time-position features form their own."""
+    return TIME_POSITION_FAMILY if name in TIME_POSITION else family
+
+
+def family_weights(families: Mapping[str, str]) -> dict[str, float]:
+    """1 / sqrt(n in family) per feature: each family's squared weights sum to 1."""
+    counts: dict[str, int] = {}
+    for family in families.values():
+        counts[family] = counts.get(family, 0) + 1
+    return {name: 1.0 / math.sqrt(counts[family]) for name, family in families.items()}
+
+
+def choose_features(
+    users: pl.DataFrame,
+    candidates: Sequence[Candidate],
+    *,
+    redundancy: bool = True,
+    balance: bool = True,
+) -> FeatureChoice:
+    """Keep the informative, non-redundant candidates and weight them by family (see module).
+
+    ``redundancy`` False keeps correlated features; ``balance`` False gives every feature weight 1
+    (both only for measuring what each step buys).
+    """
+    left_out: dict[str, str] = {}
+    columns: dict[str, np.ndarray] = {}
+    for cand in candidates:
+        if cand.name not in users.columns or cand.name in columns:
+            continue
+        values = _values(users.get_column(cand.name))
+        why = _no_information(values)
+        if why is not None:
+            left_out[cand.name] = why
+        else:
+            columns[cand.name] = _filled(values, cand.fill)
+    order = sorted(
+        (c for c in candidates if c.name in columns),
+        key=lambda c: (c.tier, [x.name for x in candidates].index(c.name)),
+    )
+    kept = [c.name for c in order]
+    if redundancy:
+        kept, redundant = _prune(kept, columns)
+        left_out.update(redundant)
+    family_of = {c.name: c.family for c in candidates}
+    families = {name: weight_family(name, family_of[name]) for name in kept}
+    weights = family_weights(families) if balance else dict.fromkeys(kept, 1.0)
+    # Chosen features in the order offered, reasons in the order offered.
+    offered = [c.name for c in candidates]
+    chosen = tuple(n for n in offered if n in weights)
+    ordered_out = {n: left_out[n] for n in offered if n in left_out}
+    return FeatureChoice(
+        features=chosen,
+        weights={n: weights[n] for n in chosen},
+        families={n: families[n] for n in chosen},
+        left_out=ordered_out,
+    )
+
+
+def _values(series: pl.Series) -> np.ndarray:
+    """float64 with NaN for missing (null, NaN, infinite); non-numeric columns are all-missing."""
+    if series.dtype == pl.Boolean:
+        series = series.cast(pl.Float64)
+    if not series.dtype.is_numeric():
+        return np.full(series.len(), np.nan)
+    arr = np.array(series.cast(pl.Float64).to_numpy(allow_copy=True), dtype=np.float64, copy=True)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def _no_information(values: np.ndarray) -> str | None:
+    """Why a column says nothing about users on this log, or None when it says something."""
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return "every value is missing"
+    uniques, counts = np.unique(present, return_counts=True)
+    n_missing = values.size - present.size
+    if uniques.size == 1 and n_missing == 0:
+        return f"constant ({_num(uniques[0])} for every user)"
+    top = int(counts.argmax())
+    if n_missing >= counts[top]:
+        share, what = n_missing / values.size, "no value"
+    else:
+        share, what = counts[top] / values.size, _num(uniques[top])
+    if share >= NEAR_CONSTANT_SHARE:
+        return f"near-constant ({share * 100:.1f}% of users have {what})"
+    return None
+
+
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:.4g}"
+
+
+def _filled(values: np.ndarray, fill: str) -> np.ndarray:
+    """Missing values read the way the declaration fills them (for the rank correlations)."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    present = values[~missing]
+    value = {"zero": 0.0, "max": present.max(), "min": present.min()}.get(
+        fill, float(np.median(present))
+    )
+    out = values.copy()
+    out[missing] = value
+    return out
+
+
+def _sample_rows(n: int) -> np.ndarray:
+    """Evenly spaced rows (deterministic), at most CORRELATION_SAMPLE of them."""
+    if n <= CORRELATION_SAMPLE:
+        return np.arange(n)
+    return np.linspace(0, n - 1, CORRELATION_SAMPLE).round().astype(np.int64)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share), standardized; a constant sample gives zeros."""
+    order = values.argsort(kind="stable")
+    sorted_vals = values[order]
+    ranks = np.empty(values.size, dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, sorted_vals[1:] != sorted_vals[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    for s, e in zip(starts, ends, strict=True):
+        ranks[order[s:e]] = (s + e - 1) / 2.0
+    ranks -= ranks.mean()
+    sd = ranks.std()
+    return ranks / sd if sd > 0 else ranks
+
+
+def _prune(
+    order: Sequence[str], columns: Mapping[str, np.ndarray]
+) -> tuple[list[str], dict[str, str]]:
+    """Walk in preference order; drop a feature that ranks users like one already kept."""
+    if not order:
+        return [], {}
+    rows = _sample_rows(len(next(iter(columns.values()))))
+    ranked = {name: _ranks(columns[name][rows]) for name in order}
+    kept: list[str] = []
+    dropped: dict[str, str] = {}
+    for name in order:
+        best, twin = 0.0, None
+        for other in kept:
+            rho = abs(float(np.mean(ranked[name] * ranked[other])))
+            if rho > best:
+                best, twin = rho, other
+        if twin is not None and best >= REDUNDANT_RHO:
+            dropped[name] = f"redundant with '{twin}' (Spearman {best:.2f})"
+        else:
+            kept.append(name)
+    return kept, dropped

@@ -1,0 +1,44 @@
+"""assign applies every preparation step a model records: weights and Yeo-Johnson lambdas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from segtui.artifacts.assign import assign
+from segtui.artifacts.export import export_segments
+from segtui.artifacts.fitted import ExportTarget
+from segtui.artifacts.model import read_model
+from segtui.clustering.specs import FitSpec, PrepSpec
+from segtui.pipeline import load_users, run_segmentation
+from segtui.sample import generate
+
+
+@pytest.mark.parametrize("weighting", ["time-position", "family"])
+def test_assign_on_the_training_files_reproduces_the_fit(tmp_path: Path, weighting: str) -> None:
+    events, _ = generate(200, seed=3)
+    path = tmp_path / "events.csv"
+    events.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+    data = load_users([path])
+    prep = PrepSpec.for_data(data)
+    spec = PrepSpec(
+        prep.features,
+        default_transforms=prep.default_transforms,
+        default_fills=prep.default_fills,
+        families=prep.families,
+        weighting=weighting,
+        power="yeo-johnson",
+    )
+    run = run_segmentation(data.users, spec, FitSpec("kmeans", {"k": 4}, seed=0))
+    params = run.prepared.params
+    assert any(f.weight != 1.0 for f in params.features)
+    assert any(f.power is not None for f in params.features)
+    written = export_segments(
+        ExportTarget(tmp_path / "segments.parquet"), run.fitted(), data.provenance
+    )
+    expected = pl.read_parquet(written.parquet).select("user_id", "segment", "segment_id")
+    model = read_model(tmp_path / "segments.model.json")
+    assert model.prepare == params
+    assert assign(model, [path]).equals(expected)

@@ -1,0 +1,151 @@
+"""The default set is chosen from the data: exact choices on tables built to have a known answer."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from segtui.clustering.choose import Candidate, choose_features
+from segtui.clustering.prepare import PrepareParams, prepare, transform_users, yeo_johnson
+from segtui.clustering.specs import PrepSpec
+from segtui.pipeline import load_users
+
+N = 1000
+
+
+def _users() -> pl.DataFrame:
+    rng = np.random.default_rng(0)
+    buys = rng.poisson(2.0, N).astype(float)
+    buys[rng.random(N) < 0.85] = 0.0  # 85 % zeros: informative, must stay
+    views = rng.lognormal(2, 1, N)
+    rare = np.zeros(N)
+    rare[:4] = 1.0  # 99.6 % of users have 0
+    return pl.DataFrame(
+        {
+            "user_id": [f"u{i:04d}" for i in range(N)],
+            "views": views,
+            "views_twice": views * 2 + 1,  # same order as views: redundant
+            "constant": np.full(N, 3.0),
+            "nothing": pl.Series([None] * N, dtype=pl.Float64),
+            "rare": rare,
+            "buys": buys,
+            "tenure_days": rng.uniform(0, 300, N),
+            "days_since_last_event": rng.uniform(0, 300, N),
+            "night_share": rng.random(N),
+        }
+    )
+
+
+CANDIDATES = [
+    Candidate("views_twice", "activity", tier=2),
+    Candidate("views", "activity", tier=0),
+    Candidate("constant", "activity", tier=0),
+    Candidate("nothing", "value", tier=0),
+    Candidate("rare", "funnel", tier=1),
+    Candidate("buys", "value", tier=0),
+    Candidate("tenure_days", "activity", tier=0),
+    Candidate("days_since_last_event", "activity", tier=0),
+    Candidate("night_share", "time", tier=1),
+]
+
+
+def test_uninformative_and_redundant_features_are_left_out_with_their_reason() -> None:
+    choice = choose_features(_users(), CANDIDATES)
+    assert choice.features == (
+        "views",
+        "buys",
+        "tenure_days",
+        "days_since_last_event",
+        "night_share",
+    )
+    assert choice.left_out == {
+        # the catalog default wins over the generated twin, whatever the order offered
+        "views_twice": "redundant with 'views' (Spearman 1.00)",
+        "constant": "constant (3 for every user)",
+        "nothing": "every value is missing",
+        "rare": "near-constant (99.6% of users have 0)",
+    }
+    messages = choice.messages()
+    assert messages[0].startswith("clustering on 5 features chosen from the data: views, buys")
+    assert "left out 'constant': constant (3 for every user)" in messages
+
+
+def test_time_position_features_share_one_familys_say() -> None:
+    choice = choose_features(_users(), CANDIDATES, balance=True)
+    w = choice.weights
+    # activity: views alone; time position: tenure and days since, 1/sqrt(2) each
+    assert w["views"] == 1.0 and w["buys"] == 1.0 and w["night_share"] == 1.0
+    assert w["tenure_days"] == pytest.approx(1 / math.sqrt(2))
+    assert w["days_since_last_event"] == pytest.approx(1 / math.sqrt(2))
+    assert choice.families["tenure_days"] == "time position"
+    unweighted = choose_features(_users(), CANDIDATES, balance=False)
+    assert set(unweighted.weights.values()) == {1.0}
+
+
+@pytest.mark.parametrize("weighting", ["time-position", "family"])
+def test_prepare_weights_the_scaled_columns(weighting: str) -> None:
+    users = _users()
+    spec = PrepSpec(
+        ("views", "buys", "tenure_days", "days_since_last_event", "night_share"),
+        families={"views": "activity", "buys": "value", "night_share": "time"},
+        weighting=weighting,
+    )
+    pm = prepare(users, spec)
+    stds = dict(zip(pm.features, pm.X.std(axis=0), strict=True))
+    assert stds["views"] == pytest.approx(1.0)
+    assert stds["tenure_days"] == pytest.approx(1 / math.sqrt(2))
+    assert stds["days_since_last_event"] == pytest.approx(1 / math.sqrt(2))
+    assert any("time-position" in m for m in pm.messages)
+    assert pm.params.weighting == weighting
+
+
+def test_yeo_johnson_lambda_round_trips_through_the_model_and_gives_the_same_x() -> None:
+    users = _users()
+    spec = PrepSpec(("views", "buys", "night_share"), power="yeo-johnson")
+    pm = prepare(users, spec)
+    params = {f.name: f for f in pm.params.features}
+    # the lambda is the maximum-likelihood one for the column as given (no transform declared)
+    expected = stats.yeojohnson_normmax(np.sort(users["views"].to_numpy()), brack=None)
+    assert params["views"].power == pytest.approx(expected, rel=1e-6)
+    assert yeo_johnson(np.array([3.0]), 0.0)[0] == pytest.approx(math.log(4.0))
+    assert yeo_johnson(np.array([3.0]), 0.5)[0] == pytest.approx((4.0**0.5 - 1) / 0.5)
+    assert any("Yeo-Johnson" in m for m in pm.messages)
+    saved = PrepareParams.from_dict(pm.params.to_dict())
+    assert saved == pm.params and saved.power == "yeo-johnson"
+    np.testing.assert_allclose(transform_users(saved, users), pm.X, rtol=0, atol=1e-12)
+    # and on users in another order, each row is that user's
+    shuffled = users.reverse()
+    np.testing.assert_allclose(transform_users(saved, shuffled), pm.X[::-1], atol=1e-12)
+
+
+def test_a_model_without_power_or_weights_reads_as_before() -> None:
+    pm = prepare(_users(), PrepSpec(("views", "buys")))
+    old = pm.params.to_dict()
+    del old["weighting"], old["power"]
+    for f in old["features"]:
+        assert "power" not in f and "weight" not in f  # only written when they say something
+    saved = PrepareParams.from_dict(old)
+    assert saved.weighting == "none" and saved.power == "none"
+    assert all(f.weight == 1.0 and f.power is None for f in saved.features)
+
+
+def test_a_users_table_keeps_its_informative_columns(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    _users().drop("nothing").write_csv(path)
+    data = load_users([path])
+    assert data.kind == "users_table"
+    assert data.default_features == [
+        "views",
+        "buys",
+        "tenure_days",
+        "days_since_last_event",
+        "night_share",
+    ]
+    assert data.choice is not None
+    assert data.choice.left_out["views_twice"] == "redundant with 'views' (Spearman 1.00)"
+    assert "left out 'constant': constant (3 for every user)" in data.messages
