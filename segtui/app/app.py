@@ -548,15 +548,16 @@ class SegtuiApp(App[None]):
         message.outcome.run.evidence = found  # so the export records it
         choice = found.k_choice
         shown_k = message.outcome.result.params.get("k")
-        if choice is not None and self.auto_k and found is not None:
+        if choice is not None and self.auto_k:
+            # Suggested, never applied behind the person's back: the segments they are reading
+            # do not change under them; t takes the pick.
             self.auto_k = False
-            if choice.k != shown_k and not pipeline.fit_bound_edits(self.segmentation):
-                self.note = Note(f"auto-k: k = {choice.k} ({choice.reason}); refitting with it.")
-                self.choices = self.choices.with_param("k", choice.k)
-                self.request_fit(ask=False)
-                self.evidence = found
-                return
-            self.note = Note(f"auto-k: k = {choice.k} ({choice.reason}).")
+            if choice.k != shown_k:
+                self.note = Note(
+                    f"auto-k suggests k = {choice.k} ({choice.reason}); press t to take it."
+                )
+            else:
+                self.note = Note(f"auto-k agrees: k = {choice.k} ({choice.reason}).")
         self.evidence = found
 
     def apply_edit(self, new_segmentation: Segmentation) -> None:

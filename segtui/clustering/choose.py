@@ -34,6 +34,9 @@ NEAR_CONSTANT_SHARE = 0.99
 
 REDUNDANT_RHO = 0.9
 """|Spearman| at or above this: the two features order users the same way; keep one."""
+MIN_USERS_FOR_REDUNDANCY = 50
+"""Below this many users a rank correlation says little (3 users order alike by chance), so
+nothing is pruned as redundant."""
 
 CORRELATION_SAMPLE = 20_000
 """Users the correlations are measured on (evenly spaced rows when there are more)."""
@@ -121,7 +124,7 @@ def choose_features(
         key=lambda c: (c.tier, [x.name for x in candidates].index(c.name)),
     )
     kept = [c.name for c in order]
-    if redundancy:
+    if redundancy and users.height >= MIN_USERS_FOR_REDUNDANCY:
         kept, redundant = _prune(kept, columns)
         left_out.update(redundant)
     family_of = {c.name: c.family for c in candidates}

@@ -34,6 +34,7 @@ from segtui.clustering.control import Progress, ShouldStop, check_stop, report
 from segtui.clustering.fit import fit_clusters
 from segtui.clustering.registry import algorithm_info
 from segtui.clustering.specs import FitSpec
+from segtui.errors import InputError
 
 STABILITY_FITS = 20
 """B: bootstrap refits per assessment (Hennig suggests 20 as the least, 100 when cheap)."""
@@ -118,12 +119,17 @@ def refit(
     """Fit ``fit`` on the bootstrap ``draw`` of the sample ``Xs``; a label per distinct user."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        result = fit_clusters(Xs[draw], refit_spec(fit, k, seed))
+    positions, first = np.unique(draw, return_index=True)
+    try:
+        with threadpool_limits(limits=1):
+            result = fit_clusters(Xs[draw], refit_spec(fit, k, seed))
+    except InputError:
+        # A resample of a tiny table can hold fewer distinct users than k: no k segments can
+        # come back from it, so it counts as one undivided cluster (every segment scores low).
+        return BootFit(positions, np.zeros(len(positions), dtype=np.int64))
     labels = np.asarray(result.labels, dtype=np.int64)
     if result.noise_id is not None:
         labels = np.where(labels == result.noise_id, -1, labels)
-    positions, first = np.unique(draw, return_index=True)
     return BootFit(positions, labels[first])
 
 

@@ -5,14 +5,26 @@ from __future__ import annotations
 import time
 
 
+async def _workers_done(app) -> None:
+    """Wait for the workers; one the app cancelled (a newer fit replaced it) counts as done."""
+    from textual.worker import WorkerCancelled
+
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def settle(pilot, *, until=None, timeout: float = 60.0) -> None:
     """Wait for every worker and any follow-up messages; optionally until ``until()`` is true."""
     app = pilot.app
     started = time.monotonic()
     while True:
-        await app.workers.wait_for_complete()
+        await _workers_done(app)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await _workers_done(app)
         busy = any(not w.is_finished for w in app.workers)
         if not busy and (until is None or until()):
             break

@@ -159,7 +159,8 @@ async def test_sweep_and_take_suggested_k(events_csv: Path) -> None:
         await _ready(pilot)
         await pilot.press("w")
         await settle(pilot, until=lambda: app.sweep_result is not None)
-        suggested = app.sweep_result.suggested_k
+        result = app.sweep_result
+        suggested = result.k_choice.k if result.k_choice is not None else result.suggested_k
         assert 2 <= suggested <= 12
         await pilot.press("t")
         await settle(pilot, until=lambda: app.outcome.request.fit.params["k"] == suggested)
@@ -420,7 +421,11 @@ async def test_refit_carries_rules_and_asks_before_discarding_edits(events_csv: 
         names = _names(app)
         rule_id = next(i for i, name in names.items() if name == "Cart fans")
         assert app.segview.kinds[rule_id] == "rule" and _sizes(app)[rule_id] == size
-        assert len(names) == 8  # 7 clusters + the rule
+        assert app.outcome.result.n_segments == 7
+        sizes = _sizes(app)
+        clusters = [i for i, kind in app.segview.kinds.items() if kind == "cluster"]
+        kept = [i for i in clusters if sizes.get(i, 0) > 0]
+        assert len(names) == len(kept) + 1  # the clusters the rule left users in + the rule
         assert "kept 1 rule segment" in str(app.screen.query_one("#carry-line").render())
 
         # a rename belongs to the fit: a refit asks first, and "keep current" keeps everything
@@ -540,7 +545,9 @@ async def test_stability_and_auto_k_fill_in_from_their_worker(events_csv: Path) 
         evidence = app.evidence
         assert evidence is not None and evidence.stability is not None
         assert evidence.k_choice is not None
-        assert app.outcome.result.params["k"] == evidence.k_choice.k
+        # auto-k suggests; the segments on screen stay as they are until t takes the pick
+        assert app.outcome.result.params["k"] == 6
+        assert app.note is not None and f"k = {evidence.k_choice.k}" in app.note.text
         table = _table(app)
         cells = [str(table.get_cell(str(row.id), "stability")) for row in table.rows_data]
         assert cells and all(re.fullmatch(r"[01]\.\d\d!?", c) for c in cells), cells

@@ -224,5 +224,5 @@ def test_pipeline_offers_generated_and_engagement_features(log: Path) -> None:
     assert data.features[-len(GENERATED) :] == GENERATED
     for name in ("avg_duration_s", "total_duration_s"):
         assert name in data.features
-    assert set(GENERATED).isdisjoint(data.default_features)
+    assert not any(spec.default for spec in data.specs or [] if spec.name in GENERATED)
     assert data.users.filter(pl.col("user_id") == "u1")["event_video_played_share"].item() == 0.25

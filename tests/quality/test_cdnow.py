@@ -58,7 +58,6 @@ def test_recency_frequency_and_tenure_equal_an_independent_computation(
     _same(*both, ours, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-feat transaction names")
 @pytest.mark.parametrize(
     ("ours", "theirs"), [("revenue", "revenue"), ("items_purchased", "items_purchased")]
 )
