@@ -31,6 +31,7 @@ def _segment(events: Path, out: Path, k: int, kill_before: str | None = None) ->
         env[KILL_BEFORE_RENAME] = kill_before
     code = "from segtui.cli import run; run()"
     args = [sys.executable, "-c", code, "segment", str(events), "-k", str(k), "--csv"]
+    args.append("--no-stability")  # what is tested is the export, not the evidence
     done = subprocess.run([*args, "-o", str(out)], env=env, capture_output=True, timeout=300)
     return done.returncode
 

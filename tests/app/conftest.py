@@ -28,6 +28,17 @@ def no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def quick_evidence(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stability or k scan after each fit: they cost seconds of CPU per app start, and every
+    wait for the app to settle waits for them. Tests marked ``auto_k`` get both."""
+    if request.node.get_closest_marker("auto_k"):
+        return
+    from segtui.app.app import SegtuiApp
+
+    monkeypatch.setattr(SegtuiApp, "_start_evidence", lambda self, outcome: None)
+
+
 @pytest.fixture
 def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")

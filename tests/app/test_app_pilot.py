@@ -533,6 +533,7 @@ def test_split_rule_input() -> None:
     assert split_rule_input("  Big   spenders :  ") == ("Big spenders", "")
 
 
+@pytest.mark.auto_k
 async def test_stability_and_auto_k_fill_in_from_their_worker(events_csv: Path) -> None:
     import re
 
