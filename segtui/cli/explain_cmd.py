@@ -27,7 +27,7 @@ from segtui.cli.options import (
     MappingOpt,
     ModelSessionGapOpt,
     StrictOpt,
-    load_options,
+    model_load_options,
     parse_as_of,
 )
 from segtui.clustering.prepare import transform_users
@@ -55,8 +55,9 @@ def explain(
 ) -> None:
     """Say why a user is in their segment rather than the next nearest one."""
     m = read_model(model)
-    gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
-    options = load_options(map_, mapping, strict, gap, day_first, layout)
+    options = model_load_options(
+        m.session_gap_minutes, map_, mapping, strict, session_gap, day_first, layout
+    )
     moment = parse_as_of(as_of) if as_of is not None else None
     users, messages = model_users_with_messages(m, paths, as_of=moment, load_options=options)
     mixed = mixed_export(model)

@@ -109,6 +109,20 @@ def load_options(
     )
 
 
+def model_load_options(
+    model_gap: float | None,
+    map_: list[str] | None,
+    mapping: Path | None,
+    strict: bool,
+    session_gap: float | None,
+    day_first: bool | None,
+    layout: str | None,
+) -> LoadOptions:
+    """The loading flags for files read with a saved model: its session gap unless given."""
+    gap = session_gap if session_gap is not None else (model_gap or 30.0)
+    return load_options(map_, mapping, strict, gap, day_first, layout)
+
+
 # ---- features
 
 FeatureFileOpt = Annotated[

@@ -44,6 +44,7 @@ from segtui.cli.options import (
     check_outputs,
     feature_names,
     load_options,
+    model_load_options,
     parse_as_of,
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
@@ -683,8 +684,9 @@ def assign(
     _check_output(output, (".parquet", ".csv"))
     check_outputs([output], paths, model, mapping)
     m = read_model(model)
-    gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
-    options = load_options(map_, mapping, strict, gap, day_first, layout)
+    options = model_load_options(
+        m.session_gap_minutes, map_, mapping, strict, session_gap, day_first, layout
+    )
     moment = parse_as_of(as_of) if as_of is not None else None
     labels, messages = assign_with_messages(m, paths, as_of=moment, load_options=options)
     mixed = mixed_export(model)
