@@ -8,25 +8,29 @@ CTE so the text grows linearly with the model:
 2. the model's preparation per feature: transform (``log1p`` as sign(x) * ln(1 + |x|)), the
    Yeo-Johnson power with its fitted lambda, the fitted fill for nulls, centre, scale, weight;
 3. the nearest stored center (squared Euclidean distance; on a tie the first center, as
-   ``numpy.argmin``), then the center's segment;
+   ``numpy.argmin``), then the center's segment (a mixture: see below);
 4. the segmentation's edits replayed in order: a merge moves its segments' users to the target,
    a split sends its segment's users to the nearest part center; renames change only names;
 5. rule segments last, the first rule added winning, on the raw feature values;
 6. ``user_id, segment_id, segment``.
 
-Only what SQL can say exactly is rendered: a model whose clustering or preparation has no SQL
-form here (a Gaussian mixture, density clustering, the rank transform) is refused with the reason,
-so no pipeline runs SQL that labels differently from segtui.
+Step 3 for a Gaussian mixture is its most likely component (log weight plus log density, the
+constants computed here from the stored precisions). Only what SQL can say exactly is rendered:
+a model whose clustering or preparation has no SQL form here (density clustering, which labels a
+new user by its distance to stored users; the rank transform) is refused with the reason, so no
+pipeline runs SQL that labels differently from segtui.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from segtui.artifacts.model import Model
 from segtui.canonical import CANONICAL_COLUMNS
 from segtui.clustering.prepare import FeatureParams
-from segtui.clustering.state import CentroidState
+from segtui.clustering.state import CentroidState, MixtureState
 from segtui.errors import InputError
 from segtui.features.plan import plan_features
 from segtui.features.sql import Dialect, dialect, plan_sql
@@ -89,6 +93,28 @@ class _Query:
         return f"SELECT\n{listed}\nFROM {source}"
 
 
+def _pick(query: _Query, scores: Sequence[str], ids: Sequence[int], prefix: str, best: str) -> str:
+    """Two CTEs on the query: a score per candidate, then the best (``least`` or ``greatest``);
+    returns the CASE giving the best candidate's id (the first on a tie, as numpy's argmin and
+    argmax)."""
+    names = [f"{prefix}{c}" for c in range(len(scores))]
+    items = [f"{score} AS {name}" for score, name in zip(scores, names, strict=True)]
+    query.add(f"{prefix}score", query.select(["*", *items], query.last))
+    top = names[0] if len(names) == 1 else f"{best}({', '.join(names)})"
+    query.add(f"{prefix}best", query.select(["*", f"{top} AS {prefix}top"], query.last))
+    whens = " ".join(
+        f"WHEN {name} = {prefix}top THEN {sid}" for name, sid in zip(names, ids, strict=True)
+    )
+    return f"CASE {whens} END"
+
+
+def _squared(columns: Sequence[str], point: Sequence[float]) -> str:
+    return " + ".join(
+        f"({col} - {_float(v)}) * ({col} - {_float(v)})"
+        for col, v in zip(columns, point, strict=True)
+    )
+
+
 def _nearest(
     query: _Query,
     columns: Sequence[str],
@@ -96,32 +122,62 @@ def _nearest(
     ids: Sequence[int],
     prefix: str,
 ) -> str:
-    """Two CTEs on the query: the squared distance to each center, then the smallest; returns
-    the CASE giving the nearest center's id (the first one on a tie, as ``numpy.argmin``)."""
-    names = [f"{prefix}{c}" for c in range(len(centers))]
-    distances = []
-    for name, center in zip(names, centers, strict=True):
-        terms = " + ".join(
-            f"({col} - {_float(v)}) * ({col} - {_float(v)})"
-            for col, v in zip(columns, center, strict=True)
-        )
-        distances.append(f"{terms} AS {name}")
-    query.add(f"{prefix}dist", query.select(["*", *distances], query.last))
-    least = names[0] if len(names) == 1 else f"least({', '.join(names)})"
-    query.add(f"{prefix}least", query.select(["*", f"{least} AS {prefix}min"], query.last))
-    whens = " ".join(
-        f"WHEN {name} = {prefix}min THEN {sid}" for name, sid in zip(names, ids, strict=True)
-    )
-    return f"CASE {whens} END"
+    """The nearest center's id by squared Euclidean distance."""
+    return _pick(query, [_squared(columns, c) for c in centers], ids, prefix, "least")
 
 
-def _check_state(model: Model) -> CentroidState:
+def _whitened(columns: Sequence[str], mean: np.ndarray, chol: np.ndarray) -> str:
+    """||(x - mean) @ chol||^2: the squared Mahalanobis distance under a precision Cholesky
+    factor (full and tied covariances)."""
+    shifted = [f"({col} - {_float(m)})" for col, m in zip(columns, mean, strict=True)]
+    terms = []
+    for k in range(chol.shape[1]):
+        y = " + ".join(f"{x} * {_float(chol[j, k])}" for j, x in enumerate(shifted))
+        terms.append(f"({y}) * ({y})")
+    return " + ".join(terms)
+
+
+def _most_likely(query: _Query, columns: Sequence[str], state: MixtureState, prefix: str) -> str:
+    """The most likely component's segment: log weight + log density, scikit-learn's formulas
+    (the constants computed here, the distances in SQL)."""
+    d = len(columns)
+    chol = np.asarray(state.precisions_cholesky, dtype=np.float64)
+    means = np.asarray(state.means, dtype=np.float64)
+    scores, ids = [], []
+    for c in range(means.shape[0]):
+        if state.component_labels[c] < 0:
+            continue
+        kind = state.covariance_type
+        if kind == "full":
+            log_det, squared = (
+                np.sum(np.log(np.diag(chol[c]))),
+                _whitened(columns, means[c], chol[c]),
+            )
+        elif kind == "tied":
+            log_det, squared = np.sum(np.log(np.diag(chol))), _whitened(columns, means[c], chol)
+        elif kind == "diag":
+            log_det = np.sum(np.log(chol[c]))
+            squared = " + ".join(
+                f"{_float(chol[c, j] ** 2)} * ({col} - {_float(means[c, j])})"
+                f" * ({col} - {_float(means[c, j])})"
+                for j, col in enumerate(columns)
+            )
+        else:  # spherical
+            log_det = d * np.log(chol[c])
+            squared = f"{_float(chol[c] ** 2)} * ({_squared(columns, means[c])})"
+        constant = -0.5 * d * np.log(2 * np.pi) + log_det + np.log(state.weights[c])
+        scores.append(f"{_float(constant)} - 0.5 * ({squared})")
+        ids.append(int(state.component_labels[c]))
+    return _pick(query, scores, ids, prefix, "greatest")
+
+
+def _check_state(model: Model) -> CentroidState | MixtureState:
     state = model.state
-    if not isinstance(state, CentroidState):
+    if not isinstance(state, CentroidState | MixtureState):
         raise InputError(
-            f"a {model.algorithm} model cannot be written as scoring SQL yet: only the "
-            "nearest-center algorithms (kmeans, minibatch, agglomerative, birch) can",
-            hint="Refit with --algo kmeans to score in SQL, or label with `segtui assign`.",
+            f"a {model.algorithm} model cannot be written as scoring SQL: density clustering "
+            "labels a new user by its distance to stored users, which SQL here does not hold",
+            hint="Refit with --algo kmeans or gmm to score in SQL, or label with `segtui assign`.",
         )
     return state
 
@@ -160,9 +216,13 @@ def scoring_sql(model: Model, dialect_name: str = "duckdb", relation: str = "eve
     prepared += [f"{_transformed(fp, sql)} AS {x}" for fp, x in zip(params, xs, strict=True)]
     query.add(f"{_P}prepared", query.select(prepared, f"{_P}features"))
 
-    allowed = [i for i, label in enumerate(state.center_labels) if label >= 0]
-    centers = [state.centers[i] for i in allowed]
-    nearest = _nearest(query, xs, centers, [int(state.center_labels[i]) for i in allowed], f"{_P}d")
+    if isinstance(state, MixtureState):
+        nearest = _most_likely(query, xs, state, f"{_P}g")
+    else:
+        allowed = [i for i, label in enumerate(state.center_labels) if label >= 0]
+        centers = [state.centers[i] for i in allowed]
+        ids = [int(state.center_labels[i]) for i in allowed]
+        nearest = _nearest(query, xs, centers, ids, f"{_P}d")
     query.add(f"{_P}step0", query.select(["*", f"{nearest} AS {_P}label0"], query.last))
     label = f"{_P}label0"
     for index, edit in enumerate(model.segmentation.edits):

@@ -59,8 +59,11 @@ def every_edit(run):
     )
 
 
-def export(data: UsersData, folder: Path, prep: PrepSpec, algorithm: str, edit=None) -> Path:
-    run = run_segmentation(data.users, prep, FitSpec(algorithm, {"k": 5}, seed=0))
+def export(
+    data: UsersData, folder: Path, prep: PrepSpec, algorithm: str, edit=None, **params
+) -> Path:
+    params = {"k": 5, **params} if algorithm != "dbscan" else params
+    run = run_segmentation(data.users, prep, FitSpec(algorithm, params, seed=0))
     seg = edit(run) if edit is not None else run.segmentation
     target = ExportTarget(folder / "segments.parquet")
     return export_segments(target, run.fitted(seg), data.provenance).parquet
@@ -110,10 +113,23 @@ def test_duckdb_scoring_gives_the_exported_labels(
     )
 
 
-def test_a_gaussian_mixture_is_refused_with_the_reason(data: UsersData, tmp_path: Path) -> None:
-    export(data, tmp_path, preparations(data)["log1p"], "gmm")
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_a_gaussian_mixture_scores_its_most_likely_component(
+    data: UsersData, events_csv: Path, canonical: pl.DataFrame, tmp_path: Path, covariance: str
+) -> None:
+    prep = preparations(data)["log1p"]
+    parquet = export(data, tmp_path, prep, "gmm", every_edit, covariance_type=covariance)
+    expected = pl.read_parquet(parquet).select("user_id", "segment_id", "segment")
     model = read_model(tmp_path / "segments.model.json")
-    with pytest.raises(InputError, match="a gmm model cannot be written as scoring SQL"):
+    labels = duckdb_labels(canonical, scoring_sql(model))
+    assert labels.equals(assign(model, [events_csv]).select(labels.columns))
+    assert labels.equals(expected)
+
+
+def test_density_clustering_is_refused_with_the_reason(data: UsersData, tmp_path: Path) -> None:
+    export(data, tmp_path, preparations(data)["log1p"], "dbscan")
+    model = read_model(tmp_path / "segments.model.json")
+    with pytest.raises(InputError, match="a dbscan model cannot be written as scoring SQL"):
         scoring_sql(model)
 
 
