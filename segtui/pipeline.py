@@ -111,6 +111,7 @@ class UsersData:
             report=self.report,
             as_of=self.as_of,
             id_column=self.id_column,
+            read_plan=None if self.loaded is None else self.loaded.read_plan,
         )
 
 

@@ -34,6 +34,7 @@ from segtui.clustering.state import CentroidState, MixtureState
 from segtui.errors import InputError
 from segtui.features.plan import plan_features
 from segtui.features.sql import Dialect, dialect, plan_sql
+from segtui.ingest.read_sql import read_sql
 from segtui.segments.edits import AddRule, Merge, Split
 from segtui.segments.rules import parse_rule, to_sql
 
@@ -182,13 +183,33 @@ def _check_state(model: Model) -> CentroidState | MixtureState:
     return state
 
 
-def scoring_sql(model: Model, dialect_name: str = "duckdb", relation: str = "events") -> str:
+def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
+    """The model's reading of raw rows as SQL, or why there is none."""
+    if model.read_plan is None:
+        raise InputError(
+            "this model does not record how its files were read (it was written before the "
+            "reading decisions were kept)",
+            file=model.file,
+            hint="Refit it with this segtui (`segtui segment`) to score raw rows in SQL.",
+        )
+    if dialect_name != "duckdb":
+        raise InputError(
+            f"reading raw rows in {dialect_name} SQL is not rendered yet (DuckDB only)",
+            hint="Read the raw rows into canonical events first, or use --dialect duckdb.",
+        )
+    return read_sql(model.read_plan, relation)
+
+
+def scoring_sql(
+    model: Model, dialect_name: str = "duckdb", relation: str = "raw_events", *, raw: bool = True
+) -> str:
     """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
 
-    ``relation`` holds canonical events (see :mod:`segtui.features.sql`) for a model built from
-    events, or the users table (the model's id column and feature columns) for one built from a
-    users table. Raises InputError when the model has no exact SQL form (see the module
-    docstring).
+    For a model built from events, ``relation`` holds the raw rows of the layout the model was
+    trained on (its source columns), read with the model's recorded reading decisions
+    (:mod:`segtui.ingest.read_sql`); with ``raw=False`` it holds canonical events instead. For a
+    model built from a users table it holds that table (the model's id column and feature
+    columns). Raises InputError when the model has no exact SQL form (module docstring).
     """
     if dialect_name not in SCORING_DIALECTS:
         raise InputError(
@@ -209,7 +230,10 @@ def scoring_sql(model: Model, dialect_name: str = "duckdb", relation: str = "eve
     else:
         plan = plan_features(model.specs or [], CANONICAL_COLUMNS)
         integers = {out.name for out in plan.outputs if out.integer}
-        query.add(f"{_P}features", plan_sql(plan, dialect_name, relation))
+        events = relation
+        if raw:
+            events = f"(\n{_raw_reading(model, dialect_name, relation)}\n) AS {_P}canonical"
+        query.add(f"{_P}features", plan_sql(plan, dialect_name, events))
     params = model.prepare.features
     xs = [f"{_P}x{j}" for j in range(len(params))]
     prepared = [user, *(sql.quote(name) for name in features)]

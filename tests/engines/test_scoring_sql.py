@@ -8,6 +8,7 @@ K-Means, the exported parquet's: assign reproduces those on the training events)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ import pytest
 from segtui.artifacts.assign import assign
 from segtui.artifacts.export import export_segments
 from segtui.artifacts.fitted import ExportTarget
-from segtui.artifacts.model import read_model
+from segtui.artifacts.model import parse_model, read_model
 from segtui.artifacts.score_sql import scoring_sql
 from segtui.clustering.fit import fit_clusters
 from segtui.clustering.specs import FitSpec, PrepSpec
@@ -103,7 +104,7 @@ def test_duckdb_scoring_gives_the_exported_labels(
     parquet = export(data, tmp_path, preparations(data)[prep], algorithm, every_edit)
     expected = pl.read_parquet(parquet).select("user_id", "segment_id", "segment")
     model = read_model(tmp_path / "segments.model.json")
-    labels = duckdb_labels(canonical, scoring_sql(model, "duckdb"))
+    labels = duckdb_labels(canonical, scoring_sql(model, "duckdb", "events", raw=False))
     assert labels.columns == ["user_id", "segment_id", "segment"]
     assert labels.equals(assign(model, [events_csv]).select(labels.columns))
     if algorithm == "kmeans":
@@ -121,7 +122,7 @@ def test_a_gaussian_mixture_scores_its_most_likely_component(
     parquet = export(data, tmp_path, prep, "gmm", every_edit, covariance_type=covariance)
     expected = pl.read_parquet(parquet).select("user_id", "segment_id", "segment")
     model = read_model(tmp_path / "segments.model.json")
-    labels = duckdb_labels(canonical, scoring_sql(model))
+    labels = duckdb_labels(canonical, scoring_sql(model, "duckdb", "events", raw=False))
     assert labels.equals(assign(model, [events_csv]).select(labels.columns))
     assert labels.equals(expected)
 
@@ -142,5 +143,32 @@ def test_spark_scoring_gives_the_exported_labels(
     path = tmp_path / "events.parquet"
     canonical.write_parquet(path)
     spark.read.parquet(str(path)).createOrReplaceTempView("events")
-    labels = pl.from_arrow(spark.sql(scoring_sql(model, "spark")).toArrow())
+    labels = pl.from_arrow(spark.sql(scoring_sql(model, "spark", "events", raw=False)).toArrow())
     assert labels.equals(expected)
+
+
+def test_raw_rows_scored_in_duckdb_alone(data: UsersData, events_csv: Path, tmp_path: Path) -> None:
+    """The model's recorded reading, features and scoring in one SELECT over the raw CSV read
+    as text by DuckDB itself."""
+    export(data, tmp_path, preparations(data)["yeo-johnson"], "kmeans", every_edit)
+    model = read_model(tmp_path / "segments.model.json")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        f"CREATE VIEW raw_events AS SELECT * FROM read_csv('{events_csv}', all_varchar = true)"
+    )
+    labels = pl.from_arrow(con.sql(scoring_sql(model)).to_arrow_table())
+    assert labels.equals(assign(model, [events_csv]).select(labels.columns))
+
+
+def test_a_model_without_its_reading_is_refused_for_raw_rows(
+    data: UsersData, tmp_path: Path
+) -> None:
+    export(data, tmp_path, preparations(data)["log1p"], "kmeans")
+    path = tmp_path / "segments.model.json"
+    saved = json.loads(path.read_text())
+    del saved["reading"]
+    model = parse_model(saved)
+    with pytest.raises(InputError, match="does not record how its files were read"):
+        scoring_sql(model)
+    assert "__sfeatures" in scoring_sql(model, raw=False)
