@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from segtui import sqltext
 from segtui.features.plan import (
     DAY_US,
     Add,
@@ -63,28 +64,11 @@ class Dialect:
     epoch_days: str
 
 
-def _double_quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _backticked(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _standard_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _spark_string(text: str) -> str:
-    """Spark reads backslash escapes inside string literals, so both it and quotes are escaped."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 DIALECTS: dict[str, Dialect] = {
     "duckdb": Dialect(
         name="duckdb",
-        quote=_double_quoted,
-        string=_standard_string,
+        quote=lambda name: sqltext.quote(name, "duckdb"),
+        string=lambda text: sqltext.string(text, "duckdb"),
         epoch_us="epoch_us({})",
         hour="hour({})",
         iso_weekday="isodow({})",
@@ -93,8 +77,8 @@ DIALECTS: dict[str, Dialect] = {
     ),
     "spark": Dialect(
         name="spark",
-        quote=_backticked,
-        string=_spark_string,
+        quote=lambda name: sqltext.quote(name, "spark"),
+        string=lambda text: sqltext.string(text, "spark"),
         epoch_us="unix_micros({})",
         hour="hour({})",
         iso_weekday="(weekday({}) + 1)",

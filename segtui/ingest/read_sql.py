@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from segtui import sqltext
 from segtui.ingest.reading import ReadPlan, Source
 from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
 
@@ -24,11 +25,11 @@ _INDENT = "    "
 
 
 def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return sqltext.quote(name, "duckdb")
 
 
 def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return sqltext.string(text, "duckdb")
 
 
 def _re2(pattern: str) -> str:

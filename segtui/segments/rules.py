@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from segtui import sqltext
 from segtui.errors import InputError, closest
 
 COMPARISON_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=", "==", "!=")
@@ -643,12 +644,12 @@ def _spark_number(value: int | float) -> str:
 
 _SQL_DIALECTS: dict[str, _SqlDialect] = {
     "duckdb": _SqlDialect(
-        quote=lambda name: '"' + name.replace('"', '""') + '"',
+        quote=lambda name: sqltext.quote(name, "duckdb"),
         number=_duckdb_number,
         not_nan=lambda column: f"nullif({column}, 'NaN'::DOUBLE)",
     ),
     "spark": _SqlDialect(
-        quote=lambda name: "`" + name.replace("`", "``") + "`",
+        quote=lambda name: sqltext.quote(name, "spark"),
         number=_spark_number,
         not_nan=lambda column: f"nullif({column}, CAST('NaN' AS DOUBLE))",
     ),
