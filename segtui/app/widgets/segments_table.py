@@ -57,7 +57,7 @@ SORT_SHOWN = {
 
 HEADERS = {"mark": " ", "name": "Segment", "size": "Users", "share": "Share"}
 
-TRAITS_MIN = 30
+TRAITS_MIN = 24
 """Cells the traits column keeps before long names are cut (one trait, most of the time)."""
 
 
