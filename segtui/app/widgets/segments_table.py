@@ -224,9 +224,12 @@ class SegmentsTable(DataTable):
     def _fit_widths(self, rows: list[SegmentRow]) -> tuple[int, int] | None:
         """(name, traits) widths that fit the table's width, or None when everything fits:
         traits keep ``TRAITS_MIN`` cells before long names are cut."""
-        width = self.scrollable_content_region.width
-        if width <= 0 or not rows:
+        if self.size.width <= 0 or not rows:
             return None
+        # From the size, not the region inside the scrollbars: a scrollbar that appears after
+        # the rows are added sends no resize. A resize (a taller table) redraws.
+        scrolls = len(rows) + (self.header_height if self.show_header else 0) > self.size.height
+        width = self.size.width - (self.styles.scrollbar_size_vertical if scrolls else 0)
         full = [self._cells(row, None) for row in rows]
         fixed = 0
         for index, column in enumerate(self.ordered_columns):
