@@ -49,6 +49,16 @@ def test_integer_k_gets_integer_ticks() -> None:
     ).plain
     ticks = picture.splitlines()[-2].split()  # the line under the frame
     assert ticks == [str(k) for k in range(2, 13)]
+    # a label wider than a narrow plot wraps between its items instead of vanishing
+    narrow = render_lines(
+        [LineSeries("s", "s", ks, list(np.linspace(0, 1, len(ks))))],
+        32,
+        12,
+        "k · s silhouette↑  d DB↓  i inertia↓",
+        None,
+    ).plain.splitlines()
+    assert len(narrow) == 12
+    assert narrow[-2:] == ["k · s silhouette↑  d DB↓", "i inertia↓"]
 
 
 def _scatter(names: list[str]) -> ScatterData:

@@ -288,8 +288,10 @@ class Series:
 def render_lines(
     series: Sequence[Series], width: int, height: int, x_label: str, mark_x: float | None
 ) -> Text:
-    """A small line plot (the k sweep) as plain Text, markers telling the lines apart."""
-    plot = _new_plot(width, height)
+    """A small line plot (the k sweep) as plain Text, markers telling the lines apart; the x
+    label (which names the markers) under it, wrapped between its items rather than dropped."""
+    label_lines = pack(x_label.split("  "), max(width, 1))
+    plot = _new_plot(width, height - len(label_lines))
     for item in series:
         points = [(x, y) for x, y in zip(item.x, item.y, strict=True) if np.isfinite(y)]
         if not points:
@@ -297,7 +299,6 @@ def render_lines(
         signal = plot.signal([p[0] for p in points], [p[1] for p in points], marker=item.marker)
         signal.lines()  # no legend box: it hides half of a small plot; x_label names the markers
         plot.draw(signal)
-    plot.label(x_label, axis="x")
     xs = sorted({x for item in series for x in item.x})
     if xs and all(float(x).is_integer() for x in xs):
         # k is a whole number: ticks on the ks themselves, thinned to fit the width
@@ -308,7 +309,20 @@ def render_lines(
         ruler.lim(xs[0] - 0.4, xs[-1] + 0.4)
     if mark_x is not None:
         plot.title(f"suggested k = {mark_x:g}")
-    return Text(plot.build().string(colorless=True), no_wrap=True, overflow="crop")
+    picture = plot.build().string(colorless=True).rstrip("\n")
+    return Text("\n".join([picture, *label_lines]), no_wrap=True, overflow="crop")
+
+
+def pack(items: Sequence[str], width: int, gap: str = "  ") -> list[str]:
+    """``items`` joined by ``gap`` into lines of at most ``width`` cells, breaking only between
+    items (an item longer than a line gets a line of its own, cut at a word)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(gap) + len(item) <= width:
+            lines[-1] += gap + item
+        else:
+            lines.append(clip(item, width, sep=""))
+    return lines
 
 
 class LinePlot(Widget):
