@@ -7,7 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from segtui.app.keys import live_bindings
+from segtui.app.keys import key_text, live_bindings
 
 
 class SegtuiCommands(Provider):
@@ -25,7 +25,7 @@ class SegtuiCommands(Provider):
                 if node.check_action(b.action.split("(")[0], ()) not in (True, None):
                     continue
                 seen.add(b.action)
-                title = f"{b.description} ({b.key_display or b.key})"
+                title = f"{b.description} ({b.key_display or key_text(b.key)})"
                 commands.append((title, b.tooltip, partial(node.run_action, b.action)))
         for name in sorted(app.available_themes):
             commands.append(
