@@ -192,12 +192,7 @@ def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
             file=model.file,
             hint="Refit it with this segtui (`segtui segment`) to score raw rows in SQL.",
         )
-    if dialect_name != "duckdb":
-        raise InputError(
-            f"reading raw rows in {dialect_name} SQL is not rendered yet (DuckDB only)",
-            hint="Read the raw rows into canonical events first, or use --dialect duckdb.",
-        )
-    return read_sql(model.read_plan, relation)
+    return read_sql(model.read_plan, relation, dialect_name)
 
 
 def scoring_sql(

@@ -79,3 +79,21 @@ def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
     relation = f"({read_sql(loaded.read_plan)})"
     sql = feature_sql(offered, loaded.columns, "duckdb", relation)
     assert_same_features(ours, duckdb_events(raw_relation(path), sql))
+
+
+def test_spark_reads_every_layout_fixture_the_same(spark, tmp_path: Path) -> None:
+    """One Spark test over every layout (each Spark query costs seconds)."""
+    for i, path in enumerate(EVENT_LAYOUTS):
+        loaded = load_events([path])
+        assert loaded.read_plan is not None
+        ours = loaded.events.collect()
+        parquet = tmp_path / f"raw{i}.parquet"
+        raw_relation(path).write_parquet(parquet)
+        spark.read.parquet(str(parquet)).createOrReplaceTempView("raw_events")
+        sql = read_sql(loaded.read_plan, dialect="spark")
+        theirs = pl.from_arrow(spark.sql(sql).toArrow())
+        assert theirs.columns == ours.columns, path.name
+        theirs = theirs.cast(dict(ours.schema))  # type: ignore[arg-type]
+        assert_frame_equal(
+            theirs.sort(theirs.columns), ours.sort(ours.columns), check_exact=False, rel_tol=1e-9
+        )

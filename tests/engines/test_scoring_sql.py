@@ -134,17 +134,22 @@ def test_density_clustering_is_refused_with_the_reason(data: UsersData, tmp_path
         scoring_sql(model)
 
 
-def test_spark_scoring_gives_the_exported_labels(
-    spark, data: UsersData, canonical: pl.DataFrame, tmp_path: Path
+def test_spark_scores_the_raw_csv_it_read_itself(
+    spark, data: UsersData, events_csv: Path, canonical: pl.DataFrame, tmp_path: Path
 ) -> None:
+    """Spark reads the CSV (every column text, its default), the model's reading, features and
+    scoring run in Spark SQL, and the labels are assign's; canonical input gives the same."""
     parquet = export(data, tmp_path, preparations(data)["yeo-johnson"], "kmeans", every_edit)
     expected = pl.read_parquet(parquet).select("user_id", "segment_id", "segment")
     model = read_model(tmp_path / "segments.model.json")
+    spark.read.csv(str(events_csv), header=True).createOrReplaceTempView("raw_events")
+    labels = pl.from_arrow(spark.sql(scoring_sql(model, "spark")).toArrow())
+    assert labels.equals(expected)
     path = tmp_path / "events.parquet"
     canonical.write_parquet(path)
     spark.read.parquet(str(path)).createOrReplaceTempView("events")
-    labels = pl.from_arrow(spark.sql(scoring_sql(model, "spark", "events", raw=False)).toArrow())
-    assert labels.equals(expected)
+    from_events = spark.sql(scoring_sql(model, "spark", "events", raw=False)).toArrow()
+    assert pl.from_arrow(from_events).equals(expected)
 
 
 def test_raw_rows_scored_in_duckdb_alone(data: UsersData, events_csv: Path, tmp_path: Path) -> None:
