@@ -118,9 +118,7 @@ def generate(n_users: int, seed: int, out_dir: Path) -> c.Generated:
     names = np.r_[
         name.astype(str), np.full(len(opens), "app_open"), np.full(len(reviewed), "review_written")
     ]
-    cats = np.r_[
-        np.array(PRODUCTS)[product], np.full(len(opens), ""), np.full(len(reviewed), "")
-    ]
+    cats = np.r_[np.array(PRODUCTS)[product], np.full(len(opens), ""), np.full(len(reviewed), "")]
     amounts = np.r_[np.round(amount, 2), np.full(len(opens) + len(reviewed), np.nan)]
     platform = np.array(["ios", "android", "web"])[rng.integers(0, 3, n_users)]
     user_ids = np.array([f"TRV-{i:06d}" for i in rng.permutation(n_users) + 1])
