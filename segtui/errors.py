@@ -48,19 +48,29 @@ class InputError(Exception):
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
-del _CONTROL[0x0A], _CONTROL[0x09]  # line breaks and tabs stay (the rule caret uses a newline)
+_CONTROL |= {c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, *range(0x2028, 0x202F)]}
+_CONTROL |= {c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)}
+"""Characters a terminal obeys rather than shows: C0/C1 controls (ESC, CR, BS, NUL, ...), the
+bidirectional marks, embeddings, overrides and isolates (text that displays reversed), and the
+Unicode line and paragraph separators."""
+_WITH_BREAKS = {c: v for c, v in _CONTROL.items() if c not in (0x0A, 0x09)}
+"""The same less line breaks and tabs, for a paragraph (the rule caret uses a newline)."""
 
 
-def terminal_safe(text: str) -> str:
+def terminal_safe(text: str, *, breaks: bool = True) -> str:
     r"""Text from files and users with terminal control characters shown, not obeyed.
 
     An escape sequence in a column name or a value (``\x1b[2J`` clears the screen) would reach
-    the terminal as it is; here it prints as ``\x1b[2J``.
+    the terminal as it is; here it prints as ``\x1b[2J``. ``breaks=False`` shows line breaks and
+    tabs too (``\n``), for one line of a table: a value holding a line break cannot forge a row.
+    Idempotent: what it returns has nothing left to escape.
 
     >>> terminal_safe("bad\x1b[2Jname\tx")
     'bad\\x1b[2Jname\tx'
+    >>> terminal_safe("a\nb\u202ec", breaks=False)
+    'a\\x0ab\\u202ec'
     """
-    return text.translate(_CONTROL)
+    return text.translate(_WITH_BREAKS if breaks else _CONTROL)
 
 
 def closest(

@@ -7,7 +7,6 @@ compared with the next nearest one feature by feature (:mod:`segtui.segments.exp
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +29,7 @@ from segtui.cli.options import (
     model_load_options,
     parse_as_of,
 )
+from segtui.cli.output import echo_json, echo_lines
 from segtui.clustering.prepare import transform_users
 from segtui.errors import InputError
 from segtui.segments.explain import TOP_FEATURES, explain_user
@@ -81,6 +81,6 @@ def explain(
     )
     if json_:
         out = {"model": str(model), **found.to_dict(), "messages": messages}
-        typer.echo(json.dumps(out, indent=2))
+        echo_json(out)
         return
-    typer.echo("\n".join([*(f"note: {m}" for m in messages), *found.lines()]))
+    echo_lines([*(f"note: {m}" for m in messages), *found.lines()])

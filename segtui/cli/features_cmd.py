@@ -15,7 +15,6 @@ new data: the events and top categories a model was fitted with are fixed in it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -43,6 +42,7 @@ from segtui.cli.options import (
     load_options,
     parse_as_of,
 )
+from segtui.cli.output import echo_json, echo_lines
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
@@ -119,9 +119,9 @@ def features(
             columns = listed.columns
             specs = offered_specs(listed.events, own, listed.source)
         if json_:
-            typer.echo(json.dumps(catalog_dict(specs, columns), indent=2))
+            echo_json(catalog_dict(specs, columns))
         else:
-            typer.echo("\n".join(catalog_lines(specs, columns)))
+            echo_lines(catalog_lines(specs, columns))
         return
     output = _output(paths, output)
     check_outputs([output], list(paths), feature_file, mapping)
@@ -132,15 +132,15 @@ def features(
     chosen = offered if names is None else select_features(names, offered, left_out)
     table, report_lines = _compute(loaded, chosen, moment)
     _write(table, output)
-    for line in report_lines:
-        typer.echo(line)
+    lines = list(report_lines)
     if left_out and features_ is None:
-        typer.echo(
+        lines.append(
             f"left out {len(left_out)} feature(s) the data cannot give: "
             + ", ".join(sorted(left_out))
             + " (see --list)"
         )
-    typer.echo(f"wrote {table.height:,} users x {len(chosen)} features to {output}")
+    lines.append(f"wrote {table.height:,} users x {len(chosen)} features to {output}")
+    echo_lines(lines)
 
 
 def _model_features(
@@ -163,11 +163,11 @@ def _model_features(
     options = replace(options, session_gap_minutes=gap)
     table, messages = model_users_with_messages(m, list(paths), as_of, options)
     _write(table, output)
-    for message in messages:
-        typer.echo(f"note: {message}")
-    typer.echo(
+    lines = [f"note: {message}" for message in messages]
+    lines.append(
         f"wrote {table.height:,} users x {len(m.columns)} features of {model_path} to {output}"
     )
+    echo_lines(lines)
 
 
 def _refuse_users_table(

@@ -7,7 +7,6 @@ events by type. ``--json`` prints the same as one JSON object for scripts.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from segtui.cli.options import (
     StrictOpt,
     load_options,
 )
+from segtui.cli.output import echo_json, echo_lines
 from segtui.errors import InputError
 from segtui.ingest.events import LoadedEvents, load_events
 from segtui.ingest.mapping import save_mapping
@@ -60,9 +60,9 @@ def inspect(
                 hint=users_table_line(table) + "; drop --save-mapping.",
             )
         if json_:
-            typer.echo(json.dumps(users_table_dict(paths, table), indent=2, default=str))
+            echo_json(users_table_dict(paths, table))
         else:
-            typer.echo("\n".join(users_table_lines(paths, table)))
+            echo_lines(users_table_lines(paths, table))
         return
     loaded = load_events(paths, options)
     try:
@@ -73,9 +73,9 @@ def inspect(
     if save_mapping_ is not None:
         saved = save_mapping(loaded.mapping, save_mapping_)
     if json_:
-        typer.echo(json.dumps(inspect_dict(loaded, report, saved), indent=2, default=str))
+        echo_json(inspect_dict(loaded, report, saved))
     else:
-        typer.echo("\n".join(inspect_lines(loaded, report, saved)))
+        echo_lines(inspect_lines(loaded, report, saved))
 
 
 def users_table_dict(paths: list[str], table: UsersTable) -> dict[str, Any]:

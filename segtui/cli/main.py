@@ -1,13 +1,18 @@
 """The ``segtui`` command: wires each command module into one typer app.
 
 Bad input reaches the person as one paragraph on stderr and exit code 2, never a traceback.
+That is decided in the command group itself (:class:`Commands`), so the console script and an
+in-process caller (typer's CliRunner on :data:`app`) get the same exit code and message.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from segtui import __version__
 from segtui.cli import (
@@ -19,9 +24,42 @@ from segtui.cli import (
     segment_cmd,
     sql_cmd,
 )
-from segtui.errors import InputError
+from segtui.cli.output import echo
+from segtui.errors import InputError, terminal_safe
+
+EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""Exit codes (the README lists them): done, a bug in segtui, bad input, interrupted."""
+
+
+class Commands(TyperGroup):
+    """The group of commands: an InputError anywhere in a command is a paragraph on stderr and
+    exit 2; click's own usage errors show the person's text escaped. Anything else propagates:
+    a bug is a traceback and exit 1, never caught here."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as error:
+            raise _escaped(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            echo(f"segtui: {error.describe()}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except click.ClickException as error:
+            raise _escaped(error) from None
+
+
+def _escaped(error: click.ClickException) -> click.ClickException:
+    """A usage error quotes what was typed (an option, a value): show its controls escaped."""
+    error.message = terminal_safe(error.message)
+    return error
+
 
 app = typer.Typer(
+    cls=Commands,
     name="segtui",
     help="Find behavioral audience segments in raw event logs.",
     no_args_is_help=False,
@@ -32,7 +70,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"segtui {__version__}")
+        echo(f"segtui {__version__}")
         raise typer.Exit()
 
 
@@ -60,19 +98,15 @@ app.command("explain")(explain_cmd.explain)
 app.command("sql")(sql_cmd.sql)
 
 
-EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-"""Exit codes (the README lists them): done, a bug in segtui, bad input, interrupted."""
-
-
 def run() -> None:
     """Console-script entry point: bad input is a paragraph and exit 2, Ctrl-C exit 130."""
     try:
         app()
     except InputError as error:
-        typer.echo(f"segtui: {error.describe()}", err=True)
+        echo(f"segtui: {error.describe()}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        typer.echo("segtui: interrupted; nothing was written half-way.", err=True)
+        echo("segtui: interrupted; nothing was written half-way.", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 

@@ -6,7 +6,6 @@ canonical, clickstream or invoice-line layout, as CSV, gzipped CSV or parquet.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from typing import Annotated
 import typer
 
 from segtui import sample as sample_mod
+from segtui.cli.output import echo_json, echo_lines
 from segtui.formatting import percent
 
 
@@ -61,18 +61,19 @@ def sample(
             "seed": seed,
             "seconds": round(seconds, 3),
         }
-        typer.echo(json.dumps(payload, indent=2))
+        echo_json(payload)
         return
     size = written.events_path.stat().st_size
-    typer.echo(
+    lines = [
         f"Wrote {written.events:,} events of {written.users:,} users to {written.events_path} "
-        f"({written.layout} layout, {written.fmt}, {_size(size)}) in {seconds:.1f} s."
-    )
-    typer.echo(f"Ground truth (user_id,group): {written.truth_path}")
+        f"({written.layout} layout, {written.fmt}, {_size(size)}) in {seconds:.1f} s.",
+        f"Ground truth (user_id,group): {written.truth_path}",
+    ]
     width = max(len(name) for name in written.groups)
     for name, count in written.groups.items():
         share = count / written.users if written.users else 0.0
-        typer.echo(f"  {name:<{width}}  {count:>9,}  {percent(share):>6}")
+        lines.append(f"  {name:<{width}}  {count:>9,}  {percent(share):>6}")
+    echo_lines(lines)
 
 
 def _size(n: int) -> str:

@@ -8,7 +8,6 @@ an InputError (exit code 2 through ``segtui.cli.main.run``) and no file is left 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import replace
@@ -47,6 +46,7 @@ from segtui.cli.options import (
     model_load_options,
     parse_as_of,
 )
+from segtui.cli.output import echo_json, echo_lines
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
@@ -314,9 +314,9 @@ def segment(
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
         out = with_descriptions(segment_dict(data, run, written.to_dict()), written)
-        typer.echo(json.dumps(out, indent=2, default=str))
+        echo_json(out)
         return
-    typer.echo("\n".join(segment_lines(data, run, written, tree=tree)))
+    echo_lines(segment_lines(data, run, written, tree=tree))
 
 
 def segment_lines(
@@ -597,11 +597,11 @@ def sweep(
     )
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
-        typer.echo(json.dumps(out, indent=2, default=str))
+        echo_json(out)
         return
     lines = [*data.messages, "", *sweep_lines(result)]
     lines += [f"note: {m}" for m in messages]
-    typer.echo("\n".join(lines))
+    echo_lines(lines)
 
 
 def sweep_lines(result: SweepResult) -> list[str]:
@@ -704,7 +704,7 @@ def assign(
                 {"id": sid, "name": name, "size": n} for sid, name, n in counts.iter_rows()
             ],
         }
-        typer.echo(json.dumps(out, indent=2))
+        echo_json(out)
         return
     lines = [f"note: {message}" for message in messages]
     lines.append(f"labelled {labels.height:,} users with {model}:")
@@ -715,4 +715,4 @@ def assign(
         for sid, name, n in counts.iter_rows()
     ]
     lines.append(f"wrote {output}")
-    typer.echo("\n".join(lines))
+    echo_lines(lines)

@@ -1,0 +1,34 @@
+"""The one way the CLI prints: text from files and users never drives the terminal.
+
+A column name, a value, a segment name or a path can hold an escape sequence (``\\x1b[2J``
+clears the screen), a carriage return or backspace that overwrites what was printed, a NUL, or a
+bidirectional override that shows text reversed. Every command prints through these functions,
+which show such characters escaped (:func:`segtui.errors.terminal_safe`), never raw
+``typer.echo``/``print`` (tests/test_architecture.py keeps it so).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import typer
+
+from segtui.errors import terminal_safe
+
+
+def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
+    """Print lines of a report or table, each escaped whole: a line break inside a value shows
+    as ``\\x0a`` and cannot forge a row."""
+    typer.echo("\n".join(terminal_safe(line, breaks=False) for line in lines), err=err)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print one paragraph (an error message: its own line breaks stay, controls are escaped)."""
+    typer.echo(terminal_safe(text), err=err)
+
+
+def echo_json(data: Any) -> None:
+    """Print one JSON object for scripts; JSON escapes every control and non-ASCII character."""
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=True))
