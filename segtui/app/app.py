@@ -360,8 +360,8 @@ class SegtuiApp(App[None]):
                 features or defaults, fit.algorithm, dict(fit.params), fit.seed, fit.sample_size
             )
         else:
-            kept = tuple(name for name in self.choices.features if name in names)
-            choices = replace(self.choices, features=kept or defaults)
+            features = pipeline.features_after_load(self.dataset, self.choices.features, dataset)
+            choices = replace(self.choices, features=features)
         if choices.algorithm not in ALGORITHMS:
             choices = replace(choices, algorithm=next(iter(ALGORITHMS)))
         if not choices.params:

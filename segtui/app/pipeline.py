@@ -198,6 +198,24 @@ def load_dataset(
     return Dataset([str(p) for p in paths], options, data, time.perf_counter() - started)
 
 
+def features_after_load(
+    previous: Dataset | None, chosen: Sequence[str], dataset: Dataset
+) -> tuple[str, ...]:
+    """The features to fit on once ``dataset`` is loaded (first load, or a reload after the
+    mapping was fixed in the app).
+
+    The data's defaults, which are what ``segtui segment`` with the same mapping (``--map``)
+    fits on, unless the person picked features of their own on the previous data: those are
+    kept where the new data still has them. Keeping the old defaults instead would leave out
+    what the fixed mapping makes possible (revenue once a price column is mapped).
+    """
+    defaults = tuple(dataset.default_features)
+    if previous is None or set(chosen) == set(previous.default_features):
+        return defaults
+    names = set(dataset.feature_names)
+    return tuple(name for name in chosen if name in names) or defaults
+
+
 # --------------------------------------------------------------------------------------------
 # Fitting
 
