@@ -32,6 +32,11 @@ _KINDS = (
 )
 
 
+def special_kind(info: os.stat_result) -> str | None:
+    """'a named pipe (FIFO)', 'a folder', ... for what is not a regular file; None for a file."""
+    return next((kind for test, kind in _KINDS if test(info.st_mode)), None)
+
+
 def read_text_file(path: str | Path, what: str, hint: str | None = None) -> str:
     """The UTF-8 text of a small file segtui reads whole (``what``: "model file", ...).
 
@@ -46,9 +51,9 @@ def read_text_file(path: str | Path, what: str, hint: str | None = None) -> str:
         raise InputError(f"{what} not found", file=path) from None
     except OSError as error:
         raise InputError(f"cannot read the {what} ({error.strerror})", file=path) from None
-    for test, kind in _KINDS:
-        if test(info.st_mode):
-            raise InputError(f"the {what} is {kind}, not a file", file=path)
+    kind = special_kind(info)
+    if kind is not None:
+        raise InputError(f"the {what} is {kind}, not a file", file=path)
     if info.st_size > TEXT_FILE_LIMIT:
         raise InputError(
             f"the {what} is {info.st_size:,} bytes, more than any {what} segtui writes "
@@ -89,7 +94,21 @@ def check_writable(path: str | Path) -> Path:
         raise InputError("this is a folder, not a file to write", file=target)
     if not os.access(folder, os.W_OK):
         raise InputError("cannot write into this folder (permission denied)", file=folder)
+    _probe(folder, target)
     return target
+
+
+def _probe(folder: Path, target: Path) -> None:
+    """Create and remove one of our temp files: the only test that holds for root (to whom
+    ``os.access`` says yes everywhere), a read-only mount and places like ``/proc``."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as error:
+        raise InputError(
+            f"cannot write into this folder ({error.strerror or error})", file=folder
+        ) from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

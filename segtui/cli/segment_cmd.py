@@ -8,8 +8,10 @@ an InputError (exit code 2 through ``segtui.cli.main.run``) and no file is left 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -204,6 +206,18 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
     check_writable(path)
 
 
+@contextlib.contextmanager
+def about_files(paths: list[str]) -> Iterator[None]:
+    """A problem found in the data once it is read (k past its distinct points, no usable
+    feature) names the files it is about when it names no file itself."""
+    try:
+        yield
+    except InputError as error:
+        if error.file is None:
+            error.file = ", ".join(paths)
+        raise
+
+
 def _load(
     paths: list[str],
     options: LoadOptions,
@@ -304,9 +318,10 @@ def segment(
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
     prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
-    run = run_segmentation(
-        data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
-    )
+    with about_files(paths):
+        run = run_segmentation(
+            data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
+        )
     segmentation = add_rules(run, rule or [])
     target = ExportTarget(output, run.features, csv, model)
     written = export_segments(target, run.fitted(segmentation), data.provenance)
@@ -592,9 +607,10 @@ def sweep(
     prep = PrepSpec.for_data(
         data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
-    result, messages = run_sweep(
-        data.users, prep, FitSpec(algo, params, seed, sample_size), ks, stability=stability
-    )
+    with about_files(paths):
+        result, messages = run_sweep(
+            data.users, prep, FitSpec(algo, params, seed, sample_size), ks, stability=stability
+        )
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         echo_json(out)

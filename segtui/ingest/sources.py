@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from segtui.errors import InputError
+from segtui.fileio import special_kind
 from segtui.ingest.ragged import FIELDS_COL, find_ragged_rows
 from segtui.ingest.wholefile import normalised_copy, scan_line_ends
 
@@ -133,7 +134,11 @@ def resolve_paths(paths: Sequence[str | Path]) -> list[Path]:
                 raise InputError("the pattern matches no files", file=text)
             found.extend(files)
         elif path.exists():
-            raise InputError("not a regular file or folder", file=path)
+            kind = special_kind(path.stat()) or "not a regular file"
+            raise InputError(
+                f"this is {kind}, not a file of events (a pipe or device is never read)",
+                file=path,
+            )
         else:
             raise InputError("no such file or folder", file=path)
     unique: dict[Path, None] = {}

@@ -20,7 +20,9 @@ _STRICT_WHAT = {
     "no_timestamp": "has no timestamp",
     "bad_timestamp": "has a timestamp that cannot be read",
     "no_event": "has no event name",
+    "ragged": "has more or fewer fields than the header",
 }
+"""What a left-out row has wrong, by the reason key of ``segtui.ingest.report.REASONS``."""
 _STRICT_HINT = "Fix the rows, correct the mapping, or drop --strict to leave them out."
 
 
@@ -49,14 +51,19 @@ def _left_out_error(
     first: LeftOut, counts: Sequence[LeftOut], mapping: ColumnMapping
 ) -> InputError:
     f, r, v = first.examples[0]
-    column = {"no_user": "user_id", "no_event": "event"}.get(first.reason, "ts")
     total = sum(lo.count for lo in counts)
     summary = ", ".join(f"{lo.count:,} {lo.label}" for lo in counts)
+    if first.reason == "ragged":
+        what, column = f"{_STRICT_WHAT['ragged']} ({v} fields)", None
+    else:
+        column = {"no_user": "user_id", "no_event": "event"}.get(first.reason, "ts")
+        shown = "empty" if v is None or v == "" else repr(v)
+        what = f"{_STRICT_WHAT.get(first.reason, first.label)} (value: {shown})"
+        column = mapping.columns.get(column, column)
     return InputError(
-        f"the row {_STRICT_WHAT[first.reason]} "
-        f"(value: {'empty' if v is None or v == '' else repr(v)})",
+        f"the row {what}",
         file=f,
-        column=mapping.columns.get(column, column),
+        column=column,
         row=r,
         details=[f"{total:,} row{'s' if total != 1 else ''} would be left out in all: {summary}"],
         hint=_STRICT_HINT,
