@@ -61,7 +61,7 @@ from segtui.ingest.events import LoadOptions
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.describe import description_lines
 from segtui.segments.profiles import SegmentProfile, outcome_lines, profile_segments
-from segtui.segments.rules import parse_named_rule
+from segtui.segments.rules import parse_named_rule, parse_rule
 from segtui.segments.segmentation import Segmentation
 
 # ---- option types shared by segment and sweep (the loading ones are in segtui.cli.options)
@@ -308,6 +308,7 @@ def segment(
     written_files = [output, model or default_model_path(output)]
     written_files.append(output.with_suffix(".csv") if csv else None)
     check_outputs(written_files, paths, feature_file, mapping)
+    rules = named_rules(rule or [])
     forced_k = parse_k(k, algo)
     k_param = "k" in _pairs(param, "--param")
     auto_k = forced_k is None and algorithm_info(algo).uses_k and not k_param
@@ -317,12 +318,13 @@ def segment(
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
     data = _load(paths, options, users_table, feature_file, as_of, names)
+    check_rule_features(rules, data.features)
     prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
     with about_files(paths):
         run = run_segmentation(
             data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
         )
-    segmentation = add_rules(run, rule or [])
+    segmentation = add_rules(run, rules)
     target = ExportTarget(output, run.features, csv, model)
     written = export_segments(target, run.fitted(segmentation), data.provenance)
     if segmentation is not run.segmentation:
@@ -374,16 +376,32 @@ def with_descriptions(out: dict[str, Any], written: ExportResult) -> dict[str, A
     return out
 
 
-def add_rules(run: SegmentRun, rules: list[str]) -> Segmentation:
-    """The run's segmentation with ``NAME: EXPR`` rule segments added in order."""
-    seg = run.segmentation
-    for item in rules:
+def named_rules(items: list[str]) -> list[tuple[str, str]]:
+    """``--rule 'NAME: EXPR'`` flags as (name, rule text), each checked now (form, syntax,
+    nesting, size), before any data is read: a bad rule never waits for a whole computation."""
+    rules = []
+    for item in items:
         name, expr = parse_named_rule(item)
         if name is None or not expr:
             raise InputError(
                 f"--rule {item!r} is not 'NAME: EXPR'",
                 hint="e.g. --rule 'Cart abandoners: add_to_cart >= 3 and purchases == 0'",
             )
+        parse_rule(expr)
+        rules.append((name, expr))
+    return rules
+
+
+def check_rule_features(rules: list[tuple[str, str]], features: list[str]) -> None:
+    """The rules' feature names against the data's, once it is read and before the fit."""
+    for _, expr in rules:
+        parse_rule(expr, features)
+
+
+def add_rules(run: SegmentRun, rules: list[tuple[str, str]]) -> Segmentation:
+    """The run's segmentation with the (name, rule text) segments added in order."""
+    seg = run.segmentation
+    for name, expr in rules:
         seg = seg.add_rule_segment(name, expr)
     return seg
 

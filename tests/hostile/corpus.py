@@ -566,7 +566,9 @@ def control_chars(folder: Path) -> Case:
     missing = str(folder / "no\x1b[2J\r\b\u202e\x00such.csv")
     shown = str(folder / "no\\x1b[2J\\x0d\\x08\\u202e\\x00such.csv")
     runs.append(Run(("inspect", missing), shown, "matches no files"))
-    runs.append(Run(("segment", missing, "-o", str(folder / "s.parquet")), shown, "matches no files"))
+    runs.append(
+        Run(("segment", missing, "-o", str(folder / "s.parquet")), shown, "matches no files")
+    )
     return Case("control_chars", runs, path)
 
 

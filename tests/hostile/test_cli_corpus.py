@@ -88,3 +88,28 @@ def test_every_command_answers_the_hostile_class(
                 (tmp_path / output).unlink(missing_ok=True)
     finally:
         next(undo, None)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--rule", "Deep: " + "(" * 330 + "events > 1" + ")" * 330),
+        ("--rule", "Big: events > " + "9" * 5000),
+        ("--rule", "no name here"),
+        ("--session-gap", "nan"),
+        ("-o", "/proc/segtui-hostile.parquet"),
+    ],
+)
+def test_bad_flags_and_outputs_are_refused_before_any_data_is_read(
+    extra: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the data was read before the flags were checked")
+
+    monkeypatch.setattr("segtui.cli.segment_cmd.load_users", never)
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,ts,event\nu1,2025-01-01,x\n")
+    argv = ("segment", str(events), "-o", str(tmp_path / "s.parquet"), *extra)
+    result = invoke(Run(argv, "", ""))
+    assert result.exit_code == 2, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]
