@@ -1,6 +1,10 @@
 """One run per hostile class as a real process (the ``segtui`` console script, from outside the
 repo): the same exit code, message and untouched folder as in-process, with no test hooks (the
-gzip bomb here is a real one, past the 256 MiB floor)."""
+gzip bomb here is a real one, past the 256 MiB floor).
+
+The processes are started two at a time (the machine's cores) by one fixture, and each class's
+test checks its own answer, so the slow part, starting Python and the data stack, overlaps.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .corpus import BOMB_MEMBER, CLASSES, check_left, cleanup, gzip_bomb, snapshot
+from .corpus import BOMB_MEMBER, CLASSES, Run, check_left, cleanup, gzip_bomb, snapshot
 from .test_cli_corpus import check_answer
 
 
@@ -21,29 +27,48 @@ def segtui_script() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "segtui.cli.main"]
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    undo = cleanup(tmp_path)
-    next(undo)
-    yield tmp_path
-    next(undo, None)
+@dataclass
+class Answer:
+    run: Run
+    code: int
+    stdout: str
+    stderr: str
+    before: dict
+    after: dict
 
 
-@pytest.mark.parametrize("name", list(CLASSES))
-def test_one_process_per_hostile_class(name: str, folder: Path) -> None:
-    if name == "gzip_bomb":
-        case = gzip_bomb(folder, members=5, member_size=BOMB_MEMBER)
-    else:
-        case = CLASSES[name](folder)
-    run = case.runs[0]
+def _answer(run: Run, folder: Path) -> Answer:
     before = snapshot(folder)
     done = subprocess.run(
         [*segtui_script(), *run.argv],
         capture_output=True,
         text=True,
         cwd=folder,
-        timeout=120,
+        timeout=180,
         env={**os.environ, "COLUMNS": "100"},
+        check=False,
     )
-    check_answer(run, done.returncode, done.stdout, done.stderr)
-    check_left(before, snapshot(folder), run)
+    return Answer(run, done.returncode, done.stdout, done.stderr, before, snapshot(folder))
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Answer]]:
+    cases, undo = {}, []
+    for name, build in CLASSES.items():
+        folder = tmp_path_factory.mktemp(name)
+        big = name == "gzip_bomb"
+        cases[name] = (gzip_bomb(folder, 5, BOMB_MEMBER) if big else build(folder), folder)
+        undo.append(cleanup(folder))
+        next(undo[-1])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {n: pool.submit(_answer, c.runs[0], f) for n, (c, f) in cases.items()}
+        yield {name: future.result() for name, future in futures.items()}
+    for step in undo:
+        next(step, None)
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_one_process_per_hostile_class(name: str, answers: dict[str, Answer]) -> None:
+    answer = answers[name]
+    check_answer(answer.run, answer.code, answer.stdout, answer.stderr)
+    check_left(answer.before, answer.after, answer.run)
