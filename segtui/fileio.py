@@ -105,7 +105,7 @@ def _probe(folder: Path, target: Path) -> None:
         fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as error:
         raise InputError(
-            f"cannot write into this folder ({error.strerror or error})", file=folder
+            f"cannot write a file into {folder} ({error.strerror or error})", file=target
         ) from None
     os.close(fd)
     os.unlink(name)

@@ -22,6 +22,7 @@ from segtui.cli.options import (
     MappingOpt,
     SessionGapOpt,
     StrictOpt,
+    check_outputs,
     load_options,
 )
 from segtui.cli.output import echo_json, echo_lines
@@ -49,6 +50,7 @@ def inspect(
 ) -> None:
     """Show the detected layout and mapping, what was decided, and what the rows hold."""
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
+    check_outputs([save_mapping_], paths, mapping)
     table = given_users_table(
         paths, options.overrides, mapping_given=mapping is not None, layout=layout
     )

@@ -259,6 +259,11 @@ def output_is_input(folder: Path) -> Case:
         Run(("assign", m, s, "-o", str(hard)), str(hard), says),
         Run((*mapped, "--model", str(mapping)), str(mapping), says),
         Run(
+            ("inspect", str(events), "--mapping", str(mapping), "--save-mapping", str(mapping)),
+            str(mapping),
+            says,
+        ),
+        Run(
             ("segment", str(events), "-o", str(folder / "twin.parquet"), "--csv", *FAST),
             str(csv_link),
             says,
