@@ -29,12 +29,13 @@ from segtui.errors import InputError, terminal_safe
 
 EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 """Exit codes (the README lists them): done, a bug in segtui, bad input, interrupted."""
+INTERRUPTED = "segtui: interrupted; nothing was written half-way."
 
 
 class Commands(TyperGroup):
     """The group of commands: an InputError anywhere in a command is a paragraph on stderr and
-    exit 2; click's own usage errors show the person's text escaped. Anything else propagates:
-    a bug is a traceback and exit 1, never caught here."""
+    exit 2, Ctrl-C a line and exit 130; click's own usage errors show the person's text
+    escaped. Anything else propagates: a bug is a traceback and exit 1, never caught here."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -48,6 +49,9 @@ class Commands(TyperGroup):
         except InputError as error:
             echo(f"segtui: {error.describe()}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            echo(INTERRUPTED, err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except click.ClickException as error:
             raise _escaped(error) from None
 
@@ -106,7 +110,7 @@ def run() -> None:
         echo(f"segtui: {error.describe()}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        echo("segtui: interrupted; nothing was written half-way.", err=True)
+        echo(INTERRUPTED, err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 
