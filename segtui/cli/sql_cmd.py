@@ -3,7 +3,8 @@
 The query reads a relation named ``raw_events`` holding the source columns of the layout the
 model was trained on and returns ``user_id, segment_id, segment``
 (:mod:`segtui.artifacts.score_sql`). SQL is printed as it is: it is text for an engine, built
-from the model's own names and values with every identifier quoted and every string escaped.
+from the model's own names and values with every identifier quoted and every string escaped
+(on a terminal, control characters in it are shown escaped: ``segtui.cli.output.echo_exact``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from segtui.artifacts.model import read_model
 from segtui.artifacts.score_sql import scoring_sql
+from segtui.cli.output import echo_exact
 from segtui.errors import InputError
 
 DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "snowflake")
@@ -50,4 +52,4 @@ def sql(
             hint="Use --dialect duckdb, or run the DuckDB query where your data can be read.",
         )
     m = read_model(model)
-    typer.echo(scoring_sql(m, dialect, relation, raw=not canonical))
+    echo_exact(scoring_sql(m, dialect, relation, raw=not canonical))

@@ -154,6 +154,7 @@ def model_runs(model: Path, folder: Path, says: str) -> list[Run]:
         Run(("assign", m, events, "-o", str(folder / "l.parquet")), m, says),
         Run(("explain", m, events, "--user", "u1"), m, says),
         Run(("features", "--model", m, events, "-o", str(folder / "f.parquet")), m, says),
+        Run(("sql", m), m, says),
     ]
 
 

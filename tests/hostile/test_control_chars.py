@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from segtui.errors import terminal_safe
@@ -118,3 +120,18 @@ def test_the_cli_prints_only_through_its_output_helper() -> None:
                 ):
                     found.append(f"{path.name}:{node.lineno} {func}")
     assert not found, found
+
+
+def test_sql_stays_exact_in_a_pipe_and_is_escaped_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from segtui.cli.output import echo_exact
+
+    query = "SELECT 'Red\x1b[31m' AS segment"
+    echo_exact(query)
+    assert capsys.readouterr().out == query + "\n"
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    echo_exact(query)
+    shown = capsys.readouterr()
+    assert shown.out == "SELECT 'Red\\x1b[31m' AS segment\n"
+    assert "redirect it to a file" in shown.err
