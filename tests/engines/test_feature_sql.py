@@ -133,6 +133,7 @@ def spark_features(spark, events: pl.DataFrame, sql: str, folder: Path) -> pl.Da
     return pl.from_arrow(spark.sql(sql).toArrow())  # type: ignore[return-value]
 
 
+@pytest.mark.xdist_group("spark")
 def test_spark_gives_the_same_features_on_layouts_and_a_generated_log(
     spark,
     tmp_path: Path,

@@ -81,6 +81,7 @@ def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
     assert_same_features(ours, duckdb_events(raw_relation(path), sql))
 
 
+@pytest.mark.xdist_group("spark")
 def test_spark_reads_every_layout_fixture_the_same(spark, tmp_path: Path) -> None:
     """One Spark test over every layout (each Spark query costs seconds)."""
     for i, path in enumerate(EVENT_LAYOUTS):

@@ -134,6 +134,7 @@ def test_density_clustering_is_refused_with_the_reason(data: UsersData, tmp_path
         scoring_sql(model)
 
 
+@pytest.mark.xdist_group("spark")
 def test_spark_scores_the_raw_csv_it_read_itself(
     spark, data: UsersData, events_csv: Path, canonical: pl.DataFrame, tmp_path: Path
 ) -> None:
