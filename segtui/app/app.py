@@ -49,6 +49,8 @@ from segtui.artifacts.project import PROJECT_SUFFIX, Project, save_project
 from segtui.errors import InputError
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from segtui.app.screens.explore import ExploreScreen
     from segtui.clustering.autok import KChoice
     from segtui.clustering.diagnostics import SweepResult
@@ -185,6 +187,19 @@ class SegtuiApp(App[None]):
         """k is chosen with evidence (-k auto) until the person or a project sets it."""
         self._boot: tuple[tuple[object, ...], BootCache] | None = None
         self._k_choice: tuple[tuple[object, ...], KChoice] | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text: messages carry file names, column names and
+        segment names (``Widget.notify`` asks for markup by default; segtui never sends any)."""
+        super().notify(str(message), title=title, severity=severity, timeout=timeout, markup=False)
 
     # ----- start-up -----------------------------------------------------------------------
 

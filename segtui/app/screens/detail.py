@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, Tab
 from textual.worker import get_current_worker
 
 from segtui.app.keys import bind
+from segtui.app.plain import plain, plain_cells
 from segtui.app.widgets.bars import ProfileView, histogram_pair
 from segtui.app.widgets.readouts import evidence_lines, feature_lines, profile_for, traits
 from segtui.app.widgets.rule_editor import rule_name
@@ -145,7 +146,7 @@ def distribution_table(rows: list[Distribution]) -> Table:
     table.add_column("range", no_wrap=True, style="dim")
     for row in rows:
         span = f"{number(row.low)} – {number(row.high)}"
-        table.add_row(row.feature, "segment", Text(row.segment, style="bold"), span)
+        table.add_row(plain(row.feature), "segment", Text(row.segment, style="bold"), span)
         table.add_row("", Text("everyone", style="dim"), Text(row.everyone, style="dim"), "")
     return table
 
@@ -329,9 +330,9 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-describe", Static).update(description_text(message.description))
         table = self.query_one("#detail-users", DataTable)
         table.clear(columns=True)
-        table.add_columns(*message.columns)
+        table.add_columns(*plain_cells(message.columns))
         for row in message.rows:
-            table.add_row(*row)
+            table.add_row(*plain_cells(row))
 
     def action_add_rule(self) -> None:
         """Add the described rule as a rule segment (an ordinary edit: ``u`` undoes it)."""
