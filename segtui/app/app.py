@@ -655,12 +655,19 @@ class SegtuiApp(App[None]):
     def _split_worker(
         self, outcome: pipeline.FitOutcome, segmentation: Segmentation, segment_id: int, parts: int
     ) -> None:
+        worker = get_current_worker()
         new, text = pipeline.split(outcome, segmentation, segment_id, parts)
-        self.post_message(SplitReady(new, text))
+        if not worker.is_cancelled:
+            self.post_message(SplitReady(new, text, segmentation))
 
     @on(SplitReady)
     def _split_ready(self, message: SplitReady) -> None:
+        """The split is done: "Splitting…" goes now (profiling the new parts says so itself)."""
         self.activity = None
+        if message.base is not None and message.base is not self.segmentation:
+            # A refit or another edit landed while it ran: its parts belong to older segments.
+            self.note = Note("The segments changed while the split ran; press s to split again.")
+            return
         self.apply_edit(message.segmentation)
         self.notify(message.description, timeout=3)
 

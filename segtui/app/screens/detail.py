@@ -109,12 +109,15 @@ def sample_why(
     """For each sampled user: the features that put it here rather than the next segment."""
     if space.X is None:
         return None
+    picked = sample_pick(mask).tolist()
+    if not picked:
+        return []  # a segment no user is in (a rule that matches nobody yet)
     found = explain_rows(
         users,
         labels,
         space.X,
         features,
-        sample_pick(mask).tolist(),
+        picked,
         names=space.names,
         rules=space.rules,
         noise_id=space.noise_id,
