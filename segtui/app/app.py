@@ -739,7 +739,12 @@ class SegtuiApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        """The one place a failed worker becomes something the person reads."""
+        self.worker_failed(event)
+
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes something the person reads. A screen's or a
+        widget's workers report to their own node (``StateChanged`` does not bubble): those
+        nodes pass the event on here, so no failure is silent."""
         worker = event.worker
         if worker.state != WorkerState.ERROR:
             return
@@ -755,7 +760,8 @@ class SegtuiApp(App[None]):
             self._show_explore()  # the setup is where a failed first fit gets fixed
         if worker.group == "tsne":
             self._tsne_running = None
-        self.activity = None
+        if worker.node is self:
+            self.activity = None  # the status line showed this job
 
     # ----- export -------------------------------------------------------------------------
 

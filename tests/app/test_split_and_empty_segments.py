@@ -106,3 +106,23 @@ async def test_a_rule_matching_nobody_is_shown_selected_exported_and_removed(
         await pilot.press("x")
         await settle(pilot, until=lambda: empty not in app.segview.segmentation.names)
         assert table.row_count == clusters
+
+
+async def test_a_failing_screen_worker_is_shown_not_silent(
+    events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A screen's worker reports to the screen (Textual's StateChanged does not bubble): the
+    detail screen passes its failure on, and the person reads it instead of "Computing…"."""
+    from segtui.app.screens import detail
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("distributions broke")
+
+    monkeypatch.setattr(detail, "distributions", broken)
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, until=lambda: explore_ready(app))
+        await pilot.press("d")
+        await settle(pilot, until=lambda: isinstance(app.screen, MessageScreen))
+        body = str(app.screen.query_one(".dialog-text").render())
+        assert body == "RuntimeError: distributions broke"

@@ -23,7 +23,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from segtui.app.keys import bind
 from segtui.app.plain import plain, plain_cells
@@ -323,6 +323,10 @@ class DetailScreen(Screen[None]):
         )
         if not get_current_worker().is_cancelled:
             self.post_message(self.Computed(segment_id, found, columns, rows, described))
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        cast("SegtuiApp", self.app).worker_failed(event)  # its own failures reach the person
 
     @on(Computed)
     def _computed(self, message: Computed) -> None:

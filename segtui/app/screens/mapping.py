@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from segtui.app.keys import bind
 from segtui.app.messages import PreviewReady, ReportReady
@@ -137,6 +137,10 @@ class MappingScreen(Screen[None]):
         frame = preview(loaded, PREVIEW_ROWS)
         if not get_current_worker().is_cancelled:
             self.post_message(PreviewReady(frame))
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        cast("SegtuiApp", self.app).worker_failed(event)  # its own failures reach the person
 
     @on(PreviewReady)
     def _show_preview(self, message: PreviewReady) -> None:
