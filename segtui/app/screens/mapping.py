@@ -114,14 +114,14 @@ class MappingScreen(Screen[None]):
         for canonical in CANONICAL_SCHEMA:
             if canonical in mapped:
                 source, how = mapped[canonical]
-                table.add_row(*plain_cells((canonical, source, how)), key=canonical)
+                table.add_row(canonical, *plain_cells((source, how)), key=canonical)
             elif canonical in loaded.derived:
                 how = loaded.derived[canonical]
                 cells = (plain(DERIVED, style="italic"), plain(how, style="italic"))
-                table.add_row(plain(canonical), *cells, key=canonical)
+                table.add_row(canonical, *cells, key=canonical)
             else:
                 cells = (plain(NONE, style="dim"), plain("not mapped", style="dim"))
-                table.add_row(plain(canonical), *cells, key=canonical)
+                table.add_row(canonical, *cells, key=canonical)
         table.move_cursor(row=min(keep, table.row_count - 1))
 
     @work(
