@@ -111,6 +111,7 @@ class UsersData:
             report=self.report,
             as_of=self.as_of,
             id_column=self.id_column,
+            read_plan=None if self.loaded is None else self.loaded.read_plan,
         )
 
 
@@ -430,7 +431,9 @@ def run_segmentation(
         choice, cache = pick_k(prepared.X, fit, should_stop=should_stop)
         fit = replace(fit, params={**fit.params, "k": choice.k})
     steps.begin("fit", f"fitting {fit.algorithm}", 0.1)
-    result = fit_clusters(prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop)
+    result = fit_clusters(
+        prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop, prepared.user_ids.to_list()
+    )
     steps.begin("diagnostics", "diagnostics", 0.6)
     diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
     steps.begin("profiles", "profiles and names", 0.75)

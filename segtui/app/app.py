@@ -115,6 +115,7 @@ class SegtuiApp(App[None]):
     TITLE = "segtui"
     COMMANDS = App.COMMANDS | {SegtuiCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS = [  # noqa: RUF012
         bind("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key, by screen"),
         bind(
@@ -567,12 +568,13 @@ class SegtuiApp(App[None]):
             # Suggested, never applied behind the person's back: the segments they are reading
             # do not change under them; t takes the pick.
             self.auto_k = False
+            # One line at 80 columns: the reason is in full in the k sweep tab (3).
             if choice.k != shown_k:
                 self.note = Note(
-                    f"auto-k suggests k = {choice.k} ({choice.reason}); press t to take it."
+                    f"auto-k suggests k = {choice.k}: t takes it; 3 (k sweep) says why."
                 )
             else:
-                self.note = Note(f"auto-k agrees: k = {choice.k} ({choice.reason}).")
+                self.note = Note(f"auto-k agrees: k = {choice.k}; 3 (k sweep) says why.")
         self.evidence = found
 
     def apply_edit(self, new_segmentation: Segmentation) -> None:
@@ -839,6 +841,10 @@ class SegtuiApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Every way out (the palette's Quit too) asks first when there are unsaved edits."""
+        self.action_request_quit()
 
     def action_request_quit(self) -> None:
         if not self.dirty:

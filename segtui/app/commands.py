@@ -8,7 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
-from segtui.app.keys import live_bindings
+from segtui.app.keys import key_text, live_bindings
 
 
 def highlighted(matcher: Matcher, title: str) -> Content:
@@ -39,7 +39,7 @@ class SegtuiCommands(Provider):
                 if node.check_action(b.action.split("(")[0], ()) not in (True, None):
                     continue
                 seen.add(b.action)
-                title = f"{b.description} ({b.key_display or b.key})"
+                title = f"{b.description} ({b.key_display or key_text(b.key)})"
                 commands.append((title, b.tooltip, partial(node.run_action, b.action)))
         for name in sorted(app.available_themes):
             commands.append(

@@ -51,31 +51,51 @@ def rows_for(bindings: list[Binding], keymap: dict[str, str] | None = None) -> l
     seen: set[tuple[str, str]] = set()
     for binding in bindings:
         keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
-        label = binding.description or binding.action
+        label, tooltip = binding.description, binding.tooltip
+        if binding.action in TEXTUAL_ACTIONS:
+            label, tooltip = TEXTUAL_ACTIONS[binding.action]
+        label = label or binding.action
         if (keys, label) in seen:
             continue
         seen.add((keys, label))
-        pretty = ", ".join(_pretty_key(key) for key in keys.split(","))
-        rows.append(KeyRow(pretty, label, binding.tooltip, binding.id))
+        rows.append(KeyRow(key_text(keys), label, tooltip, binding.id))
     return rows
 
 
-_NAMES = {
-    "question_mark": "?",
-    "plus": "+",
-    "minus": "-",
-    "slash": "/",
-    "space": "space",
-    "escape": "esc",
-    "enter": "enter",
-    "greater_than_sign": ">",
-    "less_than_sign": "<",
+TEXTUAL_ACTIONS = {
+    "help_quit": (
+        "Quit?",
+        "Says which key quits: ctrl+q (asks first when there are unsaved edits)",
+    ),
+    "quit": ("Quit", "Quit (asks first when there are unsaved edits)"),
+    "command_palette": ("Palette", "Open the command palette: every command by name"),
+    "focus_next": ("Next panel", "Move the focus to the next panel or input"),
+    "focus_previous": ("Previous panel", "Move the focus to the previous panel or input"),
+    "app.focus_next": ("Next panel", "Move the focus to the next panel or input"),
+    "app.focus_previous": ("Previous panel", "Move the focus to the previous panel or input"),
+    "screen.copy_text": ("Copy", "Copy the selected text to the clipboard"),
+    "copy_text": ("Copy", "Copy the selected text to the clipboard"),
+    "screen.maximize": ("Maximize", "Maximize the focused panel"),
+    "screen.minimize": ("Restore", "Restore the maximized panel"),
 }
+"""Names and help for the keys Textual itself binds, which come with terse or no descriptions."""
+
+_WORDS = {"enter": "enter", "backspace": "backspace", "escape": "esc", "space": "space"}
+"""Keys shown by name (Textual would show a symbol, ⏎ or ⌫)."""
+
+
+def key_text(keys: str) -> str:
+    """Keys as a person types them: ``plus,equals_sign`` -> ``+, =``; ``ctrl+c`` stays."""
+    return ", ".join(_pretty_key(key) for key in keys.split(",") if key.strip())
 
 
 def _pretty_key(key: str) -> str:
+    from textual.keys import format_key
+
     key = key.strip()
-    return _NAMES.get(key, key)
+    *modifiers, name = key.split("+")  # Textual names "+" itself "plus"
+    shown = _WORDS.get(name) or format_key(name)
+    return "+".join([*modifiers, shown])
 
 
 def live_bindings(node) -> list[Binding]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from segtui.clustering.projection import Projection
     from segtui.features.spec import FeatureSpec
     from segtui.ingest.mapping import ColumnMapping
+    from segtui.ingest.reading import ReadPlan
     from segtui.ingest.report import LoadReport
     from segtui.segments.segmentation import Segmentation
 
@@ -54,6 +55,8 @@ class Provenance:
     report: LoadReport | None = None
     as_of: datetime | None = None
     id_column: str | None = None
+    read_plan: ReadPlan | None = None
+    """How the raw rows were read (what the scoring SQL applies); None for a users table."""
 
     @property
     def users_table(self) -> bool:

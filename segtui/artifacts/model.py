@@ -30,7 +30,11 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
   measured (``method`` clusterboot, ``fits`` B, ``sample_users`` S, seed, class thresholds) and
   ``k_choice`` (the auto-k pick, why, near-ties, every k's scores; null when k was forced); each
   segment then carries ``stability`` (mean Jaccard, null if not a segment as clustered),
-  ``stability_class`` and ``flags`` (over-segmentation reasons).
+  ``stability_class`` and ``flags`` (over-segmentation reasons);
+* optional ``reading`` (models from events; absent in older files): how the training files'
+  raw rows were read (:func:`segtui.ingest.reading.read_plan_to_dict`: sources and their types,
+  timestamp formats or epoch unit, decimal mark, aliases, refunds, revenue, session gap), which
+  the scoring SQL applies to a relation of raw rows.
 
 :func:`read_model` / :func:`parse_model` check every key: a damaged or hand-edited file is an
 :class:`InputError` naming the key, and a file from a newer schema is refused.
@@ -64,6 +68,7 @@ from segtui.features.tables import spec_to_dict as catalog_spec_to_dict
 from segtui.fields import MODEL_HINT, Fields, loads_json
 from segtui.fileio import read_text_file
 from segtui.ingest.mapping import ColumnMapping
+from segtui.ingest.reading import ReadPlan, read_plan_from_dict, read_plan_to_dict
 from segtui.ingest.report import LoadReport
 from segtui.segments.describe import RuleDescription, describe_segments
 from segtui.segments.edits import AddRule, Edit, EditDataError, Split, edit_from_dict
@@ -306,6 +311,10 @@ def build_model(
         "projection": fitted.projection.to_dict(),
         "fingerprint": fingerprint(fitted.users, columns, provenance.report),
         **_optional("stability", _stability_section(fitted.evidence)),
+        **_optional(
+            "reading",
+            None if provenance.read_plan is None else read_plan_to_dict(provenance.read_plan),
+        ),
     }
 
 
@@ -362,6 +371,8 @@ class Model:
     """The saved Segmentation: names and edits, replayed and checked, without users."""
     splits: dict[int, SplitCenters] = field(default_factory=dict)
     file: str | None = None
+    read_plan: ReadPlan | None = None
+    """How the training files' raw rows were read; None for a users table and older models."""
 
     @property
     def fills(self) -> dict[str, str]:
@@ -609,6 +620,8 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
     if "stability" in top.data and top.data["stability"] is not None:
         top.get("stability", dict)
     Projection.params_from_dict(top.get("projection", dict), width, file)
+    reading = top.data.get("reading")
+    read_plan = None if reading is None else read_plan_from_dict(reading, file)
     return Model(
         data=data,
         kind=source.kind,
@@ -625,6 +638,7 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
         segmentation=segmentation,
         splits=splits,
         file=None if file is None else str(file),
+        read_plan=read_plan,
     )
 
 

@@ -17,6 +17,7 @@ from segtui.cli import (
     inspect_cmd,
     sample_cmd,
     segment_cmd,
+    sql_cmd,
 )
 from segtui.errors import InputError
 
@@ -56,6 +57,7 @@ app.command("sweep")(segment_cmd.sweep)
 app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
 app.command("explain")(explain_cmd.explain)
+app.command("sql")(sql_cmd.sql)
 
 
 EXIT_DONE, EXIT_BUG, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -4,13 +4,21 @@ A fixed default list is written for one kind of log; on another it clusters on f
 constant there, on five copies of "how active", or on when people arrived. ``choose_features``
 looks at the users table instead and keeps what carries information, once:
 
+0. **What users do, not when they came.** Time-position features (how long ago, how long active:
+   ``TIME_POSITION``) are left out of the clustering set: with users arriving over the whole span
+   they mostly say when a user arrived, and they outvoted what users did on every planted world
+   (benchmarks/README.md). They stay in ``segtui features`` and in the profiles.
 1. **Information.** A feature that is missing for every user, the same for every user, or the
    same for almost every user (one value holds at least ``NEAR_CONSTANT_SHARE`` of the users) is
    left out. A count that is 0 for 85 % of users stays: the 15 % can be the most telling group.
 2. **Redundancy.** Of two features whose rank correlation is at least ``REDUNDANT_RHO`` (events,
    sessions, active days and page views often are), only the one first in preference order is
-   kept: the catalog's defaults, then the rest of the catalog, then generated features, each in
-   the order offered. Correlations are measured on at most ``CORRELATION_SAMPLE`` users.
+   kept. Preference goes by kind first (``KIND_ORDER``): shares, ratios and means (comparable
+   between a user with a week of history and one with a year), then rates per session, then
+   calendar shares, then volume counts (``feature_kind``: they grow with how long a user has been
+   around); within a kind, the catalog's defaults, then the rest of the catalog, then generated
+   features, each in the order offered. Correlations are measured on at most
+   ``CORRELATION_SAMPLE`` users.
 3. **Weights.** Each family (activity, engagement, funnel, value, interest, time, ...) gets the
    same total say: a feature's weight is ``1 / sqrt(n)`` with ``n`` kept features in its family,
    so the squared weights (what a Euclidean distance adds up) sum to 1 per family. Time-position
@@ -47,6 +55,48 @@ TIME_POSITION: frozenset[str] = frozenset(
 """Features that say when a user was active (how long ago, how long) rather than what they did."""
 
 TIME_POSITION_FAMILY = "time position"
+TIME_POSITION_REASON = (
+    "says when the user was active (how long ago, how long), not what they did; "
+    "kept in the features and profiles, not clustered on"
+)
+
+CALENDAR: frozenset[str] = frozenset(
+    {"weekend_share", "night_share", "winter_share", "summer_share", "winter_purchase_share"}
+)
+"""Shares of a user's activity at a time of day, week or year."""
+
+VOLUME: frozenset[str] = frozenset(
+    {
+        "events", "sessions", "active_days", "page_views", "product_views", "searches",
+        "form_submits", "total_duration_s", "add_to_cart", "remove_from_cart", "checkouts",
+        "purchases", "refunds", "orders", "revenue", "items_purchased", "distinct_items",
+        "categories_purchased", "category_diversity",
+    }
+)  # fmt: skip
+"""Catalog features that count or sum over the user's whole history (generated ones are named
+``event_<id>_count`` and ``category_<id>_duration_s``)."""
+
+KIND_ORDER: tuple[str, ...] = ("mix", "rate", "calendar", "volume", TIME_POSITION_FAMILY)
+"""Redundancy pruning keeps the kind that comes first: see the module docstring."""
+
+
+def feature_kind(name: str) -> str:
+    """ "time position", "calendar", "volume", "rate" (per session or active day) or "mix"
+    (shares, ratios, means): what a feature measures, read from its documented name."""
+    if name in TIME_POSITION:
+        return TIME_POSITION_FAMILY
+    if name in CALENDAR:
+        return "calendar"
+    generated_volume = name.startswith("event_") and name.endswith("_count")
+    if name in VOLUME or generated_volume or _category_total(name):
+        return "volume"
+    if name.endswith(("_per_session", "_per_active_day")):
+        return "rate"
+    return "mix"
+
+
+def _category_total(name: str) -> bool:
+    return name.startswith("category_") and name.endswith("_duration_s")
 
 
 @dataclass(frozen=True)
@@ -102,16 +152,25 @@ def choose_features(
     *,
     redundancy: bool = True,
     balance: bool = True,
+    time_position_out: bool = True,
+    by_kind: bool = True,
 ) -> FeatureChoice:
     """Keep the informative, non-redundant candidates and weight them by family (see module).
 
-    ``redundancy`` False keeps correlated features; ``balance`` False gives every feature weight 1
-    (both only for measuring what each step buys).
+    ``redundancy`` False keeps correlated features; ``balance`` False gives every feature weight
+    1; ``time_position_out`` False offers the time-position features like any other; ``by_kind``
+    False prunes redundancy in catalog order alone (all four only for measuring what each step
+    buys, ``benchmarks/bench_prepare_ablation.py``).
     """
+    if time_position_out and _too_few_without_time(users, candidates):
+        time_position_out = False  # a log with (almost) only time position: cluster on it
     left_out: dict[str, str] = {}
     columns: dict[str, np.ndarray] = {}
     for cand in candidates:
         if cand.name not in users.columns or cand.name in columns:
+            continue
+        if time_position_out and cand.name in TIME_POSITION:
+            left_out[cand.name] = TIME_POSITION_REASON
             continue
         values = _values(users.get_column(cand.name))
         why = _no_information(values)
@@ -121,7 +180,11 @@ def choose_features(
             columns[cand.name] = _filled(values, cand.fill)
     order = sorted(
         (c for c in candidates if c.name in columns),
-        key=lambda c: (c.tier, [x.name for x in candidates].index(c.name)),
+        key=lambda c: (
+            KIND_ORDER.index(feature_kind(c.name)) if by_kind else 0,
+            c.tier,
+            [x.name for x in candidates].index(c.name),
+        ),
     )
     kept = [c.name for c in order]
     if redundancy and users.height >= MIN_USERS_FOR_REDUNDANCY:
@@ -140,6 +203,13 @@ def choose_features(
         families={n: families[n] for n in chosen},
         left_out=ordered_out,
     )
+
+
+def _too_few_without_time(users: pl.DataFrame, candidates: Sequence[Candidate]) -> bool:
+    """Fewer than two informative candidates besides the time-position ones."""
+    rest = {c.name for c in candidates if c.name in users.columns and c.name not in TIME_POSITION}
+    informative = (n for n in rest if _no_information(_values(users.get_column(n))) is None)
+    return sum(1 for _ in zip(range(2), informative, strict=False)) < 2
 
 
 def _values(series: pl.Series) -> np.ndarray:

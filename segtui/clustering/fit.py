@@ -26,7 +26,7 @@ same way is in ``ClusterResult.state``, a typed state (:mod:`segtui.clustering.s
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +42,7 @@ from segtui.clustering.specs import FitSpec
 from segtui.clustering.state import ClusterState
 from segtui.errors import InputError
 from segtui.fields import MODEL_HINT
+from segtui.sampling import sample_rows
 
 __all__ = [
     "ClusterResult",
@@ -117,6 +118,7 @@ def fit_clusters(
     spec: FitSpec,
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    user_ids: Sequence[str] | None = None,
 ) -> ClusterResult:
     """Cluster the rows of X and return canonical labels plus what assigning new rows needs.
 
@@ -133,6 +135,9 @@ def fit_clusters(
         Called as ``progress(stage, fraction)``.
     should_stop:
         Polled between stages and label blocks; when it returns True, :class:`Cancelled` is raised.
+    user_ids:
+        The users of X's rows: a sample holds the users :func:`segtui.sampling.sample_rows`
+        picks, the same ones an engine's SQL picks (without ids, row numbers stand in).
 
     Extension rules when sampled (the fitted sample keeps its own labels):
 
@@ -150,7 +155,10 @@ def fit_clusters(
     X = as_matrix(X)
     resolved = resolve_params(algorithm, params)
     _check_users(info, resolved, X.shape[0])
-    rows = _sample_rows(info, resolved, X.shape[0], seed, sample_size, progress)
+    ids = [str(i) for i in range(X.shape[0])] if user_ids is None else user_ids
+    if len(ids) != X.shape[0]:
+        raise ValueError(f"{len(ids)} user ids for {X.shape[0]} rows")
+    rows = _sample_rows(info, resolved, ids, seed, sample_size, progress)
     job = FitJob(
         algorithm=algorithm,
         X=X,
@@ -219,19 +227,20 @@ def _warning_messages(info: AlgorithmInfo, caught: list[warnings.WarningMessage]
 def _sample_rows(
     info: AlgorithmInfo,
     params: Mapping[str, Any],
-    n: int,
+    user_ids: Sequence[str],
     seed: int,
     sample_size: int | None,
     progress: Progress | None,
 ) -> np.ndarray | None:
     """The seeded sample a quadratic algorithm is fitted on (sorted rows), or None for all."""
+    n = len(user_ids)
     limit = sample_size if sample_size is not None else info.default_sample_size
     if sample_size is not None and sample_size < 2:
         raise InputError(f"sample_size must be at least 2 (got {sample_size})")
     if not (info.quadratic and limit is not None and n > limit):
         return None
     report(progress, "sampling", 0.0)
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+    rows = sample_rows(user_ids, limit, seed)
     if info.uses_k and params["k"] > limit:
         raise InputError(
             f"k = {params['k']} is larger than the fitted sample ({limit:,} users)",

@@ -10,7 +10,7 @@ together with the reason each row would be left out. Nothing here collects more 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -130,6 +130,10 @@ class ColumnPlan:
     """Number column -> its raw text, where a source is text (to count values that are not
     numbers)."""
     decisions: tuple[str, ...]
+    dot_zero_ids: bool = False
+    """user_id text like ``17850.0`` read without the ``.0`` (see ``_dot_zero_ids``)."""
+    scroll_percent: bool = False
+    """scroll_depth is in percent and divided by 100."""
 
 
 def plan_columns(
@@ -138,6 +142,7 @@ def plan_columns(
     """Text columns trimmed (ids read from floats without ``.0``), numbers in ``numbers``."""
     exprs: dict[str, pl.Expr] = {}
     decisions: list[str] = []
+    dot_zero = False
     for canonical in TEXT_COLUMNS:
         if canonical not in mapping.columns:
             continue
@@ -145,6 +150,7 @@ def plan_columns(
         note = _dot_zero_ids(raw, sample, sources) if canonical == "user_id" else None
         if note:
             decisions.append(note)
+            dot_zero = True
         exprs[canonical] = texts_expr(sources, raw.schema, drop_dot_zero=note is not None)
     number_texts: dict[str, pl.Expr] = {}
     for canonical in NUMBER_COLUMNS:
@@ -157,7 +163,9 @@ def plan_columns(
     if percent:
         exprs["scroll_depth"] = exprs["scroll_depth"] / 100.0
         decisions.append(percent)
-    return ColumnPlan(exprs, number_texts, tuple(decisions))
+    return ColumnPlan(
+        exprs, number_texts, tuple(decisions), dot_zero_ids=dot_zero, scroll_percent=bool(percent)
+    )
 
 
 def _dot_zero_ids(raw: ScannedSource, sample: Sample, sources: Sequence[str]) -> str | None:
@@ -205,6 +213,12 @@ class EventPlan:
     """Canonical name -> raw names folded into it, where the sample did not show the canonical
     name itself (the report counts rows that do, beyond the sample)."""
     decisions: tuple[str, ...]
+    mode: str = "column"
+    """Where the name comes from: ``column`` (through ``aliases``), ``invoice`` (purchase, or
+    refund for orders starting with C) or ``constant``."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Raw name -> canonical name, applied to the event column."""
+    constant: str | None = None
 
 
 def plan_event(raw: ScannedSource, mapping: ColumnMapping, columns: ColumnPlan) -> EventPlan:
@@ -216,12 +230,17 @@ def plan_event(raw: ScannedSource, mapping: ColumnMapping, columns: ColumnPlan) 
             "with 'C' are refunds with negative revenue; the invoice is the order (order_id)"
         )
         expr = pl.when(refund).then(pl.lit("refund")).otherwise(pl.lit("purchase"))
-        return EventPlan(expr, None, {}, (decision,))
+        return EventPlan(expr, None, {}, (decision,), mode="invoice")
     if "event" in mapping.columns:
         return _event_column(raw, mapping)
     constant = mapping.event_constant or "purchase"
     return EventPlan(
-        pl.lit(constant), None, {}, (f"event: no event column, every row is a {constant}",)
+        pl.lit(constant),
+        None,
+        {},
+        (f"event: no event column, every row is a {constant}",),
+        mode="constant",
+        constant=constant,
     )
 
 
@@ -241,7 +260,7 @@ def _event_column(raw: ScannedSource, mapping: ColumnMapping) -> EventPlan:
     targets = {t: [r for r in raws if r in seen] for t, raws in targets.items() if t not in seen}
     targets = {t: raws for t, raws in targets.items() if raws}
     expr = event_raw.replace(apply) if apply else event_raw
-    return EventPlan(expr, event_raw, targets, tuple(decisions))
+    return EventPlan(expr, event_raw, targets, tuple(decisions), aliases=dict(apply))
 
 
 def _alias_decisions(

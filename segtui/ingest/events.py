@@ -47,6 +47,7 @@ from segtui.ingest.mapping import (
 )
 from segtui.ingest.numbers import is_counted_source
 from segtui.ingest.presets import get_preset
+from segtui.ingest.reading import ReadPlan, build_read_plan
 from segtui.ingest.report import (
     REASON_COL,
     REASONS,
@@ -126,6 +127,8 @@ class LoadedEvents:
     """The checked frame and how to word the report (what :meth:`finish_report` reads)."""
     derived: dict[str, str] = field(default_factory=dict)
     """Canonical columns segtui computed rather than read: column -> how."""
+    read_plan: ReadPlan | None = None
+    """The reading decisions as data (what the SQL engines apply to raw rows)."""
 
     @property
     def session_derived(self) -> bool:
@@ -288,6 +291,17 @@ def load_events(
         decisions.append(session_decision(options.session_gap_minutes))
         derived["session_id"] = f"{options.session_gap_minutes:g}-minute inactivity gap"
     report = _report_plan(raw, mapping, checked, columns, event)
+    read_plan = build_read_plan(
+        mapping,
+        raw.schema,
+        columns,
+        event,
+        values.timestamps,
+        revenue,
+        values.numbers,
+        options.session_gap_minutes if "session_id" in derived else None,
+        tuple(present),
+    )
     loaded = LoadedEvents(
         events=kept.select([pl.col(c).cast(CANONICAL_SCHEMA[c]) for c in present]),
         mapping=mapping,
@@ -298,6 +312,7 @@ def load_events(
         session_gap_minutes=options.session_gap_minutes,
         report=report,
         derived=derived,
+        read_plan=read_plan,
     )
     if options.strict:
         strict_check(loaded.collect_report(), mapping, raw.info.files)

@@ -44,24 +44,37 @@ class NumberFormat:
         """Numbers as Python writes them: a decimal point, no thousands separator."""
         return self.decimal == "." and self.thousands is None
 
-    def expr(self, text: pl.Expr) -> pl.Expr:
-        """Trimmed text -> Float64, null where the value is not a number in this format."""
+    @property
+    def grouped_pattern(self) -> str | None:
+        """The regex a number written in this format's grouping matches, or None when only plain
+        numbers read (a decimal point, no grouping). With a decimal comma every value must match
+        it; with a thousands comma it reads what a plain number cast does not."""
         if self.decimal == ",":
             groups = r"[1-9]\d{0,2}(?:\.\d{3})+"
             whole = rf"(?:\d+|{_SPACE_GROUPS}|{groups},\d+"
             whole += rf"|{groups})" if self.thousands == "." else ")"
-            ok = text.str.contains(rf"^[+-]?(?:{whole}|\d+,\d+|{_SPACE_GROUPS},\d+)$")
-            plain = text.str.replace_all(r"[ .\u00a0\u202f]", "").str.replace(
-                ",", ".", literal=True
-            )
+            return rf"^[+-]?(?:{whole}|\d+,\d+|{_SPACE_GROUPS},\d+)$"
+        if self.thousands is None:
+            return None
+        groups = r"[1-9]\d{0,2}(?:,\d{3})+"
+        return rf"^[+-]?(?:{groups}(?:\.\d+)?|{_SPACE_GROUPS}(?:\.\d+)?)$"
+
+    @property
+    def group_marks(self) -> str:
+        """The characters removed from a grouped number before it reads (a regex class)."""
+        return r"[ .\u00a0\u202f]" if self.decimal == "," else r"[, \u00a0\u202f]"
+
+    def expr(self, text: pl.Expr) -> pl.Expr:
+        """Trimmed text -> Float64, null where the value is not a number in this format."""
+        pattern = self.grouped_pattern
+        if pattern is None:  # the fast path: plain numbers (a grouped one is counted)
+            return text.cast(pl.Float64, strict=False)
+        ok = text.str.contains(pattern)
+        digits = text.str.replace_all(self.group_marks, "")
+        if self.decimal == ",":
+            plain = digits.str.replace(",", ".", literal=True)
             return pl.when(ok).then(plain.cast(pl.Float64, strict=False))
         plain = text.cast(pl.Float64, strict=False)
-        if self.thousands is None:  # the fast path: plain numbers (a grouped one is counted)
-            return plain
-        groups = r"[1-9]\d{0,2}(?:,\d{3})+"
-        grouped = rf"{groups}(?:\.\d+)?|{_SPACE_GROUPS}(?:\.\d+)?"
-        ok = text.str.contains(rf"^[+-]?(?:{grouped})$")
-        digits = text.str.replace_all(r"[, \u00a0\u202f]", "")
         return pl.coalesce(plain, pl.when(ok).then(digits.cast(pl.Float64, strict=False)))
 
 

@@ -403,6 +403,8 @@ PRESETS: tuple[Preset, ...] = (
             ("price", ("properties.price",)),
             ("quantity", ("properties.quantity",)),
             ("revenue", ("properties.revenue", "properties.total", "properties.value")),
+            ("duration_s", ("properties.duration", "properties.duration_s")),
+            ("scroll_depth", ("properties.scroll_depth", "properties.scroll")),
         ),
         event_aliases=(
             ("Page Viewed", "page_view"),

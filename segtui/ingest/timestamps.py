@@ -30,7 +30,7 @@ AUTO_UNIT = "auto"
 _EPOCH_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 # Upper bounds of |value| for each unit: anything below 1e11 seconds is before year 5138, and so
 # on by factors of 1000. A value's magnitude says its unit for any date between 1973 and 5138.
-_EPOCH_LIMITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+EPOCH_LIMITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _datetime_to_utc(col: pl.Expr, tz: str | None, is_date: bool) -> pl.Expr:
 def _epoch_to_utc(col: pl.Expr, unit: str, numeric_text: bool, integer: bool) -> pl.Expr:
     """Epoch numbers to UTC; integers stay exact, values a datetime cannot hold become null.
 
-    ``unit`` "auto" decides per value by magnitude (``_EPOCH_LIMITS``).
+    ``unit`` "auto" decides per value by magnitude (``EPOCH_LIMITS``).
     """
     if numeric_text:
         col = col.cast(pl.Utf8).str.strip_chars()
@@ -152,11 +152,11 @@ def _epoch_to_utc(col: pl.Expr, unit: str, numeric_text: bool, integer: bool) ->
         if unit == AUTO_UNIT:
             size = value.abs()
             micros = (
-                pl.when(size < int(_EPOCH_LIMITS[0][0]))
+                pl.when(size < int(EPOCH_LIMITS[0][0]))
                 .then(value * 1_000_000)
-                .when(size < int(_EPOCH_LIMITS[1][0]))
+                .when(size < int(EPOCH_LIMITS[1][0]))
                 .then(value * 1_000)
-                .when(size < int(_EPOCH_LIMITS[2][0]))
+                .when(size < int(EPOCH_LIMITS[2][0]))
                 .then(value)
                 .otherwise(value // 1_000)
             )
@@ -171,11 +171,11 @@ def _epoch_to_utc(col: pl.Expr, unit: str, numeric_text: bool, integer: bool) ->
         if unit == AUTO_UNIT:
             size = value.abs()
             scaled = (
-                pl.when(size < _EPOCH_LIMITS[0][0])
+                pl.when(size < EPOCH_LIMITS[0][0])
                 .then(value * 1e6)
-                .when(size < _EPOCH_LIMITS[1][0])
+                .when(size < EPOCH_LIMITS[1][0])
                 .then(value * 1e3)
-                .when(size < _EPOCH_LIMITS[2][0])
+                .when(size < EPOCH_LIMITS[2][0])
                 .then(value)
                 .otherwise(value * 1e-3)
             )
@@ -193,7 +193,7 @@ def _fits(values: pl.Series, form: _Form) -> pl.Series:
 
 def _unit_of(value: float) -> str:
     size = abs(value)
-    return next((unit for limit, unit in _EPOCH_LIMITS if size < limit), "ns")
+    return next((unit for limit, unit in EPOCH_LIMITS if size < limit), "ns")
 
 
 def epoch_unit_for(values: Sequence[float]) -> str:

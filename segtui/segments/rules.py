@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from segtui import sqltext
 from segtui.errors import InputError, closest
 
 COMPARISON_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=", "==", "!=")
@@ -609,8 +610,8 @@ def parse_named_rule(text: str) -> tuple[str | None, str]:
 # SQL
 
 
-SQL_DIALECTS: tuple[str, ...] = ("duckdb",)
-"""Dialects :func:`to_sql` writes; the engines issue adds others through ``_SQL_DIALECTS``."""
+SQL_DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+"""Dialects :func:`to_sql` writes (the SQL engines segtui executes)."""
 
 _SQL_OPERATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 
@@ -633,11 +634,24 @@ def _duckdb_number(value: int | float) -> str:
     return repr(value)
 
 
+def _spark_number(value: int | float) -> str:
+    """Spark reads ``0.1`` as DECIMAL(1,1), compared with a DOUBLE column as the same double;
+    an exponent makes a DOUBLE literal; infinities spelled out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "CAST('-Infinity' AS DOUBLE)" if value < 0 else "CAST('Infinity' AS DOUBLE)"
+    return repr(value)
+
+
 _SQL_DIALECTS: dict[str, _SqlDialect] = {
     "duckdb": _SqlDialect(
-        quote=lambda name: '"' + name.replace('"', '""') + '"',
+        quote=lambda name: sqltext.quote(name, "duckdb"),
         number=_duckdb_number,
         not_nan=lambda column: f"nullif({column}, 'NaN'::DOUBLE)",
+    ),
+    "spark": _SqlDialect(
+        quote=lambda name: sqltext.quote(name, "spark"),
+        number=_spark_number,
+        not_nan=lambda column: f"nullif({column}, CAST('NaN' AS DOUBLE))",
     ),
 }
 

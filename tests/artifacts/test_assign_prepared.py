@@ -23,8 +23,10 @@ def test_assign_on_the_training_files_reproduces_the_fit(tmp_path: Path, weighti
     events.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ")
     data = load_users([path])
     prep = PrepSpec.for_data(data)
+    # the time-position features are out of the default set; a person can still cluster on them
+    time_position = tuple(n for n in ("tenure_days", "days_since_last_event") if n in data.features)
     spec = PrepSpec(
-        prep.features,
+        (*prep.features, *time_position),
         default_transforms=prep.default_transforms,
         default_fills=prep.default_fills,
         families=prep.families,

@@ -10,7 +10,12 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from segtui.clustering.choose import Candidate, choose_features
+from segtui.clustering.choose import (
+    TIME_POSITION_REASON,
+    Candidate,
+    choose_features,
+    feature_kind,
+)
 from segtui.clustering.prepare import PrepareParams, prepare, transform_users, yeo_johnson
 from segtui.clustering.specs import PrepSpec
 from segtui.pipeline import load_users
@@ -56,27 +61,51 @@ CANDIDATES = [
 
 def test_uninformative_and_redundant_features_are_left_out_with_their_reason() -> None:
     choice = choose_features(_users(), CANDIDATES)
-    assert choice.features == (
-        "views",
-        "buys",
-        "tenure_days",
-        "days_since_last_event",
-        "night_share",
-    )
+    assert choice.features == ("views", "buys", "night_share")
     assert choice.left_out == {
         # the catalog default wins over the generated twin, whatever the order offered
         "views_twice": "redundant with 'views' (Spearman 1.00)",
         "constant": "constant (3 for every user)",
         "nothing": "every value is missing",
         "rare": "near-constant (99.6% of users have 0)",
+        "tenure_days": TIME_POSITION_REASON,
+        "days_since_last_event": TIME_POSITION_REASON,
     }
     messages = choice.messages()
-    assert messages[0].startswith("clustering on 5 features chosen from the data: views, buys")
+    assert messages[0].startswith("clustering on 3 features chosen from the data: views, buys")
     assert "left out 'constant': constant (3 for every user)" in messages
 
 
+def test_a_share_wins_over_the_count_it_duplicates_and_time_position_stays_when_alone() -> None:
+    rng = np.random.default_rng(1)
+    count = rng.poisson(5.0, N).astype(float)
+    users = pl.DataFrame(
+        {
+            "user_id": [f"u{i:04d}" for i in range(N)],
+            "purchases": count,  # a catalog default, but a volume count
+            "event_purchase_share": count / 40.0,  # same order, a share: comparable across users
+            "tenure_days": rng.uniform(0, 300, N),
+            "recency_days": rng.uniform(0, 300, N),
+        }
+    )
+    cands = [
+        Candidate("purchases", "value", tier=0),
+        Candidate("event_purchase_share", "funnel", tier=2),
+        Candidate("tenure_days", "activity", tier=0),
+        Candidate("recency_days", "value", tier=0),
+    ]
+    choice = choose_features(users, cands)
+    assert choice.features == ("event_purchase_share",)
+    assert choice.left_out["purchases"] == ("redundant with 'event_purchase_share' (Spearman 1.00)")
+    assert feature_kind("purchases") == "volume" and feature_kind("event_x_count") == "volume"
+    assert feature_kind("event_x_per_session") == "rate"
+    # fewer than two features besides time position: it is clustered on after all
+    alone = choose_features(users.drop("event_purchase_share"), cands)
+    assert alone.features == ("purchases", "tenure_days", "recency_days")
+
+
 def test_time_position_features_share_one_familys_say() -> None:
-    choice = choose_features(_users(), CANDIDATES, balance=True)
+    choice = choose_features(_users(), CANDIDATES, balance=True, time_position_out=False)
     w = choice.weights
     # activity: views alone; time position: tenure and days since, 1/sqrt(2) each
     assert w["views"] == 1.0 and w["buys"] == 1.0 and w["night_share"] == 1.0
@@ -139,13 +168,8 @@ def test_a_users_table_keeps_its_informative_columns(tmp_path: Path) -> None:
     _users().drop("nothing").write_csv(path)
     data = load_users([path])
     assert data.kind == "users_table"
-    assert data.default_features == [
-        "views",
-        "buys",
-        "tenure_days",
-        "days_since_last_event",
-        "night_share",
-    ]
+    assert data.default_features == ["views", "buys", "night_share"]
     assert data.choice is not None
+    assert data.choice.left_out["tenure_days"] == TIME_POSITION_REASON
     assert data.choice.left_out["views_twice"] == "redundant with 'views' (Spearman 1.00)"
     assert "left out 'constant': constant (3 for every user)" in data.messages

@@ -10,6 +10,7 @@ are being computed until then. Stepping to another segment cancels the older com
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -19,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
@@ -168,17 +169,29 @@ def outcomes_text(profile: SegmentProfile) -> Text:
     return text
 
 
-class DetailScreen(Screen[None]):
-    """One segment in depth; ``[``/``]`` step to the previous/next segment."""
+class DetailScreen(Screen[int | None]):
+    """One segment in depth; ``[``/``]`` step to the previous/next segment in the segments
+    table's order (``order``, read when stepping, so a re-sort or an edit counts). Dismissed
+    with the segment shown last, so the table can land on it."""
 
     BINDINGS = [  # noqa: RUF012
         bind(
             "escape,q,backspace", "back", "Back", id="detail.back", tooltip="Back to the segments"
         ),
         bind(
-            "left_square_bracket", "step(-1)", "Prev", id="detail.prev", tooltip="Previous segment"
+            "left_square_bracket",
+            "step(-1)",
+            "Prev",
+            id="detail.prev",
+            tooltip="Previous segment, in the segments table's order",
         ),
-        bind("right_square_bracket", "step(1)", "Next", id="detail.next", tooltip="Next segment"),
+        bind(
+            "right_square_bracket",
+            "step(1)",
+            "Next",
+            id="detail.next",
+            tooltip="Next segment, in the segments table's order",
+        ),
         bind(
             "1", "tab('d-profile')", "Profile", id="detail.profile", tooltip="Profile", show=False
         ),
@@ -210,9 +223,10 @@ class DetailScreen(Screen[None]):
         rows: list[list[str]]
         description: RuleDescription | None = None
 
-    def __init__(self, segment_id: int) -> None:
+    def __init__(self, segment_id: int, order: Callable[[], list[int]] | None = None) -> None:
         super().__init__()
         self.segment_id = segment_id
+        self._order = order
         self._description: RuleDescription | None = None
 
     @property
@@ -220,7 +234,9 @@ class DetailScreen(Screen[None]):
         return cast("SegtuiApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="detail-title")
+        with Horizontal(id="detail-head"):
+            yield Label("Segment detail", id="detail-where", classes="screen-title")
+            yield Label("", id="detail-title")
         yield Static("", id="detail-rule")
         yield Static("", id="detail-describe")
         with TabbedContent(id="detail-tabs", initial="d-profile"):
@@ -236,6 +252,7 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.segtui, "evidence", self._evidence_changed, init=False)
         self._show()
+        self._show_where()
 
     def _evidence_changed(self, evidence: object) -> None:
         if evidence is not None:
@@ -360,15 +377,32 @@ class DetailScreen(Screen[None]):
         box.update(Text(f"Added rule segment “{name}”: {found.rule} (u undoes)", style="bold"))
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        self.dismiss(self.segment_id)
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#detail-tabs", TabbedContent).active = tab
 
-    def action_step(self, delta: int) -> None:
+    def step_order(self) -> list[int]:
+        """The segments in the order ``[``/``]`` step through: the table's, else the view's."""
         view = self.segtui.segview
-        ids = [int(p.segment_id) for p in view.profiles] if view is not None else []
+        shown = [int(p.segment_id) for p in view.profiles] if view is not None else []
+        order = [i for i in self._order() if i in shown] if self._order is not None else []
+        return order or shown
+
+    def _show_where(self) -> None:
+        """The title: where the person is, and which segment of how many in the table."""
+        ids = self.step_order()
+        where = (
+            f"Segment detail ({ids.index(self.segment_id) + 1} of {len(ids)}) ·"
+            if self.segment_id in ids
+            else "Segment detail ·"
+        )
+        self.query_one("#detail-where", Label).update(where)
+
+    def action_step(self, delta: int) -> None:
+        ids = self.step_order()
         if self.segment_id not in ids:
             return
         self.segment_id = ids[(ids.index(self.segment_id) + delta) % len(ids)]
         self._show()
+        self._show_where()

@@ -433,6 +433,11 @@ class ExploreScreen(Screen[None]):
         self.query_one(ScatterPlot).selected = event.segment_id
         self._update_profile()
 
+    @on(TabbedContent.TabActivated, "#views")
+    def _view_changed(self, event: TabbedContent.TabActivated) -> None:
+        # The stylesheet gives the plots more rows on short terminals.
+        self.set_class(event.pane.id in ("scatter", "sweep"), "-plot-view")
+
     @on(SegmentsTable.Opened)
     def _segment_opened(self, event: SegmentsTable.Opened) -> None:
         self.action_detail()
@@ -744,7 +749,13 @@ class ExploreScreen(Screen[None]):
         current = self._current()
         if current is None or self.segtui.segview is None:
             return
-        self.app.push_screen(DetailScreen(current))
+        table = self.query_one(SegmentsTable)
+        self.app.push_screen(DetailScreen(current, order=lambda: table.order), self._detail_closed)
+
+    def _detail_closed(self, segment_id: int | None) -> None:
+        """Back from the detail: the table lands on the segment looked at last."""
+        if segment_id is not None:
+            self.query_one(SegmentsTable).select(segment_id)
 
     def action_mapping(self) -> None:
         from segtui.app.screens.mapping import MappingScreen

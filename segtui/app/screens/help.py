@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
-            box.border_title = "Keys (esc closes) · ctrl+p: command palette"
+            box.border_title = "Help: every key (esc closes) · ctrl+p: command palette"
             yield Static(self._render_keys(), id="help-text")
 
     def _render_keys(self) -> Table:

@@ -36,7 +36,7 @@ class LoadingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="loading-box"):
-            yield Static("segtui", id="loading-title")
+            yield Static("segtui · Loading", id="loading-title")
             yield Label(plain(self._describe_paths()), id="loading-paths")
             yield Static("", id="loading-done")
             yield Label("Starting…", id="loading-stage")

@@ -68,6 +68,7 @@ class MappingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="mapping-body"):
+            yield Label("Mapping · how the source columns became events", classes="screen-title")
             yield Static("", id="mapping-decisions")
             yield Label("Mapping (enter changes the source column)", classes="section")
             yield DataTable(id="mapping-table", cursor_type="row", zebra_stripes=True)

@@ -21,6 +21,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from segtui.app.widgets.clip import clip
 from segtui.formatting import percent
 
 MARKERS = "ox+*#@%&=~^$"
@@ -97,15 +98,17 @@ def render_scatter(
         marker = marker_for(data.by_id[seg_id])
         plot.draw(plot.signal(data.x[mask].tolist(), data.y[mask].tolist(), marker=marker))
     if data.kind == "tsne":
-        plot.label("t-SNE 1", axis="x")
-        plot.label("t-SNE 2", axis="y")
+        x_label, y_label = "t-SNE 1", "t-SNE 2"
     else:
         ex, ey = data.explained
-        plot.label(f"PC1 ({percent(ex)} of variance)", axis="x")
-        plot.label(f"PC2 ({percent(ey)})", axis="y")
+        x_label, y_label = f"PC1 ({percent(ex)} of variance)", f"PC2 ({percent(ey)})"
+    # plotext writes the y label under the x axis, on the x label's line: the y label goes
+    # into the frame's top edge instead, over the axis it names.
+    plot.label(x_label, axis="x")
     plot.legend(active=False)
     # plotext ends its picture with a newline: without this the line under it (the note) is lost
     lines = plot.build().string(colorless=True).rstrip("\n").split("\n")
+    lines = label_top_edge(lines, f"↑ {y_label}")
     marker_style: dict[str, Style] = {}
     for seg_id, _ in data.segments:
         position = data.by_id[seg_id]
@@ -132,9 +135,33 @@ def render_scatter(
     return text
 
 
-def legend(data: ScatterData, selected: int | None, colors: Sequence[str], highlight: str) -> Text:
-    """One line per few segments: marker and name; the selected one reversed."""
-    text = Text(no_wrap=False)
+def label_top_edge(lines: list[str], label: str) -> list[str]:
+    """The frame's top edge with ``label`` written over it: ``┌─ ↑ PC2 (14%) ────┐``."""
+    for row, line in enumerate(lines):
+        start = line.find("┌")
+        end = line.rfind("┐")
+        if start < 0 or end < 0:
+            continue
+        room = end - start - 3
+        if room < 4:
+            return lines
+        shown = f" {clip(label, room - 2, sep='')} "
+        out = list(lines)
+        out[row] = line[: start + 2] + shown + line[start + 2 + len(shown) :]
+        return out
+    return lines
+
+
+def legend_entries(
+    data: ScatterData,
+    selected: int | None,
+    colors: Sequence[str],
+    highlight: str,
+    width: int | None = None,
+) -> list[Text]:
+    """One entry per segment: its marker and name (cut at a word to ``width`` cells); the
+    selected one reversed."""
+    entries = []
     for seg_id, name in data.segments:
         position = data.by_id[seg_id]
         marker = marker_for(position)
@@ -142,9 +169,50 @@ def legend(data: ScatterData, selected: int | None, colors: Sequence[str], highl
             style = Style(color=highlight or None, bold=True, reverse=True)
         else:
             style = Style(color=colors[position % len(colors)] if colors else None)
-        text.append(f" {marker} ", style)
-        text.append(f"{name}  ")
+        entry = Text(no_wrap=True, overflow="crop")
+        entry.append(f" {marker} ", style)
+        entry.append(name if width is None else clip(name, max(1, width - 3), sep=""))
+        entries.append(entry)
+    return entries
+
+
+def legend(
+    data: ScatterData,
+    selected: int | None,
+    colors: Sequence[str],
+    highlight: str,
+    width: int = 80,
+) -> Text:
+    """Entries packed into lines of ``width`` cells, a line breaking only between entries."""
+    text = Text(no_wrap=True, overflow="crop")
+    used = 0
+    for entry in legend_entries(data, selected, colors, highlight, width):
+        gap = 2 if used else 0
+        if used and used + gap + entry.cell_len > width:
+            text.append("\n")
+            used, gap = 0, 0
+        text.append(" " * gap)
+        text.append(entry)
+        used += gap + entry.cell_len
     return text
+
+
+LEGEND_SIDE_MAX = 26
+"""Widest the legend column beside the plot gets (names are cut at a word past it)."""
+
+
+def side_by_side(picture: Text, column: list[Text], width: int) -> Text:
+    """``column``'s lines to the right of ``picture``'s, the column ``width`` cells wide."""
+    lines = picture.split("\n", allow_blank=True)
+    out = Text(no_wrap=True, overflow="crop")
+    for row, line in enumerate(lines):
+        out.append(line)
+        if row < len(column):
+            out.append(" ")
+            out.append(column[row])
+        if row < len(lines) - 1:
+            out.append("\n")
+    return out
 
 
 class ScatterPlot(Widget):
@@ -169,26 +237,33 @@ class ScatterPlot(Widget):
             return Text("No fit yet: the scatter appears when segments are ready.", style="dim")
         colors, highlight = self._colors()
         width, height = self.content_size.width, self.content_size.height
-        legend_text = legend(self.data, self.selected, colors, highlight)
-        legend_lines = max(1, -(-legend_text.cell_len // max(width, 1)))
         title_lines = _lines(self.data.title, width)
-        note_lines = max(1, _lines(self.data.note, width))
+        note_lines = _lines(self.data.note, width)
+        plot_height = height - title_lines - note_lines
+        # The legend goes beside the plot, one segment a line, when the rows and columns allow
+        # (80 columns, a handful of segments); else under it, broken between entries only.
+        names = max(len(name) for _, name in self.data.segments) if self.data.segments else 0
+        side = min(LEGEND_SIDE_MAX, names + 3)
+        beside = len(self.data.segments) <= plot_height - 2 and width - side - 1 >= 40
+        legend_text = Text()
+        if beside:
+            column = legend_entries(self.data, self.selected, colors, highlight, side)
+            plot_width = width - side - 1
+        else:
+            legend_text = legend(self.data, self.selected, colors, highlight, width)
+            plot_height -= len(legend_text.split("\n"))
+            plot_width = width
         picture = Text(no_wrap=True, overflow="crop")
         if title_lines:
             picture.append(self.data.title, style="bold")
             picture.append("\n")
-        picture.append(
-            render_scatter(
-                self.data,
-                width,
-                height - legend_lines - title_lines - note_lines,
-                self.selected,
-                colors,
-                highlight,
-            )
-        )
-        picture.append("\n")
-        picture.append(legend_text)
+        plot = render_scatter(self.data, plot_width, plot_height, self.selected, colors, highlight)
+        if beside:
+            plot = side_by_side(plot, [Text(), *column], side)
+        picture.append(plot)
+        if not beside:
+            picture.append("\n")
+            picture.append(legend_text)
         if self.data.note:
             picture.append("\n")
             picture.append(self.data.note, style="dim")
@@ -213,8 +288,10 @@ class Series:
 def render_lines(
     series: Sequence[Series], width: int, height: int, x_label: str, mark_x: float | None
 ) -> Text:
-    """A small line plot (the k sweep) as plain Text, markers telling the lines apart."""
-    plot = _new_plot(width, height)
+    """A small line plot (the k sweep) as plain Text, markers telling the lines apart; the x
+    label (which names the markers) under it, wrapped between its items rather than dropped."""
+    label_lines = pack(x_label.split("  "), max(width, 1))
+    plot = _new_plot(width, height - len(label_lines))
     for item in series:
         points = [(x, y) for x, y in zip(item.x, item.y, strict=True) if np.isfinite(y)]
         if not points:
@@ -222,10 +299,30 @@ def render_lines(
         signal = plot.signal([p[0] for p in points], [p[1] for p in points], marker=item.marker)
         signal.lines()  # no legend box: it hides half of a small plot; x_label names the markers
         plot.draw(signal)
-    plot.label(x_label, axis="x")
+    xs = sorted({x for item in series for x in item.x})
+    if xs and all(float(x).is_integer() for x in xs):
+        # k is a whole number: ticks on the ks themselves, thinned to fit the width
+        step = max(1, -(-len(xs) * 4 // max(width - 6, 1)))
+        ticks = xs[::step]
+        ruler = plot.ruler("x")
+        ruler.ticks(ticks, [f"{x:g}" for x in ticks])
+        ruler.lim(xs[0] - 0.4, xs[-1] + 0.4)
     if mark_x is not None:
         plot.title(f"suggested k = {mark_x:g}")
-    return Text(plot.build().string(colorless=True), no_wrap=True, overflow="crop")
+    picture = plot.build().string(colorless=True).rstrip("\n")
+    return Text("\n".join([picture, *label_lines]), no_wrap=True, overflow="crop")
+
+
+def pack(items: Sequence[str], width: int, gap: str = "  ") -> list[str]:
+    """``items`` joined by ``gap`` into lines of at most ``width`` cells, breaking only between
+    items (an item longer than a line gets a line of its own, cut at a word)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(gap) + len(item) <= width:
+            lines[-1] += gap + item
+        else:
+            lines.append(clip(item, width, sep=""))
+    return lines
 
 
 class LinePlot(Widget):

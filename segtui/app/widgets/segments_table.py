@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from segtui.app.keys import bind
+from segtui.app.widgets.clip import clip
 from segtui.formatting import number, percent
 
 
@@ -45,6 +46,19 @@ class SegmentRow:
 
 
 SORTS = ("size", "name", "share", "id")
+
+SORT_SHOWN = {
+    "size": ("size", "Users ▼", "users, largest first"),
+    "name": ("name", "Segment ▲", "name, A to Z"),
+    "share": ("share", "Share ▼", "share, largest first"),
+    "id": ("name", "Segment (id ▲)", "segment id, in the fit's order"),
+}
+"""Per sort: the column whose header says it, that header, and the words for the person."""
+
+HEADERS = {"mark": " ", "name": "Segment", "size": "Users", "share": "Share"}
+
+TRAITS_MIN = 24
+"""Cells the traits column keeps before long names are cut (one trait, most of the time)."""
 
 
 class SegmentsTable(DataTable):
@@ -87,7 +101,7 @@ class SegmentsTable(DataTable):
             "cycle_sort",
             "Sort",
             id="table.sort",
-            tooltip="Sort by size, name, share or id",
+            tooltip="Sort by size, name, share or id (the sorted column's header says which)",
             show=False,
         ),
     ]
@@ -158,6 +172,16 @@ class SegmentsTable(DataTable):
             rows.sort(key=lambda r: r.id)
         return rows
 
+    @property
+    def order(self) -> list[int]:
+        """The segment ids top to bottom, as the table shows them now."""
+        return [row.id for row in self._sorted()]
+
+    def select(self, segment_id: int) -> None:
+        """Put the cursor on ``segment_id`` when it is shown."""
+        if segment_id in self.order:
+            self.move_cursor(row=self.order.index(segment_id), animate=False)
+
     def show_rows(self, rows: list[SegmentRow], select: int | None = None) -> None:
         """Replace the rows, keeping the cursor on ``select`` (or the same segment) when present."""
         keep = select if select is not None else self.current_id
@@ -168,7 +192,10 @@ class SegmentsTable(DataTable):
             self.carried = None
         self._redraw(keep)
 
-    def _cells(self, row: SegmentRow, target: int | None) -> list[object]:
+    def _cells(
+        self, row: SegmentRow, target: int | None, widths: tuple[int, int] | None = None
+    ) -> list[object]:
+        """The row's cells; ``widths`` (name, traits) cut those two at word boundaries."""
         if self.carried == row.id:
             mark = Text("⇡", style="bold")
         elif self.carried is not None and target == row.id:
@@ -177,22 +204,69 @@ class SegmentsTable(DataTable):
             mark = Text("✓", style="bold")
         else:
             mark = Text(" ")
-        name = Text(row.name)
-        if row.is_rule:
-            name.append(" (rule)", style="italic dim")
+        suffix = " (rule)" if row.is_rule else ""
+        name_text, traits_text = row.name, row.traits
+        if widths is not None:
+            name_text = clip(row.name, max(1, widths[0] - len(suffix)), sep="")
+            traits_text = clip(row.traits, widths[1])
+        name = Text(name_text)
+        if suffix:
+            name.append(suffix, style="italic dim")
         return [
             mark,
             name,
             Text(number(row.size), justify="right"),
             Text(percent(row.share), justify="right"),
             Text(row.stability, justify="right", style="bold" if "!" in row.stability else ""),
-            Text(row.traits, overflow="ellipsis", no_wrap=True),
+            Text(traits_text, overflow="ellipsis", no_wrap=True),
         ]
+
+    def _fit_widths(self, rows: list[SegmentRow]) -> tuple[int, int] | None:
+        """(name, traits) widths that fit the table's width, or None when everything fits:
+        traits keep ``TRAITS_MIN`` cells before long names are cut."""
+        if self.size.width <= 0 or not rows:
+            return None
+        # From the size, not the region inside the scrollbars: a scrollbar that appears after
+        # the rows are added sends no resize. A resize (a taller table) redraws.
+        scrolls = len(rows) + (self.header_height if self.show_header else 0) > self.size.height
+        width = self.size.width - (self.styles.scrollbar_size_vertical if scrolls else 0)
+        full = [self._cells(row, None) for row in rows]
+        fixed = 0
+        for index, column in enumerate(self.ordered_columns):
+            if str(column.key.value) not in ("name", "traits"):
+                cells = [cells[index].cell_len for cells in full if isinstance(cells[index], Text)]
+                fixed += (
+                    column.width if not column.auto_width else max([column.label.cell_len, *cells])
+                )
+        rest = width - fixed - 2 * self.cell_padding * len(self.ordered_columns)
+        labels = {str(c.key.value): c.label.cell_len for c in self.ordered_columns}
+        name_w = max(labels["name"], *(cells[1].cell_len for cells in full))
+        traits_w = max(labels["traits"], *(cells[-1].cell_len for cells in full))
+        if name_w + traits_w <= rest:
+            return None
+        name_w = min(name_w, max(16, rest - min(traits_w, TRAITS_MIN)))
+        return name_w, max(10, rest - name_w)
+
+    def _label_sort(self) -> None:
+        """The sorted column's header says the sort and its direction."""
+        column_key, header, _ = SORT_SHOWN[self.sort_by]
+        for column in self.ordered_columns:
+            key = str(column.key.value)
+            if key in HEADERS:
+                column.label = Text(header if key == column_key else HEADERS[key])
+
+    @property
+    def sort_words(self) -> str:
+        """The sort as words: 'users, largest first'."""
+        return SORT_SHOWN[self.sort_by][2]
 
     def _redraw(self, keep: int | None) -> None:
         target = self._drop_target()
         self.clear()
-        cells = [self._cells(row, target) for row in self._sorted()]
+        self._label_sort()
+        rows = self._sorted()
+        widths = self._fit_widths(rows)
+        cells = [self._cells(row, target, widths) for row in rows]
         # Size the columns now rather than on the DataTable's next idle: a frame painted before
         # that idle showed the first rows cut to the header's width. Sizing from scratch also
         # shrinks a column back when a long name from an older fit is gone.
@@ -200,13 +274,17 @@ class SegmentsTable(DataTable):
             if column.auto_width:
                 widths = [row[index].cell_len for row in cells if isinstance(row[index], Text)]
                 column.content_width = max([column.label.cell_len, *widths])
-        for row, row_cells in zip(self._sorted(), cells, strict=True):
+        for row, row_cells in zip(rows, cells, strict=True):
             self.add_row(*row_cells, key=str(row.id))
         if keep is not None:
             for index, row in enumerate(self._sorted()):
                 if row.id == keep:
                     self.move_cursor(row=index, animate=False)
                     break
+
+    def on_resize(self) -> None:
+        if self.rows_data:
+            self._redraw(self.current_id)
 
     def _refresh_marks(self) -> None:
         target = self._drop_target()
@@ -274,7 +352,7 @@ class SegmentsTable(DataTable):
 
     def action_cycle_sort(self) -> None:
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
-        self.notify(f"Sorted by {self.sort_by}", timeout=1.5)
+        self.notify(f"Sorted by {self.sort_words}", timeout=2)
         self._redraw(self.current_id)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

@@ -48,6 +48,9 @@ class StatusLine(Horizontal):
     """One line: the status text and, while a job runs, a progress bar."""
 
     def compose(self) -> ComposeResult:
+        # Where the person is; at 80 columns the setup panel is a page of its own (CSS picks).
+        yield Label("Explore ·", id="title-explore", classes="screen-title")
+        yield Label("Explore › Setup ·", id="title-setup", classes="screen-title")
         yield Label("", id="status")
         yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="busy")
 

@@ -79,7 +79,8 @@ class SweepView(Vertical):
     def _plot(self, result: SweepResult, rows: list[SweepRow], objective: str, label: str) -> None:
         ks = [float(row.k) for row in rows]
         plot = self.query_one(LinePlot)
-        plot.mark_x = float(result.suggested_k) if result.suggested_k is not None else None
+        pick = result.k_choice.k if result.k_choice is not None else result.suggested_k
+        plot.mark_x = float(pick) if pick is not None else None  # the k the note and table mark
         series = (
             Series("silhouette↑", "s", ks, scaled(column(rows, "silhouette"))),
             Series("DB↓", "d", ks, scaled(column(rows, "davies_bouldin"))),

@@ -1,0 +1,283 @@
+"""A saved model as one SQL ``SELECT`` that labels users where the data lives.
+
+The query does what :func:`segtui.artifacts.assign.assign_users` does, step by step, each step a
+CTE so the text grows linearly with the model:
+
+1. the model's recorded feature declarations over a relation of canonical events
+   (:mod:`segtui.features.sql`), or, for a model fitted on a users table, that table's columns;
+2. the model's preparation per feature: transform (``log1p`` as sign(x) * ln(1 + |x|)), the
+   Yeo-Johnson power with its fitted lambda, the fitted fill for nulls, centre, scale, weight;
+3. the nearest stored center (squared Euclidean distance; on a tie the first center, as
+   ``numpy.argmin``), then the center's segment (a mixture: see below);
+4. the segmentation's edits replayed in order: a merge moves its segments' users to the target,
+   a split sends its segment's users to the nearest part center; renames change only names;
+5. rule segments last, the first rule added winning, on the raw feature values;
+6. ``user_id, segment_id, segment``.
+
+Step 3 for a Gaussian mixture is its most likely component (log weight plus log density, the
+constants computed here from the stored precisions). Only what SQL can say exactly is rendered:
+a model whose clustering or preparation has no SQL form here (density clustering, which labels a
+new user by its distance to stored users; the rank transform) is refused with the reason, so no
+pipeline runs SQL that labels differently from segtui.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from segtui.artifacts.model import Model
+from segtui.canonical import CANONICAL_COLUMNS
+from segtui.clustering.prepare import FeatureParams
+from segtui.clustering.state import CentroidState, MixtureState
+from segtui.errors import InputError
+from segtui.features.plan import plan_features
+from segtui.features.sql import Dialect, dialect, plan_sql
+from segtui.ingest.read_sql import read_sql
+from segtui.segments.edits import AddRule, Merge, Split
+from segtui.segments.rules import parse_rule, to_sql
+
+_P = "__s"
+_INDENT = "    "
+SCORING_DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+
+
+def _float(value: float) -> str:
+    """A finite float as a DOUBLE literal every dialect reads exactly (shortest round trip)."""
+    text = repr(float(value))
+    return text if "e" in text else f"{text}E0"
+
+
+def _ln1p(sql: Dialect, x: str) -> str:
+    return f"log1p({x})" if sql.name == "spark" else f"ln(1 + {x})"
+
+
+def _transformed(fp: FeatureParams, sql: Dialect) -> str:
+    """One feature's prepared value: the fitted steps of transform_users, in its order."""
+    x = f"CAST({sql.quote(fp.name)} AS DOUBLE)"
+    if fp.transform == "log1p":
+        x = f"(sign({x}) * {_ln1p(sql, f'abs({x})')})"
+    elif fp.transform == "rank":
+        raise InputError(
+            f"feature '{fp.name}' uses the rank transform, which the scoring SQL cannot express "
+            "exactly yet",
+            hint="Refit with another transform for this feature (log1p or none).",
+        )
+    if fp.power is not None:
+        lam = float(fp.power)
+        if abs(lam) < 1e-12:
+            pos = _ln1p(sql, x)
+        else:
+            pos = f"((exp({_float(lam)} * {_ln1p(sql, x)}) - 1) / {_float(lam)})"
+        if abs(lam - 2.0) < 1e-12:
+            neg = f"(-{_ln1p(sql, f'-{x}')})"
+        else:
+            other = 2.0 - lam
+            neg = f"(-(exp({_float(other)} * {_ln1p(sql, f'-{x}')}) - 1) / {_float(other)})"
+        x = f"CASE WHEN {x} >= 0 THEN {pos} WHEN {x} < 0 THEN {neg} END"
+    filled = f"coalesce({x}, {_float(fp.impute)})"
+    return f"(({filled} - {_float(fp.center)}) / {_float(fp.scale)} * {_float(fp.weight)})"
+
+
+class _Query:
+    def __init__(self) -> None:
+        self.ctes: list[str] = []
+        self.last = ""
+
+    def add(self, name: str, body: str) -> None:
+        self.ctes.append(f"{name} AS (\n{body}\n)")
+        self.last = name
+
+    def select(self, items: Sequence[str], source: str) -> str:
+        listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+        return f"SELECT\n{listed}\nFROM {source}"
+
+
+def _pick(query: _Query, scores: Sequence[str], ids: Sequence[int], prefix: str, best: str) -> str:
+    """Two CTEs on the query: a score per candidate, then the best (``least`` or ``greatest``);
+    returns the CASE giving the best candidate's id (the first on a tie, as numpy's argmin and
+    argmax)."""
+    names = [f"{prefix}{c}" for c in range(len(scores))]
+    items = [f"{score} AS {name}" for score, name in zip(scores, names, strict=True)]
+    query.add(f"{prefix}score", query.select(["*", *items], query.last))
+    top = names[0] if len(names) == 1 else f"{best}({', '.join(names)})"
+    query.add(f"{prefix}best", query.select(["*", f"{top} AS {prefix}top"], query.last))
+    whens = " ".join(
+        f"WHEN {name} = {prefix}top THEN {sid}" for name, sid in zip(names, ids, strict=True)
+    )
+    return f"CASE {whens} END"
+
+
+def _squared(columns: Sequence[str], point: Sequence[float]) -> str:
+    return " + ".join(
+        f"({col} - {_float(v)}) * ({col} - {_float(v)})"
+        for col, v in zip(columns, point, strict=True)
+    )
+
+
+def _nearest(
+    query: _Query,
+    columns: Sequence[str],
+    centers: Sequence[Sequence[float]],
+    ids: Sequence[int],
+    prefix: str,
+) -> str:
+    """The nearest center's id by squared Euclidean distance."""
+    return _pick(query, [_squared(columns, c) for c in centers], ids, prefix, "least")
+
+
+def _whitened(columns: Sequence[str], mean: np.ndarray, chol: np.ndarray) -> str:
+    """||(x - mean) @ chol||^2: the squared Mahalanobis distance under a precision Cholesky
+    factor (full and tied covariances)."""
+    shifted = [f"({col} - {_float(m)})" for col, m in zip(columns, mean, strict=True)]
+    terms = []
+    for k in range(chol.shape[1]):
+        y = " + ".join(f"{x} * {_float(chol[j, k])}" for j, x in enumerate(shifted))
+        terms.append(f"({y}) * ({y})")
+    return " + ".join(terms)
+
+
+def _most_likely(query: _Query, columns: Sequence[str], state: MixtureState, prefix: str) -> str:
+    """The most likely component's segment: log weight + log density, scikit-learn's formulas
+    (the constants computed here, the distances in SQL)."""
+    d = len(columns)
+    chol = np.asarray(state.precisions_cholesky, dtype=np.float64)
+    means = np.asarray(state.means, dtype=np.float64)
+    scores, ids = [], []
+    for c in range(means.shape[0]):
+        if state.component_labels[c] < 0:
+            continue
+        kind = state.covariance_type
+        if kind == "full":
+            log_det, squared = (
+                np.sum(np.log(np.diag(chol[c]))),
+                _whitened(columns, means[c], chol[c]),
+            )
+        elif kind == "tied":
+            log_det, squared = np.sum(np.log(np.diag(chol))), _whitened(columns, means[c], chol)
+        elif kind == "diag":
+            log_det = np.sum(np.log(chol[c]))
+            squared = " + ".join(
+                f"{_float(chol[c, j] ** 2)} * ({col} - {_float(means[c, j])})"
+                f" * ({col} - {_float(means[c, j])})"
+                for j, col in enumerate(columns)
+            )
+        else:  # spherical
+            log_det = d * np.log(chol[c])
+            squared = f"{_float(chol[c] ** 2)} * ({_squared(columns, means[c])})"
+        constant = -0.5 * d * np.log(2 * np.pi) + log_det + np.log(state.weights[c])
+        scores.append(f"{_float(constant)} - 0.5 * ({squared})")
+        ids.append(int(state.component_labels[c]))
+    return _pick(query, scores, ids, prefix, "greatest")
+
+
+def _check_state(model: Model) -> CentroidState | MixtureState:
+    state = model.state
+    if not isinstance(state, CentroidState | MixtureState):
+        raise InputError(
+            f"a {model.algorithm} model cannot be written as scoring SQL: density clustering "
+            "labels a new user by its distance to stored users, which SQL here does not hold",
+            hint="Refit with --algo kmeans or gmm to score in SQL, or label with `segtui assign`.",
+        )
+    return state
+
+
+def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
+    """The model's reading of raw rows as SQL, or why there is none."""
+    if model.read_plan is None:
+        raise InputError(
+            "this model does not record how its files were read (it was written before the "
+            "reading decisions were kept)",
+            file=model.file,
+            hint="Refit it with this segtui (`segtui segment`) to score raw rows in SQL.",
+        )
+    return read_sql(model.read_plan, relation, dialect_name)
+
+
+def scoring_sql(
+    model: Model, dialect_name: str = "duckdb", relation: str = "raw_events", *, raw: bool = True
+) -> str:
+    """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
+
+    For a model built from events, ``relation`` holds the raw rows of the layout the model was
+    trained on (its source columns), read with the model's recorded reading decisions
+    (:mod:`segtui.ingest.read_sql`); with ``raw=False`` it holds canonical events instead. For a
+    model built from a users table it holds that table (the model's id column and feature
+    columns). Raises InputError when the model has no exact SQL form (module docstring).
+    """
+    if dialect_name not in SCORING_DIALECTS:
+        raise InputError(
+            f"no SQL dialect {dialect_name!r}", hint=f"Known: {', '.join(SCORING_DIALECTS)}."
+        )
+    sql = dialect(dialect_name)
+    state = _check_state(model)
+    query = _Query()
+    user = sql.quote("user_id")
+    features = list(model.columns)
+    integers: set[str] = set()
+    if model.kind == "users_table":
+        id_column = sql.quote(model.id_column or "user_id")
+        text = "STRING" if sql.name == "spark" else "VARCHAR"
+        items = [f"CAST({id_column} AS {text}) AS {user}"]
+        items += [sql.quote(name) for name in features]
+        query.add(f"{_P}features", query.select(items, relation))
+    else:
+        plan = plan_features(model.specs or [], CANONICAL_COLUMNS)
+        integers = {out.name for out in plan.outputs if out.integer}
+        events = relation
+        if raw:
+            events = f"(\n{_raw_reading(model, dialect_name, relation)}\n) AS {_P}canonical"
+        query.add(f"{_P}features", plan_sql(plan, dialect_name, events))
+    params = model.prepare.features
+    xs = [f"{_P}x{j}" for j in range(len(params))]
+    prepared = [user, *(sql.quote(name) for name in features)]
+    prepared += [f"{_transformed(fp, sql)} AS {x}" for fp, x in zip(params, xs, strict=True)]
+    query.add(f"{_P}prepared", query.select(prepared, f"{_P}features"))
+
+    if isinstance(state, MixtureState):
+        nearest = _most_likely(query, xs, state, f"{_P}g")
+    else:
+        allowed = [i for i, label in enumerate(state.center_labels) if label >= 0]
+        centers = [state.centers[i] for i in allowed]
+        ids = [int(state.center_labels[i]) for i in allowed]
+        nearest = _nearest(query, xs, centers, ids, f"{_P}d")
+    query.add(f"{_P}step0", query.select(["*", f"{nearest} AS {_P}label0"], query.last))
+    label = f"{_P}label0"
+    for index, edit in enumerate(model.segmentation.edits):
+        step = f"{_P}step{index + 1}"
+        new = f"{_P}label{index + 1}"
+        if isinstance(edit, Merge):
+            others = [sid for sid in edit.segment_ids if sid != edit.target_id]
+            moved = ", ".join(str(sid) for sid in others)
+            case = f"CASE WHEN {label} IN ({moved}) THEN {edit.target_id} ELSE {label} END"
+            query.add(step, query.select(["*", f"{case} AS {new}"], query.last))
+        elif isinstance(edit, Split):
+            split = model.splits[index]
+            part = _nearest(query, xs, split.centers, split.ids, f"{_P}p{index}_")
+            case = f"CASE WHEN {label} = {edit.segment_id} THEN {part} ELSE {label} END"
+            query.add(step, query.select(["*", f"{case} AS {new}"], query.last))
+        else:
+            continue
+        label = new
+    rules = model.segmentation.rule_ids
+    if rules:
+        # Rule ids are never reused (the replay checks it), so each id's AddRule is its rule.
+        texts = {e.segment_id: e.rule for e in model.segmentation.edits if isinstance(e, AddRule)}
+        whens = []
+        for sid in rules:
+            rule = parse_rule(texts[sid], features)
+            condition = to_sql(rule.ast, dialect_name, nan_free=sorted(integers))
+            whens.append(f"WHEN {condition} THEN {sid}")
+        case = f"CASE {' '.join(whens)} ELSE {label} END"
+        query.add(f"{_P}ruled", query.select(["*", f"{case} AS {_P}label_ruled"], query.last))
+        label = f"{_P}label_ruled"
+    names = model.segment_names
+    named = " ".join(f"WHEN {sid} THEN {sql.string(name)}" for sid, name in sorted(names.items()))
+    final = [
+        user,
+        f"CAST({label} AS INTEGER) AS {sql.quote('segment_id')}",
+        f"CASE {label} {named} END AS {sql.quote('segment')}",
+    ]
+    body = query.select(final, query.last) + f"\nORDER BY {user}"
+    return "WITH " + ",\n".join(query.ctes) + "\n" + body

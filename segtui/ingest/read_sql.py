@@ -1,0 +1,324 @@
+"""Raw rows to canonical events in SQL, applying a :class:`~segtui.ingest.reading.ReadPlan`.
+
+The ``SELECT`` reads a relation of the layout's source columns (``raw_events`` unless told
+otherwise) and returns what :func:`segtui.ingest.events.load_events` keeps: the canonical
+columns of the plan, text trimmed (empty is null), numbers in the decided format (NaN and
+infinities null), ``ts`` in UTC through the decided timestamp formats or epoch unit, events
+through the alias table, revenue derived or signed as decided, sessions from the inactivity gap
+with window functions, and only the rows loading keeps (a user, a readable time and an event).
+Source columns are read as text where the plan read text, so a relation an engine typed itself
+(``read_csv`` guessing integers) reads the same as one read all as text, except that leading
+zeros an engine dropped cannot come back: read the raw files as text for exactness.
+
+DuckDB and Spark SQL; run either with the session time zone UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from segtui import sqltext
+from segtui.ingest.reading import ReadPlan, Source
+from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
+
+_INDENT = "    "
+_EDGE_SPACE = r"^\s+|\s+$"
+DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+
+
+def _re2(pattern: str) -> str:
+    """A polars (Rust) regex as RE2 and Java write it: ``\\uXXXX`` becomes ``\\x{XXXX}``."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("\\u", i) and i + 6 <= len(pattern):
+            out.append("\\x{" + pattern[i + 2 : i + 6] + "}")
+            i += 6
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
+def _first(values: Sequence[str]) -> str:
+    return values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
+
+
+def _duckdb_formats(fmt: str) -> list[str]:
+    """A chrono (polars) strptime format as the DuckDB formats reading the same values: chrono's
+    ``%.f`` is an optional fraction of any length, its ``%#z`` an offset or ``Z``. DuckDB 2.0
+    given a list of formats read ``15:00Z`` as 13:00 after a ``+02:00`` row (an offset kept
+    from an earlier value), so each format is its own call."""
+    forms = [fmt]
+    for chrono, duckdb_forms in (("%.f", (".%f", ".%n", "")), ("%#z", ("Z", "%z"))):
+        if any(chrono in f for f in forms):
+            forms = [f.replace(chrono, d, 1) for f in forms for d in duckdb_forms]
+    return forms
+
+
+_JAVA_PARTS = {
+    "%Y": "yyyy",
+    "%m": "M",
+    "%d": "d",
+    "%H": "H",
+    "%M": "m",
+    "%S": "s",
+    "%.f": "[.SSSSSSSSS]",
+}
+
+
+def _spark_formats(fmt: str) -> list[str]:
+    """A chrono format as Spark datetime patterns (one-letter fields parse one or two digits;
+    letters between fields are quoted; ``%#z`` as ``X``, ``XX`` or ``XXX``, each taking ``Z``)."""
+    out, literal, i = [], [], 0
+
+    def flush() -> None:
+        if literal:
+            text = "".join(literal).replace("'", "''")
+            out.append(f"'{text}'" if any(c.isalpha() for c in text) else text)
+            literal.clear()
+
+    while i < len(fmt):
+        part = next((k for k in (*_JAVA_PARTS, "%#z") if fmt.startswith(k, i)), None)
+        if part is None:
+            literal.append(fmt[i])
+            i += 1
+            continue
+        flush()
+        out.append("\0" if part == "%#z" else _JAVA_PARTS[part])
+        i += len(part)
+    flush()
+    pattern = "".join(out)
+    if "\0" not in pattern:
+        return [pattern]
+    return [pattern.replace("\0", zone) for zone in ("XXX", "XX", "X")]
+
+
+class _Reader:
+    """Renders a ReadPlan's expressions in one dialect."""
+
+    def __init__(self, plan: ReadPlan, dialect: str) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}")
+        self.plan = plan
+        self.dialect = dialect
+        self.spark = dialect == "spark"
+        self.text_type = "STRING" if self.spark else "VARCHAR"
+        self.ts_type = "TIMESTAMP" if self.spark else "TIMESTAMPTZ"
+
+    def quote(self, name: str) -> str:
+        return sqltext.quote(name, self.dialect)
+
+    def string(self, text: str) -> str:
+        return sqltext.string(text, self.dialect)
+
+    def as_text(self, value: str) -> str:
+        return f"CAST({value} AS {self.text_type})"
+
+    def replace_all(self, value: str, pattern: str, by: str = "") -> str:
+        flags = "" if self.spark else ", 'g'"
+        return f"regexp_replace({value}, {self.string(pattern)}, {self.string(by)}{flags})"
+
+    def trimmed(self, value: str) -> str:
+        """Trimmed text, empty as null (polars ``strip_chars``)."""
+        stripped = self.replace_all(value, _EDGE_SPACE)
+        return f"nullif({stripped}, '')"
+
+    def text(self, source: Source, dot_zero: bool = False) -> str:
+        """One source as the text polars gives it (``segtui.ingest.text.text_expr``)."""
+        col = self.quote(source.name)
+        if source.kind == "float":
+            whole = self.as_text(f"TRY_CAST({col} AS BIGINT)")
+            return f"CASE WHEN {col} = floor({col}) THEN {whole} ELSE {self.as_text(col)} END"
+        if source.kind == "text":
+            text = self.trimmed(self.as_text(col))
+            return self.replace_all(text, r"\.0+$") if dot_zero else text
+        return self.as_text(col)
+
+    def finite(self, value: str) -> str:
+        if self.spark:
+            infinity = "CAST('Infinity' AS DOUBLE)"
+            return f"CASE WHEN NOT isnan({value}) AND abs({value}) <> {infinity} THEN {value} END"
+        return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+    def number(self, source: Source) -> str:
+        """One source as a finite DOUBLE (``segtui.ingest.numbers.number_expr``)."""
+        col = self.quote(source.name)
+        if source.kind != "text":
+            return self.finite(f"TRY_CAST({col} AS DOUBLE)")
+        text = self.trimmed(self.as_text(col))
+        fmt = self.plan.number_format
+        pattern = fmt.grouped_pattern
+        plain = f"TRY_CAST({text} AS DOUBLE)"
+        if pattern is None:
+            return self.finite(plain)
+        regex = self.string(_re2(pattern))
+        ok = f"({text} RLIKE {regex})" if self.spark else f"regexp_full_match({text}, {regex})"
+        digits = self.replace_all(text, _re2(fmt.group_marks))
+        if fmt.decimal == ",":
+            value = f"CASE WHEN {ok} THEN TRY_CAST(replace({digits}, ',', '.') AS DOUBLE) END"
+        else:
+            value = f"coalesce({plain}, CASE WHEN {ok} THEN TRY_CAST({digits} AS DOUBLE) END)"
+        return self.finite(value)
+
+    def micros_to_ts(self, micros: str) -> str:
+        if self.spark:
+            return f"timestamp_micros({micros})"
+        return f"CAST(make_timestamp({micros}) AS TIMESTAMPTZ)"
+
+    def epoch(self, value: str, plan: TimestampPlan) -> str:
+        unit = plan.epoch_unit
+        text = self.trimmed(self.as_text(value)) if plan.numeric_text else value
+        (s_limit, _), (ms_limit, _), (us_limit, _) = EPOCH_LIMITS
+        if plan.integer:
+            v = f"TRY_CAST({text} AS BIGINT)"
+            if unit == AUTO_UNIT:
+                micros = (
+                    f"CASE WHEN abs({v}) < {int(s_limit)} THEN {v} * 1000000 "
+                    f"WHEN abs({v}) < {int(ms_limit)} THEN {v} * 1000 "
+                    f"WHEN abs({v}) < {int(us_limit)} THEN {v} ELSE floor({v} / 1000) END"
+                )
+            elif unit == "ns":
+                micros = f"floor({v} / 1000)"
+            else:
+                factor = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit or "s"]
+                limit = 9_000_000_000_000_000 // factor
+                micros = f"CASE WHEN abs({v}) < {limit} THEN {v} * {factor} END"
+            return self.micros_to_ts(f"CAST({micros} AS BIGINT)")
+        v = f"TRY_CAST({text} AS DOUBLE)"
+        if unit == AUTO_UNIT:
+            scaled = (
+                f"CASE WHEN abs({v}) < {s_limit!r} THEN {v} * 1e6 "
+                f"WHEN abs({v}) < {ms_limit!r} THEN {v} * 1e3 "
+                f"WHEN abs({v}) < {us_limit!r} THEN {v} ELSE {v} * 1e-3 END"
+            )
+        else:
+            scaled = f"{v} * {({'s': 1e6, 'ms': 1e3, 'us': 1.0, 'ns': 1e-3})[unit or 's']!r}"
+        micros = f"CASE WHEN abs({scaled}) < 9e15 THEN CAST(round({scaled}) AS BIGINT) END"
+        return self.micros_to_ts(micros)
+
+    def parse(self, text: str, formats: Sequence[str]) -> str:
+        """Text through chrono formats, the first that reads winning."""
+        if self.spark:
+            forms = [form for fmt in formats for form in _spark_formats(fmt)]
+            calls = [f"try_to_timestamp({text}, {self.string(form)})" for form in forms]
+        else:
+            forms = [form for fmt in formats for form in _duckdb_formats(fmt)]
+            calls = [
+                f"CAST(try_strptime({text}, {self.string(form)}) AS TIMESTAMPTZ)" for form in forms
+            ]
+        return _first(calls)
+
+    def timestamp(self, raw: str) -> str:
+        """The raw time in UTC, null where the decided reading fails."""
+        plan = self.plan.timestamps
+        if plan.kind == "datetime":
+            return f"CAST({raw} AS {self.ts_type})"
+        if plan.kind == "epoch":
+            return self.epoch(raw, plan)
+        text = self.trimmed(self.as_text(raw))
+        if plan.kind == "yyyymmdd":
+            return self.parse(text, ["%Y%m%d"])
+        return self.parse(text, plan.formats)
+
+    def event(self, order_id: str | None) -> str:
+        """The canonical event name (``segtui.ingest.columns.plan_event``)."""
+        plan = self.plan
+        if plan.event_mode == "invoice":
+            assert order_id is not None
+            refund = f"coalesce(substr({order_id}, 1, 1) = 'C', FALSE)"
+            return f"CASE WHEN {refund} THEN 'refund' ELSE 'purchase' END"
+        if plan.event_mode == "constant":
+            return self.string(plan.event_constant or "purchase")
+        raw = _first([self.text(s) for s in plan.event])
+        if not plan.aliases:
+            return raw
+        whens = " ".join(
+            f"WHEN {self.string(k)} THEN {self.string(v)}" for k, v in plan.aliases.items()
+        )
+        return f"CASE {raw} {whens} ELSE {raw} END"
+
+    def revenue(self) -> str | None:
+        """Revenue as ``RevenuePlan.apply`` makes it: derived on sales, refunds negative."""
+        plan = self.plan
+        if plan.revenue_mode is None:
+            return None
+        q = self.quote
+        revenue = q("revenue")
+        if plan.revenue_mode == "derived":
+            quantity = f"coalesce({q('quantity')}, 1.0)" if plan.revenue_with_quantity else "1.0"
+            sale = f"{q('event')} IN ('purchase', 'refund')"
+            revenue = f"CASE WHEN {sale} THEN {q('price')} * {quantity} END"
+        return f"CASE WHEN {q('event')} = 'refund' THEN -abs({revenue}) ELSE {revenue} END"
+
+    def epoch_us(self, value: str) -> str:
+        return f"unix_micros({value})" if self.spark else f"epoch_us({value})"
+
+    def sessions(self, gap_minutes: float) -> list[str]:
+        """Two CTEs: a session starts at a user's first event and after each gap longer than
+        the session gap; its id is the user and the start in epoch seconds."""
+        q = self.quote
+        gap_us = round(gap_minutes * 60_000_000)
+        window = f"PARTITION BY {q('user_id')} ORDER BY {q('ts')}"
+        now = self.epoch_us(q("ts"))
+        new = f"coalesce({now} - lag({now}) OVER ({window}) > {gap_us}, TRUE) AS __new"
+        start_s = f"CAST(floor({now} / 1000000) AS BIGINT)"
+        start = (
+            f"max(CASE WHEN __new THEN {start_s} END) "
+            f"OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        )
+        session = f"{q('user_id')} || '#' || {self.as_text(start)} AS {q('session_id')}"
+        return [_cte("__gaps", ["*", new], "__kept"), _cte("__sessions", ["*", session], "__gaps")]
+
+    def query(self, relation: str) -> str:
+        plan, q = self.plan, self.quote
+        values: dict[str, str] = {}
+        for canonical, sources in plan.texts.items():
+            dot_zero = plan.dot_zero_ids and canonical == "user_id"
+            values[canonical] = _first([self.text(s, dot_zero) for s in sources])
+        for canonical, sources in plan.numbers.items():
+            value = _first([self.number(s) for s in sources])
+            if canonical == "scroll_depth" and plan.scroll_percent:
+                value = f"({value}) / 100.0"
+            values[canonical] = value
+        raw_ts = _first(
+            [
+                self.trimmed(self.as_text(q(s.name))) if s.kind == "text" else q(s.name)
+                for s in plan.ts
+            ]
+        )
+        event = self.event(values.get("order_id"))
+        # First every canonical column from the raw ones (raw and canonical names may collide).
+        read = [f"{value} AS {q(name)}" for name, value in values.items()]
+        read += [f"{raw_ts} AS __ts_raw", f"{event} AS {q('event')}"]
+        canonical = {c: q(c) for c in plan.columns if c in values or c == "event"}
+        canonical["ts"] = self.timestamp("__ts_raw")
+        canonical["__ts_raw"] = "__ts_raw"
+        revenue = self.revenue()
+        if revenue is not None:
+            canonical["revenue"] = revenue
+        kept_if = (
+            f"{q('user_id')} IS NOT NULL AND __ts_raw IS NOT NULL AND {q('event')} IS NOT NULL "
+            f"AND {q('ts')} IS NOT NULL"
+        )
+        ctes = [
+            _cte("__read", read, relation),
+            _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read"),
+            f"__kept AS (\nSELECT * FROM __canonical WHERE {kept_if}\n)",
+        ]
+        source = "__kept"
+        if plan.session_gap_minutes is not None:
+            ctes += self.sessions(plan.session_gap_minutes)
+            source = "__sessions"
+        listed = ", ".join(q(c) for c in plan.columns)
+        return "WITH " + ",\n".join(ctes) + f"\nSELECT {listed} FROM {source}"
+
+
+def _cte(name: str, items: Sequence[str], source: str) -> str:
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"{name} AS (\nSELECT\n{listed}\nFROM {source}\n)"
+
+
+def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckdb") -> str:
+    """The canonical events of ``relation`` as one ``SELECT`` in ``dialect`` (module
+    docstring); DuckDB gives ``ts`` as TIMESTAMPTZ, Spark as TIMESTAMP in the session zone."""
+    return _Reader(plan, dialect).query(relation)
