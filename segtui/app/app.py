@@ -49,6 +49,8 @@ from segtui.artifacts.project import PROJECT_SUFFIX, Project, save_project
 from segtui.errors import InputError
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from segtui.app.screens.explore import ExploreScreen
     from segtui.clustering.autok import KChoice
     from segtui.clustering.diagnostics import SweepResult
@@ -186,6 +188,19 @@ class SegtuiApp(App[None]):
         """k is chosen with evidence (-k auto) until the person or a project sets it."""
         self._boot: tuple[tuple[object, ...], BootCache] | None = None
         self._k_choice: tuple[tuple[object, ...], KChoice] | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text: messages carry file names, column names and
+        segment names (``Widget.notify`` asks for markup by default; segtui never sends any)."""
+        super().notify(str(message), title=title, severity=severity, timeout=timeout, markup=False)
 
     # ----- start-up -----------------------------------------------------------------------
 
@@ -642,12 +657,19 @@ class SegtuiApp(App[None]):
     def _split_worker(
         self, outcome: pipeline.FitOutcome, segmentation: Segmentation, segment_id: int, parts: int
     ) -> None:
+        worker = get_current_worker()
         new, text = pipeline.split(outcome, segmentation, segment_id, parts)
-        self.post_message(SplitReady(new, text))
+        if not worker.is_cancelled:
+            self.post_message(SplitReady(new, text, segmentation))
 
     @on(SplitReady)
     def _split_ready(self, message: SplitReady) -> None:
+        """The split is done: "Splitting…" goes now (profiling the new parts says so itself)."""
         self.activity = None
+        if message.base is not None and message.base is not self.segmentation:
+            # A refit or another edit landed while it ran: its parts belong to older segments.
+            self.note = Note("The segments changed while the split ran; press s to split again.")
+            return
         self.apply_edit(message.segmentation)
         self.notify(message.description, timeout=3)
 
@@ -719,7 +741,12 @@ class SegtuiApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        """The one place a failed worker becomes something the person reads."""
+        self.worker_failed(event)
+
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes something the person reads. A screen's or a
+        widget's workers report to their own node (``StateChanged`` does not bubble): those
+        nodes pass the event on here, so no failure is silent."""
         worker = event.worker
         if worker.state != WorkerState.ERROR:
             return
@@ -735,7 +762,8 @@ class SegtuiApp(App[None]):
             self._show_explore()  # the setup is where a failed first fit gets fixed
         if worker.group == "tsne":
             self._tsne_running = None
-        self.activity = None
+        if worker.node is self:
+            self.activity = None  # the status line showed this job
 
     # ----- export -------------------------------------------------------------------------
 

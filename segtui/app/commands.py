@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
 
 from segtui.app.keys import key_text, live_bindings
+
+
+def highlighted(matcher: Matcher, title: str) -> Content:
+    """``title`` with the query's letters highlighted, shown as it is: Textual's own
+    ``Matcher.highlight`` parses the title as markup, and a theme file names its theme."""
+    content = Content(title)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, title)
+    if not score:
+        return content
+    for offset in offsets:
+        if not title[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class SegtuiCommands(Provider):
@@ -37,11 +51,11 @@ class SegtuiCommands(Provider):
         for title, help_text, callback in self._commands():
             if title.startswith("Theme:"):
                 continue
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Content(title), callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield Hit(score, highlighted(matcher, title), callback, help=help_text)

@@ -110,10 +110,12 @@ class TsneReady(Message):
 
 @dataclass
 class SplitReady(Message):
-    """Re-clustering one segment finished; ``segmentation`` is the new state to show."""
+    """Re-clustering one segment finished; ``segmentation`` is the new state to show, made from
+    ``base`` (the Segmentation the split started from: stale once another is current)."""
 
     segmentation: Segmentation
     description: str
+    base: Segmentation | None = None
 
 
 @dataclass

@@ -392,7 +392,9 @@ def view(dataset: Dataset, outcome: FitOutcome, segmentation: Segmentation) -> S
     labels = np.asarray(segmentation.labels(users))
     features = list(outcome.prepared.features)
     infos = {info.id: info for info in segmentation.segments(users, labels)}
-    profiles = profile_segments(users, labels, features, segmentation.names, segmentation.noise_id)
+    profiles = profile_segments(
+        users, labels, features, segmentation.names, segmentation.noise_id, segment_ids=list(infos)
+    )
     kinds = {sid: info.kind for sid, info in infos.items()}
     rules = {sid: info.rule for sid, info in infos.items() if info.rule}
     return SegmentsView(segmentation, labels, profiles, features, kinds, rules)
@@ -471,10 +473,17 @@ class ExportSummary:
     rows: int
     segments: int
     command: str
+    empty: tuple[str, ...] = ()
+    """Segments no user is in: in the model (new users may match them), not in the parquet."""
 
     @property
     def text(self) -> str:
         lines = [f"Wrote {self.rows:,} users in {self.segments} segments:"]
+        if self.empty:
+            lines[0] = (
+                f"Wrote {self.rows:,} users in {self.segments} segments "
+                f"({len(self.empty)} with no users yet: {', '.join(self.empty)}):"
+            )
         lines += [f"  {path}" for path in self.files]
         lines += ["", "Label new users with the model:", f"  {self.command}"]
         return "\n".join(lines)
@@ -494,4 +503,5 @@ def export(
     written = export_segments(target, outcome.run.fitted(segmentation), dataset.data.provenance)
     files = [str(p) for p in written.files]
     command = f"segtui assign {written.model} NEW_EVENTS.csv -o labels.parquet"
-    return ExportSummary(files, int(written.rows), int(written.segments), command)
+    empty = tuple(name for name, size in written.sizes.items() if size == 0)
+    return ExportSummary(files, int(written.rows), int(written.segments), command, empty)

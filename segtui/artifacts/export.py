@@ -46,7 +46,8 @@ class ExportResult:
     rows: int
     segments: int
     sizes: dict[str, int] = field(default_factory=dict)
-    """Segment name -> users, largest first."""
+    """Segment name -> users, largest first; a segment no user is in comes last with 0 (it is
+    in the model's segments, it has no row in the parquet)."""
     model_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -177,12 +178,17 @@ def export_segments(
         tmp_model.write_text(text + "\n", encoding="utf-8")
         pq.write_table(_arrow(frame, {METADATA_KEY: text}), tmp_parquet)
     counts = frame.group_by("segment").len().sort(["len", "segment"], descending=[True, False])
+    # A segment no user is in (a rule that matches nobody yet) is still a segment of the model
+    # (new users may match it): it is counted, with size 0; the parquet has no row for it.
+    sizes = dict(counts.iter_rows())
+    for info in segmentation.segments(labels=labels):
+        sizes.setdefault(info.name, 0)
     return ExportResult(
         parquet=path,
         model=model_file,
         csv=csv_file,
         rows=frame.height,
-        segments=counts.height,
-        sizes=dict(counts.iter_rows()),
+        segments=len(sizes),
+        sizes=sizes,
         model_data=model,
     )

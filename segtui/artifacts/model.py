@@ -17,7 +17,9 @@ A model holds, as plain data (``SCHEMA_VERSION`` 1):
 * ``segmentation``: the Segmentation's names and edits (renames, merges, splits, rules), without
   the per-user base labels, plus ``splits``: for each split the centers of its parts in the
   prepared space (new users in a split segment go to the nearest part's center);
-* ``segments``: the final segments (id, name, kind, rule; optional ``description``: the segment
+* ``segments``: the final segments, every one of the segmentation, a segment no user is in (a
+  rule that matches nobody yet, which new users may match) with ``size`` 0 (id, name, kind,
+  rule, size; optional ``description``: the segment
   as a rule of at most three conditions with its SQL, precision and coverage, see
   :mod:`segtui.segments.describe`; and ``claims``: what a generated name says, each
   ``{feature, direction, value, overall}``; both absent in older files, which still read),

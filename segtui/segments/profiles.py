@@ -319,11 +319,15 @@ def profile_segments(
     names: Mapping[int, str] | None = None,
     noise_id: int | None = None,
     top_traits: int = 4,
+    segment_ids: Sequence[int] = (),
 ) -> list[SegmentProfile]:
     """Profile every segment in ``labels`` (one label per row of ``users``), ordered by id.
 
     ``names`` gives segment names; ids it leaves out are named from their contrasts by
     :func:`segtui.segments.names.name_segments` (with the claims each name is built from).
+    ``segment_ids`` are segments that exist even when no user is in them (a rule that matches
+    nobody yet): each one missing from ``labels`` gets an empty profile (size 0, no means, no
+    traits) under its name in ``names``, so it can still be seen, selected and removed.
     """
     feats = _numeric_features(users, features)
     label_array = _aligned_labels(labels, users)
@@ -339,7 +343,7 @@ def profile_segments(
     outcomes = segment_outcomes(users, label_array, feats)
     given = {sid: name for sid, name in (names or {}).items()}
     named = name_segments(profiles, given)
-    return [
+    found = [
         replace(
             p,
             name=named[p.segment_id].text,
@@ -348,6 +352,36 @@ def profile_segments(
         )
         for p in profiles
     ]
+    present = {p.segment_id for p in found}
+    empty = [
+        _empty_profile(int(sid), given.get(int(sid), f"Segment {sid}"), overall, noise_id, concepts)
+        for sid in dict.fromkeys(segment_ids)
+        if int(sid) not in present
+    ]
+    return sorted(found + empty, key=lambda p: p.segment_id)
+
+
+def _empty_profile(
+    sid: int, name: str, overall: _Overall, noise_id: int | None, concepts: Mapping[str, str]
+) -> SegmentProfile:
+    """A segment no user is in: size 0, everyone's statistics beside nothing of its own."""
+    none: dict[str, float | None] = dict.fromkeys(overall.mean)
+    return SegmentProfile(
+        segment_id=sid,
+        name=name,
+        size=0,
+        share=0.0,
+        is_noise=noise_id is not None and sid == noise_id,
+        mean=dict(none),
+        median=dict(none),
+        overall_mean=dict(overall.mean),
+        overall_median=dict(overall.median),
+        lift=dict(none),
+        effect=dict(none),
+        coverage=dict.fromkeys(overall.mean, 0.0),
+        traits=(),
+        concepts=dict(concepts),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,9 +24,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from segtui.app.keys import bind
+from segtui.app.plain import plain, plain_cells
 from segtui.app.widgets.bars import ProfileView, histogram_pair
 from segtui.app.widgets.readouts import evidence_lines, feature_lines, profile_for, traits
 from segtui.app.widgets.rule_editor import rule_name
@@ -109,12 +110,15 @@ def sample_why(
     """For each sampled user: the features that put it here rather than the next segment."""
     if space.X is None:
         return None
+    picked = sample_pick(mask).tolist()
+    if not picked:
+        return []  # a segment no user is in (a rule that matches nobody yet)
     found = explain_rows(
         users,
         labels,
         space.X,
         features,
-        sample_pick(mask).tolist(),
+        picked,
         names=space.names,
         rules=space.rules,
         noise_id=space.noise_id,
@@ -146,7 +150,7 @@ def distribution_table(rows: list[Distribution]) -> Table:
     table.add_column("range", no_wrap=True, style="dim")
     for row in rows:
         span = f"{number(row.low)} – {number(row.high)}"
-        table.add_row(row.feature, "segment", Text(row.segment, style="bold"), span)
+        table.add_row(plain(row.feature), "segment", Text(row.segment, style="bold"), span)
         table.add_row("", Text("everyone", style="dim"), Text(row.everyone, style="dim"), "")
     return table
 
@@ -337,6 +341,10 @@ class DetailScreen(Screen[int | None]):
         if not get_current_worker().is_cancelled:
             self.post_message(self.Computed(segment_id, found, columns, rows, described))
 
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        cast("SegtuiApp", self.app).worker_failed(event)  # its own failures reach the person
+
     @on(Computed)
     def _computed(self, message: Computed) -> None:
         if message.segment_id != self.segment_id:
@@ -346,9 +354,9 @@ class DetailScreen(Screen[int | None]):
         self.query_one("#detail-describe", Static).update(description_text(message.description))
         table = self.query_one("#detail-users", DataTable)
         table.clear(columns=True)
-        table.add_columns(*message.columns)
+        table.add_columns(*plain_cells(message.columns))
         for row in message.rows:
-            table.add_row(*row)
+            table.add_row(*plain_cells(row))
 
     def action_add_rule(self) -> None:
         """Add the described rule as a rule segment (an ordinary edit: ``u`` undoes it)."""

@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from segtui.app.keys import bind
+from segtui.app.plain import plain
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -29,7 +30,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
             if self.title_text:
-                box.border_title = self.title_text
+                box.border_title = plain(self.title_text)
             yield Static(self.question, classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="primary")
@@ -60,7 +61,7 @@ class MessageScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = plain(self.title_text)
             yield Static(self.body, classes="dialog-text", markup=False)
             hint = "enter: close" + ("   c: copy the command" if self.copy_text else "")
             yield Label(hint, classes="dialog-hint")
@@ -90,8 +91,8 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
-            yield OptionList(*[Option(label, id=value) for value, label in self.items])
+            box.border_title = plain(self.title_text)
+            yield OptionList(*[Option(plain(label), id=value) for value, label in self.items])
             yield Label("enter: choose   esc: cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -122,7 +123,7 @@ class PathScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = plain(self.title_text)
             yield Input(self.value, id="path-input", placeholder="path/to/file")
             yield Static("", id="path-error", classes="input-error")
             yield Label("enter: ok   esc: cancel", classes="dialog-hint")
@@ -134,7 +135,7 @@ class PathScreen(ModalScreen[str | None]):
         if not value:
             problem = "Type a path."
         if problem:
-            self.query_one("#path-error", Static).update(problem)
+            self.query_one("#path-error", Static).update(plain(problem))
             return
         self.dismiss(value)
 

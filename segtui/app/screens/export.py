@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Stati
 
 from segtui.app.keys import bind
 from segtui.app.pipeline import ExportRequest
+from segtui.app.plain import plain
 from segtui.app.widgets.markbox import MarkBox
 
 
@@ -77,7 +78,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
                 yield Static("", id="export-model-error", classes="input-error")
                 yield Label("Features to include (space toggles):")
                 yield SelectionList[str](
-                    *[(name, name, True) for name in self.features], id="export-features"
+                    *[(plain(name), name, True) for name in self.features], id="export-features"
                 )
                 yield Static("", id="export-features-error", classes="input-error")
             with Horizontal(classes="dialog-buttons"):
@@ -93,7 +94,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         if not model.has_focus:
             model.value = model_path_for(event.value.strip())
         self.query_one("#export-path-error", Static).update(
-            check_output(event.value.strip(), ".parquet") or ""
+            plain(check_output(event.value.strip(), ".parquet"))
         )
 
     @on(Input.Submitted)
@@ -116,7 +117,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         features = list(self.query_one("#export-features", SelectionList).selected)
         problems["#export-features-error"] = None
         for selector, problem in problems.items():
-            self.query_one(selector, Static).update(problem or "")
+            self.query_one(selector, Static).update(plain(problem))
         if any(problems.values()):
             return None
         return ExportRequest(

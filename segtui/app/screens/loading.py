@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from segtui.app.keys import bind
+from segtui.app.plain import plain
 from segtui.formatting import fixed, number
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class LoadingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="loading-box"):
             yield Static("segtui · Loading", id="loading-title")
-            yield Label(self._describe_paths(), id="loading-paths")
+            yield Label(plain(self._describe_paths()), id="loading-paths")
             yield Static("", id="loading-done")
             yield Label("Starting…", id="loading-stage")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
@@ -63,7 +64,7 @@ class LoadingScreen(Screen[None]):
         seconds = time.monotonic() - self._since
         if seconds >= 2:
             self.query_one("#loading-stage", Label).update(
-                f"{self._stage} · {fixed(seconds, '.0f')} s"
+                plain(f"{self._stage} · {fixed(seconds, '.0f')} s")
             )
 
     def show_progress(self, stage: str, fraction: float | None, rows: int | None) -> None:
@@ -72,7 +73,7 @@ class LoadingScreen(Screen[None]):
         if text != self._stage:
             self._stage = text
             self._since = time.monotonic()
-        self.query_one("#loading-stage", Label).update(self._stage)
+        self.query_one("#loading-stage", Label).update(plain(self._stage))
         bar = self.query_one(ProgressBar)
         if fraction is None:
             bar.update(total=None)
@@ -82,7 +83,7 @@ class LoadingScreen(Screen[None]):
     def show_loaded(self, summary: str, seconds: float) -> None:
         """The load finished: its counts stay on screen while the first fit runs."""
         self.query_one("#loading-done", Static).update(
-            f"✓ Loaded in {fixed(seconds, '.1f')} s: {summary}"
+            plain(f"✓ Loaded in {fixed(seconds, '.1f')} s: {summary}")
         )
         self._stage = "Fitting the first segments…"
         self._since = time.monotonic()
@@ -91,7 +92,7 @@ class LoadingScreen(Screen[None]):
     def show_failure(self, message: str) -> None:
         self.set_class(True, "-failed")
         self.query_one("#loading-stage", Label).update("Could not load the data.")
-        self.query_one("#loading-error", Static).update(message)
+        self.query_one("#loading-error", Static).update(plain(message))
         retry = self.query_one("#retry-path", Input)
         if not retry.value and self.paths:
             retry.value = self.paths[0]
@@ -100,7 +101,7 @@ class LoadingScreen(Screen[None]):
     def restart(self, paths: list[str]) -> None:
         self.paths = paths
         self.set_class(False, "-failed")
-        self.query_one("#loading-paths", Label).update(self._describe_paths())
+        self.query_one("#loading-paths", Label).update(plain(self._describe_paths()))
         self.query_one("#loading-error", Static).update("")
         self.query_one("#loading-done", Static).update("")
         self._since = time.monotonic()

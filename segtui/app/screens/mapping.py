@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from segtui.app.keys import bind
 from segtui.app.messages import PreviewReady, ReportReady
+from segtui.app.plain import plain, plain_cells
 from segtui.app.screens.dialogs import PathScreen, PickScreen
 from segtui.errors import InputError
 from segtui.formatting import number
@@ -97,7 +98,7 @@ class MappingScreen(Screen[None]):
                 Text("A users table (one row per user): there is no event mapping to review.")
             )
             return
-        self.query_one("#mapping-decisions", Static).update(Text("\n".join(loaded.decisions[:4])))
+        self.query_one("#mapping-decisions", Static).update(plain("\n".join(loaded.decisions[:4])))
         self._fill_mapping(loaded)
         self.query_one("#mapping-report", Static).update(
             Text("Reading the first rows…", style="dim")
@@ -114,13 +115,13 @@ class MappingScreen(Screen[None]):
         for canonical in CANONICAL_SCHEMA:
             if canonical in mapped:
                 source, how = mapped[canonical]
-                table.add_row(canonical, source, how, key=canonical)
+                table.add_row(canonical, *plain_cells((source, how)), key=canonical)
             elif canonical in loaded.derived:
                 how = loaded.derived[canonical]
-                cells = (Text(DERIVED, style="italic"), Text(how, style="italic"))
+                cells = (plain(DERIVED, style="italic"), plain(how, style="italic"))
                 table.add_row(canonical, *cells, key=canonical)
             else:
-                cells = (Text(NONE, style="dim"), Text("not mapped", style="dim"))
+                cells = (plain(NONE, style="dim"), plain("not mapped", style="dim"))
                 table.add_row(canonical, *cells, key=canonical)
         table.move_cursor(row=min(keep, table.row_count - 1))
 
@@ -138,15 +139,19 @@ class MappingScreen(Screen[None]):
         if not get_current_worker().is_cancelled:
             self.post_message(PreviewReady(frame))
 
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        cast("SegtuiApp", self.app).worker_failed(event)  # its own failures reach the person
+
     @on(PreviewReady)
     def _show_preview(self, message: PreviewReady) -> None:
         frame = message.frame
         grid = self.query_one("#preview-table", DataTable)
         grid.clear(columns=True)
         columns = [c for c in frame.columns if c not in ("file",)]
-        grid.add_columns(*columns)
+        grid.add_columns(*plain_cells(columns))
         for row in frame.select(columns).iter_rows():
-            grid.add_row(*[Text("—", style="dim") if v is None else str(v) for v in row])
+            grid.add_row(*[plain("—", style="dim") if v is None else plain(v) for v in row])
         dataset = self.segtui.dataset
         if dataset is None or dataset.loaded is None:
             return

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from segtui.app.plain import plain
 from segtui.app.widgets.scatter import rich_color
 from segtui.formatting import MISSING, fixed, number
 
@@ -64,7 +65,7 @@ def profile_table(
     for line in lines:
         lift = fixed(line.lift, ".1f")
         table.add_row(
-            line.name,
+            plain(line.name),
             number(line.mean),
             number(line.overall),
             lift if lift == MISSING else f"{lift}x",

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
+from textual.worker import Worker
 
 from segtui.errors import InputError
 from segtui.formatting import number
@@ -123,6 +124,10 @@ class RuleEditor(Vertical):
         except pl.exceptions.PolarsError:  # a feature this fit's users table lacks
             count = None
         self.post_message(self.Counted(rule_text, count))
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        cast("SegtuiApp", self.app).worker_failed(event)  # its own failures reach the person
 
     @on(Counted)
     def _counted(self, message: Counted) -> None:

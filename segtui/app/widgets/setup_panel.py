@@ -9,6 +9,7 @@ data, "keep current" after a refit question) the panel rebuilds itself from them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,6 +22,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from segtui.app.plain import plain
 from segtui.app.widgets.markbox import MarkBox
 from segtui.clustering.registry import ALGORITHMS
 from segtui.formatting import number
@@ -35,10 +37,12 @@ class FeatureBox(MarkBox):
     """A feature's checkbox; its description shows below the list when it has focus."""
 
     def __init__(self, name: str, description: str, value: bool) -> None:
-        super().__init__(name, value, id=f"feat-{name}", compact=True)
+        # A users table's column can be named anything; only a plain name makes a widget id.
+        ident = f"feat-{name}" if re.fullmatch(r"[A-Za-z0-9_-]+", name) else None
+        super().__init__(plain(name), value, id=ident, compact=True)
         self.feature = name
         self.description = description
-        self.tooltip = Text(description)  # data text (an event name) is never markup
+        self.tooltip = plain(description)  # data text (an event name) is never markup
 
 
 class Refusal(ValueError):
@@ -197,7 +201,7 @@ class SetupPanel(VerticalScroll):
         chosen = set(choices.features)
         boxes: list[Widget] = []
         for family, items in app.dataset.families().items():
-            boxes.append(Label(family, classes="family"))
+            boxes.append(Label(plain(family), classes="family"))
             boxes.extend(FeatureBox(name, text, name in chosen) for name, text in items)
         await features.mount_all(boxes)
 
@@ -339,9 +343,9 @@ class SetupPanel(VerticalScroll):
         widget = event.widget
         help_box = self.query_one("#feature-help", Static)
         if isinstance(widget, FeatureBox):
-            help_box.update(Text(f"{widget.feature}: {widget.description}"))
+            help_box.update(plain(f"{widget.feature}: {widget.description}"))
         elif widget.id and widget.id.startswith("param-"):
-            help_box.update(Text(str(widget.tooltip or "")))
+            help_box.update(plain(widget.tooltip))
 
     def focus_first(self) -> None:
         """Focus the first feature (or the algorithm when there are none)."""

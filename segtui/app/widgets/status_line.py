@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from segtui.app.plain import plain
 from segtui.app.widgets.readouts import diag_short
 from segtui.formatting import number
 
@@ -70,4 +71,4 @@ class StatusLine(Horizontal):
         self.refresh_text()
 
     def refresh_text(self) -> None:
-        self.query_one("#status", Label).update(status_text(cast("SegtuiApp", self.app)))
+        self.query_one("#status", Label).update(plain(status_text(cast("SegtuiApp", self.app))))
