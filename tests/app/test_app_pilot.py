@@ -392,12 +392,12 @@ async def test_named_rule_and_plain_rule(events_csv: Path) -> None:
     app = SegtuiApp([str(events_csv)], watch_terminal=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(pilot)
-        await pilot.press("a", *"Big spenders: revenue > 100")
+        await pilot.press("a", *"VIP by rule: revenue > 100")
         hint = str(app.screen.query_one("#rule-error").render())
-        assert "“Big spenders”" in hint
+        assert "“VIP by rule”" in hint
         await pilot.press("enter")
-        await settle(pilot, until=lambda: "Big spenders" in _names(app).values())
-        rule_id = next(i for i, name in _names(app).items() if name == "Big spenders")
+        await settle(pilot, until=lambda: "VIP by rule" in _names(app).values())
+        rule_id = next(i for i, name in _names(app).items() if name == "VIP by rule")
         assert app.segview.rules[rule_id] == "revenue > 100"
         users = app.dataset.users
         assert _sizes(app)[rule_id] == users.filter(users["revenue"] > 100).height > 0
