@@ -48,6 +48,7 @@ def find_ragged_rows(path: Path, delimiter: str, width: int, row_col: str) -> Ra
         new_columns=[_LINE],
         infer_schema=False,
         truncate_ragged_lines=True,
+        glob=False,
         row_index_name=_INDEX,
     )
     line = pl.col(_LINE)

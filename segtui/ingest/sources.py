@@ -14,6 +14,7 @@ import csv
 import glob
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -231,8 +232,15 @@ def sniff_delimiter(lines: Sequence[str], suffix: str = "") -> str:
     return best
 
 
+def literal_glob(path: str | Path) -> str:
+    """The path as a glob pattern matching only itself: polars' NDJSON reader always expands
+    globs (its CSV and parquet readers take ``glob=False``), so ``*``, ``?`` and ``[`` in a
+    file name are bracketed (``ev[1].ndjson`` -> ``ev[[]1].ndjson``)."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 def _ndjson_columns(path: Path) -> tuple[str, ...]:
-    lf = pl.scan_ndjson(path, infer_schema_length=NDJSON_SCHEMA_ROWS)
+    lf = pl.scan_ndjson(literal_glob(path), infer_schema_length=NDJSON_SCHEMA_ROWS)
     try:
         return tuple(flat_names(lf.collect_schema()))
     except (pl.exceptions.PolarsError, OSError) as error:
@@ -407,7 +415,9 @@ def _refuse_duplicate_names(path: Path, header: str, delimiter: str) -> None:
 
 def _csv_columns(path: Path, delimiter: str, shown: Path) -> tuple[str, ...]:
     try:
-        schema = pl.scan_csv(path, separator=delimiter, infer_schema=False).collect_schema()
+        schema = pl.scan_csv(
+            path, separator=delimiter, infer_schema=False, glob=False
+        ).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read the CSV header ({error})", file=shown) from error
     return tuple(schema.names())
@@ -415,8 +425,8 @@ def _csv_columns(path: Path, delimiter: str, shown: Path) -> tuple[str, ...]:
 
 def _parquet_format(path: Path) -> FileFormat:
     try:
-        schema = pl.scan_parquet(path).collect_schema()
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        schema = pl.scan_parquet(path, glob=False).collect_schema()
+        rows = pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read the parquet file ({error})", file=path) from error
     if rows == 0:
@@ -552,12 +562,13 @@ def scan_file(fmt: FileFormat, *, row_index: bool = True) -> pl.LazyFrame:
             row_index_name=index,
             row_index_offset=1,
             truncate_ragged_lines=True,
+            glob=False,
         )
     elif fmt.kind == "parquet":
-        lf = pl.scan_parquet(fmt.path, row_index_name=index, row_index_offset=1)
+        lf = pl.scan_parquet(fmt.path, row_index_name=index, row_index_offset=1, glob=False)
     elif fmt.kind == "ndjson":
         lf = pl.scan_ndjson(
-            fmt.path,
+            literal_glob(fmt.path),
             infer_schema_length=NDJSON_SCHEMA_ROWS,
             row_index_name=index,
             row_index_offset=1,
