@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 NONE = "(none)"
 DERIVED = "(derived)"
 PREVIEW_ROWS = 20
+PREVIEW_WIDTH = 40
+"""A preview column is at most this wide (a long URL is cut, not the whole table pushed)."""
 
 
 class MappingScreen(Screen[None]):
@@ -149,9 +151,17 @@ class MappingScreen(Screen[None]):
         grid = self.query_one("#preview-table", DataTable)
         grid.clear(columns=True)
         columns = [c for c in frame.columns if c not in ("file",)]
-        grid.add_columns(*plain_cells(columns))
-        for row in frame.select(columns).iter_rows():
-            grid.add_row(*[plain("—", style="dim") if v is None else plain(v) for v in row])
+        rows = [
+            [plain("—", style="dim") if v is None else plain(v) for v in row]
+            for row in frame.select(columns).iter_rows()
+        ]
+        # Widths from the cells themselves, set once: the table's own auto width follows rows
+        # added on a later refresh, so a screen drawn in between showed clipped columns.
+        for i, label in enumerate(plain_cells(columns)):
+            widest = max([label.cell_len, *(row[i].cell_len for row in rows)])
+            grid.add_column(label, width=min(widest, PREVIEW_WIDTH))
+        for row in rows:
+            grid.add_row(*row)
         dataset = self.segtui.dataset
         if dataset is None or dataset.loaded is None:
             return
