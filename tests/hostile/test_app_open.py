@@ -25,7 +25,7 @@ def _quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("segtui.ingest.wholefile.BOMB_RATIO", 100)
 
 
-async def _until(pilot, done, timeout: float = 60.0) -> None:
+async def _until(pilot, done, timeout: float = 180.0) -> None:
     started = time.monotonic()
     while not done():
         if time.monotonic() - started > timeout:
