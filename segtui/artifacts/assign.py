@@ -22,7 +22,7 @@ noise. A users-table model reads a users table with the same columns instead of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +72,7 @@ def _pairs(mapping: ColumnMapping, limit: int = 4) -> str:
     return ", ".join(pairs[:limit]) + (", ..." if len(pairs) > limit else "")
 
 
-def _load_options(
+def model_read_options(
     model: Model, given: LoadOptions | None, columns: Sequence[str]
 ) -> tuple[LoadOptions, list[str]]:
     """The caller's options; the model's mapping unless they name one; the model's session gap.
@@ -178,7 +178,7 @@ def model_users_with_messages(
         table = read_users_table(source, overrides, needed=model.columns)
         return table.users.select("user_id", *model.columns), []
     source = inspect_source(list(paths))
-    options, messages = _load_options(model, load_options, source.columns)
+    options, messages = model_read_options(model, load_options, source.columns)
     loaded = load_events(list(paths), options)
     if options.mapping is None and model.mapping is not None and messages:
         messages.append(f"mapping used: {_pairs(loaded.mapping, 12)}")
@@ -205,6 +205,17 @@ def _noise_remap(model: Model, base: np.ndarray) -> tuple[np.ndarray, int | None
     return np.where(base == noise, fresh, base), fresh
 
 
+def split_placer(model: Model, X: np.ndarray) -> Callable[[int, np.ndarray], np.ndarray]:
+    """Where the users (rows of ``X``) of a split segment go: the nearest part center."""
+
+    def nearest_part(index: int, mask: np.ndarray) -> np.ndarray:
+        split = model.splits[index]
+        state = CentroidState(split.centers, np.asarray(split.ids, dtype=np.int64))
+        return assign_new(state, X[mask])
+
+    return nearest_part
+
+
 def relabel_new_users(
     model: Model, base: np.ndarray, X: np.ndarray, users: pl.DataFrame
 ) -> tuple[np.ndarray, dict[int, str]]:
@@ -212,14 +223,8 @@ def relabel_new_users(
 
     Users of a split segment go to the nearest of its parts' centers (see the module docstring).
     """
-
-    def nearest_part(index: int, mask: np.ndarray) -> np.ndarray:
-        split = model.splits[index]
-        state = CentroidState(split.centers, np.asarray(split.ids, dtype=np.int64))
-        return assign_new(state, X[mask])
-
     saved = model.segmentation
-    return saved.relabel(base, users, nearest_part), saved.names
+    return saved.relabel(base, users, split_placer(model, X)), saved.names
 
 
 def assign_users(
@@ -245,10 +250,19 @@ def assign_users(
         users = users.sort("user_id")
     if users.height == 0:
         return pl.DataFrame(schema={"user_id": pl.Utf8, "segment": pl.Utf8, "segment_id": pl.Int32})
-    X = transform_users(m.prepare, users)
-    base, noise = _noise_remap(m, assign_new(m.state, X, should_stop))
-    labels, names = relabel_new_users(m, base, X, users)
+    labels, names, noise, _ = label_users(m, users, should_stop)
     return segments_frame(users, labels, names, [], None, noise)
+
+
+def label_users(
+    model: Model, users: pl.DataFrame, should_stop: ShouldStop | None = None
+) -> tuple[np.ndarray, dict[int, str], int | None, np.ndarray]:
+    """Final labels of a users table (rows in its order), the names, the noise id and the users
+    in the model's prepared space: what ``assign`` and ``watch`` both label with."""
+    X = transform_users(model.prepare, users)
+    base, noise = _noise_remap(model, assign_new(model.state, X, should_stop))
+    labels, names = relabel_new_users(model, base, X, users)
+    return labels, names, noise, X
 
 
 def assign(

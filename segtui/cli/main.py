@@ -23,6 +23,7 @@ from segtui.cli import (
     sample_cmd,
     segment_cmd,
     sql_cmd,
+    watch_cmd,
 )
 from segtui.cli.output import echo
 from segtui.errors import InputError, terminal_safe
@@ -100,6 +101,7 @@ app.command("assign")(segment_cmd.assign)
 app.command("sample")(sample_cmd.sample)
 app.command("explain")(explain_cmd.explain)
 app.command("sql")(sql_cmd.sql)
+app.add_typer(watch_cmd.watch_app, name="watch")
 
 
 def run() -> None:

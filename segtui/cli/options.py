@@ -180,8 +180,9 @@ FeaturesAsOfOpt = Annotated[
 """``features``."""
 
 
-def parse_as_of(text: str) -> datetime:
-    """``--as-of``: a date (00:00 UTC that day) or an ISO date-time (no offset means UTC)."""
+def parse_as_of(text: str, flag: str = "--as-of") -> datetime:
+    """``--as-of`` (or ``flag``): a date (00:00 UTC that day) or an ISO date-time (no offset
+    means UTC)."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -190,7 +191,7 @@ def parse_as_of(text: str) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(
-            f"--as-of {text!r} is not a date or date-time",
+            f"{flag} {text!r} is not a date or date-time",
             hint="Use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC unless an offset is given).",
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

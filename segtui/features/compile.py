@@ -141,18 +141,35 @@ def _node_expr(node: Node) -> pl.Expr:
     raise TypeError(f"unknown plan node {node!r}")
 
 
-def plan_query(events: pl.LazyFrame, plan: FeaturePlan) -> pl.LazyFrame:
-    """The plan as one lazy polars query: ``user_id`` then one column per output, by user_id."""
+def leaf_query(events: pl.LazyFrame, plan: FeaturePlan) -> pl.LazyFrame:
+    """The first stage: ``user_id`` then one column per leaf (named by :func:`leaf_names`),
+    one row per user, unsorted. ``watch`` keeps these per user and recomputes them only for the
+    users a batch touches."""
     schema = dict(events.collect_schema())
     if plan.as_of_us is not None:
         events = events.filter(pl.col("ts").dt.epoch("us") <= plan.as_of_us)
     leaves = [_leaf_expr(leaf, schema).alias(_leaf_name(i)) for i, leaf in enumerate(plan.leaves)]
+    return events.group_by("user_id").agg(leaves)
+
+
+def leaf_names(plan: FeaturePlan) -> list[str]:
+    """The column names :func:`leaf_query` gives the leaves, in plan order."""
+    return [_leaf_name(i) for i in range(len(plan.leaves))]
+
+
+def output_query(leaves: pl.LazyFrame, plan: FeaturePlan) -> pl.LazyFrame:
+    """The second stage: the features from a :func:`leaf_query` frame (every user's row, since
+    the reference time is the latest event of all of them), sorted by user_id."""
     finals = [
         _node_expr(out.value).cast(pl.Int64 if out.integer else pl.Float64).alias(out.name)
         for out in plan.outputs
     ]
-    aggregated = events.group_by("user_id").agg(leaves)
-    return aggregated.select(pl.col("user_id"), *finals).sort("user_id")
+    return leaves.select(pl.col("user_id"), *finals).sort("user_id")
+
+
+def plan_query(events: pl.LazyFrame, plan: FeaturePlan) -> pl.LazyFrame:
+    """The plan as one lazy polars query: ``user_id`` then one column per output, by user_id."""
+    return output_query(leaf_query(events, plan), plan)
 
 
 def build_feature_query(

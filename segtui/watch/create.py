@@ -1,0 +1,150 @@
+"""``watch init``: a state from a saved model and the events it was fitted on.
+
+The history is read the way ``assign`` reads it, stored as batch 0, and labelled: the starting
+labels are exactly ``segtui assign MODEL HISTORY...``'s, and no move is logged for them. The model
+is version 1 in ``models``. An existing state is refused unless ``force`` (then it is replaced
+only once the new one is complete: built beside it and renamed into place).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from segtui.artifacts.assign import as_model
+from segtui.artifacts.model import Model, model_to_json
+from segtui.errors import InputError
+from segtui.features.plan import Leaf, plan_features
+from segtui.ingest.events import CANONICAL_SCHEMA
+from segtui.watch.fold import Folded, Incoming, Layout, fold
+from segtui.watch.scoring import Thresholds
+from segtui.watch.sources import read_events
+from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, meta_value, run_lock, set_meta
+
+LATEST = Leaf("max", "ts", ())
+"""Each user's latest event time: the state's reference time is the largest."""
+_SQL_TYPES = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT"}
+
+
+def _sql_type(column: str) -> str:
+    dtype = CANONICAL_SCHEMA[column]
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ"
+    return _SQL_TYPES[type(dtype)]
+
+
+def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap: float) -> Layout:
+    """The state's layout: stored columns (derived sessions are not stored) and the plan."""
+    stored = tuple(c for c in columns if not (sessions_derived and c == "session_id"))
+    plan = plan_features(model.specs or [], list(columns))
+    if LATEST not in plan.leaves:  # the reference time is read from it (appending keeps indexes)
+        plan = replace(plan, leaves=(*plan.leaves, LATEST))
+    return Layout(stored, plan, sessions_derived, gap)
+
+
+def read_layout(con: duckdb.DuckDBPyConnection, model: Model) -> Layout:
+    """The layout a state was created with (its meta), with the plan built from ``model``."""
+    stored = json.loads(meta_value(con, "event_columns") or "[]")
+    derived = meta_value(con, "sessions_derived") == "true"
+    gap = float(meta_value(con, "session_gap_minutes") or 30)
+    columns = [c for c in CANONICAL_SCHEMA if c in stored or (derived and c == "session_id")]
+    return layout_for(model, columns, derived, gap)
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
+    cols = ", ".join(f'"{c}" {_sql_type(c)}' for c in layout.event_columns)
+    con.sql("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.sql(f"CREATE TABLE events (seq BIGINT, batch BIGINT, event_key UHUGEINT, {cols})")
+    con.sql(
+        "CREATE TABLE moves (user_id VARCHAR, from_segment VARCHAR, from_id BIGINT, "
+        'to_segment VARCHAR, to_id BIGINT, "at" TIMESTAMPTZ, batch BIGINT, reason VARCHAR, '
+        "logged_at TIMESTAMPTZ)"
+    )
+    con.sql(
+        "CREATE TABLE batches (batch BIGINT, source VARCHAR, rows_read BIGINT, rows_kept BIGINT, "
+        "rows_left_out BIGINT, duplicates BIGINT, users_touched BIGINT, moves BIGINT, "
+        "psi DOUBLE, mean_distance DOUBLE, reference_time TIMESTAMPTZ, "
+        "started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, seconds DOUBLE, model_version BIGINT)"
+    )
+    con.sql(
+        "CREATE TABLE models (version BIGINT, created_at TIMESTAMPTZ, reason VARCHAR, "
+        "model_json VARCHAR)"
+    )
+    con.sql('CREATE TABLE rejected (source VARCHAR, "at" TIMESTAMPTZ, message VARCHAR)')
+    # leaves, features and labels are created from the first batch's frames (their columns
+    # follow the model).
+
+
+@dataclass(frozen=True)
+class Created:
+    state: Path
+    folded: Folded
+    decisions: list[str]
+
+
+def create_state(
+    state: Path, model_path: Path, history: Sequence[Path], *, force: bool = False
+) -> Created:
+    """Build the state (see the module docstring)."""
+    state = Path(state)
+    if state.exists() and not force:
+        raise InputError(
+            "the watch state exists already",
+            file=state,
+            hint="Pass --force to replace it, or choose another STATE.",
+        )
+    model = as_model(model_path)
+    if model.kind == "users_table":
+        raise InputError(
+            "the model was built from a users table: watch folds in events",
+            file=model_path,
+            hint="Build the model with `segtui segment` on event files.",
+        )
+    read = read_events(model, list(history))
+    if read.events.height == 0:
+        raise InputError("the history has no events to start from", file=history[0])
+    loaded = read.loaded
+    layout = layout_for(model, loaded.columns, loaded.session_derived, loaded.session_gap_minutes)
+    building = state.with_name(f".{state.name}.building")
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with run_lock(state):
+        con = connect(building)
+        try:
+            _create_tables(con, layout)
+            now = datetime.now(UTC)
+            for key, value in {
+                "schema_version": str(SCHEMA_VERSION),
+                "model_version": "1",
+                "event_columns": json.dumps(list(layout.event_columns)),
+                "sessions_derived": "true" if layout.sessions_derived else "false",
+                "session_gap_minutes": str(layout.session_gap_minutes),
+                "created_at": now.isoformat(),
+                "model_file": str(model_path),
+            }.items():
+                set_meta(con, key, value)
+            con.sql(
+                "INSERT INTO models VALUES (1, ?, 'init', ?)",
+                params=[now, model_to_json(model.data)],
+            )
+            events = read.events.select(list(layout.event_columns))
+            incoming = Incoming(
+                "init: " + ", ".join(p.name for p in history),
+                events,
+                read.rows_read,
+                read.rows_left_out,
+            )
+            folded = fold(con, model, 1, layout, incoming, Thresholds(), batch=0, log_moves=False)
+            con.sql("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(building, state)
+        lock_path(state).touch()
+    return Created(state, folded, list(loaded.decisions))

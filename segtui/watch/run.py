@@ -1,0 +1,259 @@
+"""``watch run``: fold what arrives into the state, one transaction per batch.
+
+Files in an inbox are taken in name order, each exactly once (the ledger's ``source`` names them;
+a file split into parts names each part ``name#k/n``); a file that cannot be read is quarantined
+and the run goes on. Stdin is cut into micro-batches named ``stdin#n``. The database is opened for
+each batch and closed after its commit, so other readers get in between. SIGTERM and SIGINT let
+the batch in hand finish (or roll back) and end the run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import duckdb
+
+from segtui.artifacts.model import Model, parse_model
+from segtui.errors import InputError
+from segtui.watch.create import read_layout
+from segtui.watch.fold import Fault, Folded, Incoming, Layout, fold, no_fault
+from segtui.watch.scoring import Thresholds
+from segtui.watch.sources import (
+    chunk_file,
+    file_batches,
+    quarantine,
+    read_events,
+    ready_files,
+    split_batches,
+    stdin_chunks,
+)
+from segtui.watch.state import first_row, meta_value, run_lock, writing
+
+DEFAULT_POLL_SECONDS = 5.0
+DEFAULT_BATCH_EVENTS = 100_000
+DEFAULT_BATCH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` goes (the README lists the defaults; none of them ever refits)."""
+
+    once: bool = False
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    refit_drift: float | None = None
+    batch_events: int = DEFAULT_BATCH_EVENTS
+    batch_seconds: float = DEFAULT_BATCH_SECONDS
+
+    def lines(self) -> list[str]:
+        refit = "off" if self.refit_drift is None else f"when psi > {self.refit_drift:g}"
+        return [
+            f"thresholds: min margin {self.thresholds.min_margin:g}, "
+            f"min events {self.thresholds.min_events}; refit: {refit}; "
+            f"batches of at most {self.batch_events:,} events"
+        ]
+
+
+@dataclass
+class Current:
+    """What a run keeps between batches (read from the state at the start)."""
+
+    model: Model
+    version: int
+    layout: Layout
+    done: set[str]
+    next_batch: int
+
+
+def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[Model, int]:
+    version, text = first_row(
+        con, "SELECT version, model_json FROM models ORDER BY version DESC LIMIT 1"
+    )
+    return parse_model(json.loads(text)), int(version)
+
+
+def _current(con: duckdb.DuckDBPyConnection) -> Current:
+    model, version = latest_model(con)
+    done = {str(r[0]) for r in con.sql("SELECT source FROM batches").fetchall()}
+    last = first_row(con, "SELECT coalesce(max(batch), 0) FROM batches")[0]
+    return Current(model, version, read_layout(con, model), done, int(last) + 1)
+
+
+class Stopper:
+    """Set by SIGTERM/SIGINT: the batch in hand finishes, then the run ends."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __call__(self) -> bool:
+        return self.stopped
+
+    def stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopped = True
+
+
+@contextmanager
+def _signals(stopper: Stopper) -> Iterator[None]:
+    try:
+        old = {s: signal.signal(s, stopper.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: the caller stops the run another way
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _fold_one(
+    state: Path, current: Current, incoming: Incoming, options: RunOptions, fault: Fault
+) -> Folded:
+    with writing(state) as con:
+        folded = fold(
+            con,
+            current.model,
+            current.version,
+            current.layout,
+            incoming,
+            options.thresholds,
+            batch=current.next_batch,
+            fault=fault,
+        )
+    current.done.add(incoming.source)
+    current.next_batch += 1
+    return folded
+
+
+def _previous_parts(done: set[str], name: str) -> int | None:
+    for source in done:
+        if source.startswith(name + "#") and "/" in source:
+            return int(source.rsplit("/", 1)[1])
+    return None
+
+
+def _inbox_pass(
+    state: Path,
+    inbox: Path,
+    current: Current,
+    options: RunOptions,
+    say: Callable[[str], None],
+    fault: Fault,
+    stop: Callable[[], bool],
+) -> list[Folded]:
+    out: list[Folded] = []
+    for path in ready_files(inbox):
+        if stop():
+            break
+        if path.name in current.done:
+            continue
+        try:
+            parts = file_batches(
+                current.model, path, current.layout.event_columns, options.batch_events
+            )
+        except InputError as error:
+            message = f"{path.name}: {error.describe()}"
+            quarantine(inbox, path, message)
+            with writing(state) as con:
+                con.sql(
+                    "INSERT INTO rejected VALUES (?, ?, ?)",
+                    params=[path.name, datetime.now(UTC), message],
+                )
+            say(f"rejected {message} (moved to {inbox.name}/.rejected/)")
+            continue
+        earlier = _previous_parts(current.done, path.name)
+        if earlier is not None and earlier != len(parts):
+            raise InputError(
+                f"an earlier run split {path.name} into {earlier} parts; this --batch-events "
+                f"gives {len(parts)}",
+                file=path,
+                hint="Run again with the --batch-events of the earlier run.",
+            )
+        for part in parts:
+            if stop():
+                break
+            if part.source in current.done:
+                continue
+            folded = _fold_one(state, current, part, options, fault)
+            out.append(folded)
+            say(folded.line())
+    return out
+
+
+def _stdin_pass(
+    state: Path,
+    stream: IO[str],
+    current: Current,
+    options: RunOptions,
+    say: Callable[[str], None],
+    fault: Fault,
+    stop: Callable[[], bool],
+) -> list[Folded]:
+    out: list[Folded] = []
+    for chunk in stdin_chunks(stream, options.batch_events, options.batch_seconds, stop):
+        number = sum(1 for s in current.done if s.startswith("stdin#")) + 1
+        with chunk_file(chunk) as path:
+            try:
+                read = read_events(current.model, [path])
+            except InputError as error:
+                say(f"rejected stdin#{number}: {error.describe()}")
+                continue
+        for part in split_batches(
+            f"stdin#{number}", read, current.layout.event_columns, len(chunk) + 1
+        ):
+            folded = _fold_one(state, current, part, options, fault)
+            out.append(folded)
+            say(folded.line())
+    return out
+
+
+def run(
+    state: Path,
+    inbox: Path | None,
+    options: RunOptions,
+    say: Callable[[str], None],
+    *,
+    stdin: IO[str] | None = None,
+    fault: Fault = no_fault,
+    stopper: Stopper | None = None,
+) -> list[Folded]:
+    """Process the inbox (or stdin when ``inbox`` is None) until done (``once``) or stopped."""
+    state = Path(state)
+    if not state.is_file():
+        raise InputError("no watch state here", file=state, hint="Create it: segtui watch init.")
+    if inbox is not None and not inbox.is_dir():
+        raise InputError(
+            "the inbox is not a folder", file=inbox, hint="Give a folder, or - for stdin."
+        )
+    stopper = stopper or Stopper()
+    out: list[Folded] = []
+    with run_lock(state), _signals(stopper):
+        with writing(state) as con:
+            from segtui.watch.state import check_schema
+
+            check_schema(con, state)
+            current = _current(con)
+        say(f"model version {current.version}; " + options.lines()[0])
+        if inbox is None:
+            return _stdin_pass(state, stdin or sys.stdin, current, options, say, fault, stopper)
+        while True:
+            out += _inbox_pass(state, inbox, current, options, say, fault, stopper)
+            if options.once or stopper():
+                break
+            deadline = time.monotonic() + options.poll_seconds
+            while time.monotonic() < deadline and not stopper():
+                time.sleep(min(0.2, options.poll_seconds))
+    return out
+
+
+__all__ = ["RunOptions", "Stopper", "latest_model", "meta_value", "run"]

@@ -1,0 +1,216 @@
+"""Where batches come from: event files read with the model's mapping, an inbox folder, stdin.
+
+A file is read the way ``assign`` reads it (the model's mapping and session gap), into the
+canonical columns the state stores. A file larger than ``batch_events`` kept events is split into
+consecutive parts of that many events, in file order, so the same file always splits the same way
+and a run killed between parts resumes at the next part.
+
+An inbox file is ready when its name does not start with ``.`` nor end in ``.tmp``/``.part``
+and its size and modification time did not change between two looks; ready files are taken in
+name order. Stdin is read as lines (NDJSON, or CSV whose first line is the header) and cut into
+micro-batches of ``batch_events`` lines or ``batch_seconds`` seconds, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from segtui.artifacts.assign import model_read_options
+from segtui.artifacts.model import Model
+from segtui.errors import InputError
+from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents, load_events
+from segtui.ingest.sources import inspect_source
+from segtui.watch.fold import Incoming
+
+WAITING_SUFFIXES = (".tmp", ".part")
+REJECTED = ".rejected"
+
+
+@dataclass(frozen=True)
+class Read:
+    """Canonical events of one file and what reading it decided."""
+
+    events: pl.DataFrame
+    rows_read: int
+    rows_left_out: int
+    loaded: LoadedEvents
+
+
+def read_events(model: Model, paths: Sequence[Path]) -> Read:
+    """Read event files with the model's mapping: every canonical column the loader gives."""
+    source = inspect_source(list(paths))
+    options, _ = model_read_options(model, None, source.columns)
+    loaded = load_events(list(paths), options)
+    frame, report = loaded.collect_with_report(loaded.events)
+    return Read(frame, report.rows_read, report.rows_read - report.rows_kept, loaded)
+
+
+def conform(events: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The events in exactly the state's columns: missing ones null, others dropped."""
+    return events.select(
+        [
+            pl.col(c) if c in events.columns else pl.lit(None, CANONICAL_SCHEMA[c]).alias(c)
+            for c in columns
+        ]
+    )
+
+
+def split_batches(source: str, read: Read, columns: Sequence[str], size: int) -> list[Incoming]:
+    """One Incoming per part of at most ``size`` events, in file order; the reader's counts go
+    with the first part. Part sources are ``name#k/n`` when there is more than one."""
+    events = conform(read.events, columns)
+    n_parts = max(1, -(-events.height // size))
+    parts = []
+    for k in range(n_parts):
+        part = events.slice(k * size, size)
+        name = source if n_parts == 1 else f"{source}#{k + 1}/{n_parts}"
+        first = k == 0
+        parts.append(
+            Incoming(
+                name,
+                part,
+                read.rows_read if first else 0,
+                read.rows_left_out if first else 0,
+            )
+        )
+    return parts
+
+
+def _waiting(path: Path) -> bool:
+    name = path.name
+    return name.startswith(".") or name.endswith(WAITING_SUFFIXES)
+
+
+def ready_files(
+    inbox: Path, look_again: Callable[[], None] = lambda: time.sleep(0.25)
+) -> list[Path]:
+    """The inbox's files that are complete, in name order (see the module docstring)."""
+
+    def looks() -> dict[Path, tuple[int, int]]:
+        out = {}
+        for path in inbox.iterdir():
+            if path.is_file() and not _waiting(path):
+                st = path.stat()
+                out[path] = (st.st_size, st.st_mtime_ns)
+        return out
+
+    first = looks()
+    if not first:
+        return []
+    look_again()
+    second = looks()
+    return sorted((p for p, seen in first.items() if second.get(p) == seen), key=lambda p: p.name)
+
+
+def quarantine(inbox: Path, path: Path, message: str) -> Path:
+    """Move a file that cannot be read to ``INBOX/.rejected/`` with the message beside it."""
+    folder = inbox / REJECTED
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    note = folder / (path.name + ".error.txt")
+    note.write_text(message + "\n", encoding="utf-8")
+    os.replace(path, target)
+    return target
+
+
+# ---- stdin
+
+
+def _is_json(line: str) -> bool:
+    return line.lstrip().startswith("{")
+
+
+def stdin_chunks(
+    stream: IO[str], batch_events: int, batch_seconds: float, should_stop: Callable[[], bool]
+) -> Iterator[list[str]]:
+    """Lists of data lines (a CSV header is repeated on each chunk) until the stream closes."""
+    header: str | None = None
+    pending: list[str] = []
+    opened = time.monotonic()
+    for line in _lines(stream, 0.2):
+        if line is not None and line.strip():
+            if header is None and not _is_json(line):
+                header = line
+            else:
+                if not pending:
+                    opened = time.monotonic()
+                pending.append(line)
+        full = len(pending) >= batch_events
+        late = pending and time.monotonic() - opened >= batch_seconds
+        if full or late:
+            yield ([header] if header is not None else []) + pending
+            pending = []
+        if should_stop():
+            break
+    if pending:
+        yield ([header] if header is not None else []) + pending
+
+
+def _lines(stream: IO[str], timeout: float) -> Iterator[str | None]:
+    """The stream's lines (each ending in a newline), None whenever ``timeout`` seconds pass with
+    no complete line (so the caller can close a micro-batch on time); ends with the stream."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        fd = None
+    if fd is None:
+        for line in stream:
+            yield line if line.endswith("\n") else line + "\n"
+        return
+    buffer = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            yield None
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", errors="replace") + "\n"
+    if buffer:
+        yield buffer.decode("utf-8", errors="replace") + "\n"
+
+
+@contextlib.contextmanager
+def chunk_file(lines: list[str]) -> Iterator[Path]:
+    """A micro-batch as a temporary file the loader can read (NDJSON or CSV by its lines)."""
+    suffix = ".ndjson" if lines and _is_json(lines[0]) else ".csv"
+    with tempfile.TemporaryDirectory(prefix="segtui-stdin-") as folder:
+        path = Path(folder) / f"batch{suffix}"
+        path.write_text("".join(lines), encoding="utf-8")
+        yield path
+
+
+def file_batches(
+    model: Model, path: Path, columns: Sequence[str], batch_events: int
+) -> list[Incoming]:
+    """A file's batches; an InputError when it cannot be read."""
+    read = read_events(model, [path])
+    return split_batches(path.name, read, columns, batch_events)
+
+
+__all__ = [
+    "InputError",
+    "Read",
+    "chunk_file",
+    "conform",
+    "file_batches",
+    "quarantine",
+    "read_events",
+    "ready_files",
+    "split_batches",
+    "stdin_chunks",
+]
