@@ -77,6 +77,7 @@ def _create_tables(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
         "CREATE TABLE models (version BIGINT, created_at TIMESTAMPTZ, reason VARCHAR, "
         "model_json VARCHAR)"
     )
+    con.sql("CREATE TABLE sizes (batch BIGINT, segment_id BIGINT, segment VARCHAR, size BIGINT)")
     con.sql('CREATE TABLE rejected (source VARCHAR, "at" TIMESTAMPTZ, message VARCHAR)')
     # leaves, features and labels are created from the first batch's frames (their columns
     # follow the model).

@@ -30,7 +30,7 @@ from segtui.features.plan import FeaturePlan
 from segtui.formatting import number
 from segtui.ingest.sessions import derive_sessions
 from segtui.watch import drift
-from segtui.watch.scoring import Thresholds, hold_moves, score
+from segtui.watch.scoring import Thresholds, hold_moves, name_of, score
 from segtui.watch.state import first_row, read_frame
 
 FAULT_POINTS: tuple[str, ...] = (
@@ -330,7 +330,7 @@ def _fold(
         {
             "user_id": features["user_id"],
             "segment_id": final,
-            "segment": [names.get(int(i), f"Segment {int(i)}") for i in final],
+            "segment": [name_of(names, i) for i in final],
             "since_batch": since.astype(np.int64),
             "events_since_move": np.where(moved, 0, pending).astype(np.int64),
         }
@@ -357,6 +357,7 @@ def _fold(
             started,
         )
     sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
+    _record_sizes(con, batch, {int(k): int(v) for k, v in sizes.items()}, names)
     return Folded(
         batch=batch,
         source=incoming.source,
@@ -371,6 +372,24 @@ def _fold(
         reference_time=reference,
         seconds=0.0,
     )
+
+
+def _record_sizes(
+    con: duckdb.DuckDBPyConnection, batch: int, sizes: dict[int, int], names: dict[int, str]
+) -> None:
+    """Every segment's size after this batch (0 for a segment nobody is in now)."""
+    ids = sorted(set(names) | set(sizes))
+    rows = pl.DataFrame(
+        {
+            "batch": pl.Series([batch] * len(ids), dtype=pl.Int64),
+            "segment_id": pl.Series(ids, dtype=pl.Int64),
+            "segment": [name_of(names, i) for i in ids],
+            "size": pl.Series([sizes.get(i, 0) for i in ids], dtype=pl.Int64),
+        }
+    )
+    con.register("__sizes", rows.to_arrow())
+    con.sql("INSERT INTO sizes SELECT * FROM __sizes")
+    con.unregister("__sizes")
 
 
 def _us(value: int):
@@ -421,7 +440,7 @@ def _log_moves(
             "user_id": movers["user_id"],
             "from_segment": frame["segment"][rows],
             "from_id": from_id.cast(pl.Int64),
-            "to_segment": [names.get(int(i), f"Segment {int(i)}") for i in final[rows]],
+            "to_segment": [name_of(names, i) for i in final[rows]],
             "to_id": pl.Series(final[rows], dtype=pl.Int64),
             "at": pl.Series([reference] * len(rows), dtype=pl.Datetime("us", "UTC")),
             "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),

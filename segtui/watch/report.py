@@ -14,6 +14,7 @@ import polars as pl
 
 from segtui.artifacts.export import segments_frame
 from segtui.watch.run import latest_model
+from segtui.watch.scoring import name_of
 from segtui.watch.state import first_row, meta_value, read_frame, reading
 
 MOVES_COLUMNS: tuple[str, ...] = (
@@ -47,7 +48,7 @@ def status(state: Path) -> dict[str, Any]:
         segments = [
             {
                 "id": sid,
-                "name": names.get(sid, f"Segment {sid}"),
+                "name": name_of(names, sid),
                 "size": counted.get(sid, 0),
                 "share": counted.get(sid, 0) / users if users else 0.0,
             }

@@ -26,6 +26,7 @@ import polars as pl
 from segtui.artifacts.assign import label_users, split_placer
 from segtui.artifacts.model import Model
 from segtui.clustering.state import CentroidState, MixtureState
+from segtui.segments.names import NOISE_NAME
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,16 @@ class Scored:
 
 
 def score(model: Model, users: pl.DataFrame) -> Scored:
-    labels, names, _, X = label_users(model, users)
-    return Scored(np.asarray(labels, dtype=np.int64), names, X)
+    labels, names, noise, X = label_users(model, users)
+    named = dict(names)
+    if noise is not None:
+        named.setdefault(noise, NOISE_NAME)
+    return Scored(np.asarray(labels, dtype=np.int64), named, X)
+
+
+def name_of(names: dict[int, str], segment_id: int) -> str:
+    """A segment's name (``Segment N`` for an id the model never named), as exports say it."""
+    return names.get(int(segment_id), f"Segment {int(segment_id)}")
 
 
 def _base_costs(model: Model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -19,6 +19,8 @@ Tables (``SCHEMA_VERSION`` 1; the README lists their columns):
   model_version``.
 - ``models``: ``version, created_at, reason, model_json``.
 - ``rejected``: ``source, at, message``: files moved to ``INBOX/.rejected/``.
+- ``sizes``: ``batch, segment_id, segment, size``: every segment's size after each batch (what
+  the app draws over recent batches).
 
 DuckDB lets one process write a file at a time. ``watch run`` opens the database for each batch
 and closes it after the commit, so readers (``status``, ``moves``, ``export``, the app, any DuckDB
@@ -53,6 +55,7 @@ TABLES: tuple[str, ...] = (
     "batches",
     "models",
     "rejected",
+    "sizes",
 )
 READ_RETRY_SECONDS = 10.0
 """How long a reader waits for a batch being written (a batch takes seconds)."""
