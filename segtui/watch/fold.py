@@ -101,13 +101,32 @@ class Layout:
     session_gap_minutes: float
 
 
+OCCURRENCE = "__occurrence"
+"""The how-many-th identical row this is within its source (1, 2, ...): part of the event key."""
+
+
+def with_occurrence(events: pl.DataFrame) -> pl.DataFrame:
+    """Number identical rows within one source, in order, so that the same row twice in a file
+    (two real events at the same instant) is two events, and the file replayed is none."""
+    if OCCURRENCE in events.columns:
+        return events
+    cols = events.columns
+    if not cols:
+        return events.with_columns(pl.lit(1, pl.Int64).alias(OCCURRENCE))
+    return events.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64).over(cols) + 1).alias(OCCURRENCE)
+    )
+
+
 def _key_expr(columns: Sequence[str]) -> str:
-    """A stable 128-bit key of a row's canonical values (DuckDB's md5, not a process hash)."""
+    """A stable 128-bit key of a row's canonical values and its occurrence number (DuckDB's md5,
+    not a process-specific hash, so the key means the same in every run and version)."""
     parts = []
     for col in columns:
         ref = f'"{col}"'
         value = f"epoch_us({ref})::VARCHAR" if col == "ts" else f"{ref}::VARCHAR"
         parts.append(f"coalesce({value}, chr(0))")
+    parts.append(f"{OCCURRENCE}::VARCHAR")
     return f"md5_number(concat_ws(chr(31), {', '.join(parts)}))"
 
 
@@ -116,7 +135,8 @@ def _append_events(
 ) -> tuple[int, int]:
     """Append the batch's events not already held; (kept, duplicates dropped)."""
     cols = list(layout.event_columns)
-    frame = events.select(cols).with_row_index("__row")
+    frame = with_occurrence(events.select(cols)) if OCCURRENCE not in events.columns else events
+    frame = frame.select(*cols, OCCURRENCE).with_row_index("__row")
     con.register("__incoming", frame.to_arrow())
     quoted = ", ".join(f'"{c}"' for c in cols)
     con.sql(
@@ -133,6 +153,7 @@ def _append_events(
         f"SELECT {start} + row_number() OVER (ORDER BY __row), {batch}, event_key, {quoted} "
         "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM events) ORDER BY __row"
     )
+    con.sql("DROP TABLE __keyed")
     kept = first_row(con, "SELECT count(*) FROM events WHERE batch = ?", [batch])[0]
     return int(kept), int(dups)
 
