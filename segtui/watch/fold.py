@@ -413,6 +413,62 @@ def _record_sizes(
     con.unregister("__sizes")
 
 
+def apply_model(
+    con: duckdb.DuckDBPyConnection, model: Model, batch: int, reason: str, logged: datetime
+) -> int:
+    """Label every user with ``model`` (a refitted one) inside the caller's transaction: labels
+    replaced, a move with ``reason`` for each user whose label changed, this batch's sizes
+    replaced; the number of moves."""
+    features = read_frame(con, "SELECT * FROM features ORDER BY user_id")
+    old = features.select("user_id").join(
+        read_frame(con, "SELECT * FROM labels"), on="user_id", how="left"
+    )
+    scored = score(model, features)
+    current = old["segment_id"].fill_null(-1).to_numpy().astype(np.int64)
+    final = scored.proposed
+    moved = final != current
+    labels = old.with_columns(
+        pl.Series("segment_id", final, dtype=pl.Int64),
+        pl.Series("segment", [name_of(scored.names, i) for i in final], dtype=pl.Utf8),
+        pl.when(pl.Series(moved)).then(batch).otherwise(pl.col("since_batch")).alias("since_batch"),
+        pl.when(pl.Series(moved))
+        .then(0)
+        .otherwise(pl.col("events_since_move"))
+        .alias("events_since_move"),
+    )
+    _replace(con, "labels", labels)
+    reference = first_row(con, "SELECT reference_time FROM batches WHERE batch = ?", [batch])
+    rows = np.flatnonzero(moved)
+    frame = pl.DataFrame(
+        {
+            "user_id": old["user_id"][rows],
+            "from_segment": old["segment"][rows],
+            "from_id": old["segment_id"][rows].cast(pl.Int64),
+            "to_segment": [name_of(scored.names, i) for i in final[rows]],
+            "to_id": pl.Series(final[rows], dtype=pl.Int64),
+            "at": pl.Series(
+                [reference[0] if reference else None] * len(rows), dtype=pl.Datetime("us", "UTC")
+            ),
+            "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),
+            "reason": [reason] * len(rows),
+            "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
+        }
+    )
+    _insert_moves(con, frame)
+    con.sql("DELETE FROM sizes WHERE batch = ?", params=[batch])
+    ids, counts = np.unique(final, return_counts=True)
+    _record_sizes(
+        con, batch, {int(i): int(n) for i, n in zip(ids, counts, strict=True)}, scored.names
+    )
+    return len(rows)
+
+
+def _insert_moves(con: duckdb.DuckDBPyConnection, moves: pl.DataFrame) -> None:
+    con.register("__moves", moves.to_arrow())
+    con.sql("INSERT INTO moves SELECT * FROM __moves")
+    con.unregister("__moves")
+
+
 def _us(value: int):
     from datetime import timedelta
 
@@ -469,7 +525,5 @@ def _log_moves(
             "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
         }
     )
-    con.register("__moves", moves.to_arrow())
-    con.sql("INSERT INTO moves SELECT * FROM __moves")
-    con.unregister("__moves")
+    _insert_moves(con, moves)
     return len(rows)

@@ -26,7 +26,8 @@ import duckdb
 from segtui.artifacts.model import Model, parse_model
 from segtui.errors import InputError
 from segtui.watch.create import read_layout
-from segtui.watch.fold import Fault, Folded, Incoming, Layout, fold, no_fault
+from segtui.watch.fold import REFIT, Fault, Folded, Incoming, Layout, apply_model, fold, no_fault
+from segtui.watch.refit import refit_model, request_path, used_ids, write_version
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import (
     chunk_file,
@@ -37,7 +38,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import first_row, meta_value, run_lock, writing
+from segtui.watch.state import check_schema, first_row, meta_value, read_frame, run_lock, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -135,6 +136,61 @@ def _fold_one(
     return folded
 
 
+def _refit(state: Path, current: Current, reason: str) -> str:
+    """Refit the model on every user's features now (one transaction); the line to print."""
+    batch = current.next_batch - 1
+    with writing(state) as con:
+        con.sql("BEGIN TRANSACTION")
+        try:
+            features = read_frame(con, "SELECT * FROM features ORDER BY user_id")
+            refitted = refit_model(current.model, features, used_ids(con))
+            version, written = write_version(state, con, refitted.data, reason)
+            model = parse_model(refitted.data)
+            moved = apply_model(con, model, batch, REFIT, datetime.now(UTC))
+            con.sql("COMMIT")
+        except BaseException:
+            con.sql("ROLLBACK")
+            raise
+    current.model, current.version = model, version
+    where = f"; wrote {written}" if written is not None else ""
+    return f"refit ({reason}): model version {version}; {refitted.line()}; {moved:,} moves{where}"
+
+
+def _maybe_refit(
+    state: Path,
+    current: Current,
+    options: RunOptions,
+    folded: Folded | None,
+    say: Callable[[str], None],
+) -> None:
+    """Refit when the drift passed the threshold, or when someone asked (the app's key)."""
+    asked = request_path(state)
+    if asked.exists():
+        asked.unlink(missing_ok=True)
+        say(_refit(state, current, "asked"))
+    elif (
+        folded is not None and options.refit_drift is not None and folded.psi > options.refit_drift
+    ):
+        say(_refit(state, current, f"psi {folded.psi:.3f} > {options.refit_drift:g}"))
+
+
+def refit_state(state: Path) -> str:
+    """Refit now when no run holds the state; else ask the running process (``STATE.refit``)."""
+    try:
+        with run_lock(state):
+            with writing(state) as con:
+                check_schema(con, state)
+                current = _current(con)
+            if current.next_batch == 1 and not current.done:
+                raise InputError("the state has no batch yet", file=state)
+            return _refit(state, current, "asked")
+    except InputError as error:
+        if "being run already" not in error.describe():
+            raise
+    request_path(state).touch()
+    return "asked the running `segtui watch run` to refit after its current batch"
+
+
 def _previous_parts(done: set[str], name: str) -> int | None:
     for source in done:
         if source.startswith(name + "#") and "/" in source:
@@ -187,6 +243,7 @@ def _inbox_pass(
             folded = _fold_one(state, current, part, options, fault)
             out.append(folded)
             say(folded.line())
+            _maybe_refit(state, current, options, folded, say)
     return out
 
 
@@ -214,6 +271,7 @@ def _stdin_pass(
             folded = _fold_one(state, current, part, options, fault)
             out.append(folded)
             say(folded.line())
+            _maybe_refit(state, current, options, folded, say)
     return out
 
 
@@ -239,8 +297,6 @@ def run(
     out: list[Folded] = []
     with run_lock(state), _signals(stopper):
         with writing(state) as con:
-            from segtui.watch.state import check_schema
-
             check_schema(con, state)
             current = _current(con)
         say(f"model version {current.version}; " + options.lines()[0])
@@ -248,6 +304,7 @@ def run(
             return _stdin_pass(state, stdin or sys.stdin, current, options, say, fault, stopper)
         while True:
             out += _inbox_pass(state, inbox, current, options, say, fault, stopper)
+            _maybe_refit(state, current, options, None, say)
             if options.once or stopper():
                 break
             deadline = time.monotonic() + options.poll_seconds
