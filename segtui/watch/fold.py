@@ -144,16 +144,23 @@ def _append_events(
         f"{_key_expr(cols)} AS event_key FROM __incoming"
     )
     con.unregister("__incoming")
+    # The keys already held: the batch's keys are the small side of the join, so the history
+    # is scanned once (its key column) and never hashed.
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM events "
+        "WHERE event_key IN (SELECT event_key FROM __keyed)"
+    )
     dups = first_row(
-        con, "SELECT count(*) FROM __keyed WHERE event_key IN (SELECT event_key FROM events)"
+        con, "SELECT count(*) FROM __keyed WHERE event_key IN (SELECT event_key FROM __held)"
     )[0]
     start = first_row(con, "SELECT coalesce(max(seq), 0) FROM events")[0]
     con.sql(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
         f"SELECT {start} + row_number() OVER (ORDER BY __row), {batch}, event_key, {quoted} "
-        "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM events) ORDER BY __row"
+        "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM __held) ORDER BY __row"
     )
     con.sql("DROP TABLE __keyed")
+    con.sql("DROP TABLE __held")
     kept = first_row(con, "SELECT count(*) FROM events WHERE batch = ?", [batch])[0]
     return int(kept), int(dups)
 
