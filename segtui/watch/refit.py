@@ -41,7 +41,9 @@ from segtui.errors import InputError
 from segtui.fileio import atomic_write
 from segtui.segments.names import generate_names
 from segtui.segments.profiles import profile_segments
-from segtui.watch.state import first_row, meta_value, read_frame
+from segtui.watch.current import Current, load_current
+from segtui.watch.fold import REFIT, apply_model
+from segtui.watch.state import check_schema, first_row, meta_value, read_frame, run_lock, writing
 
 REFITTABLE = ("kmeans", "minibatch_kmeans", "gmm")
 MATCH_SHARE = 0.5
@@ -239,8 +241,38 @@ def request_path(state: Path) -> Path:
     return state.with_name(state.name + ".refit")
 
 
-def refit_now(state: Path) -> str:
-    """Refit the state's model now, or at the running process's next batch; what happened."""
-    from segtui.watch.run import refit_state  # the run owns the transaction and the moves
+def refit_in_state(state: Path, current: Current, reason: str) -> str:
+    """Refit the model on every user's features now (one transaction); the line to print."""
+    batch = current.next_batch - 1
+    with writing(state) as con:
+        con.sql("BEGIN TRANSACTION")
+        try:
+            features = read_frame(con, "SELECT * FROM features ORDER BY user_id")
+            refitted = refit_model(current.model, features, used_ids(con))
+            version, written = write_version(state, con, refitted.data, reason)
+            model = parse_model(refitted.data)
+            moved = apply_model(con, model, batch, REFIT, datetime.now(UTC))
+            con.sql("COMMIT")
+        except BaseException:
+            con.sql("ROLLBACK")
+            raise
+    current.model, current.version = model, version
+    where = f"; wrote {written}" if written is not None else ""
+    return f"refit ({reason}): model version {version}; {refitted.line()}; {moved:,} moves{where}"
 
-    return refit_state(Path(state))
+
+def refit_now(state: Path) -> str:
+    """Refit now when no run holds the state; else ask the running process (``STATE.refit``)."""
+    try:
+        with run_lock(state):
+            with writing(state) as con:
+                check_schema(con, state)
+                current = load_current(con)
+            if current.next_batch == 1 and not current.done:
+                raise InputError("the state has no batch yet", file=state)
+            return refit_in_state(state, current, "asked")
+    except InputError as error:
+        if "being run already" not in error.describe():
+            raise
+    request_path(state).touch()
+    return "asked the running `segtui watch run` to refit after its current batch"

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from segtui.artifacts.export import segments_frame
-from segtui.watch.run import latest_model
+from segtui.watch.current import latest_model
 from segtui.watch.scoring import name_of
 from segtui.watch.state import first_row, meta_value, read_frame, reading
 

@@ -9,7 +9,6 @@ the batch in hand finish (or roll back) and end the run.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
@@ -21,13 +20,10 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-import duckdb
-
-from segtui.artifacts.model import Model, parse_model
 from segtui.errors import InputError
-from segtui.watch.create import read_layout
-from segtui.watch.fold import REFIT, Fault, Folded, Incoming, Layout, apply_model, fold, no_fault
-from segtui.watch.refit import refit_model, request_path, used_ids, write_version
+from segtui.watch.current import Current, load_current
+from segtui.watch.fold import Fault, Folded, Incoming, fold, no_fault
+from segtui.watch.refit import refit_in_state, request_path
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import (
     chunk_file,
@@ -38,7 +34,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import check_schema, first_row, meta_value, read_frame, run_lock, writing
+from segtui.watch.state import check_schema, run_lock, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -63,31 +59,6 @@ class RunOptions:
             f"min events {self.thresholds.min_events}; refit: {refit}; "
             f"batches of at most {self.batch_events:,} events"
         ]
-
-
-@dataclass
-class Current:
-    """What a run keeps between batches (read from the state at the start)."""
-
-    model: Model
-    version: int
-    layout: Layout
-    done: set[str]
-    next_batch: int
-
-
-def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[Model, int]:
-    version, text = first_row(
-        con, "SELECT version, model_json FROM models ORDER BY version DESC LIMIT 1"
-    )
-    return parse_model(json.loads(text)), int(version)
-
-
-def _current(con: duckdb.DuckDBPyConnection) -> Current:
-    model, version = latest_model(con)
-    done = {str(r[0]) for r in con.sql("SELECT source FROM batches").fetchall()}
-    last = first_row(con, "SELECT coalesce(max(batch), 0) FROM batches")[0]
-    return Current(model, version, read_layout(con, model), done, int(last) + 1)
 
 
 class Stopper:
@@ -136,26 +107,6 @@ def _fold_one(
     return folded
 
 
-def _refit(state: Path, current: Current, reason: str) -> str:
-    """Refit the model on every user's features now (one transaction); the line to print."""
-    batch = current.next_batch - 1
-    with writing(state) as con:
-        con.sql("BEGIN TRANSACTION")
-        try:
-            features = read_frame(con, "SELECT * FROM features ORDER BY user_id")
-            refitted = refit_model(current.model, features, used_ids(con))
-            version, written = write_version(state, con, refitted.data, reason)
-            model = parse_model(refitted.data)
-            moved = apply_model(con, model, batch, REFIT, datetime.now(UTC))
-            con.sql("COMMIT")
-        except BaseException:
-            con.sql("ROLLBACK")
-            raise
-    current.model, current.version = model, version
-    where = f"; wrote {written}" if written is not None else ""
-    return f"refit ({reason}): model version {version}; {refitted.line()}; {moved:,} moves{where}"
-
-
 def _maybe_refit(
     state: Path,
     current: Current,
@@ -167,28 +118,11 @@ def _maybe_refit(
     asked = request_path(state)
     if asked.exists():
         asked.unlink(missing_ok=True)
-        say(_refit(state, current, "asked"))
+        say(refit_in_state(state, current, "asked"))
     elif (
         folded is not None and options.refit_drift is not None and folded.psi > options.refit_drift
     ):
-        say(_refit(state, current, f"psi {folded.psi:.3f} > {options.refit_drift:g}"))
-
-
-def refit_state(state: Path) -> str:
-    """Refit now when no run holds the state; else ask the running process (``STATE.refit``)."""
-    try:
-        with run_lock(state):
-            with writing(state) as con:
-                check_schema(con, state)
-                current = _current(con)
-            if current.next_batch == 1 and not current.done:
-                raise InputError("the state has no batch yet", file=state)
-            return _refit(state, current, "asked")
-    except InputError as error:
-        if "being run already" not in error.describe():
-            raise
-    request_path(state).touch()
-    return "asked the running `segtui watch run` to refit after its current batch"
+        say(refit_in_state(state, current, f"psi {folded.psi:.3f} > {options.refit_drift:g}"))
 
 
 def _previous_parts(done: set[str], name: str) -> int | None:
@@ -298,7 +232,7 @@ def run(
     with run_lock(state), _signals(stopper):
         with writing(state) as con:
             check_schema(con, state)
-            current = _current(con)
+            current = load_current(con)
         say(f"model version {current.version}; " + options.lines()[0])
         if inbox is None:
             return _stdin_pass(state, stdin or sys.stdin, current, options, say, fault, stopper)
@@ -313,4 +247,4 @@ def run(
     return out
 
 
-__all__ = ["RunOptions", "Stopper", "latest_model", "meta_value", "run"]
+__all__ = ["RunOptions", "Stopper", "run"]
