@@ -2,11 +2,14 @@
 
 Per batch: the new events are keyed and appended (a row whose key an earlier batch already holds
 is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) is recomputed
-for the users the batch touched, from all their events; the features of every user are computed
-from the leaves at the new reference time (the latest event seen), because time-relative features
-age for everyone; every user is labelled again (vectorised) and the thresholds applied; the users
-whose label changed get a row in ``moves``; the ledger gets the batch's row. Nothing of it is
-visible until the commit, so a process killed at any point leaves the state as it was.
+for the users the batch touched, from all their events; features are the second stage over the
+leaves at the reference time (the latest event seen): the ``features`` view computes them for
+every user whenever it is read, so time-relative features age for everyone without rewriting a
+table. Users are labelled again (vectorised) and the thresholds applied: every user when the
+clustering features or a rule segment depend on the reference time (they age), else only the
+users the batch touched (nobody else's features changed). Users whose label changed get a row in
+``moves``; the ledger gets the batch's row. Nothing of it is visible until the commit, so a
+process killed at any point leaves the state as it was.
 
 ``fault`` is called with a point's name at each step (:data:`FAULT_POINTS`): the tests kill the
 process there to prove the claim above.
@@ -16,8 +19,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -25,13 +28,15 @@ import polars as pl
 
 from segtui.artifacts.model import Model
 from segtui.clustering.prepare import transform_users
-from segtui.features.compile import leaf_query, output_query
-from segtui.features.plan import FeaturePlan
+from segtui.features.compile import leaf_names, leaf_query, output_query
+from segtui.features.plan import FeaturePlan, Leaf, uses_reference, with_reference
+from segtui.features.sql import output_sql
 from segtui.formatting import number
 from segtui.ingest.sessions import derive_sessions
+from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
 from segtui.watch.scoring import Thresholds, hold_moves, name_of, score
-from segtui.watch.state import first_row, read_frame
+from segtui.watch.state import first_row, meta_value, read_frame, set_meta
 
 FAULT_POINTS: tuple[str, ...] = (
     "batch-read",
@@ -44,7 +49,6 @@ FAULT_POINTS: tuple[str, ...] = (
 Fault = Callable[[str], None]
 NEW_USER = "new user"
 REFIT = "refit"
-KEY_SEPARATOR = "\x1f"
 REASON_FEATURES = 2
 
 
@@ -165,34 +169,50 @@ def _append_events(
     return int(kept), int(dups)
 
 
-def _touched_leaves(con: duckdb.DuckDBPyConnection, layout: Layout, batch: int) -> pl.DataFrame:
-    """The leaves of the users this batch touched, from all their events, in arrival order."""
+LABEL_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.Utf8(),
+    "segment_id": pl.Int64(),
+    "segment": pl.Utf8(),
+    "since_batch": pl.Int64(),
+    "events_since_move": pl.Int64(),
+    "distance": pl.Float64(),
+}
+"""``labels``: ``distance`` is the user's distance to the nearest center (a mixture's nearest
+mean) in the prepared space, null for density models; drift's mean distance averages it."""
+
+
+def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:
+    """All events of the users in relation ``users`` (a ``user_id`` column), arrival order."""
     quoted = ", ".join(f'"{c}"' for c in layout.event_columns)
-    events = read_frame(
+    return read_frame(
         con,
-        f"SELECT {quoted} FROM events WHERE user_id IN "
-        f"(SELECT DISTINCT user_id FROM events WHERE batch = {batch}) ORDER BY seq",
+        f"SELECT {quoted} FROM events WHERE user_id IN (SELECT user_id FROM {users}) ORDER BY seq",
     )
+
+
+def _leaves_of(events: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     lazy = events.lazy()
     if layout.sessions_derived:
         lazy = derive_sessions(lazy, layout.session_gap_minutes)
-    return leaf_query(lazy, layout.plan).collect()
+    return leaf_query(lazy, layout.plan).collect().sort("user_id")
 
 
-def _write_leaves(con: duckdb.DuckDBPyConnection, leaves: pl.DataFrame, first: bool) -> None:
-    con.register("__leaves", leaves.to_arrow())
-    if first:
-        con.sql("CREATE OR REPLACE TABLE leaves AS SELECT * FROM __leaves")
+def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register(name, frame.to_arrow())
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame, everyone: bool
+) -> None:
+    """Put ``rows`` in ``table`` in place of the rows of the same users (all rows when
+    ``everyone``: the table is replaced)."""
+    _registered(con, "__rows", rows)
+    if everyone:
+        con.sql(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM __rows")
     else:
-        con.sql("DELETE FROM leaves WHERE user_id IN (SELECT user_id FROM __leaves)")
-        con.sql("INSERT INTO leaves SELECT * FROM __leaves")
-    con.unregister("__leaves")
-
-
-def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("__frame", frame.to_arrow())
-    con.sql(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM __frame")
-    con.unregister("__frame")
+        con.sql(f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM __rows)")
+        con.sql(f"INSERT INTO {table} SELECT * FROM __rows")
+    con.unregister("__rows")
 
 
 def _value_text(value: object) -> str:
@@ -226,6 +246,26 @@ def _reference_sizes(model: Model) -> dict[int, int]:
     return {int(s["id"]): int(s.get("size", 0)) for s in model.data.get("segments", [])}
 
 
+def ages(model: Model, plan: FeaturePlan) -> bool:
+    """Whether labels can change without new events: a clustering feature depends on the
+    reference time, or a rule segment may read one."""
+    clustered = {f.name for f in model.prepare.features}
+    if model.segmentation.rule_ids:
+        return any(uses_reference(out.value) for out in plan.outputs)
+    return any(uses_reference(out.value) for out in plan.outputs if out.name in clustered)
+
+
+def _us_time(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
+
+
+def _ts_leaf(plan: FeaturePlan) -> str:
+    """The leaf holding each user's latest event time (the layout adds it when missing)."""
+    return leaf_names(plan)[plan.leaves.index(Leaf("max", "ts", ()))]
+
+
 def fold(
     con: duckdb.DuckDBPyConnection,
     model: Model,
@@ -245,20 +285,8 @@ def fold(
     fault("batch-read")
     con.sql("BEGIN TRANSACTION")
     try:
-        folded = _fold(
-            con,
-            model,
-            model_version,
-            layout,
-            incoming,
-            thresholds,
-            batch,
-            log_moves,
-            fault,
-            started,
-        )
-        seconds = time.perf_counter() - clock
-        folded = _with_seconds(folded, seconds)
+        folded = _fold(con, model, layout, incoming, thresholds, batch, log_moves, fault, started)
+        folded = replace(folded, seconds=time.perf_counter() - clock)
         _ledger(con, folded, started, now(), model_version)
         fault("before-commit")
         con.sql("COMMIT")
@@ -267,12 +295,6 @@ def fold(
         raise
     fault("after-commit")
     return folded
-
-
-def _with_seconds(folded: Folded, seconds: float) -> Folded:
-    from dataclasses import replace
-
-    return replace(folded, seconds=seconds)
 
 
 def _ledger(
@@ -303,7 +325,6 @@ def _ledger(
 def _fold(
     con: duckdb.DuckDBPyConnection,
     model: Model,
-    model_version: int,
     layout: Layout,
     incoming: Incoming,
     thresholds: Thresholds,
@@ -312,80 +333,64 @@ def _fold(
     fault: Fault,
     started: datetime,
 ) -> Folded:
+    first = batch == 0
     kept, dups = _append_events(con, layout, incoming.events, batch)
     fault("events-written")
-    touched = _touched_leaves(con, layout, batch)
-    first = batch == 0
-    _write_leaves(con, touched, first)
-    fault("leaves-written")
-    leaves = read_frame(con, "SELECT * FROM leaves")
-    features = output_query(leaves.lazy(), layout.plan).collect()
-    features = features.select("user_id", *model.columns)
-    new_events = read_frame(
-        con, f"SELECT user_id, count(*)::BIGINT AS n FROM events WHERE batch = {batch} GROUP BY 1"
-    ).with_columns(pl.col("user_id").cast(pl.Utf8))
+    counts = read_frame(
+        con,
+        "SELECT user_id, count(*)::BIGINT AS new_events FROM events WHERE batch = ? GROUP BY 1",
+        [batch],
+    )
+    _registered(con, "__touched", counts.select("user_id"))
+    touched = _leaves_of(_events_of(con, layout, "__touched"), layout)
+    before = (
+        touched.clear()
+        if first
+        else read_frame(
+            con, "SELECT * FROM leaves WHERE user_id IN (SELECT user_id FROM __touched)"
+        )
+    )
+    con.unregister("__touched")
+    old_ref = None if first else meta_value(con, "reference_us")
     if first:
-        old_labels = pl.DataFrame(
-            schema={
-                "user_id": pl.Utf8,
-                "segment_id": pl.Int64,
-                "segment": pl.Utf8,
-                "since_batch": pl.Int64,
-                "events_since_move": pl.Int64,
-            }
+        _registered(con, "__rows", touched)
+        con.sql("CREATE OR REPLACE TABLE leaves AS SELECT * FROM __rows")
+        con.unregister("__rows")
+        columns = ", ".join(sql_quote(c) for c in ["user_id", *model.columns])
+        every = output_sql(layout.plan, "duckdb", "leaves")
+        con.sql(
+            f"CREATE OR REPLACE VIEW features AS SELECT {columns} FROM ({every}) ORDER BY user_id"
         )
-        old_features = features.clear()
     else:
-        old_labels = read_frame(con, "SELECT * FROM labels")
-        old_features = read_frame(con, "SELECT * FROM features")
-    frame = (
-        features.select("user_id")
-        .join(old_labels, on="user_id", how="left")
-        .join(new_events, on="user_id", how="left")
-        .with_columns(
-            (pl.col("events_since_move").fill_null(0) + pl.col("n").fill_null(0)).alias("pending")
-        )
-    )
-    scored = score(model, features)
-    has_current = frame["segment_id"].is_not_null().to_numpy()
-    current = frame["segment_id"].fill_null(-1).to_numpy().astype(np.int64)
-    pending = frame["pending"].to_numpy().astype(np.int64)
-    final = hold_moves(model, scored, features, current, has_current, pending, thresholds)
-    moved = ~has_current | (final != current)
-    names = scored.names
-    since = np.where(moved, batch, frame["since_batch"].fill_null(batch).to_numpy())
-    labels = pl.DataFrame(
-        {
-            "user_id": features["user_id"],
-            "segment_id": final,
-            "segment": [name_of(names, i) for i in final],
-            "since_batch": since.astype(np.int64),
-            "events_since_move": np.where(moved, 0, pending).astype(np.int64),
-        }
-    )
-    _replace(con, "features", features)
-    _replace(con, "labels", labels)
-    fault("labels-written")
-    ref_us = leaves[_ts_leaf(layout.plan)].max() if leaves.height else None
-    reference = None if ref_us is None else datetime.fromtimestamp(0, UTC) + _us(ref_us)
+        _replace_rows(con, "leaves", touched, everyone=False)
+    fault("leaves-written")
+    latest = touched[_ts_leaf(layout.plan)].max() if touched.height else None
+    known = [int(v) for v in (old_ref, latest) if v is not None]
+    ref_us = max(known) if known else None
+    if ref_us is not None:
+        set_meta(con, "reference_us", str(ref_us))
+    everyone = first or ages(model, layout.plan)
+    scope = read_frame(con, "SELECT * FROM leaves ORDER BY user_id") if everyone else touched
     n_moves = 0
-    if log_moves:
-        n_moves = _log_moves(
+    if scope.height and ref_us is not None:
+        n_moves = _relabel(
             con,
             model,
-            frame,
-            features,
-            old_features,
-            final,
-            names,
-            moved,
-            has_current,
-            batch,
-            reference,
-            started,
+            layout,
+            scope,
+            before,
+            counts,
+            thresholds,
+            batch=batch,
+            everyone=everyone,
+            references=(None if old_ref is None else int(old_ref), ref_us),
+            log_moves=log_moves,
+            logged=started,
         )
-    sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
-    _record_sizes(con, batch, {int(k): int(v) for k, v in sizes.items()}, names)
+    fault("labels-written")
+    sizes, names = _sizes(con, model)
+    _record_sizes(con, batch, sizes, names)
+    distance = first_row(con, "SELECT avg(distance) FROM labels")[0]
     return Folded(
         batch=batch,
         source=incoming.source,
@@ -395,11 +400,148 @@ def _fold(
         duplicates=dups,
         users_touched=touched.height,
         moves=n_moves,
-        psi=drift.psi({int(k): int(v) for k, v in sizes.items()}, _reference_sizes(model)),
-        mean_distance=drift.mean_distance(model.state, scored.X),
-        reference_time=reference,
+        psi=drift.psi(sizes, _reference_sizes(model)),
+        mean_distance=None if distance is None else float(distance),
+        reference_time=_us_time(ref_us),
         seconds=0.0,
     )
+
+
+def _features_at(
+    leaves: pl.DataFrame, plan: FeaturePlan, ref_us: int, columns: list[str]
+) -> pl.DataFrame:
+    """The features of these users at a given reference time (any subset of users)."""
+    return (
+        output_query(leaves.lazy(), with_reference(plan, ref_us))
+        .select("user_id", *columns)
+        .collect()
+    )
+
+
+def _relabel(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    layout: Layout,
+    scope: pl.DataFrame,
+    before: pl.DataFrame,
+    counts: pl.DataFrame,
+    thresholds: Thresholds,
+    *,
+    batch: int,
+    everyone: bool,
+    references: tuple[int | None, int],
+    log_moves: bool,
+    logged: datetime,
+    reason: str | None = None,
+) -> int:
+    """Label the users of ``scope`` (their leaves) and write their label rows and moves."""
+    old_ref, ref_us = references
+    features = _features_at(scope, layout.plan, ref_us, model.columns)
+    if everyone:
+        old = read_frame(con, "SELECT * FROM labels") if _has_labels(con) else _no_labels()
+    else:
+        _registered(con, "__scope", features.select("user_id"))
+        old = read_frame(con, "SELECT * FROM labels WHERE user_id IN (SELECT user_id FROM __scope)")
+        con.unregister("__scope")
+    frame = (
+        features.select("user_id")
+        .join(old, on="user_id", how="left")
+        .join(counts, on="user_id", how="left")
+        .with_columns(
+            (pl.col("events_since_move").fill_null(0) + pl.col("new_events").fill_null(0)).alias(
+                "pending"
+            )
+        )
+    )
+    scored = score(model, features)
+    has_current = frame["segment_id"].is_not_null().to_numpy()
+    current = frame["segment_id"].fill_null(-1).to_numpy().astype(np.int64)
+    pending = frame["pending"].to_numpy().astype(np.int64)
+    if reason is None:
+        final = hold_moves(model, scored, features, current, has_current, pending, thresholds)
+    else:
+        final = scored.proposed  # a refit: everyone takes the new model's label
+    moved = ~has_current | (final != current)
+    names = scored.names
+    distances = drift.nearest_distances(model.state, scored.X)
+    labels = pl.DataFrame(
+        {
+            "user_id": features["user_id"],
+            "segment_id": pl.Series(final, dtype=pl.Int64),
+            "segment": pl.Series([name_of(names, i) for i in final], dtype=pl.Utf8),
+            "since_batch": pl.Series(
+                np.where(moved, batch, frame["since_batch"].fill_null(batch).to_numpy()),
+                dtype=pl.Int64,
+            ),
+            "events_since_move": pl.Series(np.where(moved, 0, pending), dtype=pl.Int64),
+            "distance": pl.Series(distances, dtype=pl.Float64)
+            if distances is not None
+            else pl.Series([None] * features.height, dtype=pl.Float64),
+        }
+    )
+    _replace_rows(con, "labels", labels, everyone=everyone)
+    if not log_moves:
+        return 0
+    rows = np.flatnonzero(moved)
+    reasons = [NEW_USER] * len(rows)
+    if reason is not None:
+        reasons = [reason] * len(rows)
+    elif old_ref is not None:
+        known = np.flatnonzero(moved & has_current)
+        if len(known):
+            movers = features["user_id"][known]
+            changed = before.filter(pl.col("user_id").is_in(movers.to_list()))
+            untouched = scope.filter(
+                pl.col("user_id").is_in(movers.to_list())
+                & ~pl.col("user_id").is_in(before["user_id"].to_list())
+            )
+            then = _features_at(
+                pl.concat([changed, untouched]), layout.plan, old_ref, model.columns
+            )
+            then = movers.to_frame().join(then, on="user_id", how="left")
+            position = {int(r): i for i, r in enumerate(rows)}
+            for r, text in zip(known, move_reasons(model, then, features[known]), strict=True):
+                reasons[position[int(r)]] = text
+    moves = pl.DataFrame(
+        {
+            "user_id": features["user_id"][rows],
+            "from_segment": frame["segment"][rows],
+            "from_id": frame["segment_id"][rows].cast(pl.Int64),
+            "to_segment": [name_of(names, i) for i in final[rows]],
+            "to_id": pl.Series(final[rows], dtype=pl.Int64),
+            "at": pl.Series([_us_time(ref_us)] * len(rows), dtype=pl.Datetime("us", "UTC")),
+            "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),
+            "reason": pl.Series(reasons, dtype=pl.Utf8),
+            "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
+        }
+    )
+    _registered(con, "__moves", moves)
+    con.sql("INSERT INTO moves SELECT * FROM __moves")
+    con.unregister("__moves")
+    return len(rows)
+
+
+def _has_labels(con: duckdb.DuckDBPyConnection) -> bool:
+    return (
+        first_row(
+            con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'labels'"
+        )[0]
+        > 0
+    )
+
+
+def _no_labels() -> pl.DataFrame:
+    return pl.DataFrame(schema={k: v for k, v in LABEL_SCHEMA.items() if k != "distance"})
+
+
+def _sizes(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[dict[int, int], dict[int, str]]:
+    """Users per segment now, and every segment's name (the model's, and any label's)."""
+    rows = con.sql(
+        "SELECT segment_id, any_value(segment), count(*) FROM labels GROUP BY 1"
+    ).fetchall()
+    names = {int(k): str(v) for k, v in model.segmentation.names.items()}
+    names.update({int(i): str(n) for i, n, _ in rows})
+    return {int(i): int(c) for i, _, c in rows}, names
 
 
 def _record_sizes(
@@ -415,122 +557,40 @@ def _record_sizes(
             "size": pl.Series([sizes.get(i, 0) for i in ids], dtype=pl.Int64),
         }
     )
-    con.register("__sizes", rows.to_arrow())
+    con.sql("DELETE FROM sizes WHERE batch = ?", params=[batch])
+    _registered(con, "__sizes", rows)
     con.sql("INSERT INTO sizes SELECT * FROM __sizes")
     con.unregister("__sizes")
 
 
 def apply_model(
-    con: duckdb.DuckDBPyConnection, model: Model, batch: int, reason: str, logged: datetime
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    layout: Layout,
+    batch: int,
+    reason: str,
+    logged: datetime,
 ) -> int:
     """Label every user with ``model`` (a refitted one) inside the caller's transaction: labels
     replaced, a move with ``reason`` for each user whose label changed, this batch's sizes
     replaced; the number of moves."""
-    features = read_frame(con, "SELECT * FROM features ORDER BY user_id")
-    old = features.select("user_id").join(
-        read_frame(con, "SELECT * FROM labels"), on="user_id", how="left"
+    ref_us = int(meta_value(con, "reference_us") or 0)
+    scope = read_frame(con, "SELECT * FROM leaves ORDER BY user_id")
+    moved = _relabel(
+        con,
+        model,
+        layout,
+        scope,
+        scope.clear(),
+        pl.DataFrame(schema={"user_id": pl.Utf8, "new_events": pl.Int64}),
+        Thresholds(),
+        batch=batch,
+        everyone=True,
+        references=(ref_us, ref_us),
+        log_moves=True,
+        logged=logged,
+        reason=reason,
     )
-    scored = score(model, features)
-    current = old["segment_id"].fill_null(-1).to_numpy().astype(np.int64)
-    final = scored.proposed
-    moved = final != current
-    labels = old.with_columns(
-        pl.Series("segment_id", final, dtype=pl.Int64),
-        pl.Series("segment", [name_of(scored.names, i) for i in final], dtype=pl.Utf8),
-        pl.when(pl.Series(moved)).then(batch).otherwise(pl.col("since_batch")).alias("since_batch"),
-        pl.when(pl.Series(moved))
-        .then(0)
-        .otherwise(pl.col("events_since_move"))
-        .alias("events_since_move"),
-    )
-    _replace(con, "labels", labels)
-    reference = first_row(con, "SELECT reference_time FROM batches WHERE batch = ?", [batch])
-    rows = np.flatnonzero(moved)
-    frame = pl.DataFrame(
-        {
-            "user_id": old["user_id"][rows],
-            "from_segment": old["segment"][rows],
-            "from_id": old["segment_id"][rows].cast(pl.Int64),
-            "to_segment": [name_of(scored.names, i) for i in final[rows]],
-            "to_id": pl.Series(final[rows], dtype=pl.Int64),
-            "at": pl.Series(
-                [reference[0] if reference else None] * len(rows), dtype=pl.Datetime("us", "UTC")
-            ),
-            "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),
-            "reason": [reason] * len(rows),
-            "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
-        }
-    )
-    _insert_moves(con, frame)
-    con.sql("DELETE FROM sizes WHERE batch = ?", params=[batch])
-    ids, counts = np.unique(final, return_counts=True)
-    _record_sizes(
-        con, batch, {int(i): int(n) for i, n in zip(ids, counts, strict=True)}, scored.names
-    )
-    return len(rows)
-
-
-def _insert_moves(con: duckdb.DuckDBPyConnection, moves: pl.DataFrame) -> None:
-    con.register("__moves", moves.to_arrow())
-    con.sql("INSERT INTO moves SELECT * FROM __moves")
-    con.unregister("__moves")
-
-
-def _us(value: int):
-    from datetime import timedelta
-
-    return timedelta(microseconds=int(value))
-
-
-def _ts_leaf(plan: FeaturePlan) -> str:
-    """The leaf holding each user's latest event time (every plan has or gets one)."""
-    from segtui.features.compile import leaf_names
-    from segtui.features.plan import Leaf
-
-    index = plan.leaves.index(Leaf("max", "ts", ()))  # the layout adds it when missing
-    return leaf_names(plan)[index]
-
-
-def _log_moves(
-    con: duckdb.DuckDBPyConnection,
-    model: Model,
-    frame: pl.DataFrame,
-    features: pl.DataFrame,
-    old_features: pl.DataFrame,
-    final: np.ndarray,
-    names: dict[int, str],
-    moved: np.ndarray,
-    has_current: np.ndarray,
-    batch: int,
-    reference: datetime | None,
-    logged: datetime,
-) -> int:
-    rows = np.flatnonzero(moved)
-    if len(rows) == 0:
-        return 0
-    movers = features[rows]
-    old_rows = np.flatnonzero(moved & has_current)
-    reasons = [NEW_USER] * len(rows)
-    if len(old_rows):
-        after = features[old_rows]
-        before = after.select("user_id").join(old_features, on="user_id", how="left")
-        explained = iter(move_reasons(model, before, after))
-        position = {int(r): i for i, r in enumerate(rows)}
-        for r in old_rows:
-            reasons[position[int(r)]] = next(explained)
-    from_id = frame["segment_id"][rows]
-    moves = pl.DataFrame(
-        {
-            "user_id": movers["user_id"],
-            "from_segment": frame["segment"][rows],
-            "from_id": from_id.cast(pl.Int64),
-            "to_segment": [name_of(names, i) for i in final[rows]],
-            "to_id": pl.Series(final[rows], dtype=pl.Int64),
-            "at": pl.Series([reference] * len(rows), dtype=pl.Datetime("us", "UTC")),
-            "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),
-            "reason": reasons,
-            "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
-        }
-    )
-    _insert_moves(con, moves)
-    return len(rows)
+    sizes, names = _sizes(con, model)
+    _record_sizes(con, batch, sizes, names)
+    return moved

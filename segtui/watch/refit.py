@@ -251,7 +251,7 @@ def refit_in_state(state: Path, current: Current, reason: str) -> str:
             refitted = refit_model(current.model, features, used_ids(con))
             version, written = write_version(state, con, refitted.data, reason)
             model = parse_model(refitted.data)
-            moved = apply_model(con, model, batch, REFIT, datetime.now(UTC))
+            moved = apply_model(con, model, current.layout, batch, REFIT, datetime.now(UTC))
             con.sql("COMMIT")
         except BaseException:
             con.sql("ROLLBACK")
