@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from watch_worlds import (
     TS_FORMAT,
+    World,
     batch_features,
     batch_labels,
     build_world,
@@ -120,8 +121,13 @@ def test_every_user_the_refit_moved_is_logged_with_reason_refit(
     assert (refit["from_id"] != refit["to_id"]).all()
 
 
-def test_refit_now_asks_a_running_watch_and_the_run_takes_it(tmp_path: Path) -> None:
-    world = build_world(tmp_path, users=160, seed=2)
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory.mktemp("small"), users=160, seed=2)
+
+
+def test_refit_now_asks_a_running_watch_and_the_run_takes_it(small: World, tmp_path: Path) -> None:
+    world = small
     state, inbox = tmp_path / "st.duckdb", tmp_path / "inbox"
     split_files(world.new, inbox, 1)
     create_state(state, world.model, [world.history])
@@ -135,8 +141,8 @@ def test_refit_now_asks_a_running_watch_and_the_run_takes_it(tmp_path: Path) -> 
     assert status(state)["model_version"] == 2
 
 
-def test_refit_is_refused_for_models_it_cannot_keep_ids_for(tmp_path: Path) -> None:
-    world = build_world(tmp_path, users=160, seed=2)
+def test_refit_is_refused_for_models_it_cannot_keep_ids_for(small: World) -> None:
+    world = small
     model = as_model(world.model)
     data = json.loads(json.dumps(model.data))
     data["cluster"]["algorithm"] = "agglomerative"
