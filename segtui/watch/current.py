@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from segtui.artifacts.model import Model, parse_model
-from segtui.watch.create import read_layout
-from segtui.watch.fold import Layout
+from segtui.watch.layout import Layout, read_layout
 from segtui.watch.state import first_row
 
 

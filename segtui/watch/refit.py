@@ -42,7 +42,7 @@ from segtui.fileio import atomic_write
 from segtui.segments.names import generate_names
 from segtui.segments.profiles import profile_segments
 from segtui.watch.current import Current, load_current
-from segtui.watch.fold import REFIT, apply_model
+from segtui.watch.relabel import REFIT, apply_model
 from segtui.watch.state import check_schema, first_row, meta_value, read_frame, run_lock, writing
 
 REFITTABLE = ("kmeans", "minibatch_kmeans", "gmm")

@@ -21,7 +21,7 @@ from watch_worlds import (
 from segtui.artifacts.assign import as_model, model_users_with_messages
 from segtui.clustering.prepare import transform_users
 from segtui.watch.create import create_state
-from segtui.watch.fold import NEW_USER
+from segtui.watch.relabel import NEW_USER
 from segtui.watch.report import moves
 from segtui.watch.run import RunOptions, run
 from segtui.watch.scoring import Thresholds

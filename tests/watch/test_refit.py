@@ -25,8 +25,8 @@ from segtui.artifacts.model import parse_model
 from segtui.errors import InputError
 from segtui.sample import generate
 from segtui.watch.create import create_state
-from segtui.watch.fold import REFIT
 from segtui.watch.refit import match_clusters, refit_model, refit_now, request_path
+from segtui.watch.relabel import REFIT
 from segtui.watch.report import moves, status
 from segtui.watch.run import RunOptions, run
 from segtui.watch.state import run_lock
