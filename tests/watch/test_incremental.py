@@ -22,6 +22,8 @@ from watch_worlds import (
     write_events,
 )
 
+from segtui.watch.create import create_state
+from segtui.watch.report import current_labels
 from segtui.watch.state import read_frame
 
 
@@ -109,3 +111,14 @@ def test_a_replayed_file_is_dropped_as_duplicates(world: World, tmp_path: Path) 
     rows = pl.read_csv(files[1]).height
     assert replay and f"0 events kept, 0 left out ({rows:,} duplicates dropped)" in replay[0]
     _check_equal(world, tmp_path / "st.duckdb", files)
+
+
+def test_export_after_init_is_the_segment_export_of_the_history(
+    world: World, tmp_path: Path
+) -> None:
+    """Same schema, same users, labels, features and PCA coordinates as `segtui segment`."""
+    create_state(tmp_path / "st.duckdb", world.model, [world.history])
+    exported, _ = current_labels(tmp_path / "st.duckdb")
+    segmented = pl.read_parquet(world.model.with_name("seg.parquet"))
+    assert exported.schema == segmented.schema
+    assert_frame_equal(exported, segmented.sort("user_id"), rel_tol=1e-6)
