@@ -110,10 +110,15 @@ def with_occurrence(events: pl.DataFrame) -> pl.DataFrame:
     if OCCURRENCE in events.columns:
         return events
     cols = events.columns
+    ones = pl.lit(1, pl.Int64)
     if not cols:
-        return events.with_columns(pl.lit(1, pl.Int64).alias(OCCURRENCE))
+        return events.with_columns(ones.alias(OCCURRENCE))
+    repeated = events.is_duplicated()
+    if not repeated.any():  # the usual case: no numbering to do (a hash pass, not a window)
+        return events.with_columns(ones.alias(OCCURRENCE))
+    number = pl.int_range(pl.len(), dtype=pl.Int64).over(cols) + 1
     return events.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64).over(cols) + 1).alias(OCCURRENCE)
+        pl.when(pl.Series(repeated)).then(number).otherwise(ones).alias(OCCURRENCE)
     )
 
 

@@ -71,11 +71,12 @@ def move_reasons(
     Xb, Xa = transform_users(model.prepare, before), transform_users(model.prepare, after)
     change = np.abs(Xa - Xb)
     order = np.argsort(-change, axis=1, kind="stable")[:, :limit]
+    was = {n: before[n].to_list() for n in names}
+    now = {n: after[n].to_list() for n in names}
     reasons = []
-    for row, picks in enumerate(order):
+    for row, picks in enumerate(order.tolist()):
         parts = [
-            f"{names[j]} {_value_text(before[names[j]][row])} -> "
-            f"{_value_text(after[names[j]][row])}"
+            f"{names[j]} {_value_text(was[names[j]][row])} -> {_value_text(now[names[j]][row])}"
             for j in picks
             if change[row, j] > 0
         ]
