@@ -273,6 +273,28 @@ async def test_a_busy_state_shows_a_note_and_the_last_numbers(
     assert app._exception is None
 
 
+def test_history_reads_the_refit_threshold_and_marks_batches_over_it(state: Path) -> None:
+    from segtui.app.screens.watch import drift_line
+    from segtui.watch.history import REFIT_DRIFT_KEY, history, is_state
+
+    assert is_state(state) and not is_state(state.parent / "hist.csv")
+    assert not is_state(state.parent / "missing.duckdb")
+    off = history(state)
+    assert off.refit_drift is None and not any(d.over for d in off.drift)
+    assert drift_line(off).startswith("Drift · refit off · psi ")
+    psi = [d.psi for d in off.drift]
+    threshold = (min(psi) + max(psi)) / 2  # the batches straddle it
+    with duckdb.connect(str(state)) as con:
+        con.sql("INSERT INTO meta VALUES (?, ?)", params=[REFIT_DRIFT_KEY, repr(threshold)])
+    on = history(state)
+    assert on.refit_drift == threshold
+    assert [d.over for d in on.drift] == [p > threshold for p in psi]
+    assert sum(d.over for d in on.drift) == 1
+    assert drift_line(on).startswith(f"Drift · refit at psi > {threshold:g} · psi ")
+    assert [s["size"] for s in on.status["segments"]] == [t.size for t in on.segments]
+    assert [t.sizes[-1] for t in on.segments] == [t.size for t in on.segments]
+
+
 def test_open_refuses_a_duckdb_file_that_is_no_watch_state(tmp_path: Path) -> None:
     from segtui.cli.main import app as cli
 

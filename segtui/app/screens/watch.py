@@ -97,21 +97,20 @@ def drift_title(shown: History) -> str:
 
 
 def drift_line(shown: History) -> str:
-    """'Drift (refit off): psi 0.002 ▁█ · mean distance 5.279 █▁ over batches 1-2'."""
+    """'Drift · refit off · psi 0.002 ▁█ · distance 5.279 █▁ (batches 1-2)': the newest batch's
+    PSI and mean distance to the nearest center, with their series over the recent batches."""
     drift = shown.drift
     title = drift_title(shown)
     if not drift:
-        return f"{title}: no batch yet"
+        return f"{title} · no batch yet"
     last = drift[-1]
     psi = [d.psi or 0.0 for d in drift]
     distance = [d.mean_distance or 0.0 for d in drift]
-    over = ""
-    if shown.refit_drift is not None:
-        over = " (over: refit due)" if last.over else " (under)"
+    over = " (over: refit due)" if last.over else ""
     span = f"batch {last.batch}" if len(drift) == 1 else f"batches {drift[0].batch}-{last.batch}"
     return (
-        f"{title}: psi {_fixed(last.psi)}{over} {sparkline(psi)} · "
-        f"mean distance {_fixed(last.mean_distance)} {sparkline(distance)} over {span}"
+        f"{title} · psi {_fixed(last.psi)}{over} {sparkline(psi)} · "
+        f"distance {_fixed(last.mean_distance)} {sparkline(distance)} ({span})"
     )
 
 
