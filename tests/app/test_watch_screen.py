@@ -215,10 +215,19 @@ async def test_the_screen_shows_the_state_and_follows_a_new_batch(
     assert [s for s in markup_seen if NAME in s or USER_PREFIX in s] == []
 
 
-async def test_refit_key_says_what_refit_answered(state: Path, markup_seen: list[str]) -> None:
+async def test_refit_key_says_what_refit_answered(
+    state: Path, markup_seen: list[str], no_color: None
+) -> None:
+    """At 80x24 with NO_COLOR: everything fits, and r says what the refit answered."""
     app = SegtuiApp(watch_state=str(state), watch_terminal=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, until=lambda: shown_batch(app) == 2)
+        assert app.has_class("-no-color")
+        text = screen_text(app)
+        for name, size, share in expected_segments(state):
+            assert any(name in line and size in line and share in line for line in text.split("\n"))
+        assert "Drift · refit off · psi " in text and "Latest moves" in text
+        assert "r Refit now" in text and "q Quit" in text
         await pilot.press("r")
         await settle(pilot, until=lambda: not watch_screen(app).refitting)
         note = watch_screen(app).note
@@ -342,3 +351,9 @@ def test_watch_screen_snapshot(snap_compare, fixed_state: Path) -> None:
         await settle(pilot, until=lambda: shown_batch(pilot.app) == 2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_every_watch_key_has_an_id_and_a_tooltip() -> None:
+    for binding in WatchScreen.BINDINGS:
+        assert binding.id and binding.id.startswith("segtui.watch."), binding
+        assert binding.tooltip, binding
