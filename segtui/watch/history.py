@@ -191,6 +191,7 @@ def history(
     both are read again."""
     state = Path(state)
     for _ in range(_CONSISTENT_TRIES):
+        mark(state, retry_seconds)  # waits at most retry_seconds (``status`` waits longer)
         info = status(state)
         with reading(state, retry_seconds) as con:
             now = _mark(con)

@@ -215,10 +215,11 @@ async def test_the_screen_shows_the_state_and_follows_a_new_batch(
     assert [s for s in markup_seen if NAME in s or USER_PREFIX in s] == []
 
 
-async def test_refit_key_says_what_refit_answered(
+async def test_refit_key_refits_and_the_screen_shows_the_new_model(
     state: Path, markup_seen: list[str], no_color: None
 ) -> None:
-    """At 80x24 with NO_COLOR: everything fits, and r says what the refit answered."""
+    """At 80x24 with NO_COLOR: everything fits; r refits (no run holds the state), the screen
+    says what refit answered and shows model version 2 with its sizes and the refit's moves."""
     app = SegtuiApp(watch_state=str(state), watch_terminal=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, until=lambda: shown_batch(app) == 2)
@@ -229,11 +230,15 @@ async def test_refit_key_says_what_refit_answered(
         assert "Drift · refit off · psi " in text and "Latest moves" in text
         assert "r Refit now" in text and "q Quit" in text
         await pilot.press("r")
-        await settle(pilot, until=lambda: not watch_screen(app).refitting)
-        note = watch_screen(app).note
-        assert "refitting is not built yet" in note and str(state) in note
-        assert "refitting is not built yet" in str(app.screen.query_one("#watch-status").render())
-        assert watch_screen(app).has_class("-error")
+        screen = watch_screen(app)
+        await settle(pilot, until=lambda: screen.shown is not None and screen.shown.mark[1] == 2)
+        info = status(state)
+        assert info["model_version"] == 2
+        assert screen.note.startswith("refit") and not screen.has_class("-error")
+        assert screen.note in str(app.screen.query_one("#watch-status").render())
+        assert "model v2" in screen_text(app)
+        assert segment_rows(app) == expected_segments(state)
+        assert rows(app, "#watch-moves") == expected_moves(state)
         await pilot.press("question_mark")
         await pilot.pause()
         help_text = screen_text(app)
@@ -241,6 +246,56 @@ async def test_refit_key_says_what_refit_answered(
         await pilot.press("escape", "q")
         await pilot.pause()
     assert app.return_code in (None, 0) and app._exception is None
+    assert [s for s in markup_seen if NAME in s or USER_PREFIX in s] == []
+
+
+async def test_refit_key_while_a_run_holds_the_state_asks_the_run(state: Path) -> None:
+    from segtui.watch.refit import request_path
+    from segtui.watch.state import run_lock
+
+    app = SegtuiApp(watch_state=str(state), watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: shown_batch(app) == 2)
+        with run_lock(state):  # what a `watch run` holds
+            await pilot.press("r")
+            await settle(pilot, until=lambda: not watch_screen(app).refitting)
+        assert "asked the running `segtui watch run` to refit" in watch_screen(app).note
+        assert request_path(state).exists()
+        assert watch_screen(app).shown.mark == (2, 1)
+    assert app._exception is None
+
+
+async def test_a_state_with_no_batch_yet_and_a_refused_refit(
+    state: Path, markup_seen: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the history: the header says so. A refit refused (InputError) shows its reason
+    plainly, as an error, and the numbers stay."""
+    import segtui.watch.refit
+    from segtui.errors import InputError
+
+    fresh = state.with_name("fresh.duckdb")
+    create_state(fresh, state.with_name("seg.model.json"), [state.with_name("hist.csv")])
+
+    def refused(path: Path) -> str:
+        raise InputError(f"cannot refit {NAME}", file=path)
+
+    monkeypatch.setattr(segtui.watch.refit, "refit_now", refused)
+    app = SegtuiApp(watch_state=str(fresh), watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: shown_batch(app) == 0)
+        text = screen_text(app)
+        assert "no batch yet (history only)" in text and "Drift · refit off · no batch yet" in text
+        assert segment_rows(app) == expected_segments(fresh)
+        assert rows(app, "#watch-moves") == []
+        assert "No moves logged yet." in text
+        await pilot.press("r")
+        await settle(pilot, until=lambda: not watch_screen(app).refitting)
+        assert watch_screen(app).note == f"Refit: {fresh}: cannot refit {NAME}."
+        assert watch_screen(app).has_class("-error")
+        assert f"cannot refit {NAME}" in screen_text(app)
+        assert segment_rows(app) == expected_segments(fresh)
+    assert app._exception is None
+    assert [s for s in markup_seen if NAME in s] == []
 
 
 async def test_a_busy_state_shows_a_note_and_the_last_numbers(

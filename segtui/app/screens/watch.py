@@ -276,13 +276,13 @@ class WatchScreen(Screen[None]):
     @on(WatchRead)
     def _read(self, message: WatchRead) -> None:
         self.shown = message.history
-        if not self.refitting:
-            self._say("")
+        if self.has_class("-busy"):
+            self._say("")  # the state could be read again (a refit's answer stays)
         self._draw(message.history)
 
     @on(WatchUnchanged)
     def _unchanged(self, message: WatchUnchanged) -> None:
-        if self.has_class("-busy") and not self.refitting:
+        if self.has_class("-busy"):
             self._say("")
 
     @on(WatchBusy)
