@@ -10,6 +10,7 @@ path are data: they reach the screen through :func:`segtui.app.plain.plain` only
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,6 +226,9 @@ class WatchScreen(Screen[None]):
         """The status line's sentence."""
         self.refitting = False
         self._moves: list[dict] = []
+        self._database = threading.Lock()
+        """Held by a read and by a refit: DuckDB refuses a process a read-write connection while
+        it has a read-only one open (and the other way round), and does not wait for it."""
 
     @property
     def segtui(self) -> SegtuiApp:
@@ -266,12 +270,15 @@ class WatchScreen(Screen[None]):
     @work(thread=True, group="watch-read", exit_on_error=False, description="Reading the state")
     def _read_worker(self, known: Mark | None) -> None:
         try:
-            if known is not None and mark(self.state, READ_RETRY_SECONDS) == known:
-                self.post_message(WatchUnchanged())
-                return
-            self.post_message(WatchRead(history(self.state, retry_seconds=READ_RETRY_SECONDS)))
+            with self._database:
+                if known is not None and mark(self.state, READ_RETRY_SECONDS) == known:
+                    self.post_message(WatchUnchanged())
+                    return
+                shown = history(self.state, retry_seconds=READ_RETRY_SECONDS)
         except InputError as error:
             self.post_message(WatchBusy(error.describe()))
+            return
+        self.post_message(WatchRead(shown))
 
     @on(WatchRead)
     def _read(self, message: WatchRead) -> None:
@@ -365,7 +372,8 @@ class WatchScreen(Screen[None]):
         from segtui.watch.refit import refit_now
 
         try:
-            text = refit_now(self.state)
+            with self._database:
+                text = refit_now(self.state)
         except InputError as error:
             self.post_message(RefitDone(f"Refit: {error.describe()}", failed=True))
             return
