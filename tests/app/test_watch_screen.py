@@ -141,15 +141,21 @@ def expected_segments(state: Path) -> list[list[str]]:
     ]
 
 
+def cut(text: str, width: int) -> str:
+    """A cell as a table column that wide shows it: cut with an ellipsis when longer."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def expected_moves(state: Path) -> list[list[str]]:
+    """The moves log's newest 50 rows as the moves table shows them."""
+    from segtui.app.screens.watch import MOVE_COLUMNS
+
     log = moves(state).sort(["batch", "user_id"], descending=[True, False]).head(50)
+    keys = ("batch", "user_id", "from_segment", "to_segment", "reason")
     return [
         [
-            str(m["batch"]),
-            m["user_id"],
-            m["from_segment"] or "-",
-            m["to_segment"] or "-",
-            m["reason"],
+            cut(str(m[k]) if m[k] is not None else "-", w)
+            for k, (_, w) in zip(keys, MOVE_COLUMNS, strict=True)
         ]
         for m in log.iter_rows(named=True)
     ]

@@ -126,8 +126,8 @@ def move_text(move: dict) -> str:
 SEGMENT_COLUMNS = (("size", 9), ("share", 6), ("Δ", 6), ("trend", RECENT_BATCHES), ("segment", 40))
 DRIFT_COLUMNS = (("batch", 6), ("psi", 8), ("dist", 8), ("moves", 6))
 MOVE_COLUMNS = (("batch", 6), ("user", 16), ("from", 16), ("to", 16), ("why", 160))
-"""Each table's columns: label and widest width (a longer cell is cut; the line under the
-moves shows the highlighted move in full)."""
+"""Each table's columns: label and widest width (a longer cell ends in "…"; the line under
+the moves shows the highlighted move in full)."""
 
 
 def fill(
@@ -146,6 +146,8 @@ def fill(
         width = max([shown.cell_len, *(row[i].cell_len for row in cells)])
         table.add_column(shown, width=min(width, widest), key=label)
     for row in cells:
+        for cell, (_, widest) in zip(row, columns, strict=True):
+            cell.truncate(widest, overflow="ellipsis")  # a cut name shows it is cut
         table.add_row(*row)
     if table.row_count:
         row = table.row_count - 1 if keep_row < 0 else min(keep_row, table.row_count - 1)
