@@ -35,6 +35,8 @@ _CONSISTENT_TRIES = 5
 def is_state(path: str | Path) -> bool:
     """Whether ``path`` is a DuckDB database file (what ``segtui open`` opens as a watch state)."""
     path = Path(path)
+    if not path.is_file():  # a folder, a glob, a named pipe (opening one would block)
+        return False
     try:
         with path.open("rb") as handle:
             head = handle.read(12)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -348,7 +349,10 @@ def test_history_reads_the_refit_threshold_and_marks_batches_over_it(state: Path
     from segtui.watch.history import REFIT_DRIFT_KEY, history, is_state
 
     assert is_state(state) and not is_state(state.parent / "hist.csv")
-    assert not is_state(state.parent / "missing.duckdb")
+    assert not is_state(state.parent / "missing.duckdb") and not is_state(state.parent)
+    pipe = state.with_name("pipe.duckdb")
+    os.mkfifo(pipe)
+    assert not is_state(pipe)  # never opened: it would block
     off = history(state)
     assert off.refit_drift is None and not any(d.over for d in off.drift)
     assert drift_line(off).startswith("Drift · refit off · psi ")
