@@ -34,7 +34,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import check_schema, run_lock, writing
+from segtui.watch.state import check_schema, run_lock, set_meta, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -233,6 +233,12 @@ def run(
         with writing(state) as con:
             check_schema(con, state)
             current = load_current(con)
+            # What readers (the app) show as the refit threshold; "" means off.
+            set_meta(
+                con,
+                "refit_drift",
+                "" if options.refit_drift is None else f"{options.refit_drift:g}",
+            )
         say(f"model version {current.version}; " + options.lines()[0])
         if inbox is None:
             return _stdin_pass(state, stdin or sys.stdin, current, options, say, fault, stopper)
