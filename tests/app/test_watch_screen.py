@@ -347,6 +347,7 @@ async def test_a_busy_state_shows_a_note_and_the_last_numbers(
 def test_history_reads_the_refit_threshold_and_marks_batches_over_it(state: Path) -> None:
     from segtui.app.screens.watch import drift_line
     from segtui.watch.history import REFIT_DRIFT_KEY, history, is_state
+    from segtui.watch.state import set_meta
 
     assert is_state(state) and not is_state(state.parent / "hist.csv")
     assert not is_state(state.parent / "missing.duckdb") and not is_state(state.parent)
@@ -359,7 +360,7 @@ def test_history_reads_the_refit_threshold_and_marks_batches_over_it(state: Path
     psi = [d.psi for d in off.drift]
     threshold = (min(psi) + max(psi)) / 2  # the batches straddle it
     with duckdb.connect(str(state)) as con:
-        con.sql("INSERT INTO meta VALUES (?, ?)", params=[REFIT_DRIFT_KEY, repr(threshold)])
+        set_meta(con, REFIT_DRIFT_KEY, repr(threshold))
     on = history(state)
     assert on.refit_drift == threshold
     assert [d.over for d in on.drift] == [p > threshold for p in psi]
