@@ -142,6 +142,13 @@ def _previous_parts(done: set[str], name: str) -> int | None:
     return None
 
 
+def _all_parts_done(done: set[str], name: str) -> bool:
+    """Every part of a file an earlier run split: done whatever this run's --batch-events
+    (and not read again on every poll)."""
+    parts = _previous_parts(done, name)
+    return parts is not None and all(f"{name}#{k}/{parts}" in done for k in range(1, parts + 1))
+
+
 def _inbox_pass(
     state: Path,
     inbox: Path,
@@ -155,7 +162,7 @@ def _inbox_pass(
     for path in ready_files(inbox):
         if stop():
             break
-        if path.name in current.done:
+        if path.name in current.done or _all_parts_done(current.done, path.name):
             continue
         try:
             parts = file_batches(
