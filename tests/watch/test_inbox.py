@@ -268,3 +268,27 @@ def test_readers_work_while_a_run_polls_and_sigterm_ends_it_cleanly(
     assert "Traceback" not in err
     assert out.strip().splitlines()[-1] == "8 batches processed"
     assert ledger(state)["batch"].to_list() == list(range(1, 9))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fold.py keys an event by a hash of its row and drops a key an EARLIER batch holds, "
+    "but keeps identical rows within one batch: two identical events (the sample has 23: same "
+    "user, second, event, item) count twice in one batch and once when a split puts them in "
+    "two, so the answer depends on --batch-events (and on `assign`, which counts both)",
+)
+def test_identical_rows_count_the_same_whatever_the_split(world: World, tmp_path: Path) -> None:
+    whole, inbox = world.fresh(tmp_path, files=())
+    a = pl.read_csv(world.inbox / "a.csv", infer_schema=False)
+    twice = pl.concat([a.head(BATCH_EVENTS), a.slice(BATCH_EVENTS - 1)])  # row 149 twice
+    twice.write_csv(inbox / "a.csv")
+    split = tmp_path / "split.duckdb"
+    shutil.copyfile(whole, split)
+    ok("watch", "run", whole, inbox, "--once")
+    ok("watch", "run", split, inbox, "--once", "--batch-events", BATCH_EVENTS)
+    assert ledger(split)["source"].to_list() == ["a.csv#1/2", "a.csv#2/2"]
+    count = "SELECT count(*) AS n FROM events"
+    assert table(whole, count)["n"].item() == pl.read_csv(world.history).height + twice.height
+    assert ledger(split)["duplicates"].sum() == 0  # fails: the second copy is dropped
+    assert table(split, count).equals(table(whole, count))
+    assert features(split).equals(features(whole))
