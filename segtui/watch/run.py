@@ -37,7 +37,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import first_row, meta_value, run_lock, writing
+from segtui.watch.state import first_row, meta_value, reading, run_lock, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -244,11 +244,10 @@ def run(
         )
     stopper = stopper or Stopper()
     out: list[Folded] = []
+    with reading(state):  # a file that is not a state is refused before it is locked or opened
+        pass  # to write (no lock file beside it, no DuckDB writing into it)
     with run_lock(state), _signals(stopper):
-        with writing(state) as con:
-            from segtui.watch.state import check_schema
-
-            check_schema(con, state)
+        with reading(state) as con:
             current = _current(con)
         say(f"model version {current.version}; " + options.lines()[0])
         if inbox is None:
