@@ -107,3 +107,26 @@ def test_a_replayed_chunk_is_dropped_by_the_event_key(world: World, tmp_path: Pa
     assert (last["rows_kept"], last["duplicates"]) == (b.height, 50)
     held = table(state, "SELECT count(*) AS n FROM events")
     assert held["n"].item() == pl.read_csv(world.history).height + a.height + b.height
+
+
+def test_an_unreadable_line_costs_that_line_not_its_micro_batch(
+    world: World, tmp_path: Path
+) -> None:
+    state, _ = world.fresh(tmp_path, files=())
+    a = pl.read_csv(world.inbox / "a.csv", try_parse_dates=True)
+    lines = _ndjson(a).splitlines(keepends=True)
+    lines[10:10] = ['{"user_id": broken\n']
+    lines[200:200] = ["not json at all\n"]  # the first line of the second micro-batch
+    result = ok("watch", "run", state, "-", "--once", "--batch-events", 200, input="".join(lines))
+    assert "rejected 1 line of stdin#1: stdin#1, row 11: the line is not valid JSON" in (
+        result.output
+    )
+    assert "rejected 1 line of stdin#2" in result.output
+    kept = ledger(state).select("rows_read", "rows_kept", "rows_left_out").sum().row(0)
+    assert kept == (a.height + 2, a.height, 2)
+    rejected = table(state, "SELECT source, message FROM rejected ORDER BY source")
+    assert rejected["source"].to_list() == ["stdin#1", "stdin#2"]
+    assert rejected["message"][0].startswith("1 line left out: stdin#1, row 11")
+    # Every readable line was kept: the same lines again are all duplicates.
+    replay = ok("watch", "run", state, "-", "--once", input=_csv(a))
+    assert f"0 events kept, 0 left out ({a.height:,} duplicates dropped)" in replay.output
