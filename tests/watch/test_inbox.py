@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from segtui.watch import report
 from segtui.watch.run import RunOptions, run
@@ -292,3 +293,18 @@ def test_identical_rows_count_the_same_whatever_the_split(world: World, tmp_path
     assert ledger(split)["duplicates"].sum() == 0  # fails: the second copy is dropped
     assert table(split, count).equals(table(whole, count))
     assert features(split).equals(features(whole))
+
+
+def test_late_files_are_folded_in_as_if_they_had_come_in_time(world: World, tmp_path: Path) -> None:
+    """c.csv first, then the older a.csv and b.csv: their events are older than the reference
+    time when they arrive; the end is the same (the reference time is the latest event seen)."""
+    state, inbox = world.fresh(tmp_path, files=())
+    for order, name in enumerate(["c.csv", "a.csv", "b.csv"]):
+        shutil.copyfile(world.inbox / name, inbox / f"{order}{name}")
+    ok("watch", "run", state, inbox, "--once")
+    assert ledger(state)["source"].to_list() == ["0c.csv", "1a.csv", "2b.csv"]
+    refs = ledger(state)["reference_time"]
+    assert refs.n_unique() == 1 and refs[0] == world.events["ts"].max()
+    assert labels(state).equals(labels(world.ran))
+    # Equal up to the order a sum adds in (arrival order, so the last bit of a mean may differ).
+    assert_frame_equal(features(state), features(world.ran), check_exact=False, rel_tol=1e-12)

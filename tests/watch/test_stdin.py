@@ -3,6 +3,7 @@ route reaches; a replayed chunk is dropped by the event key."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_ndjson_lines_reach_the_labels_of_the_folder_route(world: World, tmp_pat
     assert features(state).equals(features(world.ran))
 
 
-def test_csv_lines_close_a_micro_batch_on_time_and_reach_the_same_labels(
+def test_csv_lines_close_a_micro_batch_on_time_reach_the_same_labels_and_stop_on_sigterm(
     world: World, tmp_path: Path
 ) -> None:
     state, _ = world.fresh(tmp_path, files=())
@@ -73,6 +74,10 @@ def test_csv_lines_close_a_micro_batch_on_time_and_reach_the_same_labels(
         # The pipe stays open: the micro-batch closes on --batch-seconds, not on its size.
         wait_until(lambda: ledger(state)["rows_kept"].sum() == first, "a.csv's lines folded in")
         proc.stdin.write(_csv(events.slice(first), header=False))
+        proc.stdin.flush()
+        wait_until(lambda: ledger(state)["rows_kept"].sum() == events.height, "every line")
+        # The producer is still connected: SIGTERM ends the run cleanly all the same.
+        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
