@@ -1,10 +1,10 @@
-"""The watch world, built once per test process (see world.py)."""
+"""The inbox world of the tests below, built once per test process (see inbox_world.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from .world import World, build_world
+from inbox_world import World, build_world
 
 
 @pytest.fixture(scope="session")

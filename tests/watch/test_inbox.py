@@ -18,7 +18,7 @@ from segtui.watch.run import RunOptions, run
 from segtui.watch.sources import ready_files
 from segtui.watch.state import run_lock
 
-from .world import (
+from inbox_world import (
     BATCH_EVENTS,
     FILES,
     SEGTUI,

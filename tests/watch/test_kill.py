@@ -17,7 +17,7 @@ import pytest
 
 from segtui.watch.fold import FAULT_POINTS
 
-from .world import (
+from inbox_world import (
     BATCH_EVENTS,
     SNAPSHOT,
     SOURCES,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .world import (
+from inbox_world import (
     FILES,
     SEGTUI,
     TS_FORMAT,

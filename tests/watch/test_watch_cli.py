@@ -15,7 +15,7 @@ import pytest
 
 from segtui.artifacts.parquet_meta import METADATA_KEY
 
-from .world import World, cli, features, labels, ledger, ok, table
+from inbox_world import World, cli, features, labels, ledger, ok, table
 
 MOVES_COLUMNS = [
     "user_id",
