@@ -5,11 +5,15 @@
 
 Worlds are the planted worlds of ``benchmarks/quality`` (generated into a temporary folder) plus
 any ``--extra`` folder holding ``NAME.csv`` and ``NAME_truth.csv`` pairs, and the bundled sample.
-Each row changes one thing against segtui's defaults (``PrepSpec.for_data``): the old fixed
+Each row changes one thing against segtui's defaults (``PrepSpec.for_data``): the defaults
+before generated counts were left out beside their shares and shares read on a log scale
+(both undone), each of those two alone, the old fixed
 catalog list, the chooser before this benchmark's choice (time-position features offered,
 redundancy pruned in catalog order: counts before shares), each of those two steps alone, no
 redundancy pruning, time-position or family weights, the Yeo-Johnson power transform, PCA
-whitening (applied to the prepared matrix, all components kept). Set ``OMP_NUM_THREADS=1`` on a
+whitening (applied to the prepared matrix, all components kept). Below them: each world's ceiling
+(K-Means on the generator's parameters) and observable ARI (a classifier trained on the truth
+over segtui's users table, ``benchmarks.quality.worlds.observable``). Set ``OMP_NUM_THREADS=1`` on a
 shared machine.
 """
 
@@ -29,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from benchmarks.quality.worlds import WORLDS, ceiling, make  # noqa: E402
+from benchmarks.quality.worlds import WORLDS, ceiling, make, observable  # noqa: E402
 from segtui.clustering.choose import choose_features  # noqa: E402
 from segtui.clustering.fit import fit_clusters  # noqa: E402
 from segtui.clustering.prepare import prepare  # noqa: E402
@@ -38,6 +42,9 @@ from segtui.pipeline import _candidates, load_users  # noqa: E402
 
 CONFIGS = (
     "defaults",
+    "before (counts offered, shares raw)",
+    "+ generated counts offered",
+    "shares raw (no log)",
     "old fixed list",
     "previous chooser",
     "+ time position offered",
@@ -67,8 +74,12 @@ def specs(data) -> dict[str, PrepSpec]:
         features = choose_features(data.users, cands, **kw).features if cands else None
         return replace(base, features=tuple(features or base.features))
 
+    previous = chosen(totals_out=False)
     return {
         "defaults": base,
+        "before (counts offered, shares raw)": replace(previous, shares="none"),
+        "+ generated counts offered": previous,
+        "shares raw (no log)": replace(base, shares="none"),
         "old fixed list": replace(base, features=tuple(old)),
         "previous chooser": chosen(time_position_out=False, by_kind=False),
         "+ time position offered": chosen(time_position_out=False),
@@ -125,6 +136,7 @@ def main() -> None:
             world = make(name, args.users, 0, Path(tmp) / name)
             row = ablate(world.files, world.truth, world.k, seeds)
             row["ceiling"] = ceiling(world)
+            row["observable"] = observable(world)
             table[name] = row
             print(name, {k: round(v, 3) for k, v in row.items()}, flush=True)
     if args.extra:
@@ -139,7 +151,7 @@ def main() -> None:
     names = list(table)
     print("\n| step | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    for cfg in ("defaults, worst seed", *CONFIGS, "ceiling", "features"):
+    for cfg in ("defaults, worst seed", *CONFIGS, "ceiling", "observable", "features"):
         cells = [_cell(table[n], cfg) for n in names]
         print(f"| {cfg} | " + " | ".join(cells) + " |")
 

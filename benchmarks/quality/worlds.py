@@ -2,14 +2,15 @@
 
     >>> from benchmarks.quality.worlds import WORLDS, make, evaluate, ceiling
     >>> world = make("shop", 5000, seed=0, out_dir=Path("/tmp/shop"))
-    >>> ceiling(world), evaluate(world, "kmeans", seed=0).ari
+    >>> ceiling(world), observable(world), evaluate(world, "kmeans", seed=0).ari
 
 ``make`` writes the world's log in its own layout and returns its truth (user -> group) and the
 generator's latent per-user parameters. ``ceiling`` is the ARI of K-Means (true k, standardized
 parameters, n_init=10) on those parameters: how well the groups can be told apart at all, before
-events are sampled. ``evaluate`` runs segtui exactly as a person gets it: ``load_users`` on the
-files, ``PrepSpec.for_data`` (the data's default features, transforms and fills) and
-``FitSpec(algo, {"k": k}, seed)`` through ``run_segmentation``.
+events are sampled. ``observable`` is the ARI of a classifier trained on the truth over segtui's
+users table: what the sampled events allow. ``evaluate`` runs segtui exactly as a person gets
+it: ``load_users`` on the files, ``PrepSpec.for_data`` (the data's default features,
+transforms and fills) and ``FitSpec(algo, {"k": k}, seed)`` through ``run_segmentation``.
 
 The repository root must be importable (``benchmarks`` is a namespace package); ``run.py`` and
 ``tests/quality/conftest.py`` put it on ``sys.path``.
@@ -211,6 +212,32 @@ def _layout(data: Any) -> str:
         if value is not None:
             return str(getattr(value, "name", value))
     return "?"
+
+
+def observable(world: World, seed: int = 0) -> float:
+    """ARI of a classifier trained on the truth, on every numeric feature segtui computes.
+
+    Gradient-boosted trees, 3-fold cross-validated predictions (each user predicted by a model
+    that did not see them). The ``ceiling`` is measured before any event is sampled; this says
+    how well the groups can be told apart from the users table once they are: with the labels in
+    hand. An unsupervised default is not expected to beat it, so a world whose observable ARI is
+    below 0.85 cannot meet the test's target from these features, whatever the preparation.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    users = load(world).users
+    cols = [c for c in users.columns if c != "user_id" and users[c].dtype.is_numeric()]
+    X = users.select(pl.col(cols).cast(pl.Float64)).to_numpy()
+    X[~np.isfinite(X)] = np.nan
+    X = X[:, ~np.all(np.isnan(X), axis=0)]
+    ids = users.select(pl.col("user_id").cast(pl.Utf8))
+    y = ids.join(world.truth, on="user_id", how="left")["group"].to_list()
+    folds = StratifiedKFold(3, shuffle=True, random_state=seed)
+    model = HistGradientBoostingClassifier(max_iter=150, random_state=seed)
+    predicted = cross_val_predict(model, X, y, cv=folds)
+    return float(adjusted_rand_score(y, predicted))
 
 
 def reference(world: World, seed: int = 0) -> float:

@@ -166,6 +166,7 @@ class SegtuiApp(App[None]):
         theme: str | None = None,
         review_mapping: bool = False,
         watch_terminal: bool = True,
+        watch_state: str | None = None,
     ) -> None:
         no_color = "NO_COLOR" in os.environ
         super().__init__(ansi_color=True if no_color else None)
@@ -178,6 +179,8 @@ class SegtuiApp(App[None]):
         self.project_path = project_path
         self.review_mapping = review_mapping
         self.watch_terminal = watch_terminal
+        self.watch_state = watch_state
+        """A watch state to show live (``segtui open STATE``) instead of event files."""
         self.requested_theme = theme
         self.theme_problems: list[str] = []
         self._asking_refit = False
@@ -206,10 +209,15 @@ class SegtuiApp(App[None]):
 
     def on_mount(self) -> None:
         self._apply_themes()
-        self.push_screen(LoadingScreen(self.paths))
         if self.watch_terminal and not self.is_headless:
             self._install_hangup_handlers()
             self.set_interval(2.0, self._check_terminal)
+        if self.watch_state is not None:
+            from segtui.app.screens.watch import WatchScreen
+
+            self.push_screen(WatchScreen(self.watch_state))
+            return
+        self.push_screen(LoadingScreen(self.paths))
         if self.paths:
             self._load_worker(list(self.paths), dict(self.load_options))
         else:

@@ -5,7 +5,8 @@ CTE so the text grows linearly with the model:
 
 1. the model's recorded feature declarations over a relation of canonical events
    (:mod:`segtui.features.sql`), or, for a model fitted on a users table, that table's columns;
-2. the model's preparation per feature: transform (``log1p`` as sign(x) * ln(1 + |x|)), the
+2. the model's preparation per feature: transform (``log1p`` as sign(x) * ln(1 + |x|),
+   ``log_share`` as ln(1 + max(x, 0) / 0.1)), the
    Yeo-Johnson power with its fitted lambda, the fitted fill for nulls, centre, scale, weight;
 3. the nearest stored center (squared Euclidean distance; on a tie the first center, as
    ``numpy.argmin``), then the center's segment (a mixture: see below);
@@ -29,7 +30,7 @@ import numpy as np
 
 from segtui.artifacts.model import Model
 from segtui.canonical import CANONICAL_COLUMNS
-from segtui.clustering.prepare import FeatureParams
+from segtui.clustering.prepare import SHARE_PSEUDO, FeatureParams
 from segtui.clustering.state import CentroidState, MixtureState
 from segtui.errors import InputError
 from segtui.features.plan import plan_features
@@ -58,6 +59,9 @@ def _transformed(fp: FeatureParams, sql: Dialect) -> str:
     x = f"CAST({sql.quote(fp.name)} AS DOUBLE)"
     if fp.transform == "log1p":
         x = f"(sign({x}) * {_ln1p(sql, f'abs({x})')})"
+    elif fp.transform == "log_share":  # log1p(max(x, 0) / pseudo); a null stays null
+        clipped = f"(CASE WHEN {x} < 0 THEN 0.0E0 ELSE {x} END / {_float(SHARE_PSEUDO)})"
+        x = _ln1p(sql, clipped)
     elif fp.transform == "rank":
         raise InputError(
             f"feature '{fp.name}' uses the rank transform, which the scoring SQL cannot express "

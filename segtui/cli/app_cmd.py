@@ -36,8 +36,8 @@ def open_(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="Event files, globs or folders (CSV/TSV, NDJSON, parquet), or one "
-            "*.segtui.json project file."
+            help="Event files, globs or folders (CSV/TSV, NDJSON, parquet), one "
+            "*.segtui.json project file, or one watch state (a `segtui watch` DuckDB file)."
         ),
     ],
     map_: MapOpt = None,
@@ -58,12 +58,20 @@ def open_(
         ),
     ] = True,
 ) -> None:
-    """Open the app: explore, shape and export segments of these events."""
+    """Open the app: explore, shape and export segments of these events (or watch a state live)."""
     from segtui.artifacts.project import is_project_path, load_project
     from segtui.ingest.mapping import parse_overrides
     from segtui.ingest.sessions import check_session_gap
+    from segtui.watch.history import check_state, is_state
 
     check_session_gap(session_gap)
+    if len(paths) == 1 and is_state(paths[0]):
+        state = Path(paths[0]).resolve()
+        check_state(state)  # not a watch state (or another schema): refused here, exit 2
+        _run([], watch_state=str(state), theme=theme)
+        return
+    if len(paths) > 1 and any(is_state(p) for p in paths):
+        raise InputError("a watch state opens on its own", hint="Run `segtui open STATE` alone.")
     if len(paths) == 1 and is_project_path(paths[0]):
         project = load_project(paths[0])
         _run([], project=project, project_path=str(Path(paths[0]).resolve()), theme=theme)

@@ -128,11 +128,6 @@ def run_cmd(
     ] = DEFAULT_BATCH_SECONDS,
 ) -> None:
     """Fold new events into the state: one line per batch."""
-    if refit_drift is not None:
-        raise InputError(
-            "--refit-drift is not built yet in this segtui",
-            hint="Leave it out; the defaults never refit.",
-        )
     options = RunOptions(
         once=once,
         poll_seconds=poll,

@@ -19,6 +19,11 @@ looks at the users table instead and keeps what carries information, once:
    around); within a kind, the catalog's defaults, then the rest of the catalog, then generated
    features, each in the order offered. Correlations are measured on at most
    ``CORRELATION_SAMPLE`` users.
+   A generated per-event count or per-category total (``event_<id>_count``,
+   ``category_<id>_duration_s``) is left out when its share (``event_<id>_share``,
+   ``category_<id>_share``) is offered: the count is the share times the user's events, so
+   beside the share and ``events`` it only adds one more copy of "how active, for how long"
+   per event (nine on the content world). ``TOTAL_REASON`` words it.
 3. **Weights.** Each family (activity, engagement, funnel, value, interest, time, ...) gets the
    same total say: a feature's weight is ``1 / sqrt(n)`` with ``n`` kept features in its family,
    so the squared weights (what a Euclidean distance adds up) sum to 1 per family. Time-position
@@ -75,6 +80,28 @@ VOLUME: frozenset[str] = frozenset(
 )  # fmt: skip
 """Catalog features that count or sum over the user's whole history (generated ones are named
 ``event_<id>_count`` and ``category_<id>_duration_s``)."""
+
+TOTAL_REASON = (
+    "its share '{share}' is offered: a count is the share times the user's events, so it "
+    "would count how active the user is once more; kept in the features and profiles"
+)
+
+
+def composition_share(name: str) -> bool:
+    """A generated share of the user's events (``event_<id>_share``, ``category_<id>_share``):
+    one part of a composition, read on a log scale by ``prepare`` (``PrepSpec.shares``)."""
+    return name.startswith(("event_", "category_")) and name.endswith("_share")
+
+
+def share_of_total(name: str) -> str | None:
+    """The share a generated count or per-category total is that share times the events of,
+    or None for any other feature."""
+    if name.startswith("event_") and name.endswith("_count"):
+        return name[: -len("_count")] + "_share"
+    if _category_total(name):
+        return name[: -len("_duration_s")] + "_share"
+    return None
+
 
 KIND_ORDER: tuple[str, ...] = ("mix", "rate", "calendar", "volume", TIME_POSITION_FAMILY)
 """Redundancy pruning keeps the kind that comes first: see the module docstring."""
@@ -154,23 +181,30 @@ def choose_features(
     balance: bool = True,
     time_position_out: bool = True,
     by_kind: bool = True,
+    totals_out: bool = True,
 ) -> FeatureChoice:
     """Keep the informative, non-redundant candidates and weight them by family (see module).
 
     ``redundancy`` False keeps correlated features; ``balance`` False gives every feature weight
     1; ``time_position_out`` False offers the time-position features like any other; ``by_kind``
-    False prunes redundancy in catalog order alone (all four only for measuring what each step
-    buys, ``benchmarks/bench_prepare_ablation.py``).
+    False prunes redundancy in catalog order alone; ``totals_out`` False offers generated counts
+    beside their shares (all five only for measuring what each step buys,
+    ``benchmarks/bench_prepare_ablation.py``).
     """
     if time_position_out and _too_few_without_time(users, candidates):
         time_position_out = False  # a log with (almost) only time position: cluster on it
     left_out: dict[str, str] = {}
     columns: dict[str, np.ndarray] = {}
+    present = {c.name for c in candidates if c.name in users.columns}
     for cand in candidates:
         if cand.name not in users.columns or cand.name in columns:
             continue
         if time_position_out and cand.name in TIME_POSITION:
             left_out[cand.name] = TIME_POSITION_REASON
+            continue
+        share = share_of_total(cand.name)
+        if totals_out and share is not None and share in present:
+            left_out[cand.name] = TOTAL_REASON.format(share=share)
             continue
         values = _values(users.get_column(cand.name))
         why = _no_information(values)

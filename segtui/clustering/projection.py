@@ -120,6 +120,14 @@ class Projection:
         return components.tolist(), mean
 
 
+def project_rows(
+    X: np.ndarray, components: Sequence[Sequence[float]], mean: Sequence[float]
+) -> np.ndarray:
+    """Rows projected onto saved PCA axes (a model's ``projection``): (n, 2) float32."""
+    with _one_blas_thread():
+        return _project(np.asarray(X, dtype=np.float64), components, mean)
+
+
 def _one_blas_thread() -> Any:
     """One BLAS thread for the 30 x 30 covariance and the 2-column projection.
 

@@ -21,6 +21,7 @@ from segtui.errors import InputError
 
 WEIGHTINGS: tuple[str, ...] = ("time-position", "family", "none")
 POWERS: tuple[str, ...] = ("yeo-johnson", "none")
+SHARES: tuple[str, ...] = ("log", "none")
 
 
 class DataDefaults(Protocol):
@@ -58,6 +59,10 @@ class PrepSpec:
     power: str = "none"
     """After each feature's transform: "none" (the measured winner) or "yeo-johnson" (lambda
     fitted per feature, recorded in the model)."""
+    shares: str = "log"
+    """How generated shares of the user's events (``event_<id>_share``, ``category_<id>_share``)
+    are read when their declaration says no transform: "log" (ln(share + 0.1), the measured
+    winner, see the README) or "none"."""
 
     def __post_init__(self) -> None:
         # Read-only copies: a spec handed to a worker cannot change under it.
@@ -68,6 +73,10 @@ class PrepSpec:
         if self.power not in POWERS:
             raise InputError(
                 f"unknown power transform '{self.power}'", hint=f"Use one of: {', '.join(POWERS)}."
+            )
+        if self.shares not in SHARES:
+            raise InputError(
+                f"unknown share transform '{self.shares}'", hint=f"Use one of: {', '.join(SHARES)}."
             )
         for name in ("transforms", "fills", "default_transforms", "default_fills", "families"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))

@@ -249,3 +249,43 @@ def plan_features(
         planner.leaf("count", None, ())  # keeps the group-by valid when no feature is asked for
     leaves = tuple(sorted(planner.leaves, key=planner.leaves.__getitem__))
     return FeaturePlan(leaves, outputs, as_of_us, tuple(chosen))
+
+
+def _fixed(node: Node, reference_us: int) -> Node:
+    if isinstance(node, LastEventTime):
+        return Constant(reference_us)
+    if isinstance(node, Divide):
+        return Divide(_fixed(node.numerator, reference_us), _fixed(node.denominator, reference_us))
+    if isinstance(node, Subtract):
+        return Subtract(_fixed(node.left, reference_us), _fixed(node.right, reference_us))
+    if isinstance(node, Add):
+        return Add(tuple(_fixed(t, reference_us) for t in node.terms))
+    if isinstance(node, MicrosToDays):
+        return MicrosToDays(_fixed(node.value, reference_us))
+    if isinstance(node, Coalesce):
+        return Coalesce(_fixed(node.value, reference_us), node.fill)
+    return node
+
+
+def uses_reference(node: Node) -> bool:
+    """Whether a value depends on the reference time (a "days since" of the latest event)."""
+    if isinstance(node, LastEventTime | Constant):
+        return isinstance(node, LastEventTime)
+    if isinstance(node, Divide):
+        return uses_reference(node.numerator) or uses_reference(node.denominator)
+    if isinstance(node, Subtract):
+        return uses_reference(node.left) or uses_reference(node.right)
+    if isinstance(node, Add):
+        return any(uses_reference(t) for t in node.terms)
+    if isinstance(node, MicrosToDays | Coalesce):
+        return uses_reference(node.value)
+    return False
+
+
+def with_reference(plan: FeaturePlan, reference_us: int) -> FeaturePlan:
+    """The plan with the reference time fixed: the outputs of any subset of users are then what
+    they are among all users (whose latest event gave ``reference_us``)."""
+    outputs = tuple(
+        Output(out.name, _fixed(out.value, reference_us), out.integer) for out in plan.outputs
+    )
+    return FeaturePlan(plan.leaves, outputs, plan.as_of_us, plan.specs)

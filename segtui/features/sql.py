@@ -227,6 +227,12 @@ class _Renderer:
             f"\n{_INDENT}LEFT JOIN {_PREFIX}top{i} USING ({user})" for i in tops
         )
         ctes.append(f"{_PREFIX}leaves AS (\n{_INDENT}SELECT * FROM {joined}\n)")
+        return self.outputs(ctes, f"{_PREFIX}leaves")
+
+    def outputs(self, ctes: list[str], leaves: str) -> str:
+        """The second stage over a relation holding ``user_id`` and the leaves ``__f0``, ...:
+        the features, the reference time (when one is needed) taken over all its rows."""
+        user = self.sql.quote("user_id")
         references = sorted(
             {
                 n.index
@@ -235,12 +241,12 @@ class _Renderer:
                 if isinstance(n, LastEventTime)
             }
         )
-        source_of_rows = f"{_PREFIX}leaves"
+        source_of_rows = leaves
         if references:
             # The reference time once, in a one-row CTE joined to every user: engines that
             # inline CTEs (Spark) would otherwise aggregate all users again for each feature.
             maxima = ", ".join(f"max({_PREFIX}{i}) AS {_PREFIX}ref{i}" for i in references)
-            ctes.append(f"{_PREFIX}ref AS (\n{_INDENT}SELECT {maxima} FROM {_PREFIX}leaves\n)")
+            ctes.append(f"{_PREFIX}ref AS (\n{_INDENT}SELECT {maxima} FROM {leaves}\n)")
             source_of_rows += f" CROSS JOIN {_PREFIX}ref"
         finals = [user] + [
             f"CAST({self.node(out.value)} AS {'BIGINT' if out.integer else 'DOUBLE'})"
@@ -248,11 +254,8 @@ class _Renderer:
             for out in self.plan.outputs
         ]
         select = ",\n".join(f"{_INDENT}{item}" for item in finals)
-        return (
-            "WITH "
-            + ",\n".join(ctes)
-            + f"\nSELECT\n{select}\nFROM {source_of_rows}\nORDER BY {user}"
-        )
+        head = "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
+        return f"{head}SELECT\n{select}\nFROM {source_of_rows}\nORDER BY {user}"
 
 
 def _walk(node: Node) -> list[Node]:
@@ -272,6 +275,13 @@ def _walk(node: Node) -> list[Node]:
 def plan_sql(plan: FeaturePlan, dialect_name: str = "duckdb", relation: str = "events") -> str:
     """The plan as one ``SELECT`` over ``relation`` (see the module docstring)."""
     return _Renderer(plan, dialect(dialect_name)).query(relation)
+
+
+def output_sql(plan: FeaturePlan, dialect_name: str = "duckdb", leaves: str = "leaves") -> str:
+    """The plan's second stage as one ``SELECT`` over a relation of per-user leaves (columns
+    ``user_id``, ``__f0``, ``__f1``, ... as :func:`segtui.features.compile.leaf_query` names
+    them): what ``watch`` keeps as its ``features`` view."""
+    return _Renderer(plan, dialect(dialect_name)).outputs([], leaves)
 
 
 def feature_sql(

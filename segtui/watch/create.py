@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,17 +19,15 @@ import duckdb
 import polars as pl
 
 from segtui.artifacts.assign import as_model
-from segtui.artifacts.model import Model, model_to_json
+from segtui.artifacts.model import model_to_json
 from segtui.errors import InputError
-from segtui.features.plan import Leaf, plan_features
 from segtui.ingest.events import CANONICAL_SCHEMA
-from segtui.watch.fold import Folded, Incoming, Layout, fold
+from segtui.watch.fold import Folded, Incoming, fold
+from segtui.watch.layout import Layout, layout_for
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import read_events
-from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, meta_value, run_lock, set_meta
+from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, run_lock, set_meta
 
-LATEST = Leaf("max", "ts", ())
-"""Each user's latest event time: the state's reference time is the largest."""
 _SQL_TYPES = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT"}
 
 
@@ -38,24 +36,6 @@ def _sql_type(column: str) -> str:
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMPTZ"
     return _SQL_TYPES[type(dtype)]
-
-
-def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap: float) -> Layout:
-    """The state's layout: stored columns (derived sessions are not stored) and the plan."""
-    stored = tuple(c for c in columns if not (sessions_derived and c == "session_id"))
-    plan = plan_features(model.specs or [], list(columns))
-    if LATEST not in plan.leaves:  # the reference time is read from it (appending keeps indexes)
-        plan = replace(plan, leaves=(*plan.leaves, LATEST))
-    return Layout(stored, plan, sessions_derived, gap)
-
-
-def read_layout(con: duckdb.DuckDBPyConnection, model: Model) -> Layout:
-    """The layout a state was created with (its meta), with the plan built from ``model``."""
-    stored = json.loads(meta_value(con, "event_columns") or "[]")
-    derived = meta_value(con, "sessions_derived") == "true"
-    gap = float(meta_value(con, "session_gap_minutes") or 30)
-    columns = [c for c in CANONICAL_SCHEMA if c in stored or (derived and c == "session_id")]
-    return layout_for(model, columns, derived, gap)
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:

@@ -40,15 +40,24 @@ def _centers(state: ClusterState) -> np.ndarray | None:
     return None
 
 
-def mean_distance(state: ClusterState, X: np.ndarray) -> float | None:
-    """Mean Euclidean distance to the nearest center, in blocks (bounded memory)."""
+def nearest_distances(state: ClusterState, X: np.ndarray) -> np.ndarray | None:
+    """Each row's Euclidean distance to the nearest center, in blocks (bounded memory); None for
+    density models."""
     centers = _centers(state)
-    if centers is None or X.shape[0] == 0:
+    if centers is None:
         return None
     c2 = (centers**2).sum(axis=1)
-    total = 0.0
+    out = np.empty(X.shape[0], dtype=np.float64)
     for start in range(0, X.shape[0], CHUNK):
         block = X[start : start + CHUNK]
         d2 = (block**2).sum(axis=1)[:, None] - 2 * block @ centers.T + c2[None, :]
-        total += float(np.sqrt(np.maximum(d2.min(axis=1), 0.0)).sum())
-    return total / X.shape[0]
+        out[start : start + len(block)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
+
+
+def mean_distance(state: ClusterState, X: np.ndarray) -> float | None:
+    """The mean of :func:`nearest_distances` (None for density models or no rows)."""
+    distances = nearest_distances(state, X)
+    if distances is None or distances.size == 0:
+        return None
+    return float(distances.mean())

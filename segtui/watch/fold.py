@@ -2,11 +2,14 @@
 
 Per batch: the new events are keyed and appended (a row whose key an earlier batch already holds
 is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) is recomputed
-for the users the batch touched, from all their events; the features of every user are computed
-from the leaves at the new reference time (the latest event seen), because time-relative features
-age for everyone; every user is labelled again (vectorised) and the thresholds applied; the users
-whose label changed get a row in ``moves``; the ledger gets the batch's row. Nothing of it is
-visible until the commit, so a process killed at any point leaves the state as it was.
+for the users the batch touched, from all their events; features are the second stage over the
+leaves at the reference time (the latest event seen): the ``features`` view computes them for
+every user whenever it is read, so time-relative features age for everyone without rewriting a
+table. Users are labelled again (vectorised) and the thresholds applied: every user when the
+clustering features or a rule segment depend on the reference time (they age), else only the
+users the batch touched (nobody else's features changed). Users whose label changed get a row in
+``moves``; the ledger gets the batch's row. Nothing of it is visible until the commit, so a
+process killed at any point leaves the state as it was.
 
 ``fault`` is called with a point's name at each step (:data:`FAULT_POINTS`): the tests kill the
 process there to prove the claim above.
@@ -16,22 +19,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from segtui.artifacts.model import Model
-from segtui.clustering.prepare import transform_users
-from segtui.features.compile import leaf_query, output_query
-from segtui.features.plan import FeaturePlan
-from segtui.formatting import number
+from segtui.features.compile import leaf_names, leaf_query
+from segtui.features.plan import FeaturePlan, Leaf
+from segtui.features.sql import output_sql
 from segtui.ingest.sessions import derive_sessions
+from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
-from segtui.watch.scoring import Thresholds, hold_moves, name_of, score
-from segtui.watch.state import first_row, read_frame
+from segtui.watch.layout import Layout
+from segtui.watch.relabel import (
+    ages,
+    record_sizes,
+    reference_sizes,
+    register_frame,
+    relabel_users,
+    replace_rows,
+    segment_sizes,
+    us_time,
+)
+from segtui.watch.scoring import Thresholds
+from segtui.watch.state import first_row, meta_value, read_frame, set_meta
 
 FAULT_POINTS: tuple[str, ...] = (
     "batch-read",
@@ -42,10 +55,6 @@ FAULT_POINTS: tuple[str, ...] = (
     "after-commit",
 )
 Fault = Callable[[str], None]
-NEW_USER = "new user"
-REFIT = "refit"
-KEY_SEPARATOR = "\x1f"
-REASON_FEATURES = 2
 
 
 def no_fault(point: str) -> None:
@@ -91,23 +100,37 @@ class Folded:
         )
 
 
-@dataclass(frozen=True)
-class Layout:
-    """What the state stores: the canonical event columns and how features are computed."""
+OCCURRENCE = "__occurrence"
+"""The how-many-th identical row this is within its source (1, 2, ...): part of the event key."""
 
-    event_columns: tuple[str, ...]
-    plan: FeaturePlan
-    sessions_derived: bool
-    session_gap_minutes: float
+
+def with_occurrence(events: pl.DataFrame) -> pl.DataFrame:
+    """Number identical rows within one source, in order, so that the same row twice in a file
+    (two real events at the same instant) is two events, and the file replayed is none."""
+    if OCCURRENCE in events.columns:
+        return events
+    cols = events.columns
+    ones = pl.lit(1, pl.Int64)
+    if not cols:
+        return events.with_columns(ones.alias(OCCURRENCE))
+    repeated = events.is_duplicated()
+    if not repeated.any():  # the usual case: no numbering to do (a hash pass, not a window)
+        return events.with_columns(ones.alias(OCCURRENCE))
+    number = pl.int_range(pl.len(), dtype=pl.Int64).over(cols) + 1
+    return events.with_columns(
+        pl.when(pl.Series(repeated)).then(number).otherwise(ones).alias(OCCURRENCE)
+    )
 
 
 def _key_expr(columns: Sequence[str]) -> str:
-    """A stable 128-bit key of a row's canonical values (DuckDB's md5, not a process hash)."""
+    """A stable 128-bit key of a row's canonical values and its occurrence number (DuckDB's md5,
+    not a process-specific hash, so the key means the same in every run and version)."""
     parts = []
     for col in columns:
         ref = f'"{col}"'
         value = f"epoch_us({ref})::VARCHAR" if col == "ts" else f"{ref}::VARCHAR"
         parts.append(f"coalesce({value}, chr(0))")
+    parts.append(f"{OCCURRENCE}::VARCHAR")
     return f"md5_number(concat_ws(chr(31), {', '.join(parts)}))"
 
 
@@ -116,7 +139,8 @@ def _append_events(
 ) -> tuple[int, int]:
     """Append the batch's events not already held; (kept, duplicates dropped)."""
     cols = list(layout.event_columns)
-    frame = events.select(cols).with_row_index("__row")
+    frame = with_occurrence(events.select(cols)) if OCCURRENCE not in events.columns else events
+    frame = frame.select(*cols, OCCURRENCE).with_row_index("__row")
     con.register("__incoming", frame.to_arrow())
     quoted = ", ".join(f'"{c}"' for c in cols)
     con.sql(
@@ -124,78 +148,46 @@ def _append_events(
         f"{_key_expr(cols)} AS event_key FROM __incoming"
     )
     con.unregister("__incoming")
+    # The keys already held: the batch's keys are the small side of the join, so the history
+    # is scanned once (its key column) and never hashed.
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM events "
+        "WHERE event_key IN (SELECT event_key FROM __keyed)"
+    )
     dups = first_row(
-        con, "SELECT count(*) FROM __keyed WHERE event_key IN (SELECT event_key FROM events)"
+        con, "SELECT count(*) FROM __keyed WHERE event_key IN (SELECT event_key FROM __held)"
     )[0]
     start = first_row(con, "SELECT coalesce(max(seq), 0) FROM events")[0]
     con.sql(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
         f"SELECT {start} + row_number() OVER (ORDER BY __row), {batch}, event_key, {quoted} "
-        "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM events) ORDER BY __row"
+        "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM __held) ORDER BY __row"
     )
+    con.sql("DROP TABLE __keyed")
+    con.sql("DROP TABLE __held")
     kept = first_row(con, "SELECT count(*) FROM events WHERE batch = ?", [batch])[0]
     return int(kept), int(dups)
 
 
-def _touched_leaves(con: duckdb.DuckDBPyConnection, layout: Layout, batch: int) -> pl.DataFrame:
-    """The leaves of the users this batch touched, from all their events, in arrival order."""
+def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:
+    """All events of the users in relation ``users`` (a ``user_id`` column), arrival order."""
     quoted = ", ".join(f'"{c}"' for c in layout.event_columns)
-    events = read_frame(
+    return read_frame(
         con,
-        f"SELECT {quoted} FROM events WHERE user_id IN "
-        f"(SELECT DISTINCT user_id FROM events WHERE batch = {batch}) ORDER BY seq",
+        f"SELECT {quoted} FROM events WHERE user_id IN (SELECT user_id FROM {users}) ORDER BY seq",
     )
+
+
+def _leaves_of(events: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     lazy = events.lazy()
     if layout.sessions_derived:
         lazy = derive_sessions(lazy, layout.session_gap_minutes)
-    return leaf_query(lazy, layout.plan).collect()
+    return leaf_query(lazy, layout.plan).collect().sort("user_id")
 
 
-def _write_leaves(con: duckdb.DuckDBPyConnection, leaves: pl.DataFrame, first: bool) -> None:
-    con.register("__leaves", leaves.to_arrow())
-    if first:
-        con.sql("CREATE OR REPLACE TABLE leaves AS SELECT * FROM __leaves")
-    else:
-        con.sql("DELETE FROM leaves WHERE user_id IN (SELECT user_id FROM __leaves)")
-        con.sql("INSERT INTO leaves SELECT * FROM __leaves")
-    con.unregister("__leaves")
-
-
-def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("__frame", frame.to_arrow())
-    con.sql(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM __frame")
-    con.unregister("__frame")
-
-
-def _value_text(value: object) -> str:
-    return number(value) if isinstance(value, int | float) or value is None else str(value)
-
-
-def move_reasons(
-    model: Model, before: pl.DataFrame, after: pl.DataFrame, limit: int = REASON_FEATURES
-) -> list[str]:
-    """Per user (rows aligned): the features that changed most in the model's prepared space,
-    as ``"name old -> new"`` joined by ``"; "`` (the reason a move is logged with)."""
-    if before.height == 0:
-        return []
-    names = [f.name for f in model.prepare.features]
-    Xb, Xa = transform_users(model.prepare, before), transform_users(model.prepare, after)
-    change = np.abs(Xa - Xb)
-    order = np.argsort(-change, axis=1, kind="stable")[:, :limit]
-    reasons = []
-    for row, picks in enumerate(order):
-        parts = [
-            f"{names[j]} {_value_text(before[names[j]][row])} -> "
-            f"{_value_text(after[names[j]][row])}"
-            for j in picks
-            if change[row, j] > 0
-        ]
-        reasons.append("; ".join(parts) if parts else "reference time moved on")
-    return reasons
-
-
-def _reference_sizes(model: Model) -> dict[int, int]:
-    return {int(s["id"]): int(s.get("size", 0)) for s in model.data.get("segments", [])}
+def _ts_leaf(plan: FeaturePlan) -> str:
+    """The leaf holding each user's latest event time (the layout adds it when missing)."""
+    return leaf_names(plan)[plan.leaves.index(Leaf("max", "ts", ()))]
 
 
 def fold(
@@ -217,20 +209,8 @@ def fold(
     fault("batch-read")
     con.sql("BEGIN TRANSACTION")
     try:
-        folded = _fold(
-            con,
-            model,
-            model_version,
-            layout,
-            incoming,
-            thresholds,
-            batch,
-            log_moves,
-            fault,
-            started,
-        )
-        seconds = time.perf_counter() - clock
-        folded = _with_seconds(folded, seconds)
+        folded = _fold(con, model, layout, incoming, thresholds, batch, log_moves, fault, started)
+        folded = replace(folded, seconds=time.perf_counter() - clock)
         _ledger(con, folded, started, now(), model_version)
         fault("before-commit")
         con.sql("COMMIT")
@@ -239,12 +219,6 @@ def fold(
         raise
     fault("after-commit")
     return folded
-
-
-def _with_seconds(folded: Folded, seconds: float) -> Folded:
-    from dataclasses import replace
-
-    return replace(folded, seconds=seconds)
 
 
 def _ledger(
@@ -275,7 +249,6 @@ def _ledger(
 def _fold(
     con: duckdb.DuckDBPyConnection,
     model: Model,
-    model_version: int,
     layout: Layout,
     incoming: Incoming,
     thresholds: Thresholds,
@@ -284,80 +257,64 @@ def _fold(
     fault: Fault,
     started: datetime,
 ) -> Folded:
+    first = batch == 0
     kept, dups = _append_events(con, layout, incoming.events, batch)
     fault("events-written")
-    touched = _touched_leaves(con, layout, batch)
-    first = batch == 0
-    _write_leaves(con, touched, first)
-    fault("leaves-written")
-    leaves = read_frame(con, "SELECT * FROM leaves")
-    features = output_query(leaves.lazy(), layout.plan).collect()
-    features = features.select("user_id", *model.columns)
-    new_events = read_frame(
-        con, f"SELECT user_id, count(*)::BIGINT AS n FROM events WHERE batch = {batch} GROUP BY 1"
-    ).with_columns(pl.col("user_id").cast(pl.Utf8))
+    counts = read_frame(
+        con,
+        "SELECT user_id, count(*)::BIGINT AS new_events FROM events WHERE batch = ? GROUP BY 1",
+        [batch],
+    )
+    register_frame(con, "__touched", counts.select("user_id"))
+    touched = _leaves_of(_events_of(con, layout, "__touched"), layout)
+    before = (
+        touched.clear()
+        if first
+        else read_frame(
+            con, "SELECT * FROM leaves WHERE user_id IN (SELECT user_id FROM __touched)"
+        )
+    )
+    con.unregister("__touched")
+    old_ref = None if first else meta_value(con, "reference_us")
     if first:
-        old_labels = pl.DataFrame(
-            schema={
-                "user_id": pl.Utf8,
-                "segment_id": pl.Int64,
-                "segment": pl.Utf8,
-                "since_batch": pl.Int64,
-                "events_since_move": pl.Int64,
-            }
+        register_frame(con, "__rows", touched)
+        con.sql("CREATE OR REPLACE TABLE leaves AS SELECT * FROM __rows")
+        con.unregister("__rows")
+        columns = ", ".join(sql_quote(c) for c in ["user_id", *model.columns])
+        every = output_sql(layout.plan, "duckdb", "leaves")
+        con.sql(
+            f"CREATE OR REPLACE VIEW features AS SELECT {columns} FROM ({every}) ORDER BY user_id"
         )
-        old_features = features.clear()
     else:
-        old_labels = read_frame(con, "SELECT * FROM labels")
-        old_features = read_frame(con, "SELECT * FROM features")
-    frame = (
-        features.select("user_id")
-        .join(old_labels, on="user_id", how="left")
-        .join(new_events, on="user_id", how="left")
-        .with_columns(
-            (pl.col("events_since_move").fill_null(0) + pl.col("n").fill_null(0)).alias("pending")
-        )
-    )
-    scored = score(model, features)
-    has_current = frame["segment_id"].is_not_null().to_numpy()
-    current = frame["segment_id"].fill_null(-1).to_numpy().astype(np.int64)
-    pending = frame["pending"].to_numpy().astype(np.int64)
-    final = hold_moves(model, scored, features, current, has_current, pending, thresholds)
-    moved = ~has_current | (final != current)
-    names = scored.names
-    since = np.where(moved, batch, frame["since_batch"].fill_null(batch).to_numpy())
-    labels = pl.DataFrame(
-        {
-            "user_id": features["user_id"],
-            "segment_id": final,
-            "segment": [name_of(names, i) for i in final],
-            "since_batch": since.astype(np.int64),
-            "events_since_move": np.where(moved, 0, pending).astype(np.int64),
-        }
-    )
-    _replace(con, "features", features)
-    _replace(con, "labels", labels)
-    fault("labels-written")
-    ref_us = leaves[_ts_leaf(layout.plan)].max() if leaves.height else None
-    reference = None if ref_us is None else datetime.fromtimestamp(0, UTC) + _us(ref_us)
+        replace_rows(con, "leaves", touched, everyone=False)
+    fault("leaves-written")
+    latest = touched[_ts_leaf(layout.plan)].max() if touched.height else None
+    known = [int(v) for v in (old_ref, latest) if v is not None]
+    ref_us = max(known) if known else None
+    if ref_us is not None:
+        set_meta(con, "reference_us", str(ref_us))
+    everyone = first or ages(model, layout.plan)
+    scope = read_frame(con, "SELECT * FROM leaves ORDER BY user_id") if everyone else touched
     n_moves = 0
-    if log_moves:
-        n_moves = _log_moves(
+    if scope.height and ref_us is not None:
+        n_moves = relabel_users(
             con,
             model,
-            frame,
-            features,
-            old_features,
-            final,
-            names,
-            moved,
-            has_current,
-            batch,
-            reference,
-            started,
+            layout,
+            scope,
+            before,
+            counts,
+            thresholds,
+            batch=batch,
+            everyone=everyone,
+            references=(None if old_ref is None else int(old_ref), ref_us),
+            log_moves=log_moves,
+            logged=started,
         )
-    sizes = dict(zip(*np.unique(final, return_counts=True), strict=True))
-    _record_sizes(con, batch, {int(k): int(v) for k, v in sizes.items()}, names)
+    fault("labels-written")
+    sizes, names = segment_sizes(con, model)
+    record_sizes(con, batch, sizes, names)
+    distance = first_row(con, "SELECT avg(distance) FROM labels")[0]
     return Folded(
         batch=batch,
         source=incoming.source,
@@ -367,88 +324,8 @@ def _fold(
         duplicates=dups,
         users_touched=touched.height,
         moves=n_moves,
-        psi=drift.psi({int(k): int(v) for k, v in sizes.items()}, _reference_sizes(model)),
-        mean_distance=drift.mean_distance(model.state, scored.X),
-        reference_time=reference,
+        psi=drift.psi(sizes, reference_sizes(model)),
+        mean_distance=None if distance is None else float(distance),
+        reference_time=us_time(ref_us),
         seconds=0.0,
     )
-
-
-def _record_sizes(
-    con: duckdb.DuckDBPyConnection, batch: int, sizes: dict[int, int], names: dict[int, str]
-) -> None:
-    """Every segment's size after this batch (0 for a segment nobody is in now)."""
-    ids = sorted(set(names) | set(sizes))
-    rows = pl.DataFrame(
-        {
-            "batch": pl.Series([batch] * len(ids), dtype=pl.Int64),
-            "segment_id": pl.Series(ids, dtype=pl.Int64),
-            "segment": [name_of(names, i) for i in ids],
-            "size": pl.Series([sizes.get(i, 0) for i in ids], dtype=pl.Int64),
-        }
-    )
-    con.register("__sizes", rows.to_arrow())
-    con.sql("INSERT INTO sizes SELECT * FROM __sizes")
-    con.unregister("__sizes")
-
-
-def _us(value: int):
-    from datetime import timedelta
-
-    return timedelta(microseconds=int(value))
-
-
-def _ts_leaf(plan: FeaturePlan) -> str:
-    """The leaf holding each user's latest event time (every plan has or gets one)."""
-    from segtui.features.compile import leaf_names
-    from segtui.features.plan import Leaf
-
-    index = plan.leaves.index(Leaf("max", "ts", ()))  # the layout adds it when missing
-    return leaf_names(plan)[index]
-
-
-def _log_moves(
-    con: duckdb.DuckDBPyConnection,
-    model: Model,
-    frame: pl.DataFrame,
-    features: pl.DataFrame,
-    old_features: pl.DataFrame,
-    final: np.ndarray,
-    names: dict[int, str],
-    moved: np.ndarray,
-    has_current: np.ndarray,
-    batch: int,
-    reference: datetime | None,
-    logged: datetime,
-) -> int:
-    rows = np.flatnonzero(moved)
-    if len(rows) == 0:
-        return 0
-    movers = features[rows]
-    old_rows = np.flatnonzero(moved & has_current)
-    reasons = [NEW_USER] * len(rows)
-    if len(old_rows):
-        after = features[old_rows]
-        before = after.select("user_id").join(old_features, on="user_id", how="left")
-        explained = iter(move_reasons(model, before, after))
-        position = {int(r): i for i, r in enumerate(rows)}
-        for r in old_rows:
-            reasons[position[int(r)]] = next(explained)
-    from_id = frame["segment_id"][rows]
-    moves = pl.DataFrame(
-        {
-            "user_id": movers["user_id"],
-            "from_segment": frame["segment"][rows],
-            "from_id": from_id.cast(pl.Int64),
-            "to_segment": [name_of(names, i) for i in final[rows]],
-            "to_id": pl.Series(final[rows], dtype=pl.Int64),
-            "at": pl.Series([reference] * len(rows), dtype=pl.Datetime("us", "UTC")),
-            "batch": pl.Series([batch] * len(rows), dtype=pl.Int64),
-            "reason": reasons,
-            "logged_at": pl.Series([logged] * len(rows), dtype=pl.Datetime("us", "UTC")),
-        }
-    )
-    con.register("__moves", moves.to_arrow())
-    con.sql("INSERT INTO moves SELECT * FROM __moves")
-    con.unregister("__moves")
-    return len(rows)

@@ -13,7 +13,9 @@ from typing import Any
 import polars as pl
 
 from segtui.artifacts.export import segments_frame
-from segtui.watch.run import latest_model
+from segtui.clustering.prepare import transform_users
+from segtui.clustering.projection import Projection, project_rows
+from segtui.watch.current import latest_model
 from segtui.watch.scoring import name_of
 from segtui.watch.state import first_row, meta_value, read_frame, reading
 
@@ -129,7 +131,8 @@ def moves(state: Path, since: datetime | None = None) -> pl.DataFrame:
 
 def current_labels(state: Path) -> tuple[pl.DataFrame, str]:
     """The current labels in ``segment``'s export schema (user_id, segment, segment_id, the
-    model's clustering features), sorted by user_id, and the model JSON they come from."""
+    model's clustering features, pc1, pc2 on the model's PCA axes), sorted by user_id, and the
+    model JSON they come from."""
     with reading(state) as con:
         model, version = latest_model(con)
         text = first_row(con, "SELECT model_json FROM models WHERE version = ?", [version])[0]
@@ -139,7 +142,9 @@ def current_labels(state: Path) -> tuple[pl.DataFrame, str]:
             "ORDER BY user_id",
         )
     users = labels.drop("segment_id")
+    components, mean = Projection.params_from_dict(model.data["projection"])
+    coords = project_rows(transform_users(model.prepare, users), components, mean)
     frame = segments_frame(
-        users, labels["segment_id"].to_numpy(), model.segmentation.names, model.features
+        users, labels["segment_id"].to_numpy(), model.segmentation.names, model.features, coords
     )
     return frame, text

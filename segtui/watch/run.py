@@ -9,7 +9,6 @@ the batch in hand finish (or roll back) and end the run.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
@@ -21,12 +20,10 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-import duckdb
-
-from segtui.artifacts.model import Model, parse_model
 from segtui.errors import InputError
-from segtui.watch.create import read_layout
-from segtui.watch.fold import Fault, Folded, Incoming, Layout, fold, no_fault
+from segtui.watch.current import Current, load_current
+from segtui.watch.fold import Fault, Folded, Incoming, fold, no_fault
+from segtui.watch.refit import refit_in_state, request_path
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import (
     file_batches,
@@ -37,7 +34,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import first_row, meta_value, reading, run_lock, writing
+from segtui.watch.state import check_schema, reading, run_lock, set_meta, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -62,31 +59,6 @@ class RunOptions:
             f"min events {self.thresholds.min_events}; refit: {refit}; "
             f"batches of at most {self.batch_events:,} events"
         ]
-
-
-@dataclass
-class Current:
-    """What a run keeps between batches (read from the state at the start)."""
-
-    model: Model
-    version: int
-    layout: Layout
-    done: set[str]
-    next_batch: int
-
-
-def latest_model(con: duckdb.DuckDBPyConnection) -> tuple[Model, int]:
-    version, text = first_row(
-        con, "SELECT version, model_json FROM models ORDER BY version DESC LIMIT 1"
-    )
-    return parse_model(json.loads(text)), int(version)
-
-
-def _current(con: duckdb.DuckDBPyConnection) -> Current:
-    model, version = latest_model(con)
-    done = {str(r[0]) for r in con.sql("SELECT source FROM batches").fetchall()}
-    last = first_row(con, "SELECT coalesce(max(batch), 0) FROM batches")[0]
-    return Current(model, version, read_layout(con, model), done, int(last) + 1)
 
 
 class Stopper:
@@ -133,6 +105,24 @@ def _fold_one(
     current.done.add(incoming.source)
     current.next_batch += 1
     return folded
+
+
+def _maybe_refit(
+    state: Path,
+    current: Current,
+    options: RunOptions,
+    folded: Folded | None,
+    say: Callable[[str], None],
+) -> None:
+    """Refit when the drift passed the threshold, or when someone asked (the app's key)."""
+    asked = request_path(state)
+    if asked.exists():
+        asked.unlink(missing_ok=True)
+        say(refit_in_state(state, current, "asked"))
+    elif (
+        folded is not None and options.refit_drift is not None and folded.psi > options.refit_drift
+    ):
+        say(refit_in_state(state, current, f"psi {folded.psi:.3f} > {options.refit_drift:g}"))
 
 
 def _previous_parts(done: set[str], name: str) -> int | None:
@@ -198,6 +188,7 @@ def _inbox_pass(
             folded = _fold_one(state, current, part, options, fault)
             out.append(folded)
             say(folded.line())
+            _maybe_refit(state, current, options, folded, say)
     return out
 
 
@@ -227,6 +218,7 @@ def _stdin_pass(
             folded = _fold_one(state, current, part, options, fault)
             out.append(folded)
             say(folded.line())
+            _maybe_refit(state, current, options, folded, say)
     return out
 
 
@@ -253,13 +245,21 @@ def run(
     with reading(state):  # a file that is not a state is refused before it is locked or opened
         pass  # to write (no lock file beside it, no DuckDB writing into it)
     with run_lock(state), _signals(stopper):
-        with reading(state) as con:
-            current = _current(con)
+        with writing(state) as con:
+            check_schema(con, state)
+            current = load_current(con)
+            # What readers (the app) show as the refit threshold; "" means off.
+            set_meta(
+                con,
+                "refit_drift",
+                "" if options.refit_drift is None else f"{options.refit_drift:g}",
+            )
         say(f"model version {current.version}; " + options.lines()[0])
         if inbox is None:
             return _stdin_pass(state, stdin or sys.stdin, current, options, say, fault, stopper)
         while True:
             out += _inbox_pass(state, inbox, current, options, say, fault, stopper)
+            _maybe_refit(state, current, options, None, say)
             if options.once or stopper():
                 break
             deadline = time.monotonic() + options.poll_seconds
@@ -268,4 +268,4 @@ def run(
     return out
 
 
-__all__ = ["RunOptions", "Stopper", "latest_model", "meta_value", "run"]
+__all__ = ["RunOptions", "Stopper", "run"]

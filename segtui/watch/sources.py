@@ -30,7 +30,7 @@ from segtui.artifacts.model import Model
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents, load_events
 from segtui.ingest.sources import inspect_source
-from segtui.watch.fold import Incoming
+from segtui.watch.fold import Incoming, with_occurrence
 
 WAITING_SUFFIXES = (".tmp", ".part")
 REJECTED = ".rejected"
@@ -68,7 +68,7 @@ def conform(events: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
 def split_batches(source: str, read: Read, columns: Sequence[str], size: int) -> list[Incoming]:
     """One Incoming per part of at most ``size`` events, in file order; the reader's counts go
     with the first part. Part sources are ``name#k/n`` when there is more than one."""
-    events = conform(read.events, columns)
+    events = with_occurrence(conform(read.events, columns))
     n_parts = max(1, -(-events.height // size))
     parts = []
     for k in range(n_parts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,22 @@ from scipy import stats
 
 from segtui.clustering.choose import (
     TIME_POSITION_REASON,
+    TOTAL_REASON,
     Candidate,
     choose_features,
+    composition_share,
     feature_kind,
+    share_of_total,
 )
-from segtui.clustering.prepare import PrepareParams, prepare, transform_users, yeo_johnson
+from segtui.clustering.prepare import (
+    SHARE_PSEUDO,
+    PrepareParams,
+    prepare,
+    transform_users,
+    yeo_johnson,
+)
 from segtui.clustering.specs import PrepSpec
+from segtui.errors import InputError
 from segtui.pipeline import load_users
 
 N = 1000
@@ -173,3 +184,75 @@ def test_a_users_table_keeps_its_informative_columns(tmp_path: Path) -> None:
     assert data.choice.left_out["tenure_days"] == TIME_POSITION_REASON
     assert data.choice.left_out["views_twice"] == "redundant with 'views' (Spearman 1.00)"
     assert "left out 'constant': constant (3 for every user)" in data.messages
+
+
+def _mix_users() -> pl.DataFrame:
+    rng = np.random.default_rng(2)
+    events = rng.poisson(30.0, N).astype(float) + 1
+    share = rng.beta(1.0, 9.0, N)
+    return pl.DataFrame(
+        {
+            "user_id": [f"u{i:04d}" for i in range(N)],
+            "events": events,
+            "event_video_share": share,
+            "event_video_count": np.round(share * events),
+            "category_news_share": rng.beta(2.0, 5.0, N),
+            "category_news_duration_s": rng.lognormal(5, 1, N),
+            "event_login_count": rng.poisson(3.0, N).astype(float),  # its share is not offered
+        }
+    )
+
+
+MIX = [
+    Candidate("events", "activity", tier=0),
+    Candidate("event_video_share", "activity", tier=2),
+    Candidate("event_video_count", "activity", tier=2),
+    Candidate("category_news_share", "interest", tier=2),
+    Candidate("category_news_duration_s", "interest", tier=2),
+    Candidate("event_login_count", "activity", tier=2),
+]
+
+
+def test_a_generated_count_is_left_out_when_its_share_is_offered() -> None:
+    choice = choose_features(_mix_users(), MIX)
+    assert choice.features == (
+        "events",
+        "event_video_share",
+        "category_news_share",
+        "event_login_count",
+    )
+    assert choice.left_out == {
+        "event_video_count": TOTAL_REASON.format(share="event_video_share"),
+        "category_news_duration_s": TOTAL_REASON.format(share="category_news_share"),
+    }
+    assert share_of_total("event_video_count") == "event_video_share"
+    assert share_of_total("category_news_duration_s") == "category_news_share"
+    assert share_of_total("purchases") is None and share_of_total("events") is None
+    offered = choose_features(_mix_users(), MIX, totals_out=False)
+    assert "category_news_duration_s" in offered.features
+
+
+def test_composition_shares_are_read_on_a_log_scale_and_assign_does_the_same() -> None:
+    users = _mix_users()
+    spec = PrepSpec(("events", "event_video_share", "category_news_share"))
+    pm = prepare(users, spec)
+    params = {f.name: f for f in pm.params.features}
+    assert params["event_video_share"].transform == "log_share"
+    assert params["category_news_share"].transform == "log_share"
+    assert params["events"].transform == "none"  # not a share: its declaration decides
+    assert composition_share("event_video_share") and not composition_share("night_share")
+    raw = users["event_video_share"].to_numpy()
+    expected = np.log(raw + SHARE_PSEUDO)  # ln(share + 0.1), centred and scaled
+    col = pm.features.index("event_video_share")
+    np.testing.assert_allclose(pm.X[:, col], (expected - expected.mean()) / expected.std())
+    assert any("ln(share + 0.1)" in m for m in pm.messages)
+    saved = PrepareParams.from_dict(pm.params.to_dict())
+    assert saved == pm.params
+    np.testing.assert_allclose(transform_users(saved, users), pm.X, rtol=0, atol=1e-12)
+    # "none" keeps the raw share; a person's own transform wins over the log
+    plain = prepare(users, replace(spec, shares="none"))
+    assert {f.transform for f in plain.params.features} == {"none"}
+    mine = prepare(users, replace(spec, transforms={"event_video_share": "rank"}))
+    assert {f.name: f.transform for f in mine.params.features}["event_video_share"] == "rank"
+    with pytest.raises(InputError, match="unknown share transform"):
+        PrepSpec(("events",), shares="sqrt")

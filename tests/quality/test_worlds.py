@@ -23,14 +23,19 @@ USERS = 5000
 TARGET, MARGIN = 0.85, 0.05
 
 # Measured on h-quality (kmeans, k = true k, seed 0, 5,000 users; `python
-# benchmarks/quality/run.py --seeds 0 --algos kmeans`): the defaults still miss every world.
+# benchmarks/quality/run.py --seeds 0-4 --algos kmeans`), after generated counts were left out
+# beside their shares and shares read as ln(share + 0.1). Beside each, the observable ARI (a
+# classifier trained on the truth over segtui's features, `worlds.observable`): shop 0.859,
+# content 0.928, saas 0.888, transactions 0.946, game 0.738, travel 0.834. Where it is below
+# 0.85 (game, travel) even the truth's own classifier misses the target: an unsupervised default
+# is not expected to reach it from these features.
 BELOW_TARGET = {
-    "shop": 0.368,
-    "content": 0.429,
-    "saas": 0.637,
-    "transactions": 0.812,
-    "game": 0.295,
-    "travel": 0.462,
+    "shop": 0.613,
+    "content": 0.767,
+    "saas": 0.815,
+    "transactions": 0.828,
+    "game": 0.281,
+    "travel": 0.688,
 }
 
 

@@ -11,13 +11,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
-from segtui.watch import report
-from segtui.watch.run import RunOptions, run
-from segtui.watch.sources import ready_files
-from segtui.watch.state import run_lock
-
 from inbox_world import (
     BATCH_EVENTS,
     FILES,
@@ -36,6 +29,12 @@ from inbox_world import (
     table,
     wait_until,
 )
+from polars.testing import assert_frame_equal
+
+from segtui.watch import report
+from segtui.watch.run import RunOptions, run
+from segtui.watch.sources import ready_files
+from segtui.watch.state import run_lock
 
 
 def test_files_are_processed_once_in_name_order(world: World, tmp_path: Path) -> None:
@@ -271,14 +270,9 @@ def test_readers_work_while_a_run_polls_and_sigterm_ends_it_cleanly(
     assert ledger(state)["batch"].to_list() == list(range(1, 9))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fold.py keys an event by a hash of its row and drops a key an EARLIER batch holds, "
-    "but keeps identical rows within one batch: two identical events (the sample has 23: same "
-    "user, second, event, item) count twice in one batch and once when a split puts them in "
-    "two, so the answer depends on --batch-events (and on `assign`, which counts both)",
-)
 def test_identical_rows_count_the_same_whatever_the_split(world: World, tmp_path: Path) -> None:
+    """Two identical events (the sample has some: same user, second, event, item) count twice,
+    in one batch or split over two: the event key numbers identical rows of a source."""
     whole, inbox = world.fresh(tmp_path, files=())
     a = pl.read_csv(world.inbox / "a.csv", infer_schema=False)
     twice = pl.concat([a.head(BATCH_EVENTS), a.slice(BATCH_EVENTS - 1)])  # row 149 twice
@@ -290,7 +284,7 @@ def test_identical_rows_count_the_same_whatever_the_split(world: World, tmp_path
     assert ledger(split)["source"].to_list() == ["a.csv#1/2", "a.csv#2/2"]
     count = "SELECT count(*) AS n FROM events"
     assert table(whole, count)["n"].item() == pl.read_csv(world.history).height + twice.height
-    assert ledger(split)["duplicates"].sum() == 0  # fails: the second copy is dropped
+    assert ledger(split)["duplicates"].sum() == 0
     assert table(split, count).equals(table(whole, count))
     assert features(split).equals(features(whole))
 

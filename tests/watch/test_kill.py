@@ -14,9 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from segtui.watch.fold import FAULT_POINTS
-
 from inbox_world import (
     BATCH_EVENTS,
     SNAPSHOT,
@@ -31,6 +28,8 @@ from inbox_world import (
     snapshot,
     table,
 )
+
+from segtui.watch.fold import FAULT_POINTS
 
 KILLED_AT = 3
 KILLED = 137

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import polars as pl
-
 from inbox_world import (
     FILES,
     SEGTUI,

@@ -16,6 +16,7 @@ def _sections(app) -> list[tuple[str, list]]:
     """(title, bindings) per screen and widget the person meets, current screen first."""
     from segtui.app.screens.dialogs import ConfirmScreen, MessageScreen
     from segtui.app.screens.explore import ExploreScreen
+    from segtui.app.screens.watch import WatchScreen
     from segtui.app.widgets.segments_table import SegmentsTable
 
     sections: list[tuple[str, list]] = []
@@ -23,6 +24,9 @@ def _sections(app) -> list[tuple[str, list]]:
     own = live_bindings(current)
     own.sort(key=lambda b: not (b.id or "").startswith("segtui."))  # Textual's own keys last
     sections.append((f"This screen ({_title(current)})", own))
+    if isinstance(current, WatchScreen):  # a watch state opens no other screen
+        sections.append(("Everywhere", live_bindings(app)))
+        return sections
     from segtui.app.screens.detail import DetailScreen
     from segtui.app.screens.export import ExportScreen
     from segtui.app.screens.loading import LoadingScreen
@@ -60,6 +64,7 @@ def _title(screen) -> str:
         "ConfirmScreen": "Questions",
         "MessageScreen": "Messages",
         "HelpScreen": "Help",
+        "WatchScreen": "Watch",
     }.get(cls.__name__, cls.__name__)
 
 

@@ -1,0 +1,175 @@
+"""``segtui watch`` at scale: seconds and peak memory per batch, latency, state size.
+
+```
+python benchmarks/bench_watch.py --users 100000 --events 5000000          # quick
+python benchmarks/bench_watch.py --users 1000000 --events 50000000        # the issue's goal
+```
+
+1. Generates ``--events`` canonical events over ``--users`` users for one year (the generator of
+   ``bench_features.py``: sessions of ~10 events, nine event names, categories, prices) as
+   parquet parts of 5M events, and a model fitted with ``segtui segment -k 5`` on a 20k-user
+   sample of them.
+2. ``segtui watch init`` over all parts (wall, peak RSS).
+3. ``--batches`` files of ``--batch-events`` events after the history (about 2% of their users
+   new), each dropped into the inbox and folded by ``segtui watch run --once`` (wall and peak
+   of the process, and the fold's own seconds from the ledger).
+4. Latency: a polling ``watch run`` in the background; a file is renamed into the inbox and the
+   time until its batch is in the ledger (readable by another process) is measured.
+5. The state's size on disk per million events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_features import CHUNK, generate_chunk, measure
+
+DAY_US = 86_400 * 1_000_000
+
+
+SEGTUI = str(Path(sys.executable).with_name("segtui"))
+
+
+def segtui(*args: str) -> list[str]:
+    return [SEGTUI, *args]
+
+
+def write_history(folder: Path, n_events: int, n_users: int, seed: int) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    parts, done, session = [], 0, 0
+    folder.mkdir(parents=True, exist_ok=True)
+    while done < n_events:
+        n = min(CHUNK, n_events - done)
+        chunk = generate_chunk(rng, n, n_users, session)
+        session += n // 10 + 1
+        path = folder / f"part{len(parts):04d}.parquet"
+        chunk.write_parquet(path, compression="zstd", row_group_size=1_000_000)
+        parts.append(path)
+        done += n
+    return parts
+
+
+def write_batch(path: Path, n: int, n_users: int, seed: int, after_days: float) -> Path:
+    """A batch after the history: users drawn from 2% more ids than the history has."""
+    rng = np.random.default_rng(seed)
+    chunk = generate_chunk(rng, n, int(n_users * 1.02), 10**9 + seed * n)
+    shift = pl.duration(microseconds=int((365 + after_days) * DAY_US))
+    chunk = chunk.with_columns(pl.col("ts") + shift)
+    chunk.write_parquet(path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
+    return path
+
+
+def ledger(state: Path) -> list[tuple]:
+    for _ in range(200):
+        try:
+            con = duckdb.connect(str(state), read_only=True)
+        except duckdb.IOException:
+            time.sleep(0.05)
+            continue
+        try:
+            return con.sql(
+                "SELECT batch, seconds, rows_kept, users_touched FROM batches ORDER BY batch"
+            ).fetchall()
+        finally:
+            con.close()
+    raise SystemExit("could not read the ledger")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--batch-events", type=int, default=100_000)
+    parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/bench_watch"))
+    parser.add_argument("--reuse", action="store_true", help="Keep generated history and model.")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    history = out / "history"
+    if not (args.reuse and history.exists()):
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        parts = write_history(history, args.events, args.users, seed=1)
+        print(f"generated {args.events:,} events in {time.perf_counter() - t:.1f} s")
+    parts = sorted(history.glob("*.parquet"))
+    model = out / "seg.model.json"
+    if not model.exists():
+        first = pl.read_parquet(parts[0])
+        sample = first.filter(
+            pl.col("user_id").is_in(first["user_id"].unique(maintain_order=True)[:20_000].to_list())
+        )
+        sample.write_parquet(out / "sample.parquet")
+        measure(
+            segtui(
+                "segment",
+                str(out / "sample.parquet"),
+                "-k",
+                "5",
+                "--no-stability",
+                "-o",
+                str(out / "seg.parquet"),
+            )
+        )
+    state, inbox = out / "st.duckdb", out / "inbox"
+    for leftover in (state, state.with_name("st.duckdb.wal"), state.with_name("st.duckdb.lock")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.mkdir()
+    rows = []
+    init = measure(segtui("watch", "init", str(state), str(model), *map(str, parts)))
+    rows.append(("init", args.events, init["wall_s"], init["peak_mib"], None))
+    for b in range(args.batches):
+        write_batch(inbox / f"batch{b:04d}.parquet", args.batch_events, args.users, 100 + b, b)
+        run = measure(segtui("watch", "run", str(state), str(inbox), "--once"))
+        fold_s = ledger(state)[-1][1]
+        rows.append((f"batch {b + 1}", args.batch_events, run["wall_s"], run["peak_mib"], fold_s))
+    # latency: a polling run, a file renamed into the inbox, the batch visible in the ledger
+    poller = subprocess.Popen(
+        segtui("watch", "run", str(state), str(inbox), "--poll", "0.5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(8)  # start-up: imports and the model
+    before = len(ledger(state))
+    staged = write_batch(out / "staged.parquet", args.batch_events, args.users, 999, args.batches)
+    landed = time.perf_counter()
+    os.replace(staged, inbox / "zz_latency.parquet")
+    while len(ledger(state)) == before:
+        time.sleep(0.05)
+    latency = time.perf_counter() - landed
+    poller.send_signal(signal.SIGTERM)
+    poller.wait(timeout=60)
+    size = state.stat().st_size
+    print()
+    print(f"{'step':<10} {'events':>12} {'wall s':>8} {'peak MiB':>9} {'fold s':>7}")
+    for name, n, wall, peak, fold in rows:
+        folded = "" if fold is None else f"{fold:7.2f}"
+        print(f"{name:<10} {n:>12,} {wall:8.2f} {peak:9.0f} {folded:>7}")
+    print(f"latency from a file landing to its labels: {latency:.2f} s (poll 0.5 s)")
+    print(
+        f"state size: {size / 2**20:,.0f} MiB = "
+        f"{size / 2**20 / (args.events / 1e6):,.1f} MiB per million events"
+    )
+    print(
+        json.dumps(
+            {"users": args.users, "events": args.events, "latency_s": latency, "state_bytes": size}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

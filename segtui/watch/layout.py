@@ -1,0 +1,45 @@
+"""What a watch state stores and how its features are computed: the layout, decided at init."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import duckdb
+
+from segtui.artifacts.model import Model
+from segtui.features.plan import FeaturePlan, Leaf, plan_features
+from segtui.ingest.events import CANONICAL_SCHEMA
+from segtui.watch.state import meta_value
+
+LATEST = Leaf("max", "ts", ())
+"""Each user's latest event time: the state's reference time is the largest."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the state stores: the canonical event columns and how features are computed."""
+
+    event_columns: tuple[str, ...]
+    plan: FeaturePlan
+    sessions_derived: bool
+    session_gap_minutes: float
+
+
+def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap: float) -> Layout:
+    """The state's layout: stored columns (derived sessions are not stored) and the plan."""
+    stored = tuple(c for c in columns if not (sessions_derived and c == "session_id"))
+    plan = plan_features(model.specs or [], list(columns))
+    if LATEST not in plan.leaves:  # the reference time is read from it (appending keeps indexes)
+        plan = replace(plan, leaves=(*plan.leaves, LATEST))
+    return Layout(stored, plan, sessions_derived, gap)
+
+
+def read_layout(con: duckdb.DuckDBPyConnection, model: Model) -> Layout:
+    """The layout a state was created with (its meta), with the plan built from ``model``."""
+    stored = json.loads(meta_value(con, "event_columns") or "[]")
+    derived = meta_value(con, "sessions_derived") == "true"
+    gap = float(meta_value(con, "session_gap_minutes") or 30)
+    columns = [c for c in CANONICAL_SCHEMA if c in stored or (derived and c == "session_id")]
+    return layout_for(model, columns, derived, gap)
