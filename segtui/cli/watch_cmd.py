@@ -142,7 +142,7 @@ def run_cmd(
         state,
         None if inbox == "-" else Path(inbox),
         options,
-        lambda line: echo(line),
+        lambda line: echo_lines([line]),  # one line per batch: a file name cannot forge one
         **kwargs,  # type: ignore[arg-type]
     )
     echo(f"{len(folded)} batch{'es' if len(folded) != 1 else ''} processed")

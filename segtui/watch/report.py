@@ -104,7 +104,10 @@ def status_lines(info: dict[str, Any]) -> list[str]:
         f"last refit: {info['last_refit'] or 'never'}",
     ]
     if info["rejected"]:
-        lines.append(f"rejected files: {info['rejected']} (see INBOX/.rejected/)")
+        lines.append(
+            f"rejected: {info['rejected']} (files moved to INBOX/.rejected/, stdin lines "
+            "left out; the state's `rejected` table says why)"
+        )
     width = max([len(s["name"]) for s in info["segments"]] + [4])
     lines += [
         f"  {s['id']:>3}  {s['name']:<{width}}  {s['size']:>10,}  {100 * s['share']:5.1f}%"

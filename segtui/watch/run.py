@@ -26,15 +26,15 @@ from segtui.watch.fold import Fault, Folded, Incoming, fold, no_fault
 from segtui.watch.refit import refit_in_state, request_path
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import (
-    chunk_file,
     file_batches,
+    is_json,
     quarantine,
-    read_events,
+    read_lines,
     ready_files,
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import check_schema, run_lock, set_meta, writing
+from segtui.watch.state import check_schema, reading, run_lock, set_meta, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -132,6 +132,21 @@ def _previous_parts(done: set[str], name: str) -> int | None:
     return None
 
 
+def _record_rejected(state: Path, source: str, message: str) -> None:
+    """What could not be read, in the ``rejected`` table (``status`` counts it)."""
+    with writing(state) as con:
+        con.sql(
+            "INSERT INTO rejected VALUES (?, ?, ?)", params=[source, datetime.now(UTC), message]
+        )
+
+
+def _all_parts_done(done: set[str], name: str) -> bool:
+    """Every part of a file an earlier run split: done whatever this run's --batch-events
+    (and not read again on every poll)."""
+    parts = _previous_parts(done, name)
+    return parts is not None and all(f"{name}#{k}/{parts}" in done for k in range(1, parts + 1))
+
+
 def _inbox_pass(
     state: Path,
     inbox: Path,
@@ -145,7 +160,7 @@ def _inbox_pass(
     for path in ready_files(inbox):
         if stop():
             break
-        if path.name in current.done:
+        if path.name in current.done or _all_parts_done(current.done, path.name):
             continue
         try:
             parts = file_batches(
@@ -154,11 +169,7 @@ def _inbox_pass(
         except InputError as error:
             message = f"{path.name}: {error.describe()}"
             quarantine(inbox, path, message)
-            with writing(state) as con:
-                con.sql(
-                    "INSERT INTO rejected VALUES (?, ?, ?)",
-                    params=[path.name, datetime.now(UTC), message],
-                )
+            _record_rejected(state, path.name, message)
             say(f"rejected {message} (moved to {inbox.name}/.rejected/)")
             continue
         earlier = _previous_parts(current.done, path.name)
@@ -191,17 +202,19 @@ def _stdin_pass(
     stop: Callable[[], bool],
 ) -> list[Folded]:
     out: list[Folded] = []
+    csv: bool | None = None  # the stream's first line decides: a CSV header, or NDJSON
     for chunk in stdin_chunks(stream, options.batch_events, options.batch_seconds, stop):
+        csv = not is_json(chunk[0]) if csv is None else csv
         number = sum(1 for s in current.done if s.startswith("stdin#")) + 1
-        with chunk_file(chunk) as path:
-            try:
-                read = read_events(current.model, [path])
-            except InputError as error:
-                say(f"rejected stdin#{number}: {error.describe()}")
-                continue
-        for part in split_batches(
-            f"stdin#{number}", read, current.layout.event_columns, len(chunk) + 1
-        ):
+        source = f"stdin#{number}"
+        got = read_lines(current.model, chunk, source, current.layout.event_columns, csv=csv)
+        if got.bad_lines:
+            lines = f"{got.bad_lines:,} line{'s' if got.bad_lines != 1 else ''}"
+            _record_rejected(state, source, f"{lines} left out: {got.message}")
+            say(f"rejected {lines} of {source}: {got.message}")
+        if got.read is None:
+            continue
+        for part in split_batches(source, got.read, current.layout.event_columns, len(chunk) + 1):
             folded = _fold_one(state, current, part, options, fault)
             out.append(folded)
             say(folded.line())
@@ -229,6 +242,8 @@ def run(
         )
     stopper = stopper or Stopper()
     out: list[Folded] = []
+    with reading(state):  # a file that is not a state is refused before it is locked or opened
+        pass  # to write (no lock file beside it, no DuckDB writing into it)
     with run_lock(state), _signals(stopper):
         with writing(state) as con:
             check_schema(con, state)

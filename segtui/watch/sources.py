@@ -126,7 +126,7 @@ def quarantine(inbox: Path, path: Path, message: str) -> Path:
 # ---- stdin
 
 
-def _is_json(line: str) -> bool:
+def is_json(line: str) -> bool:
     return line.lstrip().startswith("{")
 
 
@@ -135,16 +135,18 @@ def stdin_chunks(
 ) -> Iterator[list[str]]:
     """Lists of data lines (a CSV header is repeated on each chunk) until the stream closes."""
     header: str | None = None
+    first = True
     pending: list[str] = []
     opened = time.monotonic()
     for line in _lines(stream, 0.2):
         if line is not None and line.strip():
-            if header is None and not _is_json(line):
+            if first and not is_json(line):  # only the first line can be a CSV header
                 header = line
             else:
                 if not pending:
                     opened = time.monotonic()
                 pending.append(line)
+            first = False
         full = len(pending) >= batch_events
         late = pending and time.monotonic() - opened >= batch_seconds
         if full or late:
@@ -187,11 +189,70 @@ def _lines(stream: IO[str], timeout: float) -> Iterator[str | None]:
 @contextlib.contextmanager
 def chunk_file(lines: list[str]) -> Iterator[Path]:
     """A micro-batch as a temporary file the loader can read (NDJSON or CSV by its lines)."""
-    suffix = ".ndjson" if lines and _is_json(lines[0]) else ".csv"
+    suffix = ".ndjson" if lines and is_json(lines[0]) else ".csv"
     with tempfile.TemporaryDirectory(prefix="segtui-stdin-") as folder:
         path = Path(folder) / f"batch{suffix}"
         path.write_text("".join(lines), encoding="utf-8")
         yield path
+
+
+MAX_READS_PER_CHUNK = 64
+"""How many reads a micro-batch with unreadable lines may take to find them (by halving)."""
+
+
+@dataclass(frozen=True)
+class ReadLines:
+    """A micro-batch as read: its readable lines' events, and the lines that could not be."""
+
+    read: Read | None
+    """None when no line could be read."""
+    bad_lines: int
+    message: str | None
+    """The first problem found, naming the micro-batch (None when every line was read)."""
+
+
+def read_lines(
+    model: Model, lines: list[str], source: str, columns: Sequence[str], *, csv: bool
+) -> ReadLines:
+    """Read a micro-batch (``stdin_chunks``' lines; with ``csv``, the first is the header); a
+    line that cannot be read costs that line, not the batch: a part that fails is halved until
+    its bad lines are alone (a few bad lines cost a few reads; past ``MAX_READS_PER_CHUNK`` what
+    still fails is left out whole)."""
+    header = lines[:1] if csv else []
+    reads: list[Read] = []
+    bad = 0
+    messages: list[str] = []
+    budget = MAX_READS_PER_CHUNK
+
+    def visit(part: list[str]) -> None:
+        nonlocal bad, budget
+        budget -= 1
+        with chunk_file(header + part) as path:
+            try:
+                reads.append(read_events(model, [path]))
+                return
+            except InputError as error:
+                messages.append(error.describe().replace(str(path), source))
+        if len(part) == 1 or budget < 2:
+            bad += len(part)
+            return
+        middle = len(part) // 2
+        visit(part[:middle])
+        visit(part[middle:])
+
+    body = lines[len(header) :]
+    if body:
+        visit(body)
+    if not reads:
+        return ReadLines(None, bad, messages[0] if messages else None)
+    events = pl.concat([conform(r.events, columns) for r in reads], how="vertical_relaxed")
+    read = Read(
+        events,
+        sum(r.rows_read for r in reads) + bad,
+        sum(r.rows_left_out for r in reads) + bad,
+        reads[0].loaded,
+    )
+    return ReadLines(read, bad, messages[0] if messages else None)
 
 
 def file_batches(
@@ -205,11 +266,14 @@ def file_batches(
 __all__ = [
     "InputError",
     "Read",
+    "ReadLines",
     "chunk_file",
     "conform",
     "file_batches",
+    "is_json",
     "quarantine",
     "read_events",
+    "read_lines",
     "ready_files",
     "split_batches",
     "stdin_chunks",
