@@ -1,0 +1,189 @@
+"""Spark as an engine: Spark reads the raw files, runs segtui's Spark SQL and writes the output.
+
+pyspark is optional (``pip install 'segtui[spark]'``) and needs Java; without either the engine
+is refused with the reason before any file is read. The session runs in UTC (the SQL reads time
+parts in the session zone), on ``local[*]`` unless a master URL is given.
+
+Output: a path with no suffix, or ending in ``/``, is a folder Spark writes as parquet parts (the
+way for tables of any size); a path ending in ``.parquet`` or ``.csv`` is one file, collected
+through the driver as Arrow and written here, for tables that fit in this machine's memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from segtui.engines.duckdb_engine import available_cores
+from segtui.engines.raw_relation import RawSource, json_path
+from segtui.errors import InputError
+from segtui.fileio import atomic_write
+
+_SPARK_TYPES = {"integer": "bigint", "float": "double"}
+
+
+def is_folder_output(output: str | Path) -> bool:
+    """Spark writes a folder of parquet parts for a path with no suffix or ending in ``/``."""
+    text = str(output)
+    return text.endswith(("/", os.sep)) or Path(text).suffix == ""
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session in UTC (an existing one in this process is reused), or an InputError
+    saying what is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(
+            "--engine spark needs pyspark, which is not installed",
+            hint="pip install 'segtui[spark]' (Spark also needs Java 17).",
+        ) from None
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
+        raise InputError(
+            "--engine spark needs Java, and there is no `java` on PATH (nor in JAVA_HOME)",
+            hint="Install Java 17 (e.g. apt-get install openjdk-17-jre-headless).",
+        )
+    builder = (
+        SparkSession.builder.master(master or "local[*]")
+        .appName("segtui")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if master is None or master.startswith("local"):
+        # one machine: Spark's 200 shuffle partitions are 200 tiny tasks per aggregation
+        builder = builder.config("spark.sql.shuffle.partitions", str(2 * available_cores()))
+    session = builder.getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    return session
+
+
+def _csv_header(path: Path, delimiter: str) -> tuple[str, ...]:
+    schema = pl.scan_csv(path, separator=delimiter, infer_schema=False, glob=False)
+    return tuple(schema.collect_schema().names())
+
+
+class SparkEngine:
+    """segtui's SQL in one Spark session (given, or started by :func:`spark_session`)."""
+
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(self, session: Any) -> None:
+        self.spark = session
+
+    def __enter__(self) -> SparkEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None  # the session is shared by the process; it stops when Python exits
+
+    def _frame(self, raw: RawSource) -> Any:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        files = [str(f) for f in raw.files]
+        names = [s.name for s in raw.sources]
+        if raw.format == "ndjson":
+            lines = self.spark.read.text(files)
+            items = []
+            for source in raw.sources:
+                value = F.get_json_object("value", json_path(raw.json_paths[source.name], "spark"))
+                if source.kind in _SPARK_TYPES:
+                    value = value.try_cast(_SPARK_TYPES[source.kind])
+                items.append(value.alias(source.name))
+            return lines.select(items)
+        if raw.format == "parquet":
+            reader = self.spark.read.option("mergeSchema", "true")
+            if raw.hive_root is not None:
+                reader = reader.option("basePath", str(raw.hive_root))
+            return reader.parquet(*files).select([F.col(f"`{n}`") for n in names])
+        if raw.compression == "gzip" and any(not f.endswith(".gz") for f in files):
+            raise InputError(
+                "the spark engine reads gzip only from files whose name ends in .gz",
+                file=next(f for f in files if not f.endswith(".gz")),
+                hint="Rename the file to end in .gz, or use --engine duckdb.",
+            )
+        delimiter = raw.delimiter or ","
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for path in raw.files:
+            groups.setdefault(_csv_header(path, delimiter), []).append(str(path))
+        frames = []
+        for header, paths in groups.items():
+            schema = StructType([StructField(n, StringType()) for n in header])
+            frame = self.spark.read.csv(
+                paths,
+                schema=schema,
+                header=True,
+                sep=delimiter,
+                quote='"',
+                escape='"',
+                multiLine=True,
+                mode="DROPMALFORMED",
+            )
+            frames.append(frame.select([F.col(f"`{n}`") for n in names]))
+        out = frames[0]
+        for frame in frames[1:]:
+            out = out.unionByName(frame)
+        return out
+
+    def register_raw(self, raw: RawSource, name: str = "raw_events") -> None:
+        """The files as a temporary view of their source columns."""
+        self._frame(raw).createOrReplaceTempView(name)
+
+    def define(self, name: str, sql: str) -> None:
+        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS {sql}")
+
+    def rows(self, sql: str) -> pl.DataFrame:
+        return pl.from_arrow(self.spark.sql(sql).toArrow())  # type: ignore[return-value]
+
+    def write(self, sql: str, output: Path) -> int:
+        """The query's rows to ``output``: a folder of parquet parts or one file (module
+        docstring); the number of rows written."""
+        frame = self.spark.sql(sql)
+        if not is_folder_output(output):
+            table = pl.from_arrow(frame.toArrow())
+            assert isinstance(table, pl.DataFrame)
+            with atomic_write(output) as tmp:
+                if output.suffix.lower() == ".csv":
+                    table.write_csv(tmp)
+                else:
+                    table.write_parquet(tmp)
+            return table.height
+        target = Path(str(output).rstrip("/" + os.sep))
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            frame.write.mode("overwrite").parquet(str(staging / "parts"))
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging / "parts", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        parts = sorted(str(p) for p in target.glob("*.parquet"))
+        return int(pl.scan_parquet(parts).select(pl.len()).collect().item()) if parts else 0
+
+
+def check_folder_output(output: Path, inputs: Sequence[Path]) -> Path:
+    """A Spark output folder may be new, or a folder Spark wrote before (it holds ``_SUCCESS``),
+    and never holds an input file."""
+    target = Path(str(output).rstrip("/" + os.sep))
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError("the folder to write into does not exist", file=parent)
+    if target.exists() and not (target.is_dir() and (target / "_SUCCESS").exists()):
+        raise InputError(
+            "the output folder exists and is not one Spark wrote (no _SUCCESS file)",
+            file=target,
+            hint="Pick a new folder; segtui replaces only its own Spark outputs.",
+        )
+    resolved = target.resolve()
+    for path in inputs:
+        if resolved in path.resolve().parents:
+            raise InputError("the output folder holds an input file", file=target)
+    return target
