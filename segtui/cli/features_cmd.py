@@ -53,6 +53,7 @@ from segtui.engines.features import (
     define_events,
     expressible,
     offered_specs_in,
+    output_format,
     write_features,
 )
 from segtui.engines.model_events import model_loaded_events
@@ -213,7 +214,15 @@ def _model_features(
             define_events(engine, raw_source(loaded.source, _read_plan(loaded)), _read_plan(loaded))
             check_as_of_in(engine, as_of, loaded.source.files[0])
             with _engine_output(output, engine.name) as target:
-                users = write_features(engine, m.specs or [], loaded.columns, target, as_of)
+                users = write_features(
+                    engine,
+                    m.specs or [],
+                    loaded.columns,
+                    target,
+                    as_of,
+                    m.columns,
+                    output_format(output),
+                )
     else:
         table, messages = model_users_with_messages(m, list(paths), as_of, options)
         _write(table, output)
@@ -304,7 +313,9 @@ def _engine_features(
         kept = expressible(chosen, loaded.columns, engine.name, engine.dialect, names is not None)
         check_as_of_in(engine, as_of, loaded.source.files[0])
         with _engine_output(output, engine.name) as target:
-            users = write_features(engine, kept.specs, loaded.columns, target, as_of)
+            users = write_features(
+                engine, kept.specs, loaded.columns, target, as_of, fmt=output_format(output)
+            )
     lines = [f"engine: {run.engine} read {loaded.source.describe()} and wrote the features"]
     if left_out and names is None:
         lines.append(

@@ -147,12 +147,12 @@ class DuckDBEngine:
         except duckdb.Error as error:
             raise _engine_error(error, "run the query") from error
 
-    def write(self, sql: str, output: Path) -> int:
-        """``COPY`` the query's rows to ``output`` (parquet, or CSV with a header, by the
-        suffix); the number of rows written."""
-        fmt = "(FORMAT csv, HEADER true)" if output.suffix.lower() == ".csv" else "(FORMAT parquet)"
+    def write(self, sql: str, output: Path, fmt: str = "parquet") -> int:
+        """``COPY`` the query's rows to ``output`` as ``fmt`` (parquet, or CSV with a header);
+        the number of rows written."""
+        how = "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet)"
         try:
-            done = self.con.execute(f"COPY ({sql}) TO {sqltext.string(str(output))} {fmt}")
+            done = self.con.execute(f"COPY ({sql}) TO {sqltext.string(str(output))} {how}")
             row = done.fetchone()
         except duckdb.Error as error:
             raise _engine_error(error, f"write {output}") from error

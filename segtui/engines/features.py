@@ -14,7 +14,7 @@ DuckDBEngine`, :class:`~segtui.engines.spark_engine.SparkEngine`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -49,7 +49,7 @@ class Engine(Protocol):
 
     def rows(self, sql: str) -> pl.DataFrame: ...
 
-    def write(self, sql: str, output: Path) -> int: ...
+    def write(self, sql: str, output: Path, fmt: str) -> int: ...
 
 
 def define_events(engine: Engine, raw: RawSource, plan: ReadPlan) -> None:
@@ -153,14 +153,25 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def output_format(output: Path) -> str:
+    """``csv`` for a path ending in .csv, else ``parquet`` (a file, or Spark's folder)."""
+    return "csv" if output.suffix.lower() == ".csv" else "parquet"
+
+
 def write_features(
     engine: Engine,
     specs: Sequence[FeatureSpec],
     columns: Sequence[str],
     output: Path,
     as_of: datetime | None = None,
+    keep: Sequence[str] | None = None,
+    fmt: str = "parquet",
 ) -> int:
     """The features of every user in ``events`` written by the engine to ``output``; the
-    number of users."""
-    sql = plan_sql(plan_features(specs, columns, as_of), engine.dialect, "events")
-    return engine.write(sql, output)
+    number of users. ``keep`` names the columns to write, in that order (a model's columns:
+    its declarations also hold the features its own refer to); None writes every spec."""
+    plan = plan_features(specs, columns, as_of)
+    if keep is not None:
+        by_name = {out.name: out for out in plan.outputs}
+        plan = replace(plan, outputs=tuple(by_name[name] for name in keep))
+    return engine.write(plan_sql(plan, engine.dialect, "events"), output, fmt)

@@ -143,7 +143,7 @@ class SparkEngine:
     def rows(self, sql: str) -> pl.DataFrame:
         return pl.from_arrow(self.spark.sql(sql).toArrow())  # type: ignore[return-value]
 
-    def write(self, sql: str, output: Path) -> int:
+    def write(self, sql: str, output: Path, fmt: str = "parquet") -> int:
         """The query's rows to ``output``: a folder of parquet parts or one file (module
         docstring); the number of rows written."""
         frame = self.spark.sql(sql)
@@ -151,7 +151,7 @@ class SparkEngine:
             table = pl.from_arrow(frame.toArrow())
             assert isinstance(table, pl.DataFrame)
             with atomic_write(output) as tmp:
-                if output.suffix.lower() == ".csv":
+                if fmt == "csv":
                     table.write_csv(tmp)
                 else:
                     table.write_parquet(tmp)
