@@ -147,10 +147,17 @@ class DuckDBEngine:
         except duckdb.Error as error:
             raise _engine_error(error, "run the query") from error
 
-    def write(self, sql: str, output: Path, fmt: str = "parquet") -> int:
-        """``COPY`` the query's rows to ``output`` as ``fmt`` (parquet, or CSV with a header);
-        the number of rows written."""
+    def write(
+        self, sql: str, output: Path, fmt: str = "parquet", metadata: dict[str, str] | None = None
+    ) -> int:
+        """``COPY`` the query's rows to ``output`` as ``fmt`` (parquet, or CSV with a header),
+        with ``metadata`` in the parquet footer (ASCII text); the number of rows written."""
         how = "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet)"
+        if metadata and fmt != "csv":
+            pairs = ", ".join(
+                f"{sqltext.quote(k)}: {sqltext.string(v)}" for k, v in metadata.items()
+            )
+            how = f"(FORMAT parquet, KV_METADATA {{{pairs}}})"
         try:
             done = self.con.execute(f"COPY ({sql}) TO {sqltext.string(str(output))} {how}")
             row = done.fetchone()

@@ -49,7 +49,9 @@ class Engine(Protocol):
 
     def rows(self, sql: str) -> pl.DataFrame: ...
 
-    def write(self, sql: str, output: Path, fmt: str) -> int: ...
+    def write(
+        self, sql: str, output: Path, fmt: str, metadata: dict[str, str] | None = None
+    ) -> int: ...
 
 
 def define_events(engine: Engine, raw: RawSource, plan: ReadPlan) -> None:

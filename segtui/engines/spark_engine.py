@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from segtui.engines.duckdb_engine import available_cores
 from segtui.engines.raw_relation import RawSource, json_path
@@ -143,19 +144,22 @@ class SparkEngine:
     def rows(self, sql: str) -> pl.DataFrame:
         return pl.from_arrow(self.spark.sql(sql).toArrow())  # type: ignore[return-value]
 
-    def write(self, sql: str, output: Path, fmt: str = "parquet") -> int:
+    def write(
+        self, sql: str, output: Path, fmt: str = "parquet", metadata: dict[str, str] | None = None
+    ) -> int:
         """The query's rows to ``output``: a folder of parquet parts or one file (module
-        docstring); the number of rows written."""
+        docstring), ``metadata`` in a file's parquet footer; the number of rows written."""
         frame = self.spark.sql(sql)
         if not is_folder_output(output):
-            table = pl.from_arrow(frame.toArrow())
-            assert isinstance(table, pl.DataFrame)
+            arrow = frame.toArrow()
             with atomic_write(output) as tmp:
                 if fmt == "csv":
-                    table.write_csv(tmp)
+                    pl.from_arrow(arrow).write_csv(tmp)  # type: ignore[union-attr]
                 else:
-                    table.write_parquet(tmp)
-            return table.height
+                    if metadata:
+                        arrow = arrow.replace_schema_metadata(metadata)
+                    pq.write_table(arrow, tmp)
+            return arrow.num_rows
         target = Path(str(output).rstrip("/" + os.sep))
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
