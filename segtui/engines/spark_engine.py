@@ -12,6 +12,7 @@ through the driver as Arrow and written here, for tables that fit in this machin
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -27,6 +28,21 @@ from segtui.errors import InputError
 from segtui.fileio import atomic_write
 
 _SPARK_TYPES = {"integer": "bigint", "float": "double"}
+_CORRUPT = "__segtui_corrupt_record"
+
+
+def _fits(record: Any, delimiter: str, width: int) -> Any:
+    """Loading's rule for a row whose field count is not the header's
+    (:mod:`segtui.ingest.ragged`): out, unless its extra fields are all empty (``1,2,3,,``).
+    Spark's CSV reader puts such a row's text in the corrupt-record column, null on the others;
+    quoted parts are dropped before the delimiters are counted."""
+    from pyspark.sql import functions as F
+
+    mark = re.escape(delimiter)
+    bare = F.regexp_replace(record, '"[^"]*"', "")
+    count = F.size(F.split(bare, mark, -1))
+    kept = F.size(F.split(F.regexp_replace(bare, f"[{mark} \\t\\r]+$", ""), mark, -1))
+    return record.isNull() | ((count >= width) & (kept <= width))
 
 
 def is_folder_output(output: str | Path) -> bool:
@@ -117,7 +133,8 @@ class SparkEngine:
             groups.setdefault(_csv_header(path, delimiter), []).append(str(path))
         frames = []
         for header, paths in groups.items():
-            schema = StructType([StructField(n, StringType()) for n in header])
+            fields = [StructField(n, StringType()) for n in header]
+            schema = StructType([*fields, StructField(_CORRUPT, StringType())])
             frame = self.spark.read.csv(
                 paths,
                 schema=schema,
@@ -126,8 +143,10 @@ class SparkEngine:
                 quote='"',
                 escape='"',
                 multiLine=True,
-                mode="DROPMALFORMED",
+                mode="PERMISSIVE",
+                columnNameOfCorruptRecord=_CORRUPT,
             )
+            frame = frame.filter(_fits(F.col(_CORRUPT), delimiter, len(header)))
             frames.append(frame.select([F.col(f"`{n}`") for n in names]))
         out = frames[0]
         for frame in frames[1:]:
