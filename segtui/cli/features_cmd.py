@@ -148,7 +148,14 @@ def features(
         _check_outputs(output, run, paths, model, mapping)
         _model_features(model, paths, output, moment, options, session_gap, run)
         return
-    hive = hive_files(paths) if paths and engine != "polars" else None
+    hive = hive_files(paths) if paths else None
+    if hive is not None and engine == "polars":
+        raise InputError(
+            "the folder holds hive partitions (key=value sub-folders), which the polars engine "
+            "does not read",
+            file=hive[0],
+            hint="Add --engine duckdb (or spark) to read it.",
+        )
     if hive is not None:
         paths = [str(p) for p in hive[1]]
     if paths:

@@ -133,8 +133,9 @@ class DuckDBEngine:
         """The files as a view of their source columns (read when a query runs)."""
         self.define(name, duckdb_raw_sql(raw))
 
-    def define(self, name: str, sql: str) -> None:
-        """A temporary view ``name`` over ``sql``."""
+    def define(self, name: str, sql: str, keep: bool = False) -> None:
+        """A temporary view ``name`` over ``sql`` (``keep`` is for engines that would read the
+        files again per reference; DuckDB streams them, so it is ignored)."""
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sqltext.quote(name)} AS {sql}")
         except duckdb.Error as error:

@@ -45,7 +45,7 @@ class Engine(Protocol):
 
     def register_raw(self, raw: RawSource, name: str = "raw_events") -> None: ...
 
-    def define(self, name: str, sql: str) -> None: ...
+    def define(self, name: str, sql: str, keep: bool = False) -> None: ...
 
     def rows(self, sql: str) -> pl.DataFrame: ...
 
@@ -57,7 +57,7 @@ class Engine(Protocol):
 def define_events(engine: Engine, raw: RawSource, plan: ReadPlan) -> None:
     """``raw_events`` over the files and ``events`` (canonical) over it, as views."""
     engine.register_raw(raw, "raw_events")
-    engine.define("events", read_sql(plan, "raw_events", engine.dialect))
+    engine.define("events", read_sql(plan, "raw_events", engine.dialect), keep=True)
 
 
 def stats_sql(columns: Sequence[str], dialect: str) -> list[str]:

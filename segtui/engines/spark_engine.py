@@ -15,7 +15,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,20 @@ def spark_session(master: str | None = None) -> Any:
     return session
 
 
+@contextmanager
+def _spark_errors(what: str) -> Iterator[None]:
+    """Spark's own errors (a file it cannot read, a value it refuses) as an InputError naming
+    the engine; segtui's InputErrors pass through."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JError) as error:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"the spark engine cannot {what} ({text[:300]})") from error
+
+
 def _csv_header(path: Path, delimiter: str) -> tuple[str, ...]:
     schema = pl.scan_csv(path, separator=delimiter, infer_schema=False, glob=False)
     return tuple(schema.collect_schema().names())
@@ -94,12 +109,16 @@ class SparkEngine:
 
     def __init__(self, session: Any) -> None:
         self.spark = session
+        self._cached: list[str] = []
 
     def __enter__(self) -> SparkEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None  # the session is shared by the process; it stops when Python exits
+        """Drop what this engine cached; the session itself is the process's (it stops when
+        Python exits), so it is left running."""
+        for name in self._cached:
+            self.spark.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
 
     def _frame(self, raw: RawSource) -> Any:
         from pyspark.sql import functions as F
@@ -155,19 +174,31 @@ class SparkEngine:
 
     def register_raw(self, raw: RawSource, name: str = "raw_events") -> None:
         """The files as a temporary view of their source columns."""
-        self._frame(raw).createOrReplaceTempView(name)
+        with _spark_errors("read the files"):
+            self._frame(raw).createOrReplaceTempView(name)
 
-    def define(self, name: str, sql: str) -> None:
-        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS {sql}")
+    def define(self, name: str, sql: str, keep: bool = False) -> None:
+        """A temporary view; with ``keep``, cached when first read (memory, then disk), since
+        Spark would read and window the files again for every query and CTE that reads it."""
+        with _spark_errors("read the files"):
+            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS {sql}")
+            if keep:
+                self.spark.sql(f"CACHE LAZY TABLE `{name}`")
+                self._cached.append(name)
 
     def rows(self, sql: str) -> pl.DataFrame:
-        return pl.from_arrow(self.spark.sql(sql).toArrow())  # type: ignore[return-value]
+        with _spark_errors("run the query"):
+            return pl.from_arrow(self.spark.sql(sql).toArrow())  # type: ignore[return-value]
 
     def write(
         self, sql: str, output: Path, fmt: str = "parquet", metadata: dict[str, str] | None = None
     ) -> int:
         """The query's rows to ``output``: a folder of parquet parts or one file (module
         docstring), ``metadata`` in a file's parquet footer; the number of rows written."""
+        with _spark_errors(f"write {output}"):
+            return self._write(sql, output, fmt, metadata)
+
+    def _write(self, sql: str, output: Path, fmt: str, metadata: dict[str, str] | None) -> int:
         frame = self.spark.sql(sql)
         if not is_folder_output(output):
             arrow = frame.toArrow()
