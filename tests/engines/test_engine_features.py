@@ -245,9 +245,10 @@ def test_spark_without_pyspark_or_java_is_refused_with_the_reason(
 
 SPARK_LAYOUTS = ["segment_track.ndjson", "transactions_decimal_comma.csv"]
 """One fixture per way Spark's readers are called: NDJSON with nested objects, a CSV (semicolons,
-a byte-order mark, decimal commas); the delimiter is passed through as sniffed. The reading and feature SQL of
-every other layout fixture runs in Spark in test_read_sql.py and test_feature_sql.py; what
-differs here is only the reader, which depends on the format, and each Spark run costs seconds."""
+a byte-order mark, decimal commas; the delimiter is passed through as sniffed). The reading and
+feature SQL of every other layout fixture runs in Spark in test_read_sql.py and
+test_feature_sql.py; what differs here is only the reader, which depends on the format, and each
+Spark run costs seconds."""
 
 
 @pytest.mark.xdist_group("spark")
