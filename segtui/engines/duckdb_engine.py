@@ -134,10 +134,11 @@ class DuckDBEngine:
         self.define(name, duckdb_raw_sql(raw))
 
     def define(self, name: str, sql: str, keep: bool = False) -> None:
-        """A temporary view ``name`` over ``sql`` (``keep`` is for engines that would read the
-        files again per reference; DuckDB streams them, so it is ignored)."""
+        """A temporary view ``name`` over ``sql``; with ``keep``, a temporary table (the files
+        read and parsed once for the statistics and the features, spilled past the limit)."""
+        kind = "TABLE" if keep else "VIEW"
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sqltext.quote(name)} AS {sql}")
+            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {sqltext.quote(name)} AS {sql}")
         except duckdb.Error as error:
             raise _engine_error(error, "read the files") from error
 
