@@ -40,7 +40,7 @@ from segtui.clustering.state import CentroidState, DensityState
 from segtui.errors import InputError
 from segtui.features.compile import build_feature_query
 from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
-from segtui.ingest.events import LoadOptions, load_events
+from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
 from segtui.ingest.sources import inspect_source
 from segtui.ingest.strict import check_as_of
@@ -160,6 +160,23 @@ def _lacking_error(
     )
 
 
+def model_loaded_events(
+    model: Model, paths: Sequence[str | Path], load_options: LoadOptions | None = None
+) -> tuple[LoadedEvents, list[str]]:
+    """Event files loaded (lazily: only sniffed) the way the model reads them, and what was
+    decided on the way; an InputError when they lack a column the model's features need."""
+    source = inspect_source(list(paths))
+    options, messages = model_read_options(model, load_options, source.columns)
+    loaded = load_events(list(paths), options)
+    if options.mapping is None and model.mapping is not None and messages:
+        messages.append(f"mapping used: {_pairs(loaded.mapping, 12)}")
+    have = set(loaded.columns)
+    lacking = {col: feats for col, feats in _needed_columns(model).items() if col not in have}
+    if lacking:
+        raise _lacking_error(lacking, loaded.source.files[0], messages)
+    return loaded, messages
+
+
 def model_users_with_messages(
     model: Model,
     paths: Sequence[str | Path],
@@ -177,15 +194,7 @@ def model_users_with_messages(
             overrides["user_id"] = model.id_column
         table = read_users_table(source, overrides, needed=model.columns)
         return table.users.select("user_id", *model.columns), []
-    source = inspect_source(list(paths))
-    options, messages = model_read_options(model, load_options, source.columns)
-    loaded = load_events(list(paths), options)
-    if options.mapping is None and model.mapping is not None and messages:
-        messages.append(f"mapping used: {_pairs(loaded.mapping, 12)}")
-    have = set(loaded.columns)
-    lacking = {col: feats for col, feats in _needed_columns(model).items() if col not in have}
-    if lacking:
-        raise _lacking_error(lacking, loaded.source.files[0], messages)
+    loaded, messages = model_loaded_events(model, paths, load_options)
     query = build_feature_query(loaded.events, model.specs or [], as_of)
     users, report = loaded.collect_with_report(query)
     check_as_of(report, as_of, loaded.source.files[0])

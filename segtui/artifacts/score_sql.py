@@ -25,6 +25,7 @@ pipeline runs SQL that labels differently from segtui.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 
@@ -200,7 +201,12 @@ def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
 
 
 def scoring_sql(
-    model: Model, dialect_name: str = "duckdb", relation: str = "raw_events", *, raw: bool = True
+    model: Model,
+    dialect_name: str = "duckdb",
+    relation: str = "raw_events",
+    *,
+    raw: bool = True,
+    as_of: datetime | None = None,
 ) -> str:
     """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
 
@@ -208,7 +214,9 @@ def scoring_sql(
     trained on (its source columns), read with the model's recorded reading decisions
     (:mod:`segtui.ingest.read_sql`); with ``raw=False`` it holds canonical events instead. For a
     model built from a users table it holds that table (the model's id column and feature
-    columns). Raises InputError when the model has no exact SQL form (module docstring).
+    columns). ``as_of`` is the reference time (events after it left out), as ``assign``'s;
+    None: the latest event in ``relation``. Raises InputError when the model has no exact SQL
+    form (module docstring).
     """
     if dialect_name not in SCORING_DIALECTS:
         raise InputError(
@@ -227,7 +235,7 @@ def scoring_sql(
         items += [sql.quote(name) for name in features]
         query.add(f"{_P}features", query.select(items, relation))
     else:
-        plan = plan_features(model.specs or [], CANONICAL_COLUMNS)
+        plan = plan_features(model.specs or [], CANONICAL_COLUMNS, as_of)
         integers = {out.name for out in plan.outputs if out.integer}
         events = relation
         if raw:

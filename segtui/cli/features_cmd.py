@@ -15,8 +15,9 @@ new data: the events and top categories a model was fitted with are fixed in it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -24,25 +25,40 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from segtui.artifacts.assign import model_users_with_messages
+from segtui.artifacts.assign import model_loaded_events, model_users_with_messages
 from segtui.artifacts.model import read_model
 from segtui.cli.options import (
     CatalogJsonOpt,
     ComputeFeaturesOpt,
     DayFirstOpt,
+    EngineOpt,
     FeatureFileOpt,
     FeaturesAsOfOpt,
     LayoutOpt,
     MapOpt,
     MappingOpt,
+    MemoryLimitOpt,
     OptionalEventPathsArg,
+    SparkMasterOpt,
     StrictOpt,
+    check_engine,
     check_outputs,
     feature_names,
     load_options,
     parse_as_of,
 )
 from segtui.cli.output import echo_json, echo_lines
+from segtui.engines.features import (
+    check_as_of_in,
+    define_events,
+    expressible,
+    offered_specs_in,
+    output_format,
+    write_features,
+)
+from segtui.engines.raw_relation import hive_files, raw_source
+from segtui.engines.session import open_engine
+from segtui.engines.spark_engine import check_folder_output, is_folder_output
 from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.compile import build_feature_query
@@ -52,6 +68,8 @@ from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FAMILIES, FeatureSpec
 from segtui.fileio import atomic_write
 from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
+from segtui.ingest.reading import ReadPlan
+from segtui.ingest.sources import resolve_paths
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import given_users_table, users_table_line
 
@@ -73,11 +91,26 @@ ModelOpt = Annotated[
 DEFAULT_SESSION_GAP = 30.0
 
 
+@dataclass(frozen=True)
+class EngineRun:
+    """The engine flags of one command."""
+
+    engine: str
+    memory_limit: str | None = None
+    spark_master: str | None = None
+
+
 def features(
     paths: OptionalEventPathsArg = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Where to write the features (.parquet or .csv)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the features (.parquet or .csv). With --engine spark, a path "
+            "with no suffix or ending in / is a folder of parquet parts (any size); a .parquet "
+            "or .csv file is collected through this process (tables that fit in memory).",
+        ),
     ] = None,
     features_: ComputeFeaturesOpt = None,
     as_of: FeaturesAsOfOpt = None,
@@ -93,8 +126,13 @@ def features(
     layout: LayoutOpt = None,
     json_: CatalogJsonOpt = False,
     model: ModelOpt = None,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Compute per-user behavior features from event files and write them to parquet."""
+    check_engine(engine, memory_limit, spark_master)
+    run = EngineRun(engine, memory_limit, spark_master)
     own = load_feature_file(feature_file) if feature_file is not None else []
     moment = parse_as_of(as_of) if as_of is not None else None
     gap = session_gap if session_gap is not None else DEFAULT_SESSION_GAP
@@ -105,10 +143,20 @@ def features(
                 "--model computes the model's own features",
                 hint="Leave out --list, --features and --feature-file with --model.",
             )
-        output = _output(paths, output)
-        check_outputs([output], list(paths), model, mapping)
-        _model_features(model, paths, output, moment, options, session_gap)
+        output = _output(paths, output, engine)
+        _check_outputs(output, run, paths, model, mapping)
+        _model_features(model, paths, output, moment, options, session_gap, run)
         return
+    hive = hive_files(paths) if paths else None
+    if hive is not None and engine == "polars":
+        raise InputError(
+            "the folder holds hive partitions (key=value sub-folders), which the polars engine "
+            "does not read",
+            file=hive[0],
+            hint="Add --engine duckdb (or spark) to read it.",
+        )
+    if hive is not None:
+        paths = [str(p) for p in hive[1]]
     if paths:
         _refuse_users_table(paths, options.overrides, mapping is not None, layout)
     if list_:
@@ -123,10 +171,14 @@ def features(
         else:
             echo_lines(catalog_lines(specs, columns))
         return
-    output = _output(paths, output)
-    check_outputs([output], list(paths), feature_file, mapping)
+    output = _output(paths, output, engine)
+    _check_outputs(output, run, paths, feature_file, mapping)
     loaded = load_events(paths, options)
     names = feature_names(features_)
+    if engine != "polars":
+        root = hive[0] if hive is not None else None
+        _engine_features(run, loaded, own, names, moment, output, root)
+        return
     specs = offered_specs(loaded.events, own, loaded.source, names)
     offered, left_out = available_features(specs, loaded.columns)
     chosen = offered if names is None else select_features(names, offered, left_out)
@@ -150,6 +202,7 @@ def _model_features(
     as_of: datetime | None,
     options: LoadOptions,
     session_gap: float | None,
+    run: EngineRun,
 ) -> None:
     """Write the model's recorded features computed on ``paths`` (as ``assign`` computes them)."""
     m = read_model(model_path)
@@ -161,12 +214,27 @@ def _model_features(
         )
     gap = session_gap if session_gap is not None else (m.session_gap_minutes or 30.0)
     options = replace(options, session_gap_minutes=gap)
-    table, messages = model_users_with_messages(m, list(paths), as_of, options)
-    _write(table, output)
+    if run.engine != "polars":
+        loaded, messages = model_loaded_events(m, list(paths), options)
+        with open_engine(run.engine, run.memory_limit, run.spark_master) as engine:
+            define_events(engine, raw_source(loaded.source, _read_plan(loaded)), _read_plan(loaded))
+            check_as_of_in(engine, as_of, loaded.source.files[0])
+            with _engine_output(output, engine.name) as target:
+                users = write_features(
+                    engine,
+                    m.specs or [],
+                    loaded.columns,
+                    target,
+                    as_of,
+                    m.columns,
+                    output_format(output),
+                )
+    else:
+        table, messages = model_users_with_messages(m, list(paths), as_of, options)
+        _write(table, output)
+        users = table.height
     lines = [f"note: {message}" for message in messages]
-    lines.append(
-        f"wrote {table.height:,} users x {len(m.columns)} features of {model_path} to {output}"
-    )
+    lines.append(f"wrote {users:,} users x {len(m.columns)} features of {model_path} to {output}")
     echo_lines(lines)
 
 
@@ -184,8 +252,8 @@ def _refuse_users_table(
         )
 
 
-def _output(paths: Sequence[str] | None, output: Path | None) -> Path:
-    """The output file, checked before any data is read."""
+def _output(paths: Sequence[str] | None, output: Path | None, engine: str = "polars") -> Path:
+    """The output file (or, with --engine spark, folder), checked before any data is read."""
     if not paths:
         raise InputError(
             "no event files given", hint="Usage: segtui features PATH... -o features.parquet"
@@ -194,6 +262,8 @@ def _output(paths: Sequence[str] | None, output: Path | None) -> Path:
         raise InputError(
             "say where to write the features", hint="Add -o features.parquet (or .csv)."
         )
+    if engine == "spark" and is_folder_output(output):
+        return output
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(
             "the output file must end in .parquet or .csv",
@@ -201,6 +271,70 @@ def _output(paths: Sequence[str] | None, output: Path | None) -> Path:
             hint="e.g. -o features.parquet",
         )
     return output
+
+
+def _check_outputs(output: Path, run: EngineRun, paths: Sequence[str], *read: Path | None) -> None:
+    """Refuse an output that would overwrite an input or cannot be written (a Spark folder
+    checked as a folder)."""
+    if run.engine == "spark" and is_folder_output(output):
+        inputs = [*resolve_paths(paths), *(p for p in read if p is not None)]
+        check_folder_output(output, inputs)
+        return
+    check_outputs([output], list(paths), *read)
+
+
+@contextmanager
+def _engine_output(output: Path, engine: str) -> Iterator[Path]:
+    """Where the engine writes: a temporary file renamed over ``output`` when it succeeds (a
+    Spark folder is written by Spark, see segtui.engines.spark_engine)."""
+    if engine == "spark" and is_folder_output(output):
+        yield output
+        return
+    with atomic_write(output) as tmp:
+        yield tmp
+
+
+def _read_plan(loaded: LoadedEvents) -> ReadPlan:
+    assert loaded.read_plan is not None  # load_events always records it
+    return loaded.read_plan
+
+
+def _engine_features(
+    run: EngineRun,
+    loaded: LoadedEvents,
+    own: Sequence[FeatureSpec],
+    names: list[str] | None,
+    as_of: datetime | None,
+    output: Path,
+    hive_root: Path | None,
+) -> None:
+    """Features computed and written by the SQL engine (segtui.engines.features)."""
+    plan = _read_plan(loaded)
+    raw = raw_source(loaded.source, plan, hive_root)
+    with open_engine(run.engine, run.memory_limit, run.spark_master) as engine:
+        define_events(engine, raw, plan)
+        specs = offered_specs_in(engine, loaded.columns, own, names)
+        offered, left_out = available_features(specs, loaded.columns)
+        chosen = offered if names is None else select_features(names, offered, left_out)
+        kept = expressible(chosen, loaded.columns, engine.name, engine.dialect, names is not None)
+        check_as_of_in(engine, as_of, loaded.source.files[0])
+        with _engine_output(output, engine.name) as target:
+            users = write_features(
+                engine, kept.specs, loaded.columns, target, as_of, fmt=output_format(output)
+            )
+    lines = [f"engine: {run.engine} read {loaded.source.describe()} and wrote the features"]
+    if left_out and names is None:
+        lines.append(
+            f"left out {len(left_out)} feature(s) the data cannot give: "
+            + ", ".join(sorted(left_out))
+            + " (see --list)"
+        )
+    lines += [
+        f"left out '{name}': the {run.engine} engine has no SQL form for it ({why})"
+        for name, why in kept.left_out.items()
+    ]
+    lines.append(f"wrote {users:,} users x {len(kept.specs)} features to {output}")
+    echo_lines(lines)
 
 
 def _write(table: pl.DataFrame, output: Path) -> None:

@@ -213,3 +213,49 @@ def check_outputs(outputs: list[Path | None], paths: list[str], *read: Path | No
     for output in outputs:
         if output is not None:
             check_writable(output)
+
+
+# ---- engines (see segtui.engines)
+
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Where the features are computed: polars (in this process), duckdb (reads the files "
+        "itself, out of core: spills to disk past --memory-limit, reads hive-partitioned parquet "
+        "folders) or spark (pyspark needed: pip install 'segtui[spark]'; local[*] unless "
+        "--spark-master).",
+    ),
+]
+"""``features``, ``assign``: the default is ``polars``."""
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="With --engine duckdb: memory DuckDB may use before spilling to disk, a size (4GB, "
+        "512MiB) or a share of this machine's memory (default 60%).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: the cluster to run on (spark://HOST:PORT, yarn, ...; "
+        "default local[*]).",
+    ),
+]
+
+
+def check_engine(engine: str, memory_limit: str | None, spark_master: str | None) -> str:
+    """The engine named, its own flags only with it (said before any file is read)."""
+    from segtui.engines.features import ENGINES
+
+    if engine not in ENGINES:
+        raise InputError(
+            f"--engine {engine!r} is not an engine", hint=f"Use one of {', '.join(ENGINES)}."
+        )
+    if memory_limit is not None and engine != "duckdb":
+        raise InputError("--memory-limit is for --engine duckdb")
+    if spark_master is not None and engine != "spark":
+        raise InputError("--spark-master is for --engine spark")
+    return engine

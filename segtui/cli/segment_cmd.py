@@ -32,6 +32,7 @@ from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import (
     AsOfOpt,
     DayFirstOpt,
+    EngineOpt,
     EventsOrUsersPathsArg,
     FeatureFileOpt,
     FeaturesOpt,
@@ -39,9 +40,12 @@ from segtui.cli.options import (
     LayoutOpt,
     MapOpt,
     MappingOpt,
+    MemoryLimitOpt,
     ModelSessionGapOpt,
     ShortSessionGapOpt,
+    SparkMasterOpt,
     StrictOpt,
+    check_engine,
     check_outputs,
     feature_names,
     load_options,
@@ -53,11 +57,16 @@ from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
 from segtui.clustering.specs import FitSpec, PrepSpec
+from segtui.engines.assign import write_labels_in
+from segtui.engines.features import output_format
+from segtui.engines.session import open_engine
+from segtui.engines.spark_engine import check_folder_output, is_folder_output
 from segtui.errors import InputError, closest
 from segtui.features.spec import FILLS
-from segtui.fileio import check_writable
+from segtui.fileio import atomic_write, check_writable
 from segtui.formatting import fixed, percent
 from segtui.ingest.events import LoadOptions
+from segtui.ingest.sources import inspect_source, resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.describe import description_lines
 from segtui.segments.profiles import SegmentProfile, outcome_lines, profile_segments
@@ -703,7 +712,13 @@ def assign(
     ],
     paths: EventsOrUsersPathsArg,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the labels (.parquet or .csv).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the labels (.parquet or .csv; with --engine spark, a path with "
+            "no suffix is a folder of parquet parts).",
+        ),
     ],
     as_of: AsOfOpt = None,
     map_: MapOpt = None,
@@ -713,26 +728,46 @@ def assign(
     day_first: DayFirstOpt = None,
     layout: LayoutOpt = None,
     json_: JsonOpt = False,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Label the users in new files with a saved model: user_id, segment, segment_id."""
-    _check_output(output, (".parquet", ".csv"))
-    check_outputs([output], paths, model, mapping)
+    check_engine(engine, memory_limit, spark_master)
+    if engine != "polars":
+        _refuse_reading_flags(engine, map_, mapping, strict, session_gap, day_first, layout)
+    folder = engine == "spark" and is_folder_output(output)
+    if folder:
+        check_folder_output(output, [*resolve_paths(paths), model])
+    else:
+        _check_output(output, (".parquet", ".csv"))
+        check_outputs([output], paths, model, mapping)
     m = read_model(model)
-    options = model_load_options(
-        m.session_gap_minutes, map_, mapping, strict, session_gap, day_first, layout
-    )
     moment = parse_as_of(as_of) if as_of is not None else None
-    labels, messages = assign_with_messages(m, paths, as_of=moment, load_options=options)
+    metadata = {METADATA_KEY: model_to_json(m.data)}
+    if engine != "polars":
+        messages: list[str] = []
+        with open_engine(engine, memory_limit, spark_master) as running:
+            source = inspect_source(paths)
+            with _engine_target(output, folder) as target:
+                write_labels_in(running, m, source, target, output_format(output), moment, metadata)
+        counts = _written_counts(output, folder)
+    else:
+        options = model_load_options(
+            m.session_gap_minutes, map_, mapping, strict, session_gap, day_first, layout
+        )
+        labels, messages = assign_with_messages(m, paths, as_of=moment, load_options=options)
+        write_labels(labels, output, metadata)
+        counts = labels.group_by("segment_id", "segment").len().sort("segment_id")
     mixed = mixed_export(model)
     if mixed:
         messages = [mixed, *messages]
-    write_labels(labels, output, {METADATA_KEY: model_to_json(m.data)})
-    counts = labels.group_by("segment_id", "segment").len().sort("segment_id")
+    users = int(counts["len"].sum())
     if json_:
         out = {
             "model": str(model),
             "output": str(output),
-            "users": labels.height,
+            "users": users,
             "messages": messages,
             "segments": [
                 {"id": sid, "name": name, "size": n} for sid, name, n in counts.iter_rows()
@@ -741,12 +776,52 @@ def assign(
         echo_json(out)
         return
     lines = [f"note: {message}" for message in messages]
-    lines.append(f"labelled {labels.height:,} users with {model}:")
+    lines.append(f"labelled {users:,} users with {model}:")
     width = max([len(name) for _, name, _ in counts.iter_rows()] + [4])
-    total = max(labels.height, 1)
+    total = max(users, 1)
     lines += [
         f"  {sid:>3}  {name:<{width}}  {n:>10,}  {percent(n / total):>6}"
         for sid, name, n in counts.iter_rows()
     ]
     lines.append(f"wrote {output}")
     echo_lines(lines)
+
+
+def _refuse_reading_flags(engine: str, *flags: object) -> None:
+    """With a SQL engine the files are read as the model recorded: reading flags do not apply."""
+    names = ("--map", "--mapping", "--strict", "--session-gap", "--day-first/--month-first")
+    given = [
+        name for name, flag in zip(names, flags[:5], strict=True) if flag not in (None, False, [])
+    ]
+    given += ["--layout"] if flags[5] is not None else []
+    if given:
+        raise InputError(
+            f"{given[0]} does not apply with --engine {engine}: the engine reads the files as "
+            "the model recorded its own files were read",
+            hint="Leave it out, or use --engine polars, which reads the files again.",
+        )
+
+
+@contextlib.contextmanager
+def _engine_target(output: Path, folder: bool) -> Iterator[Path]:
+    """A temporary file renamed over ``output`` on success; a Spark folder as it is."""
+    if folder:
+        yield output
+        return
+    with atomic_write(output) as tmp:
+        yield tmp
+
+
+def _written_counts(output: Path, folder: bool) -> Any:
+    """Users per segment in the labels the engine wrote (read back in one streaming pass), a
+    polars frame of segment_id, segment, len."""
+    import polars as pl
+
+    if folder:
+        frame = pl.scan_parquet(sorted(output.glob("*.parquet")))
+    elif output.suffix.lower() == ".csv":
+        frame = pl.scan_csv(output, schema_overrides={"user_id": pl.Utf8})
+    else:
+        frame = pl.scan_parquet(output)
+    counts = frame.group_by("segment_id", "segment").len().sort("segment_id")
+    return counts.collect(engine="streaming")

@@ -25,11 +25,10 @@ from typing import IO
 
 import polars as pl
 
-from segtui.artifacts.assign import model_read_options
+from segtui.artifacts.assign import model_loaded_events
 from segtui.artifacts.model import Model
 from segtui.errors import InputError
-from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents, load_events
-from segtui.ingest.sources import inspect_source
+from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents
 from segtui.watch.fold import Incoming, with_occurrence
 
 WAITING_SUFFIXES = (".tmp", ".part")
@@ -48,9 +47,7 @@ class Read:
 
 def read_events(model: Model, paths: Sequence[Path]) -> Read:
     """Read event files with the model's mapping: every canonical column the loader gives."""
-    source = inspect_source(list(paths))
-    options, _ = model_read_options(model, None, source.columns)
-    loaded = load_events(list(paths), options)
+    loaded, _ = model_loaded_events(model, list(paths))
     frame, report = loaded.collect_with_report(loaded.events)
     return Read(frame, report.rows_read, report.rows_read - report.rows_kept, loaded)
 
