@@ -30,6 +30,9 @@ from segtui.watch.create import create_state
 from segtui.watch.report import moves, status
 from segtui.watch.run import RunOptions, run
 
+pytestmark = pytest.mark.xdist_group("watch-screen")  # one worker builds the module's fixtures
+
+
 NAME = "[/] [bold]x[/bold"
 USER_PREFIX = "[/]u"
 BATCHES = 4

@@ -21,6 +21,10 @@ import pytest
 from .corpus import BOMB_MEMBER, CLASSES, Run, check_left, cleanup, gzip_bomb, snapshot
 from .test_cli_corpus import check_answer
 
+pytestmark = pytest.mark.xdist_group("hostile-subprocess")
+"""One worker builds the module's answers (two processes at a time): split across both workers,
+each built them all, four processes on two cores."""
+
 
 def segtui_script() -> list[str]:
     script = Path(sys.executable).with_name("segtui")

@@ -26,6 +26,8 @@ from segtui.watch.report import moves
 from segtui.watch.run import RunOptions, run
 from segtui.watch.scoring import Thresholds
 
+pytestmark = pytest.mark.xdist_group("watch-moves")  # one worker builds the module's fixtures
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:

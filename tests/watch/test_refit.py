@@ -31,6 +31,9 @@ from segtui.watch.report import moves, status
 from segtui.watch.run import RunOptions, run
 from segtui.watch.state import run_lock
 
+pytestmark = pytest.mark.xdist_group("watch-refit")  # one worker builds the module's fixtures
+
+
 NEW_GROUP = "browsers"
 
 

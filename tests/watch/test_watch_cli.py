@@ -16,6 +16,9 @@ from inbox_world import World, cli, features, labels, ledger, ok, table
 
 from segtui.artifacts.parquet_meta import METADATA_KEY
 
+pytestmark = pytest.mark.xdist_group("watch-cli")  # one worker builds the module's fixtures
+
+
 MOVES_COLUMNS = [
     "user_id",
     "from_segment",
