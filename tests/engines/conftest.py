@@ -25,6 +25,12 @@ def spark() -> Iterator[object]:
         .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        # The tests' inputs are tiny: the JVM's own threads (a JIT compiler per core, parallel
+        # GC) cost more CPU than Spark's work and slowed the other test worker on two cores.
+        .config(
+            "spark.driver.extraJavaOptions",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1",
+        )
         # tiny inputs: compiling whole-stage code and re-planning cost more than they save
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.adaptive.enabled", "false")
