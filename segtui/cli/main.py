@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
+from typer import _click as click  # typer vendors click (>= 0.29): its classes, not click's
 from typer.core import TyperGroup
 
 from segtui import __version__
