@@ -165,8 +165,7 @@ def _append_events(
     )
     con.sql("DROP TABLE __keyed")
     con.sql("DROP TABLE __held")
-    kept = first_row(con, "SELECT count(*) FROM events WHERE batch = ?", [batch])[0]
-    return int(kept), int(dups)
+    return frame.height - int(dups), int(dups)  # keys are unique within a batch
 
 
 def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:

@@ -89,8 +89,14 @@ def _signals(stopper: Stopper) -> Iterator[None]:
 
 
 def _fold_one(
-    state: Path, current: Current, incoming: Incoming, options: RunOptions, fault: Fault
+    state: Path,
+    current: Current,
+    incoming: Incoming,
+    options: RunOptions,
+    say: Callable[[str], None],
+    fault: Fault,
 ) -> Folded:
+    """Fold one batch (its own connection and transaction), print its line, refit if due."""
     with writing(state) as con:
         folded = fold(
             con,
@@ -104,6 +110,8 @@ def _fold_one(
         )
     current.done.add(incoming.source)
     current.next_batch += 1
+    say(folded.line())
+    _maybe_refit(state, current, options, folded, say)
     return folded
 
 
@@ -185,10 +193,7 @@ def _inbox_pass(
                 break
             if part.source in current.done:
                 continue
-            folded = _fold_one(state, current, part, options, fault)
-            out.append(folded)
-            say(folded.line())
-            _maybe_refit(state, current, options, folded, say)
+            out.append(_fold_one(state, current, part, options, say, fault))
     return out
 
 
@@ -215,10 +220,7 @@ def _stdin_pass(
         if got.read is None:
             continue
         for part in split_batches(source, got.read, current.layout.event_columns, len(chunk) + 1):
-            folded = _fold_one(state, current, part, options, fault)
-            out.append(folded)
-            say(folded.line())
-            _maybe_refit(state, current, options, folded, say)
+            out.append(_fold_one(state, current, part, options, say, fault))
     return out
 
 

@@ -261,7 +261,6 @@ def file_batches(
 
 
 __all__ = [
-    "InputError",
     "Read",
     "ReadLines",
     "chunk_file",

@@ -41,28 +41,6 @@ MISSING = "missing[bold].csv"
 FRAGMENTS = (CATEGORY, EVENT, COLUMN, BAD_TS, USER_PREFIX, NAME, RULE_NAME, FEATURE, FOLDER)
 
 
-@pytest.fixture
-def markup_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every string handed to a markup parser while the test runs."""
-    import rich.console
-    import rich.markup
-    import textual.markup
-
-    seen: list[str] = []
-
-    def recording(original):
-        def parse(markup, *args, **kwargs):
-            seen.append(str(markup))
-            return original(markup, *args, **kwargs)
-
-        return parse
-
-    monkeypatch.setattr(textual.markup, "to_content", recording(textual.markup.to_content))
-    monkeypatch.setattr(rich.markup, "render", recording(rich.markup.render))
-    monkeypatch.setattr(rich.console, "render_markup", recording(rich.console.render_markup))
-    return seen
-
-
 def parsed_user_text(seen: list[str]) -> list[str]:
     return [s for s in seen if any(fragment in s for fragment in FRAGMENTS)]
 

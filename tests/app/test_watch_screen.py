@@ -90,28 +90,6 @@ def state(world: Path, tmp_path: Path) -> Path:
     return folder / "st.duckdb"
 
 
-@pytest.fixture
-def markup_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every string handed to a markup parser while the test runs (as in test_markup_text)."""
-    import rich.console
-    import rich.markup
-    import textual.markup
-
-    seen: list[str] = []
-
-    def recording(original):
-        def parse(markup, *args, **kwargs):
-            seen.append(str(markup))
-            return original(markup, *args, **kwargs)
-
-        return parse
-
-    monkeypatch.setattr(textual.markup, "to_content", recording(textual.markup.to_content))
-    monkeypatch.setattr(rich.markup, "render", recording(rich.markup.render))
-    monkeypatch.setattr(rich.console, "render_markup", recording(rich.console.render_markup))
-    return seen
-
-
 def screen_text(app: SegtuiApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
