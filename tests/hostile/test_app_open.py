@@ -25,11 +25,11 @@ def _quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("segtui.ingest.wholefile.BOMB_RATIO", 100)
 
 
-async def _until(pilot, done, timeout: float = 180.0) -> None:
+async def _until(pilot, done, timeout: float = 180.0, state=lambda: "") -> None:
     started = time.monotonic()
     while not done():
         if time.monotonic() - started > timeout:
-            raise AssertionError("the app did not get there in time")
+            raise AssertionError(f"the app did not get there in time: {state()}")
         await pilot.pause(0.05)
 
 
@@ -76,7 +76,14 @@ async def test_the_open_screen_refuses_each_hostile_data_file_and_keeps_running(
                 return screen.has_class("-failed") and str(path) in error
 
             # shown, and the box has focus again (focus moves after a refresh: wait on it)
-            await _until(pilot, lambda: shown() and box.has_focus)
+            await _until(
+                pilot,
+                lambda: shown() and box.has_focus,
+                state=lambda name=case.name: (
+                    f"{name}: classes {sorted(screen.classes)}, focus {app.focused!r}, "
+                    f"error {str(screen.query_one('#loading-error').render())!r}"
+                ),
+            )
             message = str(screen.query_one("#loading-error").render())
             assert not BUG.match(message), f"{case.name}: {message}"
             assert app.is_running and app.return_code is None, case.name

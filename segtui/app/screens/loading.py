@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
@@ -21,6 +21,16 @@ from segtui.formatting import fixed, number
 
 if TYPE_CHECKING:
     from segtui.app.app import SegtuiApp
+
+
+class PathBox(Input):
+    """The box for another path. It is shown only after a load failed, and then it is where the
+    person types: it takes the focus each time it is shown. Focusing it in ``show_failure``
+    alone lost a race: a load refused quickly could be followed by the Hide of the layout that
+    ran while it was loading, and the Hide blurred the box again."""
+
+    def on_show(self, event: events.Show) -> None:
+        self.focus()
 
 
 class LoadingScreen(Screen[None]):
@@ -43,7 +53,7 @@ class LoadingScreen(Screen[None]):
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
             yield Static("", id="loading-error", classes="input-error")
             yield Label("Open another file (enter to load):", id="retry-label")
-            yield Input(placeholder="path/to/events.csv", id="retry-path")
+            yield PathBox(placeholder="path/to/events.csv", id="retry-path")
         yield Footer()
 
     def _describe_paths(self) -> str:
