@@ -30,6 +30,7 @@ from segtui.clustering.fit import EpsSuggestion, fit_clusters, suggest_eps
 from segtui.clustering.projection import TsneProjection, project_tsne
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.clustering.stability import BootCache
+from segtui.cores import cgroup_quota, fit_threads, usable_cores
 from segtui.errors import InputError
 from segtui.features.spec import FeatureSpec
 from segtui.ingest.events import LoadedEvents, LoadOptions
@@ -62,12 +63,13 @@ def _never() -> bool:
 
 
 def ui_threads() -> int:
-    """Native threads a worker may use: all cores but one, which stays free for the UI.
+    """Native threads a worker may use: the fits' budget, less one core kept free for the UI.
 
     OpenMP/BLAS threads spin on every core during a fit; on a 2-core machine that starves the
     event loop for over a second. Leaving one core free keeps the UI ticking.
     """
-    return max(1, (os.cpu_count() or 2) - 1)
+    budget = fit_threads(os.environ)
+    return max(1, min(budget, usable_cores(quota=cgroup_quota()) - 1))
 
 
 # --------------------------------------------------------------------------------------------
