@@ -34,7 +34,7 @@ from segtui.watch.sources import (
     split_batches,
     stdin_chunks,
 )
-from segtui.watch.state import check_schema, reading, run_lock, set_meta, writing
+from segtui.watch.state import check_schema, read_frame, reading, run_lock, set_meta, writing
 
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_BATCH_EVENTS = 100_000
@@ -141,10 +141,13 @@ def _previous_parts(done: set[str], name: str) -> int | None:
 
 
 def _record_rejected(state: Path, source: str, message: str) -> None:
-    """What could not be read, in the ``rejected`` table (``status`` counts it)."""
+    """What could not be read, in the ``rejected`` table (``status`` counts it); once per
+    source and message, so a file read again after a kill is not counted twice."""
     with writing(state) as con:
         con.sql(
-            "INSERT INTO rejected VALUES (?, ?, ?)", params=[source, datetime.now(UTC), message]
+            "INSERT INTO rejected SELECT ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM rejected WHERE source = ? AND message = ?)",
+            params=[source, datetime.now(UTC), message, source, message],
         )
 
 
@@ -175,9 +178,13 @@ def _inbox_pass(
                 current.model, path, current.layout.event_columns, options.batch_events
             )
         except InputError as error:
+            if not path.exists():  # taken away between the listing and the read: not ours
+                say(f"{path.name} was removed before it was read; skipped")
+                continue
             message = f"{path.name}: {error.describe()}"
-            quarantine(inbox, path, message)
+            # recorded first: a kill before the move reads the file again and records nothing new
             _record_rejected(state, path.name, message)
+            quarantine(inbox, path, message)
             say(f"rejected {message} (moved to {inbox.name}/.rejected/)")
             continue
         earlier = _previous_parts(current.done, path.name)
@@ -197,6 +204,18 @@ def _inbox_pass(
     return out
 
 
+def _last_stdin_chunk(state: Path, done: set[str]) -> int:
+    """The highest ``stdin#n`` a batch or a rejection used: each chunk gets a number of its own."""
+    with reading(state) as con:
+        rejected = read_frame(con, "SELECT DISTINCT source FROM rejected")["source"].to_list()
+    numbers = [
+        int(source.split("#")[1])
+        for source in [*done, *rejected]
+        if source.startswith("stdin#") and source.split("#")[1].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
 def _stdin_pass(
     state: Path,
     stream: IO[str],
@@ -208,9 +227,10 @@ def _stdin_pass(
 ) -> list[Folded]:
     out: list[Folded] = []
     csv: bool | None = None  # the stream's first line decides: a CSV header, or NDJSON
+    number = _last_stdin_chunk(state, current.done)
     for chunk in stdin_chunks(stream, options.batch_events, options.batch_seconds, stop):
         csv = not is_json(chunk[0]) if csv is None else csv
-        number = sum(1 for s in current.done if s.startswith("stdin#")) + 1
+        number += 1  # a chunk with no good line keeps its number too (in ``rejected``)
         source = f"stdin#{number}"
         got = read_lines(current.model, chunk, source, current.layout.event_columns, csv=csv)
         if got.bad_lines:
