@@ -19,10 +19,14 @@ import polars as pl
 
 from segtui.errors import InputError
 from segtui.watch.report import MOVES_COLUMNS, status
-from segtui.watch.state import READ_RETRY_SECONDS, first_row, meta_value, read_frame, reading
-
-DUCKDB_MAGIC = b"DUCK"
-"""Bytes 8-12 of every DuckDB database file."""
+from segtui.watch.state import (
+    READ_RETRY_SECONDS,
+    first_row,
+    is_duckdb_file,
+    meta_value,
+    read_frame,
+    reading,
+)
 
 RECENT_BATCHES = 10
 LATEST_MOVES = 50
@@ -34,15 +38,7 @@ _CONSISTENT_TRIES = 5
 
 def is_state(path: str | Path) -> bool:
     """Whether ``path`` is a DuckDB database file (what ``segtui open`` opens as a watch state)."""
-    path = Path(path)
-    if not path.is_file():  # a folder, a glob, a named pipe (opening one would block)
-        return False
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(12)
-    except OSError:
-        return False
-    return len(head) == 12 and head[8:12] == DUCKDB_MAGIC
+    return is_duckdb_file(Path(path))  # a folder, a glob or a named pipe is not (never opened)
 
 
 def check_state(state: Path) -> None:

@@ -65,6 +65,22 @@ def lock_path(state: Path) -> Path:
     return state.with_name(state.name + ".lock")
 
 
+DUCKDB_MAGIC = b"DUCK"
+"""Bytes 8-12 of every DuckDB database file."""
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file with DuckDB's header (never opens a pipe or device)."""
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[8:12] == DUCKDB_MAGIC
+
+
 def connect(state: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection with UTC session time (the engine's timestamps are UTC instants)."""
     con = duckdb.connect(str(state), read_only=read_only)
@@ -80,6 +96,12 @@ def reading(
     state = Path(state)
     if not state.is_file():
         raise InputError("no watch state here", file=state, hint="Create it: segtui watch init.")
+    if not is_duckdb_file(state):
+        raise InputError(
+            "this is not a DuckDB database, so not a watch state",
+            file=state,
+            hint="A watch state is the file segtui watch init creates.",
+        )
     deadline = time.monotonic() + retry_seconds
     while True:
         try:

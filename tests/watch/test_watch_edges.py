@@ -77,3 +77,14 @@ def test_a_rejection_recorded_before_a_kill_is_not_counted_twice(
     ok("watch", "run", state, inbox, "--once")
     assert _rejected(state)["source"].to_list() == ["bad.csv"]
     assert (inbox / ".rejected" / "bad.csv").exists() and not (inbox / "bad.csv").exists()
+
+
+def test_a_file_that_is_not_a_database_is_refused_by_name(world: World, tmp_path: Path) -> None:
+    from inbox_world import cli
+
+    for command in (["status"], ["moves"], ["run", "-", "--once"]):
+        result = cli("watch", command[0], world.history, *command[1:])
+        assert result.exit_code == 2, result.output
+        assert f"{world.history}: this is not a DuckDB database, so not a watch state" in (
+            result.stderr
+        )
