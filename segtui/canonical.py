@@ -20,7 +20,10 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "revenue",
     "duration_s",
     "scroll_depth",
+    "event_id",
 )
+"""``event_id`` is the layout's own id of an event (Segment's ``messageId``, an ``event_id``
+column) where it has one: never a feature, it is what ``watch`` drops a replayed event by."""
 CANONICAL_EVENT_NAMES: tuple[str, ...] = (
     "page_view",
     "product_view",

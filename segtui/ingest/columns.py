@@ -25,7 +25,7 @@ from segtui.ingest.timestamps import AUTO_UNIT, TimestampPlan, plan_timestamps
 SAMPLE_ROWS = 5_000
 EVENT_SAMPLE_ROWS = 100_000
 
-TEXT_COLUMNS = ("user_id", "session_id", "order_id", "category", "item_id", "page")
+TEXT_COLUMNS = ("user_id", "session_id", "order_id", "category", "item_id", "page", "event_id")
 NUMBER_COLUMNS = ("price", "quantity", "revenue", "duration_s", "scroll_depth")
 
 

@@ -88,6 +88,7 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "revenue": pl.Float64(),
     "duration_s": pl.Float64(),
     "scroll_depth": pl.Float64(),
+    "event_id": pl.Utf8(),
 }
 REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "ts", "event")
 CANONICAL_EVENTS: tuple[str, ...] = CANONICAL_EVENT_NAMES

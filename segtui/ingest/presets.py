@@ -163,6 +163,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "time_spent",
     ),
     "scroll_depth": ("scroll_depth", "scroll", "scroll_pct", "scroll_percent", "scroll_percentage"),
+    "event_id": ("event_id", "eventid", "message_id", "messageid", "insert_id", "event_uuid"),
 }
 
 # Name rules for the value columns (revenue, price, quantity) that no alias above names: a column
@@ -405,6 +406,7 @@ PRESETS: tuple[Preset, ...] = (
             ("revenue", ("properties.revenue", "properties.total", "properties.value")),
             ("duration_s", ("properties.duration", "properties.duration_s")),
             ("scroll_depth", ("properties.scroll_depth", "properties.scroll")),
+            ("event_id", ("messageId",)),
         ),
         event_aliases=(
             ("Page Viewed", "page_view"),

@@ -100,6 +100,8 @@ class Folded:
         )
 
 
+EVENT_ID = "event_id"
+"""The canonical column of the layout's own event id (Segment's ``messageId``)."""
 OCCURRENCE = "__occurrence"
 """The how-many-th identical row this is within its source (1, 2, ...): part of the event key."""
 
@@ -123,15 +125,21 @@ def with_occurrence(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _key_expr(columns: Sequence[str]) -> str:
-    """A stable 128-bit key of a row's canonical values and its occurrence number (DuckDB's md5,
-    not a process-specific hash, so the key means the same in every run and version)."""
+    """A stable 128-bit event key (DuckDB's md5, not a process-specific hash, so the key means
+    the same in every run and version): the layout's own event id where the row has one (the
+    same message sent twice is one event, whatever else differs), else the row's canonical
+    values and its occurrence number."""
     parts = []
     for col in columns:
         ref = f'"{col}"'
         value = f"epoch_us({ref})::VARCHAR" if col == "ts" else f"{ref}::VARCHAR"
         parts.append(f"coalesce({value}, chr(0))")
     parts.append(f"{OCCURRENCE}::VARCHAR")
-    return f"md5_number(concat_ws(chr(31), {', '.join(parts)}))"
+    row = f"md5_number(concat_ws(chr(31), {', '.join(parts)}))"
+    if EVENT_ID not in columns:
+        return row
+    given = f'"{EVENT_ID}"'
+    return f"CASE WHEN {given} IS NULL THEN {row} ELSE md5_number('id' || chr(31) || {given}) END"
 
 
 def _append_events(
@@ -154,18 +162,22 @@ def _append_events(
         "CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM events "
         "WHERE event_key IN (SELECT event_key FROM __keyed)"
     )
-    dups = first_row(
-        con, "SELECT count(*) FROM __keyed WHERE event_key IN (SELECT event_key FROM __held)"
-    )[0]
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __new AS SELECT * FROM __keyed "
+        "WHERE event_key NOT IN (SELECT event_key FROM __held) "
+        # an event id sent twice in one batch: its first row
+        "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
+    )
+    kept = first_row(con, "SELECT count(*) FROM __new")[0]
     start = first_row(con, "SELECT coalesce(max(seq), 0) FROM events")[0]
     con.sql(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
         f"SELECT {start} + row_number() OVER (ORDER BY __row), {batch}, event_key, {quoted} "
-        "FROM __keyed WHERE event_key NOT IN (SELECT event_key FROM __held) ORDER BY __row"
+        "FROM __new ORDER BY __row"
     )
-    con.sql("DROP TABLE __keyed")
-    con.sql("DROP TABLE __held")
-    return frame.height - int(dups), int(dups)  # keys are unique within a batch
+    for temp in ("__keyed", "__held", "__new"):
+        con.sql(f"DROP TABLE {temp}")
+    return int(kept), frame.height - int(kept)
 
 
 def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:

@@ -1,0 +1,85 @@
+"""A layout with its own event id (an ``event_id`` column, Segment's ``messageId``): `watch`
+drops a replayed event by that id, whatever else of the row changed on the way, keeps one row
+of an id sent twice in one batch, and falls back to the row's values where the id is empty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from inbox_world import TS_FORMAT, ledger, ok, table
+
+from segtui.sample import generate
+
+pytestmark = pytest.mark.xdist_group("watch-event-id")  # one worker builds the module's world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("event-id")
+    events, _ = generate(40, seed=5)
+    events = events.sort("ts", "user_id", maintain_order=True)
+    events = events.with_columns(event_id=pl.format("m-{}", pl.int_range(pl.len())))
+    cut = events.height * 3 // 4
+    history = root / "history.csv"
+    events.head(cut).write_csv(history, datetime_format=TS_FORMAT)
+    new = root / "new.csv"
+    events.slice(cut).write_csv(new, datetime_format=TS_FORMAT)
+    ok("segment", history, "-k", 3, "-o", root / "seg.parquet", "--no-stability")
+    state = root / "state.duckdb"
+    ok("watch", "init", state, root / "seg.model.json", history)
+    return {"root": root, "history": history, "new": new, "state": state}
+
+
+def _events(state: Path) -> pl.DataFrame:
+    return table(state, "SELECT event_id, price FROM events ORDER BY seq")
+
+
+def _copy(world: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    state = tmp_path / "state.duckdb"
+    state.write_bytes(world["state"].read_bytes())
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return state, inbox
+
+
+def test_the_event_id_is_a_canonical_column_of_the_state(world: dict[str, Path]) -> None:
+    held = _events(world["state"])
+    history = pl.read_csv(world["history"])
+    assert held["event_id"].to_list() == history["event_id"].to_list()
+
+
+def test_a_replay_with_changed_values_is_dropped_by_its_id(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    state, inbox = _copy(world, tmp_path)
+    new = pl.read_csv(world["new"])
+    new.write_csv(inbox / "a.csv")
+    # the sink sends them again, a price rounded on the way: the same events by their ids
+    new.with_columns(pl.col("price").round(0)).write_csv(inbox / "b.csv")
+    ok("watch", "run", state, inbox, "--once")
+    batches = ledger(state)
+    assert batches["source"].to_list() == ["a.csv", "b.csv"]
+    assert batches["rows_kept"].to_list() == [new.height, 0]
+    assert _events(state).tail(new.height)["event_id"].to_list() == new["event_id"].to_list()
+
+
+def test_an_id_twice_in_one_batch_is_one_event_and_an_empty_id_is_keyed_by_the_row(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    state, inbox = _copy(world, tmp_path)
+    new = pl.read_csv(world["new"]).head(6)
+    no_id = new.head(2).with_columns(pl.lit(None, pl.Utf8).alias("event_id"))
+    # rows 0-5, row 3 again (its id, another price), and two rows without an id, each twice
+    batch = pl.concat([new, new.slice(3, 1).with_columns(price=pl.lit(1.0)), no_id, no_id])
+    batch.write_csv(inbox / "a.csv")
+    ok("watch", "run", state, inbox, "--once")
+    # the id-less rows are two events each (the same row twice in a file is two events)
+    assert ledger(state)["rows_kept"].to_list() == [6 + 4]
+    ids = _events(state).tail(10)["event_id"].to_list()
+    assert ids == [*new["event_id"].to_list(), None, None, None, None]
+    # replayed whole: nothing new, the id-less rows included (their row keys)
+    (inbox / "b.csv").write_bytes((inbox / "a.csv").read_bytes())
+    ok("watch", "run", state, inbox, "--once")
+    assert ledger(state)["rows_kept"].to_list() == [10, 0]
