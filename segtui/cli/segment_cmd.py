@@ -23,6 +23,7 @@ from segtui.artifacts.export import ExportResult, export_segments, write_labels
 from segtui.artifacts.export_set import mixed_export
 from segtui.artifacts.fitted import ExportTarget
 from segtui.artifacts.model import (
+    FOLDER_MODEL_NAME,
     default_model_path,
     model_to_json,
     read_model,
@@ -53,6 +54,7 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.cli.output import echo_json, echo_lines
+from segtui.cli.segment_engine import check_scorable, engine_export, engine_users
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
@@ -302,9 +304,15 @@ def segment(
             "hierarchical clustering only (--algo agglomerative).",
         ),
     ] = False,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Cluster users into segments, print their profiles, and export parquet + model JSON."""
-    _check_output(output, (".parquet",))
+    check_engine(engine, memory_limit, spark_master)
+    folder = engine == "spark" and is_folder_output(output)
+    if not folder:
+        _check_output(output, (".parquet",))
     if tree and algorithm_info(algo).kind != "hierarchical":
         raise InputError(
             f"--tree needs hierarchical clustering: {algo} builds no tree of merges",
@@ -314,8 +322,13 @@ def segment(
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
-    written_files = [output, model or default_model_path(output)]
-    written_files.append(output.with_suffix(".csv") if csv else None)
+    model_file = model or (output / FOLDER_MODEL_NAME if folder else default_model_path(output))
+    written_files = [model_file, output.with_suffix(".csv") if csv else None]
+    if folder:
+        read = [p for p in (feature_file, mapping) if p is not None]
+        check_folder_output(output, [*resolve_paths(paths), *read])
+    else:
+        written_files.append(output)
     check_outputs(written_files, paths, feature_file, mapping)
     rules = named_rules(rule or [])
     forced_k = parse_k(k, algo)
@@ -326,16 +339,34 @@ def segment(
     fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
-    data = _load(paths, options, users_table, feature_file, as_of, names)
-    check_rule_features(rules, data.features)
-    prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
-    with about_files(paths):
-        run = run_segmentation(
-            data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
-        )
-    segmentation = add_rules(run, rules)
-    target = ExportTarget(output, run.features, csv, model)
-    written = export_segments(target, run.fitted(segmentation), data.provenance)
+
+    def fitted_run(data: UsersData) -> tuple[SegmentRun, Segmentation]:
+        check_rule_features(rules, data.features)
+        prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
+        with about_files(paths):
+            run = run_segmentation(
+                data.users,
+                prep,
+                fit,
+                rule_features=data.features,
+                auto_k=auto_k,
+                stability=stability,
+            )
+        return run, add_rules(run, rules)
+
+    if engine != "polars":
+        check_scorable(engine, algo, transforms, users_table)
+        with open_engine(engine, memory_limit, spark_master) as running:
+            pulled = engine_users(running, paths, options, feature_file, as_of, names, fit)
+            data = pulled.data
+            run, segmentation = fitted_run(data)
+            target = ExportTarget(output, run.features, csv, model_file)
+            written = engine_export(running, target, run, segmentation, pulled)
+    else:
+        data = _load(paths, options, users_table, feature_file, as_of, names)
+        run, segmentation = fitted_run(data)
+        target = ExportTarget(output, run.features, csv, model)
+        written = export_segments(target, run.fitted(segmentation), data.provenance)
     if segmentation is not run.segmentation:
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:

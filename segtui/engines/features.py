@@ -145,10 +145,10 @@ def check_as_of_in(engine: Engine, as_of: datetime | None, file: str | Path | No
         return
     ts = sqltext.quote("ts", engine.dialect)
     first, last = engine.rows(f"SELECT min({ts}) AS first, max({ts}) AS last FROM events").row(0)
-    check_as_of(_Span(_utc(first), _utc(last)), as_of, file)  # type: ignore[arg-type]
+    check_as_of(_Span(as_utc(first), as_utc(last)), as_of, file)  # type: ignore[arg-type]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     """Spark gives session-zone (UTC) times without a zone; DuckDB gives them with one."""
     if moment is None or moment.tzinfo is not None:
         return moment
