@@ -54,7 +54,12 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.cli.output import echo_json, echo_lines
-from segtui.cli.segment_engine import check_scorable, engine_export, engine_users
+from segtui.cli.segment_engine import (
+    check_scorable,
+    engine_export,
+    engine_users,
+    refuse_users_table,
+)
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
@@ -99,7 +104,9 @@ SampleOpt = Annotated[
     typer.Option(
         "--sample-size",
         help="Users a quadratic algorithm is fitted on (default 10,000 for agglomerative/BIRCH, "
-        "5,000 for DBSCAN/HDBSCAN); everyone else is labelled from the fit.",
+        "5,000 for DBSCAN/HDBSCAN); everyone else is labelled from the fit. With --engine "
+        "duckdb|spark, the users pulled from the engine to fit on (default 1,000,000), picked "
+        "there by the hash of seed and user id; the engine labels everyone.",
     ),
 ]
 ParamOpt = Annotated[
@@ -323,12 +330,13 @@ def segment(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
     model_file = model or (output / FOLDER_MODEL_NAME if folder else default_model_path(output))
-    written_files = [model_file, output.with_suffix(".csv") if csv else None]
-    if folder:
+    written_files = [output.with_suffix(".csv") if csv else None]
+    if folder:  # the folder is Spark's to write, and the model goes into it unless given
         read = [p for p in (feature_file, mapping) if p is not None]
         check_folder_output(output, [*resolve_paths(paths), *read])
+        written_files.append(model)
     else:
-        written_files.append(output)
+        written_files += [output, model_file]
     check_outputs(written_files, paths, feature_file, mapping)
     rules = named_rules(rule or [])
     forced_k = parse_k(k, algo)
@@ -652,8 +660,12 @@ def sweep(
     layout: LayoutOpt = None,
     stability: StabilityOpt = True,
     json_: JsonOpt = False,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Fit a range of k, print the diagnostics per k and the suggested k with the reason."""
+    check_engine(engine, memory_limit, spark_master)
     ks = parse_k_range(k_range)
     params = _params(algo, None, param)
     if "k" in params:
@@ -661,14 +673,18 @@ def sweep(
     names = feature_names(features_)
     fills = _fills(fill)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
-    data = _load(paths, options, users_table, feature_file, as_of, names)
+    fit = FitSpec(algo, params, seed, sample_size)
+    if engine != "polars":
+        refuse_users_table(engine, users_table)
+        with open_engine(engine, memory_limit, spark_master) as running:
+            data = engine_users(running, paths, options, feature_file, as_of, names, fit).data
+    else:
+        data = _load(paths, options, users_table, feature_file, as_of, names)
     prep = PrepSpec.for_data(
         data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
     with about_files(paths):
-        result, messages = run_sweep(
-            data.users, prep, FitSpec(algo, params, seed, sample_size), ks, stability=stability
-        )
+        result, messages = run_sweep(data.users, prep, fit, ks, stability=stability)
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         echo_json(out)

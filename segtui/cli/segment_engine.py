@@ -67,17 +67,22 @@ class EngineUsers:
         return self.data.users.height
 
 
-def check_scorable(
-    engine: str, algo: str, transforms: dict[str, str], users_table: bool | None
-) -> None:
-    """What an engine cannot do, said before any file is read: the labels are the scoring
-    SQL's, so the model must have one; the features come from event files."""
+def refuse_users_table(engine: str, users_table: bool | None) -> None:
+    """``--users-table`` with an engine: the engine computes features from event files."""
     if users_table:
         raise InputError(
             f"--engine {engine} computes the features from event files; a users table holds "
             "them already",
             hint="Segment a users table with --engine polars (the default).",
         )
+
+
+def check_scorable(
+    engine: str, algo: str, transforms: dict[str, str], users_table: bool | None
+) -> None:
+    """What an engine cannot do, said before any file is read: the labels are the scoring
+    SQL's, so the model must have one; the features come from event files."""
+    refuse_users_table(engine, users_table)
     info = algorithm_info(algo)
     if info.kind == "density":
         raise InputError(

@@ -116,11 +116,11 @@ def with_engine_sample(
     if pulled < total:
         cluster = dict(model["cluster"])
         said = (
-            f"fitted on a sample of {pulled:,} of {total:,} users drawn in the {engine} engine "
-            "(the smallest MD5 keys of '<seed>:<user_id>'); every user labelled there by the "
-            "model's scoring SQL"
+            f"The fit saw a sample of {pulled:,} of {total:,} users drawn in the {engine} engine "
+            "(the smallest MD5 keys of '<seed>:<user_id>'); every user was labelled there by "
+            "the model's scoring SQL."
         )
-        cluster["note"] = f"{cluster['note']}; {said}" if cluster.get("note") else said
+        cluster["note"] = f"{cluster['note']} {said}" if cluster.get("note") else said
         if not cluster.get("sampled"):
             cluster["sampled"], cluster["sample_size"] = True, pulled
         out["cluster"] = cluster
