@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engines import generate, measure, read_output  # noqa: E402
+from bench_engines import generate, measure, read_output
 
 
 def main(argv: list[str] | None = None) -> None:
