@@ -379,6 +379,8 @@ def segment(
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
         out = with_descriptions(segment_dict(data, run, written.to_dict()), written)
+        if engine != "polars":  # "users" are the fitted sample's; the engine labelled these
+            out["engine"] = {"name": engine, "users": written.rows}
         echo_json(out)
         return
     echo_lines(segment_lines(data, run, written, tree=tree))
