@@ -29,9 +29,8 @@ from segtui.clustering.specs import FitSpec
 from segtui.engines.features import (
     Engine,
     check_as_of_in,
+    chosen_specs_in,
     define_events,
-    expressible,
-    offered_specs_in,
 )
 from segtui.engines.raw_relation import hive_files, raw_source
 from segtui.engines.segment import (
@@ -46,7 +45,6 @@ from segtui.engines.segment import (
 from segtui.engines.spark_engine import is_folder_output
 from segtui.errors import InputError
 from segtui.features.files import load_feature_file
-from segtui.features.selection import available_features, select_features
 from segtui.fileio import atomic_write
 from segtui.ingest.events import LoadOptions, load_events
 from segtui.ingest.users_table import given_users_table, users_table_line
@@ -135,10 +133,7 @@ def engine_users(
     loaded = load_events(list(paths), options)
     assert loaded.read_plan is not None  # load_events always records it
     define_events(engine, raw_source(loaded.source, loaded.read_plan, root), loaded.read_plan)
-    specs = offered_specs_in(engine, loaded.columns, own, names)
-    offered, left_out = available_features(specs, loaded.columns)
-    chosen = offered if names is None else select_features(names, offered, left_out)
-    kept = expressible(chosen, loaded.columns, engine.name, engine.dialect, names is not None)
+    kept, left_out = chosen_specs_in(engine, loaded.columns, own, names)
     if not kept.specs:
         raise InputError(
             "no feature can be computed from these columns",

@@ -27,6 +27,7 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.generated import generated_specs, stats_from_frames
 from segtui.features.plan import plan_features
+from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FeatureSpec
 from segtui.features.sql import plan_sql
 from segtui.ingest.read_sql import read_sql
@@ -129,6 +130,21 @@ def expressible(
         else:
             left_out[spec.name] = why
     return Expressible(kept, left_out)
+
+
+def chosen_specs_in(
+    engine: Engine,
+    columns: Sequence[str],
+    own: Sequence[FeatureSpec] = (),
+    names: Sequence[str] | None = None,
+) -> tuple[Expressible, dict[str, str]]:
+    """The features a command computes in the engine (every one the columns allow, or those
+    ``names`` asks for), less those with no SQL form; and those the data leaves out, and why."""
+    specs = offered_specs_in(engine, columns, own, names)
+    offered, left_out = available_features(specs, columns)
+    chosen = offered if names is None else select_features(list(names), offered, left_out)
+    kept = expressible(chosen, columns, engine.name, engine.dialect, names is not None)
+    return kept, left_out
 
 
 @dataclass(frozen=True)
