@@ -58,6 +58,7 @@ from segtui.cli.segment_engine import (
     check_scorable,
     engine_export,
     engine_users,
+    labelling_note,
     refuse_users_table,
 )
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
@@ -370,6 +371,8 @@ def segment(
             run, segmentation = fitted_run(data)
             target = ExportTarget(output, run.features, csv, model_file)
             written = engine_export(running, target, run, segmentation, pulled)
+        note = labelling_note(engine, algo)
+        run = run if note is None else replace(run, messages=[*run.messages, note])
     else:
         data = _load(paths, options, users_table, feature_file, as_of, names)
         run, segmentation = fitted_run(data)

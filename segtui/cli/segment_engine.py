@@ -98,6 +98,19 @@ def check_scorable(
         )
 
 
+def labelling_note(engine: str, algo: str) -> str | None:
+    """What the engine's labels are when they are not the fit's own: hierarchical clustering
+    labels its users by merges, the scoring SQL by the nearest segment center."""
+    info = algorithm_info(algo)
+    if info.kind != "hierarchical":
+        return None
+    return (
+        f"the {engine} engine labels every user by the nearest segment center (the mean of its "
+        f"fitted members), as `assign` does; {info.label}'s own labels of the fitted users, "
+        "from its merges, can differ near the borders"
+    )
+
+
 def engine_users(
     engine: Engine,
     paths: Sequence[str],
