@@ -24,7 +24,10 @@ from segtui.cli.main import app
 from segtui.engines.segment import USERS, sample_sql, segments_sql
 from segtui.sampling import sample_rows
 
-pytestmark = pytest.mark.xdist_group("engine_segment")
+ON_DUCKDB = pytest.mark.xdist_group("engine_segment")
+"""The DuckDB tests share the module's fixtures on one worker; the Spark test joins the Spark
+tests' group instead (xdist joins the names of a module mark and a test's own into a new group,
+which would start a second Spark session)."""
 
 SEGMENT = ["-k", "4", "--no-stability", "--seed", "3"]
 
@@ -95,6 +98,7 @@ def model_of(parquet: Path) -> dict[str, Any]:
     return json.loads(parquet.with_name(parquet.stem + ".model.json").read_text())
 
 
+@ON_DUCKDB
 def test_duckdb_gives_the_polars_model_and_labels_when_the_sample_holds_everyone(
     polars_run: Path, duckdb_run: Path
 ) -> None:
@@ -107,6 +111,7 @@ def test_duckdb_gives_the_polars_model_and_labels_when_the_sample_holds_everyone
     assert read_model(duckdb_run).data == model_of(duckdb_run)  # the footer holds the model
 
 
+@ON_DUCKDB
 def test_a_smaller_sample_is_the_sampling_rules_and_everyone_is_labelled_as_assign_does(
     log: Path, polars_run: Path, tmp_path: Path
 ) -> None:
@@ -131,6 +136,7 @@ def test_a_smaller_sample_is_the_sampling_rules_and_everyone_is_labelled_as_assi
     assert pl.read_parquet(labels).equals(segments.select("user_id", "segment", "segment_id"))
 
 
+@ON_DUCKDB
 def test_duckdb_sweep_fits_the_polars_users(log: Path) -> None:
     args = ["sweep", str(log), "--k", "3", "--no-stability", "--seed", "3", "--json"]
     ours = json.loads(run(*args))
@@ -142,6 +148,7 @@ def test_duckdb_sweep_fits_the_polars_users(log: Path) -> None:
     assert sampled["users"] == 50
 
 
+@ON_DUCKDB
 def test_what_an_engine_cannot_score_is_refused_before_reading(log: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "x.parquet")
     said = refused("segment", str(log), "-o", out, "--engine", "duckdb", "--algo", "dbscan")
@@ -155,6 +162,7 @@ def test_what_an_engine_cannot_score_is_refused_before_reading(log: Path, tmp_pa
     assert not list(tmp_path.iterdir())
 
 
+@ON_DUCKDB
 def test_a_folder_of_segment_parts_carries_its_model(duckdb_run: Path, tmp_path: Path) -> None:
     """A Spark segments folder (parts + the model inside): read_model, and so assign, find it."""
     folder = tmp_path / "parts"
