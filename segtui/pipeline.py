@@ -212,6 +212,19 @@ def _events(
             hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
         )
     users, report = build_features(loaded, chosen, as_of)
+    return events_users_data(users, loaded, chosen, left_out, report, as_of)
+
+
+def events_users_data(
+    users: pl.DataFrame,
+    loaded: LoadedEvents,
+    chosen: Sequence[FeatureSpec],
+    left_out: dict[str, str],
+    report: LoadReport,
+    as_of: datetime | None,
+) -> UsersData:
+    """The users' features (sorted by user_id; computed here, or pulled from an engine) with
+    the defaults their data gives: the chosen features, transforms, fills and families."""
     names = [spec.name for spec in chosen]
     choice = choose_features(users, _candidates(chosen))
     defaults = list(choice.features) or names
@@ -229,7 +242,7 @@ def _events(
         },
         families={spec.name: spec.family for spec in chosen},
         choice=choice,
-        specs=chosen,
+        specs=list(chosen),
         left_out=dict(left_out),
         loaded=loaded,
         report=report,

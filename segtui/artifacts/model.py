@@ -82,6 +82,9 @@ SCHEMA_VERSION = 1
 
 FORMAT = "segtui.model"
 MODEL_SUFFIX = ".model.json"
+FOLDER_MODEL_NAME = "_segtui" + MODEL_SUFFIX
+"""The model inside a folder of parquet parts (a Spark engine's segments): readers of the folder
+as parquet (Spark, DuckDB, polars, Hive) skip names that start with ``_``."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,8 +646,11 @@ def parse_model(data: Any, file: str | Path | None = None) -> Model:
 
 
 def read_model(path: str | Path) -> Model:
-    """Read and check a model: a ``.model.json``, or a segments.parquet carrying one."""
+    """Read and check a model: a ``.model.json``, a segments.parquet carrying one, or a folder
+    of segments parts holding one (:data:`FOLDER_MODEL_NAME`)."""
     path = Path(path)
+    if path.is_dir():
+        path = path / FOLDER_MODEL_NAME
     if path.suffix.lower() in (".parquet", ".pq"):
         return parse_model(read_segments_metadata(path), file=path)
     text = read_text_file(path, "model file", hint=MODEL_HINT)

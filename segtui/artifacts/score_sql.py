@@ -85,6 +85,21 @@ def _transformed(fp: FeatureParams, sql: Dialect) -> str:
     return f"(({filled} - {_float(fp.center)}) / {_float(fp.scale)} * {_float(fp.weight)})"
 
 
+def _projected(
+    xs: Sequence[str], components: Sequence[Sequence[float]], mean: Sequence[float]
+) -> list[str]:
+    """``pc1``, ``pc2``: the prepared values on the PCA axes (components @ x - components @ mean,
+    as :func:`segtui.clustering.projection.project_rows`), as float32 widened to a double."""
+    comp = np.asarray(components, dtype=np.float64)
+    offset = comp @ np.asarray(mean, dtype=np.float64)
+    items = []
+    for i, row in enumerate(comp):
+        terms = " + ".join(f"{_float(c)} * {x}" for c, x in zip(row, xs, strict=True))
+        value = f"({terms}) - {_float(offset[i])}"
+        items.append(f"CAST(CAST({value} AS FLOAT) AS DOUBLE) AS pc{i + 1}")
+    return items
+
+
 class _Query:
     def __init__(self) -> None:
         self.ctes: list[str] = []
@@ -207,6 +222,9 @@ def scoring_sql(
     *,
     raw: bool = True,
     as_of: datetime | None = None,
+    from_features: bool = False,
+    keep: Sequence[str] = (),
+    projection: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
 ) -> str:
     """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
 
@@ -217,6 +235,12 @@ def scoring_sql(
     columns). ``as_of`` is the reference time (events after it left out), as ``assign``'s;
     None: the latest event in ``relation``. Raises InputError when the model has no exact SQL
     form (module docstring).
+
+    ``from_features``: ``relation`` holds one row per user already, ``user_id`` and the model's
+    columns (the feature table an engine computed from these same declarations, so the features
+    are not computed twice). ``keep`` names feature columns returned after ``segment``, and
+    ``projection`` (the model's PCA ``components`` and ``mean``) adds ``pc1`` and ``pc2`` of the
+    prepared values, rounded to float32 as the export writes them.
     """
     if dialect_name not in SCORING_DIALECTS:
         raise InputError(
@@ -228,15 +252,16 @@ def scoring_sql(
     user = sql.quote("user_id")
     features = list(model.columns)
     integers: set[str] = set()
-    if model.kind == "users_table":
-        id_column = sql.quote(model.id_column or "user_id")
+    if model.kind == "events":
+        plan = plan_features(model.specs or [], CANONICAL_COLUMNS, as_of)
+        integers = {out.name for out in plan.outputs if out.integer}
+    if model.kind == "users_table" or from_features:
+        id_column = sql.quote("user_id" if from_features else model.id_column or "user_id")
         text = "STRING" if sql.name == "spark" else "VARCHAR"
         items = [f"CAST({id_column} AS {text}) AS {user}"]
         items += [sql.quote(name) for name in features]
         query.add(f"{_P}features", query.select(items, relation))
     else:
-        plan = plan_features(model.specs or [], CANONICAL_COLUMNS, as_of)
-        integers = {out.name for out in plan.outputs if out.integer}
         events = relation
         if raw:
             events = f"(\n{_raw_reading(model, dialect_name, relation)}\n) AS {_P}canonical"
@@ -290,6 +315,8 @@ def scoring_sql(
         user,
         f"CAST({label} AS INTEGER) AS {sql.quote('segment_id')}",
         f"CASE {label} {named} END AS {sql.quote('segment')}",
+        *(sql.quote(name) for name in keep),
+        *([] if projection is None else _projected(xs, *projection)),
     ]
     body = query.select(final, query.last) + f"\nORDER BY {user}"
     return "WITH " + ",\n".join(query.ctes) + "\n" + body

@@ -50,9 +50,8 @@ from segtui.cli.options import (
 from segtui.cli.output import echo_json, echo_lines
 from segtui.engines.features import (
     check_as_of_in,
+    chosen_specs_in,
     define_events,
-    expressible,
-    offered_specs_in,
     output_format,
     write_features,
 )
@@ -313,10 +312,7 @@ def _engine_features(
     raw = raw_source(loaded.source, plan, hive_root)
     with open_engine(run.engine, run.memory_limit, run.spark_master) as engine:
         define_events(engine, raw, plan)
-        specs = offered_specs_in(engine, loaded.columns, own, names)
-        offered, left_out = available_features(specs, loaded.columns)
-        chosen = offered if names is None else select_features(names, offered, left_out)
-        kept = expressible(chosen, loaded.columns, engine.name, engine.dialect, names is not None)
+        kept, left_out = chosen_specs_in(engine, loaded.columns, own, names)
         check_as_of_in(engine, as_of, loaded.source.files[0])
         with _engine_output(output, engine.name) as target:
             users = write_features(

@@ -221,13 +221,14 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="Where the features are computed: polars (in this process), duckdb (reads the files "
+        help="Where the features (for segment and assign, the labels too) are computed: polars "
+        "(in this process), duckdb (reads the files "
         "itself, out of core: spills to disk past --memory-limit, reads hive-partitioned parquet "
         "folders) or spark (pyspark needed: pip install 'segtui[spark]'; local[*] unless "
         "--spark-master).",
     ),
 ]
-"""``features``, ``assign``: the default is ``polars``."""
+"""``features``, ``segment``, ``sweep``, ``assign``: the default is ``polars``."""
 MemoryLimitOpt = Annotated[
     str | None,
     typer.Option(

@@ -23,6 +23,7 @@ from segtui.artifacts.export import ExportResult, export_segments, write_labels
 from segtui.artifacts.export_set import mixed_export
 from segtui.artifacts.fitted import ExportTarget
 from segtui.artifacts.model import (
+    FOLDER_MODEL_NAME,
     default_model_path,
     model_to_json,
     read_model,
@@ -53,6 +54,13 @@ from segtui.cli.options import (
     parse_as_of,
 )
 from segtui.cli.output import echo_json, echo_lines
+from segtui.cli.segment_engine import (
+    check_scorable,
+    engine_export,
+    engine_users,
+    labelling_note,
+    refuse_users_table,
+)
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
@@ -97,7 +105,9 @@ SampleOpt = Annotated[
     typer.Option(
         "--sample-size",
         help="Users a quadratic algorithm is fitted on (default 10,000 for agglomerative/BIRCH, "
-        "5,000 for DBSCAN/HDBSCAN); everyone else is labelled from the fit.",
+        "5,000 for DBSCAN/HDBSCAN); everyone else is labelled from the fit. With --engine "
+        "duckdb|spark, the users pulled from the engine to fit on (default 1,000,000), picked "
+        "there by the hash of seed and user id; the engine labels everyone.",
     ),
 ]
 ParamOpt = Annotated[
@@ -302,9 +312,15 @@ def segment(
             "hierarchical clustering only (--algo agglomerative).",
         ),
     ] = False,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Cluster users into segments, print their profiles, and export parquet + model JSON."""
-    _check_output(output, (".parquet",))
+    check_engine(engine, memory_limit, spark_master)
+    folder = engine == "spark" and is_folder_output(output)
+    if not folder:
+        _check_output(output, (".parquet",))
     if tree and algorithm_info(algo).kind != "hierarchical":
         raise InputError(
             f"--tree needs hierarchical clustering: {algo} builds no tree of merges",
@@ -314,8 +330,14 @@ def segment(
         raise InputError(
             "the model file must end in .json", file=model, hint="e.g. NAME.model.json"
         )
-    written_files = [output, model or default_model_path(output)]
-    written_files.append(output.with_suffix(".csv") if csv else None)
+    model_file = model or (output / FOLDER_MODEL_NAME if folder else default_model_path(output))
+    written_files = [output.with_suffix(".csv") if csv else None]
+    if folder:  # the folder is Spark's to write, and the model goes into it unless given
+        read = [p for p in (feature_file, mapping) if p is not None]
+        check_folder_output(output, [*resolve_paths(paths), *read])
+        written_files.append(model)
+    else:
+        written_files += [output, model_file]
     check_outputs(written_files, paths, feature_file, mapping)
     rules = named_rules(rule or [])
     forced_k = parse_k(k, algo)
@@ -326,20 +348,42 @@ def segment(
     fills = _fills(fill)
     names = feature_names(features_)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
-    data = _load(paths, options, users_table, feature_file, as_of, names)
-    check_rule_features(rules, data.features)
-    prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
-    with about_files(paths):
-        run = run_segmentation(
-            data.users, prep, fit, rule_features=data.features, auto_k=auto_k, stability=stability
-        )
-    segmentation = add_rules(run, rules)
-    target = ExportTarget(output, run.features, csv, model)
-    written = export_segments(target, run.fitted(segmentation), data.provenance)
+
+    def fitted_run(data: UsersData) -> tuple[SegmentRun, Segmentation]:
+        check_rule_features(rules, data.features)
+        prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
+        with about_files(paths):
+            run = run_segmentation(
+                data.users,
+                prep,
+                fit,
+                rule_features=data.features,
+                auto_k=auto_k,
+                stability=stability,
+            )
+        return run, add_rules(run, rules)
+
+    if engine != "polars":
+        check_scorable(engine, algo, transforms, users_table)
+        with open_engine(engine, memory_limit, spark_master) as running:
+            pulled = engine_users(running, paths, options, feature_file, as_of, names, fit)
+            data = pulled.data
+            run, segmentation = fitted_run(data)
+            target = ExportTarget(output, run.features, csv, model_file)
+            written = engine_export(running, target, run, segmentation, pulled)
+        note = labelling_note(engine, algo)
+        run = run if note is None else replace(run, messages=[*run.messages, note])
+    else:
+        data = _load(paths, options, users_table, feature_file, as_of, names)
+        run, segmentation = fitted_run(data)
+        target = ExportTarget(output, run.features, csv, model)
+        written = export_segments(target, run.fitted(segmentation), data.provenance)
     if segmentation is not run.segmentation:
         run = replace(run, segmentation=segmentation, profiles=profile_edited(run, segmentation))
     if json_:
         out = with_descriptions(segment_dict(data, run, written.to_dict()), written)
+        if engine != "polars":  # "users" are the fitted sample's; the engine labelled these
+            out["engine"] = {"name": engine, "users": written.rows}
         echo_json(out)
         return
     echo_lines(segment_lines(data, run, written, tree=tree))
@@ -621,8 +665,12 @@ def sweep(
     layout: LayoutOpt = None,
     stability: StabilityOpt = True,
     json_: JsonOpt = False,
+    engine: EngineOpt = "polars",
+    memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Fit a range of k, print the diagnostics per k and the suggested k with the reason."""
+    check_engine(engine, memory_limit, spark_master)
     ks = parse_k_range(k_range)
     params = _params(algo, None, param)
     if "k" in params:
@@ -630,14 +678,18 @@ def sweep(
     names = feature_names(features_)
     fills = _fills(fill)
     options = load_options(map_, mapping, strict, session_gap, day_first, layout)
-    data = _load(paths, options, users_table, feature_file, as_of, names)
+    fit = FitSpec(algo, params, seed, sample_size)
+    if engine != "polars":
+        refuse_users_table(engine, users_table)
+        with open_engine(engine, memory_limit, spark_master) as running:
+            data = engine_users(running, paths, options, feature_file, as_of, names, fit).data
+    else:
+        data = _load(paths, options, users_table, feature_file, as_of, names)
     prep = PrepSpec.for_data(
         data, names, transforms=_pairs(transform, "--transform"), fills=fills, scaling=scaling
     )
     with about_files(paths):
-        result, messages = run_sweep(
-            data.users, prep, FitSpec(algo, params, seed, sample_size), ks, stability=stability
-        )
+        result, messages = run_sweep(data.users, prep, fit, ks, stability=stability)
     if json_:
         out = {"users": data.users.height, **result.to_dict(), "messages": messages}
         echo_json(out)

@@ -27,6 +27,7 @@ from segtui.errors import InputError
 from segtui.features.catalog import CATALOG
 from segtui.features.generated import generated_specs, stats_from_frames
 from segtui.features.plan import plan_features
+from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FeatureSpec
 from segtui.features.sql import plan_sql
 from segtui.ingest.read_sql import read_sql
@@ -131,6 +132,21 @@ def expressible(
     return Expressible(kept, left_out)
 
 
+def chosen_specs_in(
+    engine: Engine,
+    columns: Sequence[str],
+    own: Sequence[FeatureSpec] = (),
+    names: Sequence[str] | None = None,
+) -> tuple[Expressible, dict[str, str]]:
+    """The features a command computes in the engine (every one the columns allow, or those
+    ``names`` asks for), less those with no SQL form; and those the data leaves out, and why."""
+    specs = offered_specs_in(engine, columns, own, names)
+    offered, left_out = available_features(specs, columns)
+    chosen = offered if names is None else select_features(list(names), offered, left_out)
+    kept = expressible(chosen, columns, engine.name, engine.dialect, names is not None)
+    return kept, left_out
+
+
 @dataclass(frozen=True)
 class _Span:
     """The two fields of a LoadReport that :func:`segtui.ingest.strict.check_as_of` reads."""
@@ -145,10 +161,10 @@ def check_as_of_in(engine: Engine, as_of: datetime | None, file: str | Path | No
         return
     ts = sqltext.quote("ts", engine.dialect)
     first, last = engine.rows(f"SELECT min({ts}) AS first, max({ts}) AS last FROM events").row(0)
-    check_as_of(_Span(_utc(first), _utc(last)), as_of, file)  # type: ignore[arg-type]
+    check_as_of(_Span(as_utc(first), as_utc(last)), as_of, file)  # type: ignore[arg-type]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     """Spark gives session-zone (UTC) times without a zone; DuckDB gives them with one."""
     if moment is None or moment.tzinfo is not None:
         return moment

@@ -1,0 +1,228 @@
+"""``segment`` and ``sweep`` with ``--engine duckdb|spark``: fit on a sample, label in the engine.
+
+The engine reads the files and computes every user's features from the declarations (nothing is
+computed by polars); a sample of at most ``--sample-size`` users (default 1,000,000), picked
+inside the engine by the one sampling rule, is the only table that comes back to this process,
+and the fit, profiles and diagnostics run on it exactly as the polars path runs on everyone.
+``segment`` then labels every user in the engine with the fitted model's scoring SQL and the
+engine writes the segments (same columns as the polars path's, pc1/pc2 included); the model
+JSON goes beside the parquet, in its footer, or, for a Spark folder of parts, into the folder
+(:data:`segtui.artifacts.model.FOLDER_MODEL_NAME`), where ``assign`` and the app find it.
+See :mod:`segtui.engines.segment`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from segtui.artifacts.export import ExportResult
+from segtui.artifacts.fitted import ExportTarget
+from segtui.artifacts.model import build_model, model_to_json, parse_model
+from segtui.artifacts.parquet_meta import METADATA_KEY
+from segtui.cli.options import parse_as_of
+from segtui.clustering.registry import algorithm_info
+from segtui.clustering.specs import FitSpec
+from segtui.engines.features import (
+    Engine,
+    check_as_of_in,
+    chosen_specs_in,
+    define_events,
+)
+from segtui.engines.raw_relation import hive_files, raw_source
+from segtui.engines.segment import (
+    DEFAULT_ENGINE_SAMPLE,
+    define_users,
+    events_report,
+    label_users,
+    pull_sample,
+    with_engine_sample,
+    write_segments,
+)
+from segtui.engines.spark_engine import is_folder_output
+from segtui.errors import InputError
+from segtui.features.files import load_feature_file
+from segtui.fileio import atomic_write
+from segtui.ingest.events import LoadOptions, load_events
+from segtui.ingest.users_table import given_users_table, users_table_line
+from segtui.pipeline import SegmentRun, UsersData, events_users_data
+from segtui.segments.segmentation import Segmentation
+
+
+@dataclass(frozen=True)
+class EngineUsers:
+    """The sample the fit runs on (with the defaults it gives) and how many users it came from."""
+
+    data: UsersData
+    total: int
+    """Users the engine holds (every one is labelled)."""
+
+    @property
+    def pulled(self) -> int:
+        return self.data.users.height
+
+
+def refuse_users_table(engine: str, users_table: bool | None) -> None:
+    """``--users-table`` with an engine: the engine computes features from event files."""
+    if users_table:
+        raise InputError(
+            f"--engine {engine} computes the features from event files; a users table holds "
+            "them already",
+            hint="Segment a users table with --engine polars (the default).",
+        )
+
+
+def check_scorable(
+    engine: str, algo: str, transforms: dict[str, str], users_table: bool | None
+) -> None:
+    """What an engine cannot do, said before any file is read: the labels are the scoring
+    SQL's, so the model must have one; the features come from event files."""
+    refuse_users_table(engine, users_table)
+    info = algorithm_info(algo)
+    if info.kind == "density":
+        raise InputError(
+            f"--engine {engine} labels every user with the model's scoring SQL, and {info.label} "
+            "has none: density clustering labels a user by its distance to stored users",
+            hint="Use --algo kmeans, minibatch_kmeans, agglomerative, gmm or birch, or "
+            "--engine polars.",
+        )
+    ranked = sorted(name for name, kind in transforms.items() if kind == "rank")
+    if ranked:
+        raise InputError(
+            f"--transform {ranked[0]}=rank has no exact SQL form, and --engine {engine} labels "
+            "users in SQL",
+            hint="Use log1p or none for this feature, or --engine polars.",
+        )
+
+
+def labelling_note(engine: str, algo: str) -> str | None:
+    """What the engine's labels are when they are not the fit's own: hierarchical clustering
+    labels its users by merges, the scoring SQL by the nearest segment center."""
+    info = algorithm_info(algo)
+    if info.kind != "hierarchical":
+        return None
+    return (
+        f"the {engine} engine labels every user by the nearest segment center (the mean of its "
+        f"fitted members), as `assign` does; {info.label}'s own labels of the fitted users, "
+        "from its merges, can differ near the borders"
+    )
+
+
+def engine_users(
+    engine: Engine,
+    paths: Sequence[str],
+    options: LoadOptions,
+    feature_file: Path | None,
+    as_of: str | None,
+    names: list[str] | None,
+    fit: FitSpec,
+) -> EngineUsers:
+    """Every user's features computed and kept by the engine; the sample pulled from it."""
+    hive = hive_files(paths)
+    root = None
+    if hive is not None:
+        root, files = hive
+        paths = [str(p) for p in files]
+    table = given_users_table(
+        paths,
+        options.overrides,
+        mapping_given=options.mapping_file is not None,
+        layout=options.layout,
+    )
+    if table is not None:
+        raise InputError(
+            users_table_line(table),
+            file=paths[0],
+            hint="Segment a users table with --engine polars (the default).",
+        )
+    own = load_feature_file(feature_file) if feature_file is not None else []
+    moment = parse_as_of(as_of) if as_of is not None else None
+    size = fit.sample_size if fit.sample_size is not None else DEFAULT_ENGINE_SAMPLE
+    if size < 2:
+        raise InputError(f"--sample-size must be at least 2 (got {size})")
+    loaded = load_events(list(paths), options)
+    assert loaded.read_plan is not None  # load_events always records it
+    define_events(engine, raw_source(loaded.source, loaded.read_plan, root), loaded.read_plan)
+    kept, left_out = chosen_specs_in(engine, loaded.columns, own, names)
+    if not kept.specs:
+        raise InputError(
+            "no feature can be computed from these columns",
+            file=loaded.source.files[0],
+            hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
+        )
+    check_as_of_in(engine, moment, loaded.source.files[0])
+    define_users(engine, kept.specs, loaded.columns, moment)
+    report = events_report(engine)
+    if report.users < 2:
+        raise InputError(
+            f"only {report.users} user(s) in the data; segments need at least two",
+            file=loaded.source.files[0],
+        )
+    sample = pull_sample(engine, size, fit.seed)
+    data = events_users_data(
+        sample, loaded, kept.specs, {**left_out, **kept.left_out}, report, moment
+    )
+    lines = [
+        f"engine: {engine.name} read {loaded.source.describe()} and computed the features: "
+        f"{report.rows_kept:,} events, {report.users:,} users",
+        *(line for line in report.lines()[1:] if not line.startswith(" ")),
+        *(
+            f"left out '{name}': the {engine.name} engine has no SQL form for it ({why})"
+            for name, why in kept.left_out.items()
+        ),
+    ]
+    if sample.height < report.users:
+        lines.append(
+            f"fitted on a sample of {sample.height:,} of {report.users:,} users drawn in the "
+            f"engine (--sample-size; the same users for the same --seed everywhere); the "
+            "profiles and diagnostics are the sample's, the sizes written are everyone's"
+        )
+    assert data.choice is not None
+    return EngineUsers(replace(data, messages=[*lines, *data.choice.messages()]), report.users)
+
+
+def engine_export(
+    engine: Engine,
+    target: ExportTarget,
+    run: SegmentRun,
+    segmentation: Segmentation,
+    users: EngineUsers,
+) -> ExportResult:
+    """The model fitted on the sample labels every user in the engine, which writes the
+    segments (and the CSV); the model JSON is written here, with everyone's sizes."""
+    fitted = run.fitted(segmentation)
+    data = build_model(fitted, users.data.provenance, labels=segmentation.labels(run.users))
+    model = parse_model(json.loads(model_to_json(data)))
+    features = list(target.features or run.features)
+    sizes = label_users(engine, model, features)
+    data = with_engine_sample(data, sizes, users.pulled, users.total, engine.name)
+    text = model_to_json(data)
+    output, model_file = Path(target.path), Path(str(target.model_path))
+    csv_file = output.with_suffix(".csv") if target.csv else None
+    folder = engine.name == "spark" and is_folder_output(output)
+    rows = write_segments(engine, output) if folder else 0
+    # renamed CSV, model, parquet, as export_segments does (segtui.artifacts.export_set)
+    with contextlib.ExitStack() as stack:
+        tmp_parquet = None if folder else stack.enter_context(atomic_write(output))
+        tmp_model = stack.enter_context(atomic_write(model_file))
+        tmp_csv = stack.enter_context(atomic_write(csv_file)) if csv_file is not None else None
+        if tmp_csv is not None:
+            write_segments(engine, tmp_csv, "csv")
+        tmp_model.write_text(text + "\n", encoding="utf-8")
+        if tmp_parquet is not None:
+            rows = write_segments(engine, tmp_parquet, "parquet", {METADATA_KEY: text})
+    by_name = sorted(
+        ((s["name"], s["size"]) for s in data["segments"]), key=lambda p: (-p[1], p[0])
+    )
+    return ExportResult(
+        parquet=output,
+        model=model_file,
+        csv=csv_file,
+        rows=rows,
+        segments=len(by_name),
+        sizes=dict(by_name),
+        model_data=data,
+    )
