@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -97,8 +100,48 @@ def histogram_pair(
     return spark(seg), spark(values), float(low), float(high)
 
 
+def profile_head(title: str, traits: str) -> Text:
+    """The profile's first lines: the segment's name in bold, its traits in italics below."""
+    head = Text(title, style="bold")
+    if traits:
+        head.append("\n")
+        head.append(traits, style="italic")
+    return head
+
+
+def profile_renderable(
+    title: str, traits: str, lines: Sequence[FeatureLine], width: int, less: str, more: str
+) -> Table:
+    """The head above the profile table, in one grid."""
+    outer = Table.grid(expand=False)
+    outer.add_row(profile_head(title, traits))
+    outer.add_row(profile_table(lines, width, less, more))
+    return outer
+
+
+COUNTED_WIDTH = 24
+"""From this width up every table row is one line (checked against Rich at 8-140 columns in
+tests/app/test_profile_height.py); narrower, the height is measured by rendering."""
+
+
+def profile_height(
+    title: str, traits: str, lines: Sequence[FeatureLine], width: int, console: Console
+) -> int:
+    """Lines :func:`profile_renderable` takes at ``width``, counted rather than rendered: the
+    head wraps, and the table is a header and one line per feature (no column wraps)."""
+    if width < COUNTED_WIDTH:
+        table = profile_renderable(title, traits, lines, width, "", "")
+        return len(console.render_lines(table, console.options.update_width(width), pad=False))
+    return len(profile_head(title, traits).wrap(console, width)) + 1 + len(lines)
+
+
 class ProfileView(Widget, can_focus=True):
-    """The selected segment's profile: name, traits, and a lift bar per feature."""
+    """The selected segment's profile: name, traits, and a lift bar per feature.
+
+    Its height is counted, and its table built once per content and width: Textual measures a
+    widget's height on every repaint, and rendering the table to measure it was the largest
+    cost of a repaint of the explore screen.
+    """
 
     DEFAULT_CSS = """
     ProfileView { height: auto; }
@@ -108,22 +151,24 @@ class ProfileView(Widget, can_focus=True):
     traits: reactive[str] = reactive("", layout=True)
     lines: reactive[tuple[FeatureLine, ...]] = reactive((), always_update=True, layout=True)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._built: tuple[tuple[object, ...], Table] | None = None
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not self.lines:
+            return 1
+        return profile_height(self.title, self.traits, self.lines, width, self.app.console)
+
     def render(self) -> Table | Text:
         if not self.lines:
             return Text("Select a segment to see its profile.", style="dim")
-        outer = Table.grid(expand=False)
-        head = Text(self.title, style="bold")
-        if self.traits:
-            head.append("\n")
-            head.append(self.traits, style="italic")
-        outer.add_row(head)
         variables = self.app.theme_variables
-        outer.add_row(
-            profile_table(
-                self.lines,
-                self.content_size.width or 80,
-                rich_color(variables.get("warning")) or "",
-                rich_color(variables.get("success")) or "",
-            )
-        )
-        return outer
+        less = rich_color(variables.get("warning")) or ""
+        more = rich_color(variables.get("success")) or ""
+        width = self.content_size.width or 80
+        key = (self.title, self.traits, self.lines, width, less, more)
+        if self._built is None or self._built[0] != key:
+            built = profile_renderable(self.title, self.traits, self.lines, width, less, more)
+            self._built = (key, built)
+        return self._built[1]
