@@ -30,10 +30,12 @@ OVERRIDE = "SEGTUI_THREADS"
 
 
 def cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """The CPU quota of the process's cgroup in cores (2.5 for "250000 100000"), or None.
+    """The CPU quota at the root of the cgroup tree in cores (2.5 for "250000 100000"), or None.
 
-    cgroup v2 writes ``cpu.max`` ("max 100000" when unlimited); v1 writes
-    ``cpu/cpu.cfs_quota_us`` (-1 when unlimited) beside ``cpu.cfs_period_us``.
+    In a container that root is the container's own cgroup, where a CPU limit (docker
+    ``--cpus``, a Kubernetes limit) is written. cgroup v2 writes ``cpu.max`` ("max 100000" when
+    unlimited); v1 writes ``cpu/cpu.cfs_quota_us`` (-1 when unlimited) beside
+    ``cpu.cfs_period_us``.
     """
     try:
         quota, period = (root / "cpu.max").read_text().split()[:2]
