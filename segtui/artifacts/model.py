@@ -650,6 +650,13 @@ def read_model(path: str | Path) -> Model:
     of segments parts holding one (:data:`FOLDER_MODEL_NAME`)."""
     path = Path(path)
     if path.is_dir():
+        if not (path / FOLDER_MODEL_NAME).is_file():
+            raise InputError(
+                f"the model file is a folder, not a file, and holds no {FOLDER_MODEL_NAME} "
+                "(the model segment --engine spark writes into its folder of parts)",
+                file=path,
+                hint="Give the .model.json segtui segment wrote, or its segments parquet.",
+            )
         path = path / FOLDER_MODEL_NAME
     if path.suffix.lower() in (".parquet", ".pq"):
         return parse_model(read_segments_metadata(path), file=path)
