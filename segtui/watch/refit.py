@@ -30,7 +30,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-from scipy.optimize import linear_sum_assignment
 
 from segtui.artifacts.model import Model, model_to_json, parse_model
 from segtui.clustering.fit import fit_clusters
@@ -94,6 +93,8 @@ def match_clusters(
 ) -> tuple[dict[int, int], dict[int, int], list[int]]:
     """(new index -> id, old id -> new index kept, fresh ids) by the rule in the docstring."""
     cost = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(axis=2))
+    from scipy.optimize import linear_sum_assignment  # 0.5 s of import: only when refitting
+
     rows, cols = linear_sum_assignment(cost)
     between = np.sqrt(((old[:, None, :] - old[None, :, :]) ** 2).sum(axis=2))
     np.fill_diagonal(between, np.inf)
