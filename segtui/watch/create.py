@@ -23,7 +23,7 @@ from segtui.artifacts.model import model_to_json
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA
 from segtui.watch.fold import Folded, Incoming, fold
-from segtui.watch.layout import Layout, layout_for
+from segtui.watch.layout import EVENT_ID, Layout, event_id_check, layout_for
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import read_events
 from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, run_lock, set_meta
@@ -92,7 +92,12 @@ def create_state(
     if read.events.height == 0:
         raise InputError("the history has no events to start from", file=history[0])
     loaded = read.loaded
-    layout = layout_for(model, loaded.columns, loaded.session_derived, loaded.session_gap_minutes)
+    columns, decisions = list(loaded.columns), list(loaded.decisions)
+    unkeyed = EVENT_ID in columns and event_id_check(read.events[EVENT_ID])
+    if unkeyed:
+        columns.remove(EVENT_ID)
+        decisions.append(unkeyed)
+    layout = layout_for(model, columns, loaded.session_derived, loaded.session_gap_minutes)
     building = state.with_name(f".{state.name}.building")
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -128,4 +133,4 @@ def create_state(
             con.close()
         os.replace(building, state)
         lock_path(state).touch()
-    return Created(state, folded, list(loaded.decisions))
+    return Created(state, folded, decisions)

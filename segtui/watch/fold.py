@@ -32,7 +32,7 @@ from segtui.features.sql import output_sql
 from segtui.ingest.sessions import derive_sessions
 from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
-from segtui.watch.layout import Layout
+from segtui.watch.layout import EVENT_ID, Layout
 from segtui.watch.relabel import (
     ages,
     record_sizes,
@@ -100,8 +100,6 @@ class Folded:
         )
 
 
-EVENT_ID = "event_id"
-"""The canonical column of the layout's own event id (Segment's ``messageId``)."""
 OCCURRENCE = "__occurrence"
 """The how-many-th identical row this is within its source (1, 2, ...): part of the event key."""
 

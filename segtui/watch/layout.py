@@ -7,12 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import duckdb
+import polars as pl
 
 from segtui.artifacts.model import Model
 from segtui.features.plan import FeaturePlan, Leaf, plan_features
 from segtui.ingest.events import CANONICAL_SCHEMA
 from segtui.watch.state import meta_value
 
+EVENT_ID = "event_id"
+"""The canonical column of the layout's own event id: the event key where a row has one."""
+ID_DISTINCT_SHARE = 0.9
+"""An event id column repeats rarely (a sink's replays); one whose values repeat more is a code
+(an event type number, say) and keying by it would merge distinct events."""
 LATEST = Leaf("max", "ts", ())
 """Each user's latest event time: the state's reference time is the largest."""
 
@@ -34,6 +40,21 @@ def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap
     if LATEST not in plan.leaves:  # the reference time is read from it (appending keeps indexes)
         plan = replace(plan, leaves=(*plan.leaves, LATEST))
     return Layout(stored, plan, sessions_derived, gap)
+
+
+def event_id_check(values: pl.Series) -> str | None:
+    """Why the history's ``event_id`` values cannot key events (too few given, or repeated
+    more than a replay would), or None when they can."""
+    given = values.drop_nulls()
+    if given.len() == 0:
+        return "event_id is empty in the history"
+    distinct = given.n_unique()
+    if distinct < ID_DISTINCT_SHARE * given.len():
+        return (
+            f"event_id repeats ({distinct:,} distinct values in {given.len():,} events): it is "
+            "not an id of each event, so events are keyed by their values"
+        )
+    return None
 
 
 def read_layout(con: duckdb.DuckDBPyConnection, model: Model) -> Layout:

@@ -83,3 +83,18 @@ def test_an_id_twice_in_one_batch_is_one_event_and_an_empty_id_is_keyed_by_the_r
     (inbox / "b.csv").write_bytes((inbox / "a.csv").read_bytes())
     ok("watch", "run", state, inbox, "--once")
     assert ledger(state)["rows_kept"].to_list() == [10, 0]
+
+
+def test_an_event_id_column_that_repeats_is_a_code_not_a_key(tmp_path: Path) -> None:
+    events, _ = generate(20, seed=6)
+    codes = {"page_view": "1", "product_view": "2", "add_to_cart": "3", "purchase": "4"}
+    events = events.with_columns(event_id=pl.col("event").replace_strict(codes, default="9"))
+    history = tmp_path / "history.csv"
+    events.write_csv(history, datetime_format=TS_FORMAT)
+    ok("segment", history, "-k", 3, "-o", tmp_path / "seg.parquet", "--no-stability")
+    state = tmp_path / "state.duckdb"
+    done = ok("watch", "init", state, tmp_path / "seg.model.json", history)
+    assert "event_id repeats (5 distinct values in " in done.output
+    assert "it is not an id of each event, so events are keyed by their values" in done.output
+    held = table(state, "SELECT * FROM events")
+    assert "event_id" not in held.columns and held.height == events.height
