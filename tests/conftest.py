@@ -1,4 +1,5 @@
-"""Suite-wide settings: the imported libraries are frozen out of the garbage collector."""
+"""Suite-wide settings: the longest groups of tests start first, and the imported libraries are
+frozen out of the garbage collector."""
 
 from __future__ import annotations
 
@@ -14,3 +15,32 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     execnet interrupts the worker. What the tests allocate afterwards is collected as before."""
     gc.collect()
     gc.freeze()
+
+
+FIRST_GROUPS = ("spark", "hostile-subprocess")
+"""The longest xdist groups (one JVM and its queries; twenty segtui processes), in order."""
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return marker.args[0] if marker.args else marker.kwargs.get("name")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Grouped tests first, the longest groups at the head; single tests after them.
+
+    ``--dist loadgroup`` hands out work in collection order, and a group runs whole on one
+    worker: a long group collected last (tests/watch, after tests/engines) kept one worker busy
+    while the other had nothing left. Longest first, then the many short tests, lets the two
+    workers finish together. The sort is stable, so within a rank the order is the files'.
+    """
+
+    def rank(item: pytest.Item) -> int:
+        group = _group(item)
+        if group in FIRST_GROUPS:
+            return FIRST_GROUPS.index(group)
+        return len(FIRST_GROUPS) if group is not None else len(FIRST_GROUPS) + 1
+
+    items.sort(key=rank)
