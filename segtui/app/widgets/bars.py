@@ -119,6 +119,7 @@ def profile_renderable(
     return outer
 
 
+NO_PROFILE = "Select a segment to see its profile."
 COUNTED_WIDTH = 24
 """From this width up every table row is one line (checked against Rich at 8-140 columns in
 tests/app/test_profile_height.py); narrower, the height is measured by rendering."""
@@ -157,12 +158,12 @@ class ProfileView(Widget, can_focus=True):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if not self.lines:
-            return 1
+            return len(Text(NO_PROFILE).wrap(self.app.console, width))
         return profile_height(self.title, self.traits, self.lines, width, self.app.console)
 
     def render(self) -> Table | Text:
         if not self.lines:
-            return Text("Select a segment to see its profile.", style="dim")
+            return Text(NO_PROFILE, style="dim")
         variables = self.app.theme_variables
         less = rich_color(variables.get("warning")) or ""
         more = rich_color(variables.get("success")) or ""
