@@ -1,11 +1,25 @@
-"""Suite-wide settings: the longest groups of tests start first, and the imported libraries are
-frozen out of the garbage collector."""
+"""Suite-wide settings: one native thread per test process, the longest groups of tests start
+first, and the imported libraries are frozen out of the garbage collector."""
 
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
+
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Set to 1 for the test processes and the segtui processes they start (unless already set).
+
+The suite runs two xdist workers on two cores, so each worker has one core: a second OpenMP or
+BLAS thread only spins waiting for a descheduled peer. Measured under load: a 240-point t-SNE
+took 65 s with the default threads and 10.7 s with one. segtui's console script keeps variables
+a person set (:func:`segtui.cores.thread_defaults`), so processes the tests start inherit this.
+Set here, at the import of this file, before any test module loads numpy or scikit-learn, whose
+thread pools read these variables once, when they load.
+"""
+for _name in ONE_THREAD:
+    os.environ.setdefault(_name, "1")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -17,8 +31,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-FIRST_GROUPS = ("spark", "hostile-subprocess")
-"""The longest xdist groups (one JVM and its queries; twenty segtui processes), in order."""
+FIRST_GROUPS = ("spark", "hostile-subprocess", "worlds")
+"""The longest xdist groups (one JVM and its queries; twenty segtui processes; the planted
+worlds, each generated once and fitted at 5,000 users), in order."""
 
 
 def _group(item: pytest.Item) -> str | None:

@@ -74,8 +74,11 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    if master is None or master.startswith("local"):
-        # one machine: Spark's 200 shuffle partitions are 200 tiny tasks per aggregation
+    fresh = SparkSession.getActiveSession() is None
+    if fresh and (master is None or master.startswith("local")):
+        # one machine: Spark's 200 shuffle partitions are 200 tiny tasks per aggregation. Only
+        # for a session made here: getOrCreate applies a builder's settings to a session that
+        # exists, and its owner (a notebook, a test suite) chose its own.
         builder = builder.config("spark.sql.shuffle.partitions", str(2 * available_cores()))
     session = builder.getOrCreate()
     session.conf.set("spark.sql.session.timeZone", "UTC")

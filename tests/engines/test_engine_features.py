@@ -273,3 +273,5 @@ def test_spark_writes_the_polars_table_on_layouts_and_a_generated_log(
     other.mkdir()
     result = CliRunner().invoke(app, ["features", str(log), "-o", str(other), "--engine", "spark"])
     assert result.exit_code == 2 and "is not one Spark wrote" in result.stderr
+    # the runs reused the fixture's session and left its own settings alone
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "1"

@@ -4,8 +4,9 @@ find the planted groups (ARI >= 0.85, or within 0.05 of the world's ceiling).
 Each world is written from scratch in its own layout (see benchmarks/quality/*.py and the
 "Quality" section of benchmarks/README.md). The quality test runs the defaults exactly as
 ``benchmarks/quality/run.py`` does, at the planted k, fit seed 0, world seed 0, 5,000 users.
-Worlds where today's defaults fall short are marked xfail (not strict) with the measured ARI, so
-the marks can be dropped as the defaults improve.
+Worlds where today's defaults fall short of the target are held to the ARI measured for them
+(less ``GUARD``), so a change that makes segments worse on any world fails; the recorded numbers
+are raised, or a world moved to the target, as the defaults improve.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import pytest
 from benchmarks.quality import common
 from benchmarks.quality.worlds import WORLDS, World, ceiling, evaluate, make
 
+pytestmark = pytest.mark.xdist_group("worlds")  # one worker generates each world once
+
 USERS = 5000
 TARGET, MARGIN = 0.85, 0.05
+GUARD = 0.02
+"""How far below its measured ARI a world may fall (thread counts move K-Means a little)."""
 
 # Measured on h-quality (kmeans, k = true k, seed 0, 5,000 users; `python
 # benchmarks/quality/run.py --seeds 0-4 --algos kmeans`), after generated counts were left out
@@ -76,13 +81,6 @@ def _world(cache: dict[str, World], name: str, tmp_path_factory: pytest.TempPath
     return cache[name]
 
 
-def _marks(name: str) -> list[pytest.MarkDecorator]:
-    if name not in BELOW_TARGET:
-        return []
-    reason = f"defaults reach ARI {BELOW_TARGET[name]:.3f} (target {TARGET})"
-    return [pytest.mark.xfail(strict=False, reason=reason)]
-
-
 @pytest.mark.parametrize("name", list(WORLDS))
 def test_a_world_is_skewed_blended_and_separable_from_its_parameters(
     name: str, worlds: dict[str, World], tmp_path_factory: pytest.TempPathFactory
@@ -95,14 +93,20 @@ def test_a_world_is_skewed_blended_and_separable_from_its_parameters(
     assert top >= 0.9, f"the world itself is not separable enough (ceiling {top:.3f})"
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in WORLDS])
+@pytest.mark.parametrize("name", list(WORLDS))
 def test_the_defaults_find_the_planted_groups(
     name: str, worlds: dict[str, World], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     world = _world(worlds, name, tmp_path_factory)
-    top = ceiling(world)
     result = evaluate(world, "kmeans", seed=0)
-    assert result.ari >= TARGET or result.ari >= top - MARGIN, (
-        f"ARI {result.ari:.3f} (ceiling {top:.3f}); segments: "
-        + "; ".join(f"{s.name} = {s.majority} {s.purity:.2f}" for s in result.segments)
-    )
+    segments = "; ".join(f"{s.name} = {s.majority} {s.purity:.2f}" for s in result.segments)
+    if name in BELOW_TARGET:  # held to what was measured until the defaults reach the target
+        floor = BELOW_TARGET[name] - GUARD
+        assert result.ari >= floor, (
+            f"ARI {result.ari:.3f}, below the {BELOW_TARGET[name]:.3f} measured; {segments}"
+        )
+    else:
+        top = ceiling(world)
+        assert result.ari >= TARGET or result.ari >= top - MARGIN, (
+            f"ARI {result.ari:.3f} (ceiling {top:.3f}); segments: {segments}"
+        )
