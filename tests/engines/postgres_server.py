@@ -25,9 +25,12 @@ import pytest
 def server_binaries() -> Path | None:
     """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``: the newest Debian-packaged
     version, else the one on PATH; None when there is none."""
-    folders = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda f: int(f.split("/")[-2] or 0)
-    )
+
+    def version(folder: str) -> tuple[int, ...]:
+        name = folder.split("/")[-2]
+        return tuple(int(p) for p in name.split(".") if p.isdigit())
+
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version)
     on_path = shutil.which("pg_ctl")
     if on_path:
         folders.append(str(Path(on_path).parent))

@@ -25,6 +25,7 @@ from segtui.artifacts.assign import assign
 from segtui.artifacts.model import read_model
 from segtui.artifacts.score_sql import scoring_sql
 from segtui.cli.main import app
+from segtui.cli.options import parse_as_of
 from segtui.ingest.events import LoadOptions, load_events
 from segtui.ingest.pg_parse import parse_timestamp, to_bigint, to_double
 from segtui.ingest.read_sql import read_sql
@@ -257,6 +258,14 @@ def test_the_printed_sql_labels_a_sampled_layout_as_assign_does(
     expected = assign(read_model(model), [train]).select(labels.columns)
     assert labels.cast(dict(expected.schema)).equals(expected)  # type: ignore[arg-type]
     assert "Big spenders" in set(labels["segment"]) and labels["segment"].n_unique() >= 3
+    if layout == "invoice":  # --as-of: events after it left out, in SQL as in assign
+        ts = load_events([train]).events.select("ts").collect()["ts"]
+        day = ts.dt.date().sort()[ts.len() // 2].isoformat()
+        before = query(pg, run("sql", str(model), "--dialect", "postgres", "--as-of", day))
+        expected = assign(read_model(model), [train], as_of=parse_as_of(day))
+        expected = expected.select(before.columns)
+        assert before.cast(dict(expected.schema)).equals(expected)  # type: ignore[arg-type]
+        assert before.height < labels.height or not before.equals(labels)
 
 
 def test_a_users_table_model_reads_raw_users(pg, tmp_path: Path) -> None:
