@@ -87,7 +87,7 @@ def finite(value: str) -> str:
     specials = ", ".join(
         f"CAST('{v}' AS DOUBLE PRECISION)" for v in ("Infinity", "-Infinity", "NaN")
     )
-    return f"CASE WHEN {value} NOT IN ({specials}) THEN {value} END"
+    return let([("f", value)], f"CASE WHEN f NOT IN ({specials}) THEN f END", "__f")
 
 
 def floor_div(value: str, divisor: int) -> str:
