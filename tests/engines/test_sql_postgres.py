@@ -298,3 +298,17 @@ def test_warehouse_dialects_parse_there_and_refuse_raw_rows(
     refused = CliRunner().invoke(app, ["sql", str(model), "--dialect", dialect])
     assert refused.exit_code == 2
     assert f"scoring SQL for {dialect} reads canonical events, not raw rows" in refused.stderr
+
+
+def test_postgres_refuses_names_it_would_cut_and_text_it_cannot_hold() -> None:
+    """PostgreSQL cuts names past 63 bytes (two features could become one column) and its text
+    cannot hold NUL: both refused by name, where DuckDB takes them."""
+    from segtui.errors import InputError
+    from segtui.sqltext import quote, string
+
+    assert quote("é" * 31, "postgres") == '"' + "é" * 31 + '"'  # 62 bytes
+    with pytest.raises(InputError, match="longer than PostgreSQL's 63 bytes"):
+        quote("é" * 32, "postgres")
+    with pytest.raises(InputError, match="NUL character"):
+        string("a\x00b", "postgres")
+    assert string("a\x00b") == "('a' || chr(0) || 'b')"
