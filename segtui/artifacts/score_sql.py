@@ -29,6 +29,7 @@ from datetime import datetime
 
 import numpy as np
 
+from segtui import sqltext
 from segtui.artifacts.model import Model
 from segtui.canonical import CANONICAL_COLUMNS
 from segtui.clustering.prepare import SHARE_PSEUDO, FeatureParams
@@ -36,13 +37,14 @@ from segtui.clustering.state import CentroidState, MixtureState
 from segtui.errors import InputError
 from segtui.features.plan import plan_features
 from segtui.features.sql import Dialect, dialect, plan_sql
+from segtui.ingest import pg_parse
 from segtui.ingest.read_sql import read_sql
 from segtui.segments.edits import AddRule, Merge, Split
 from segtui.segments.rules import parse_rule, to_sql
 
 _P = "__s"
 _INDENT = "    "
-SCORING_DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+SCORING_DIALECTS: tuple[str, ...] = ("duckdb", "spark", "postgres")
 
 
 def _float(value: float) -> str:
@@ -57,7 +59,7 @@ def _ln1p(sql: Dialect, x: str) -> str:
 
 def _transformed(fp: FeatureParams, sql: Dialect) -> str:
     """One feature's prepared value: the fitted steps of transform_users, in its order."""
-    x = f"CAST({sql.quote(fp.name)} AS DOUBLE)"
+    x = f"CAST({sql.quote(fp.name)} AS {sql.double})"
     if fp.transform == "log1p":
         x = f"(sign({x}) * {_ln1p(sql, f'abs({x})')})"
     elif fp.transform == "log_share":  # log1p(max(x, 0) / pseudo); a null stays null
@@ -86,7 +88,10 @@ def _transformed(fp: FeatureParams, sql: Dialect) -> str:
 
 
 def _projected(
-    xs: Sequence[str], components: Sequence[Sequence[float]], mean: Sequence[float]
+    sql: Dialect,
+    xs: Sequence[str],
+    components: Sequence[Sequence[float]],
+    mean: Sequence[float],
 ) -> list[str]:
     """``pc1``, ``pc2``: the prepared values on the PCA axes (components @ x - components @ mean,
     as :func:`segtui.clustering.projection.project_rows`), as float32 widened to a double."""
@@ -96,17 +101,18 @@ def _projected(
     for i, row in enumerate(comp):
         terms = " + ".join(f"{_float(c)} * {x}" for c, x in zip(row, xs, strict=True))
         value = f"({terms}) - {_float(offset[i])}"
-        items.append(f"CAST(CAST({value} AS FLOAT) AS DOUBLE) AS pc{i + 1}")
+        items.append(f"CAST(CAST({value} AS {sql.real}) AS {sql.double}) AS pc{i + 1}")
     return items
 
 
 class _Query:
-    def __init__(self) -> None:
+    def __init__(self, fence: str = "") -> None:
         self.ctes: list[str] = []
         self.last = ""
+        self.fence = fence
 
     def add(self, name: str, body: str) -> None:
-        self.ctes.append(f"{name} AS (\n{body}\n)")
+        self.ctes.append(f"{name} AS (\n{body}{self.fence}\n)")
         self.last = name
 
     def select(self, items: Sequence[str], source: str) -> str:
@@ -203,6 +209,25 @@ def _check_state(model: Model) -> CentroidState | MixtureState:
     return state
 
 
+def _users_table_columns(id_column: str, features: Sequence[str]) -> list[str]:
+    """A users table in PostgreSQL, typed or all text (``COPY`` into TEXT columns): the id
+    trimmed and every feature read as polars reads a number written with a decimal point,
+    through the guarded casts of :mod:`segtui.ingest.pg_parse` (a value that is not a number
+    is null, as in ``assign``, and cannot stop the query)."""
+    q = dialect("postgres").quote
+
+    edges = sqltext.string(pg_parse.EDGE_SPACE, "postgres")
+
+    def trimmed(value: str) -> str:
+        return f"regexp_replace(CAST({value} AS TEXT), {edges}, '', 'g')"
+
+    items = [f"{trimmed(id_column)} AS {q('user_id')}"]
+    for name in features:
+        text = f"nullif({trimmed(q(name))}, '')"
+        items.append(f"{pg_parse.finite(pg_parse.to_double(text))} AS {q(name)}")
+    return items
+
+
 def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
     """The model's reading of raw rows as SQL, or why there is none."""
     if model.read_plan is None:
@@ -225,6 +250,7 @@ def scoring_sql(
     from_features: bool = False,
     keep: Sequence[str] = (),
     projection: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
+    features_only: bool = False,
 ) -> str:
     """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
 
@@ -240,15 +266,15 @@ def scoring_sql(
     columns (the feature table an engine computed from these same declarations, so the features
     are not computed twice). ``keep`` names feature columns returned after ``segment``, and
     ``projection`` (the model's PCA ``components`` and ``mean``) adds ``pc1`` and ``pc2`` of the
-    prepared values, rounded to float32 as the export writes them.
+    prepared values, rounded to float32 as the export writes them. ``features_only``: the
+    feature query alone (``user_id`` and the model's features, before any preparation).
     """
     if dialect_name not in SCORING_DIALECTS:
         raise InputError(
             f"no SQL dialect {dialect_name!r}", hint=f"Known: {', '.join(SCORING_DIALECTS)}."
         )
     sql = dialect(dialect_name)
-    state = _check_state(model)
-    query = _Query()
+    query = _Query(pg_parse.FENCE if sql.name == "postgres" else "")
     user = sql.quote("user_id")
     features = list(model.columns)
     integers: set[str] = set()
@@ -257,15 +283,21 @@ def scoring_sql(
         integers = {out.name for out in plan.outputs if out.integer}
     if model.kind == "users_table" or from_features:
         id_column = sql.quote("user_id" if from_features else model.id_column or "user_id")
-        text = "STRING" if sql.name == "spark" else "VARCHAR"
-        items = [f"CAST({id_column} AS {text}) AS {user}"]
-        items += [sql.quote(name) for name in features]
-        query.add(f"{_P}features", query.select(items, relation))
+        if sql.name == "postgres" and not from_features:
+            items = _users_table_columns(id_column, features)
+        else:
+            items = [f"CAST({id_column} AS {sql.text}) AS {user}"]
+            items += [sql.quote(name) for name in features]
+        features_body = query.select(items, relation)
     else:
         events = relation
         if raw:
             events = f"(\n{_raw_reading(model, dialect_name, relation)}\n) AS {_P}canonical"
-        query.add(f"{_P}features", plan_sql(plan, dialect_name, events))
+        features_body = plan_sql(plan, dialect_name, events)
+    if features_only:
+        return features_body
+    state = _check_state(model)
+    query.add(f"{_P}features", features_body)
     params = model.prepare.features
     xs = [f"{_P}x{j}" for j in range(len(params))]
     prepared = [user, *(sql.quote(name) for name in features)]
@@ -316,7 +348,70 @@ def scoring_sql(
         f"CAST({label} AS INTEGER) AS {sql.quote('segment_id')}",
         f"CASE {label} {named} END AS {sql.quote('segment')}",
         *(sql.quote(name) for name in keep),
-        *([] if projection is None else _projected(xs, *projection)),
+        *([] if projection is None else _projected(sql, xs, *projection)),
     ]
     body = query.select(final, query.last) + f"\nORDER BY {user}"
     return "WITH " + ",\n".join(query.ctes) + "\n" + body
+
+
+TRANSPILED_DIALECTS: tuple[str, ...] = ("bigquery", "snowflake")
+"""Dialects written by sqlglot from the DuckDB text (its most complete reader), not executed
+here: checked to parse, and refused where the translation would not be faithful."""
+
+_EPOCH_US = {"bigquery": "UNIX_MICROS({})", "snowflake": "DATE_PART(EPOCH_MICROSECOND, {})"}
+
+
+def transpiled_sql(
+    model: Model,
+    dialect_name: str,
+    relation: str = "raw_events",
+    *,
+    raw: bool = True,
+    as_of: datetime | None = None,
+    features_only: bool = False,
+) -> str:
+    """The scoring SQL (or with ``features_only`` the feature query) in BigQuery or Snowflake,
+    through sqlglot; InputError where it cannot be said faithfully: raw rows (their reading trims
+    and parses text with regular expressions and timestamp formats, whose flags and formats
+    sqlglot carries over wrongly or not at all), and any function sqlglot does not know (it
+    would pass it through untranslated)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ErrorLevel, SqlglotError
+
+    if dialect_name not in TRANSPILED_DIALECTS:
+        raise InputError(
+            f"no SQL dialect {dialect_name!r}", hint=f"Known: {', '.join(TRANSPILED_DIALECTS)}."
+        )
+    if model.kind == "events" and raw:
+        raise InputError(
+            f"scoring SQL for {dialect_name} reads canonical events, not raw rows: reading raw "
+            "rows parses text (trimming and number patterns as regular expressions, the recorded "
+            "timestamp formats), which sqlglot does not translate faithfully",
+            hint="Load the events with segtui's columns (user_id, ts as a TIMESTAMP in UTC, "
+            "event, ...) and pass --canonical, or run --dialect duckdb|postgres on the raw files.",
+        )
+    text = scoring_sql(
+        model, "duckdb", relation, raw=False, as_of=as_of, features_only=features_only
+    )
+    tree = sqlglot.parse_one(text, read="duckdb")
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "epoch_us" and len(node.expressions) == 1:
+            arg = node.expressions[0].sql(dialect=dialect_name)
+            replacement = _EPOCH_US[dialect_name].format(arg)
+            node.replace(sqlglot.parse_one(replacement, read=dialect_name))
+    unknown = sorted({n.name for n in tree.find_all(exp.Anonymous)})
+    if unknown:
+        raise InputError(
+            f"scoring SQL for {dialect_name} would pass {', '.join(unknown)} through "
+            "untranslated (sqlglot does not know it), so it is not written",
+            hint="Use --dialect duckdb or postgres, or report the function.",
+        )
+    try:
+        return tree.sql(dialect=dialect_name, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as error:
+        reason = str(error).splitlines()[0]
+        raise InputError(
+            f"sqlglot cannot write this model's scoring SQL in {dialect_name} faithfully: {reason}",
+            hint="Use --dialect duckdb or postgres.",
+        ) from error

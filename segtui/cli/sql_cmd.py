@@ -1,8 +1,11 @@
 """``segtui sql MODEL --dialect D``: the model as one SQL ``SELECT`` a warehouse can run.
 
-The query reads a relation named ``raw_events`` holding the source columns of the layout the
-model was trained on and returns ``user_id, segment_id, segment``
-(:mod:`segtui.artifacts.score_sql`). SQL is printed as it is: it is text for an engine, built
+The query reads a relation named ``raw_events`` (``raw_users`` for a model fitted on a users
+table) holding the source columns of the layout the model was trained on and returns
+``user_id, segment_id, segment`` (:mod:`segtui.artifacts.score_sql`). DuckDB, Spark SQL and
+PostgreSQL are rendered by segtui and executed in its tests; BigQuery and Snowflake are written by
+sqlglot from the DuckDB text over canonical events, and refused with the reason where that
+translation would not be faithful. SQL is printed as it is: it is text for an engine, built
 from the model's own names and values with every identifier quoted and every string escaped
 (on a terminal, control characters in it are shown escaped: ``segtui.cli.output.echo_exact``).
 """
@@ -15,12 +18,18 @@ from typing import Annotated
 import typer
 
 from segtui.artifacts.model import read_model
-from segtui.artifacts.score_sql import scoring_sql
+from segtui.artifacts.score_sql import (
+    SCORING_DIALECTS,
+    TRANSPILED_DIALECTS,
+    scoring_sql,
+    transpiled_sql,
+)
+from segtui.cli.options import AsOfOpt, parse_as_of
 from segtui.cli.output import echo_exact
 from segtui.errors import InputError
 
-DIALECTS = ("duckdb", "spark", "postgres", "bigquery", "snowflake")
-"""The dialects the contract names; those not rendered yet are refused with the reason."""
+DIALECTS = (*SCORING_DIALECTS, *TRANSPILED_DIALECTS)
+"""duckdb, spark, postgres (rendered here), bigquery, snowflake (through sqlglot)."""
 
 
 def sql(
@@ -31,14 +40,25 @@ def sql(
         str, typer.Option("--dialect", help=f"SQL dialect: {', '.join(DIALECTS)}.")
     ] = "duckdb",
     relation: Annotated[
-        str, typer.Option("--relation", help="The relation the query reads.")
-    ] = "raw_events",
+        str | None,
+        typer.Option(
+            "--relation",
+            help="The relation the query reads. Default: raw_events (raw_users for a model "
+            "fitted on a users table).",
+        ),
+    ] = None,
     canonical: Annotated[
         bool,
         typer.Option(
             "--canonical",
-            help="Read canonical events (segtui's columns) instead of the layout's raw rows.",
+            help="Read canonical events (segtui's columns) instead of the layout's raw rows "
+            "(needed for bigquery and snowflake).",
         ),
+    ] = False,
+    as_of: AsOfOpt = None,
+    features_only: Annotated[
+        bool,
+        typer.Option("--features-only", help="Print the feature query alone (user_id, features)."),
     ] = False,
 ) -> None:
     """Print the scoring SQL of a saved model: user_id, segment_id, segment for every user."""
@@ -46,10 +66,16 @@ def sql(
         raise InputError(
             f"unknown SQL dialect '{dialect}'", hint=f"Use one of: {', '.join(DIALECTS)}."
         )
-    if dialect not in ("duckdb", "spark"):
-        raise InputError(
-            f"scoring SQL for {dialect} is not rendered yet; duckdb and spark are",
-            hint="Use --dialect duckdb, or run the DuckDB query where your data can be read.",
-        )
+    reference = None if as_of is None else parse_as_of(as_of)
     m = read_model(model)
-    echo_exact(scoring_sql(m, dialect, relation, raw=not canonical))
+    if relation is None:
+        relation = "raw_users" if m.kind == "users_table" else "raw_events"
+    if dialect in TRANSPILED_DIALECTS:
+        text = transpiled_sql(
+            m, dialect, relation, raw=not canonical, as_of=reference, features_only=features_only
+        )
+    else:
+        text = scoring_sql(
+            m, dialect, relation, raw=not canonical, as_of=reference, features_only=features_only
+        )
+    echo_exact(text)

@@ -1,9 +1,11 @@
-"""A feature plan as one SQL ``SELECT``, in the dialects segtui executes: DuckDB and Spark SQL.
+"""A feature plan as one SQL ``SELECT``, in the dialects segtui executes: DuckDB, Spark SQL and
+PostgreSQL.
 
 The SQL reads a relation of canonical events (``events`` unless told otherwise: the columns of
 :data:`segtui.canonical.CANONICAL_COLUMNS` that the data has, ``ts`` a timestamp in UTC) and
 returns what :func:`segtui.features.compile.build_feature_query` returns: ``user_id`` then one
-column per feature, BIGINT for whole numbers and DOUBLE otherwise, ordered by ``user_id``. Both
+column per feature, BIGINT for whole numbers and DOUBLE (PostgreSQL's DOUBLE PRECISION)
+otherwise, ordered by ``user_id``. Both
 come from the same :class:`~segtui.features.plan.FeaturePlan`, so they agree by construction on
 what a division by zero, a user without the events, or a null value gives.
 
@@ -17,8 +19,8 @@ Shape of the query:
 
 Time parts (hour, ISO weekday, month, date) use the engine's own functions and so read the
 timestamp in the session time zone: run the SQL with the session in UTC (DuckDB ``SET TimeZone =
-'UTC'``, Spark ``spark.sql.session.timeZone=UTC``), as segtui's engines do. Event times as epoch
-microseconds are time-zone free.
+'UTC'``, Spark ``spark.sql.session.timeZone=UTC``, PostgreSQL ``SET TimeZone = 'UTC'``), as
+segtui's engines do. Event times as epoch microseconds are time-zone free.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ class Dialect:
     iso_weekday: str
     month: str
     epoch_days: str
+    double: str = "DOUBLE"
+    """The 64-bit float type's name."""
+    text: str = "VARCHAR"
+    real: str = "FLOAT"
+    """The 32-bit float type's name."""
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -84,6 +91,20 @@ DIALECTS: dict[str, Dialect] = {
         iso_weekday="(weekday({}) + 1)",
         month="month({})",
         epoch_days="unix_date(CAST({} AS DATE))",
+        text="STRING",
+    ),
+    "postgres": Dialect(
+        name="postgres",
+        quote=lambda name: sqltext.quote(name, "postgres"),
+        string=lambda text: sqltext.string(text, "postgres"),
+        epoch_us="CAST(EXTRACT(EPOCH FROM {}) * 1000000 AS BIGINT)",
+        hour="CAST(EXTRACT(HOUR FROM {}) AS INTEGER)",
+        iso_weekday="CAST(EXTRACT(ISODOW FROM {}) AS INTEGER)",
+        month="CAST(EXTRACT(MONTH FROM {}) AS INTEGER)",
+        epoch_days="(CAST({} AS DATE) - DATE '1970-01-01')",
+        double="DOUBLE PRECISION",
+        text="TEXT",
+        real="REAL",
     ),
 }
 
@@ -193,14 +214,15 @@ class _Renderer:
             denominator = self.node(node.denominator)
             numerator = self.node(node.numerator)
             return (
-                f"CASE WHEN {denominator} <> 0 THEN CAST({numerator} AS DOUBLE) / {denominator} END"
+                f"CASE WHEN {denominator} <> 0 THEN CAST({numerator} AS {self.sql.double})"
+                f" / {denominator} END"
             )
         if isinstance(node, Subtract):
             return f"({self.node(node.left)} - {self.node(node.right)})"
         if isinstance(node, Add):
             return "(" + " + ".join(self.node(term) for term in node.terms) + ")"
         if isinstance(node, MicrosToDays):
-            return f"(CAST({self.node(node.value)} AS DOUBLE) / {DAY_US})"
+            return f"(CAST({self.node(node.value)} AS {self.sql.double}) / {DAY_US})"
         if isinstance(node, Coalesce):
             return f"coalesce({self.node(node.value)}, {self.literal(node.fill)})"
         raise TypeError(f"unknown plan node {node!r}")
@@ -249,7 +271,7 @@ class _Renderer:
             ctes.append(f"{_PREFIX}ref AS (\n{_INDENT}SELECT {maxima} FROM {leaves}\n)")
             source_of_rows += f" CROSS JOIN {_PREFIX}ref"
         finals = [user] + [
-            f"CAST({self.node(out.value)} AS {'BIGINT' if out.integer else 'DOUBLE'})"
+            f"CAST({self.node(out.value)} AS {'BIGINT' if out.integer else self.sql.double})"
             f" AS {self.sql.quote(out.name)}"
             for out in self.plan.outputs
         ]

@@ -10,7 +10,9 @@ Source columns are read as text where the plan read text, so a relation an engin
 (``read_csv`` guessing integers) reads the same as one read all as text, except that leading
 zeros an engine dropped cannot come back: read the raw files as text for exactness.
 
-DuckDB and Spark SQL; run either with the session time zone UTC.
+DuckDB, Spark SQL and PostgreSQL; run each with the session time zone UTC. PostgreSQL has no
+``TRY_CAST``: its readings of text are guarded casts that read what polars reads
+(:mod:`segtui.ingest.pg_parse`), so no row can stop the query.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from segtui import sqltext
+from segtui.ingest import pg_parse
 from segtui.ingest.reading import ReadPlan, Source
 from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
 
 _INDENT = "    "
 _EDGE_SPACE = r"^\s+|\s+$"
-DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+DIALECTS: tuple[str, ...] = ("duckdb", "spark", "postgres")
 
 
 def _re2(pattern: str) -> str:
@@ -102,7 +105,8 @@ class _Reader:
         self.plan = plan
         self.dialect = dialect
         self.spark = dialect == "spark"
-        self.text_type = "STRING" if self.spark else "VARCHAR"
+        self.pg = dialect == "postgres"
+        self.text_type = {"spark": "STRING", "postgres": "TEXT"}.get(dialect, "VARCHAR")
         self.ts_type = "TIMESTAMP" if self.spark else "TIMESTAMPTZ"
 
     def quote(self, name: str) -> str:
@@ -120,12 +124,21 @@ class _Reader:
 
     def trimmed(self, value: str) -> str:
         """Trimmed text, empty as null (polars ``strip_chars``)."""
-        stripped = self.replace_all(value, _EDGE_SPACE)
+        stripped = self.replace_all(value, pg_parse.EDGE_SPACE if self.pg else _EDGE_SPACE)
         return f"nullif({stripped}, '')"
 
     def text(self, source: Source, dot_zero: bool = False) -> str:
         """One source as the text polars gives it (``segtui.ingest.text.text_expr``)."""
         col = self.quote(source.name)
+        if source.kind == "float" and self.pg:
+            # A whole float within BIGINT as its integer, NaN as polars spells it, a whole
+            # number beyond BIGINT (and an infinity) null, as polars' failed cast.
+            whole = f"{col} >= -9223372036854775808 AND {col} < 9223372036854775808"
+            return (
+                f"CASE WHEN {col} = 'NaN' THEN 'NaN' WHEN {col} = floor({col}) AND {whole} "
+                f"THEN {self.as_text(f'CAST({col} AS BIGINT)')} WHEN {col} = floor({col}) "
+                f"THEN NULL ELSE {self.as_text(col)} END"
+            )
         if source.kind == "float":
             whole = self.as_text(f"TRY_CAST({col} AS BIGINT)")
             return f"CASE WHEN {col} = floor({col}) THEN {whole} ELSE {self.as_text(col)} END"
@@ -134,7 +147,17 @@ class _Reader:
             return self.replace_all(text, r"\.0+$") if dot_zero else text
         return self.as_text(col)
 
+    def to_double(self, text: str) -> str:
+        """Text as a DOUBLE, null where it does not read."""
+        return pg_parse.to_double(text) if self.pg else f"TRY_CAST({text} AS DOUBLE)"
+
+    def to_bigint(self, text: str) -> str:
+        """Text as a BIGINT, null where it does not read."""
+        return pg_parse.to_bigint(text) if self.pg else f"TRY_CAST({text} AS BIGINT)"
+
     def finite(self, value: str) -> str:
+        if self.pg:
+            return pg_parse.finite(value)
         if self.spark:
             infinity = "CAST('Infinity' AS DOUBLE)"
             return f"CASE WHEN NOT isnan({value}) AND abs({value}) <> {infinity} THEN {value} END"
@@ -144,28 +167,41 @@ class _Reader:
         """One source as a finite DOUBLE (``segtui.ingest.numbers.number_expr``)."""
         col = self.quote(source.name)
         if source.kind != "text":
+            if self.pg and source.kind in ("float", "integer"):
+                return self.finite(f"CAST({col} AS DOUBLE PRECISION)")
+            if self.pg:  # booleans and the rest: their text, read as a number
+                return self.finite(self.to_double(self.trimmed(self.as_text(col))))
             return self.finite(f"TRY_CAST({col} AS DOUBLE)")
         text = self.trimmed(self.as_text(col))
         fmt = self.plan.number_format
         pattern = fmt.grouped_pattern
-        plain = f"TRY_CAST({text} AS DOUBLE)"
+        plain = self.to_double(text)
         if pattern is None:
             return self.finite(plain)
-        regex = self.string(_re2(pattern))
-        ok = f"({text} RLIKE {regex})" if self.spark else f"regexp_full_match({text}, {regex})"
-        digits = self.replace_all(text, _re2(fmt.group_marks))
-        if fmt.decimal == ",":
-            value = f"CASE WHEN {ok} THEN TRY_CAST(replace({digits}, ',', '.') AS DOUBLE) END"
+        if self.pg:  # PostgreSQL's regexes read polars' \d and \uXXXX as written
+            ok = f"({text} ~ {self.string(pattern)})"
+            digits = self.replace_all(text, fmt.group_marks)
         else:
-            value = f"coalesce({plain}, CASE WHEN {ok} THEN TRY_CAST({digits} AS DOUBLE) END)"
+            regex = self.string(_re2(pattern))
+            ok = f"({text} RLIKE {regex})" if self.spark else f"regexp_full_match({text}, {regex})"
+            digits = self.replace_all(text, _re2(fmt.group_marks))
+        if fmt.decimal == ",":
+            comma = self.to_double(f"replace({digits}, ',', '.')")
+            value = f"CASE WHEN {ok} THEN {comma} END"
+        else:
+            value = f"coalesce({plain}, CASE WHEN {ok} THEN {self.to_double(digits)} END)"
         return self.finite(value)
 
     def micros_to_ts(self, micros: str) -> str:
+        if self.pg:
+            return pg_parse.micros_to_ts(micros)
         if self.spark:
             return f"timestamp_micros({micros})"
         return f"CAST(make_timestamp({micros}) AS TIMESTAMPTZ)"
 
     def epoch(self, value: str, plan: TimestampPlan) -> str:
+        if self.pg:
+            return self.pg_epoch(value, plan)
         unit = plan.epoch_unit
         text = self.trimmed(self.as_text(value)) if plan.numeric_text else value
         (s_limit, _), (ms_limit, _), (us_limit, _) = EPOCH_LIMITS
@@ -196,8 +232,56 @@ class _Reader:
         micros = f"CASE WHEN abs({scaled}) < 9e15 THEN CAST(round({scaled}) AS BIGINT) END"
         return self.micros_to_ts(micros)
 
+    def pg_epoch(self, value: str, plan: TimestampPlan) -> str:
+        """:meth:`epoch` in PostgreSQL, whose arithmetic stops the query on an overflow where
+        polars wraps or gives infinity: every product is guarded by the bound it is kept under,
+        integer division floors, and rounding is half away from zero, as polars'."""
+        unit = plan.epoch_unit
+        if plan.numeric_text:
+            text = self.trimmed(self.as_text(value))
+            v = self.to_bigint(text) if plan.integer else self.to_double(text)
+        else:
+            v = f"CAST({value} AS {'BIGINT' if plan.integer else 'DOUBLE PRECISION'})"
+        (s_limit, _), (ms_limit, _), (us_limit, _) = EPOCH_LIMITS
+
+        def within(limit: object) -> str:
+            return f"x > -{limit} AND x < {limit}"
+
+        if plan.integer:
+            if unit == AUTO_UNIT:
+                micros = (
+                    f"CASE WHEN {within(int(s_limit))} THEN x * 1000000 "
+                    f"WHEN {within(int(ms_limit))} THEN x * 1000 "
+                    f"WHEN {within(int(us_limit))} THEN x ELSE {pg_parse.floor_div('x', 1000)} END"
+                )
+            elif unit == "ns":
+                micros = pg_parse.floor_div("x", 1000)
+            else:
+                factor = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit or "s"]
+                limit = 9_000_000_000_000_000 // factor
+                micros = f"CASE WHEN {within(limit)} THEN x * {factor} END"
+            return self.micros_to_ts(pg_parse.let([("x", v)], micros, "__x"))
+        if unit == AUTO_UNIT:
+            scaled = (
+                f"CASE WHEN {within(repr(s_limit))} THEN x * 1e6 "
+                f"WHEN {within(repr(ms_limit))} THEN x * 1e3 "
+                f"WHEN {within(repr(us_limit))} THEN x ELSE x * 1e-3 END"
+            )
+        else:
+            factor = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[unit or "s"]
+            scaled = f"CASE WHEN {within('1e300')} THEN x * {factor!r} END"
+        rounded = f"CAST({pg_parse.round_half_away('y')} AS BIGINT)"
+        micros = pg_parse.let(
+            [("y", pg_parse.let([("x", v)], scaled, "__x"))],
+            f"CASE WHEN abs(y) < 9e15 THEN {rounded} END",
+            "__y",
+        )
+        return self.micros_to_ts(micros)
+
     def parse(self, text: str, formats: Sequence[str]) -> str:
         """Text through chrono formats, the first that reads winning."""
+        if self.pg:
+            return _first([pg_parse.parse_timestamp(text, fmt) for fmt in formats])
         if self.spark:
             forms = [form for fmt in formats for form in _spark_formats(fmt)]
             calls = [f"try_to_timestamp({text}, {self.string(form)})" for form in forms]
@@ -251,6 +335,8 @@ class _Reader:
         return f"CASE WHEN {q('event')} = 'refund' THEN -abs({revenue}) ELSE {revenue} END"
 
     def epoch_us(self, value: str) -> str:
+        if self.pg:
+            return pg_parse.epoch_us(value)
         return f"unix_micros({value})" if self.spark else f"epoch_us({value})"
 
     def sessions(self, gap_minutes: float) -> list[str]:
@@ -262,12 +348,18 @@ class _Reader:
         now = self.epoch_us(q("ts"))
         new = f"coalesce({now} - lag({now}) OVER ({window}) > {gap_us}, TRUE) AS __new"
         start_s = f"CAST(floor({now} / 1000000) AS BIGINT)"
+        if self.pg:  # BIGINT division truncates there
+            start_s = pg_parse.floor_div(now, 1_000_000)
         start = (
             f"max(CASE WHEN __new THEN {start_s} END) "
             f"OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
         )
         session = f"{q('user_id')} || '#' || {self.as_text(start)} AS {q('session_id')}"
-        return [_cte("__gaps", ["*", new], "__kept"), _cte("__sessions", ["*", session], "__gaps")]
+        fence = pg_parse.FENCE if self.pg else ""
+        return [
+            _cte("__gaps", ["*", new], "__kept", fence),
+            _cte("__sessions", ["*", session], "__gaps", fence),
+        ]
 
     def query(self, relation: str) -> str:
         plan, q = self.plan, self.quote
@@ -300,9 +392,10 @@ class _Reader:
             f"{q('user_id')} IS NOT NULL AND __ts_raw IS NOT NULL AND {q('event')} IS NOT NULL "
             f"AND {q('ts')} IS NOT NULL"
         )
+        fence = pg_parse.FENCE if self.pg else ""
         ctes = [
-            _cte("__read", read, relation),
-            _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read"),
+            _cte("__read", read, relation, fence),
+            _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read", fence),
             f"__kept AS (\nSELECT * FROM __canonical WHERE {kept_if}\n)",
         ]
         source = "__kept"
@@ -313,9 +406,9 @@ class _Reader:
         return "WITH " + ",\n".join(ctes) + f"\nSELECT {listed} FROM {source}"
 
 
-def _cte(name: str, items: Sequence[str], source: str) -> str:
+def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
     listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"{name} AS (\nSELECT\n{listed}\nFROM {source}\n)"
+    return f"{name} AS (\nSELECT\n{listed}\nFROM {source}{fence}\n)"
 
 
 def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckdb") -> str:

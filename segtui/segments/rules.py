@@ -610,7 +610,7 @@ def parse_named_rule(text: str) -> tuple[str | None, str]:
 # SQL
 
 
-SQL_DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+SQL_DIALECTS: tuple[str, ...] = ("duckdb", "spark", "postgres")
 """Dialects :func:`to_sql` writes (the SQL engines segtui executes)."""
 
 _SQL_OPERATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
@@ -642,6 +642,15 @@ def _spark_number(value: int | float) -> str:
     return repr(value)
 
 
+def _postgres_number(value: int | float) -> str:
+    """PostgreSQL reads ``0.1`` as the NUMERIC 0.1, compared with a DOUBLE column as the same
+    double (and with a BIGINT one exactly); infinities spelled out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        infinity = "'-Infinity'" if value < 0 else "'Infinity'"
+        return f"CAST({infinity} AS DOUBLE PRECISION)"
+    return repr(value)
+
+
 _SQL_DIALECTS: dict[str, _SqlDialect] = {
     "duckdb": _SqlDialect(
         quote=lambda name: sqltext.quote(name, "duckdb"),
@@ -652,6 +661,11 @@ _SQL_DIALECTS: dict[str, _SqlDialect] = {
         quote=lambda name: sqltext.quote(name, "spark"),
         number=_spark_number,
         not_nan=lambda column: f"nullif({column}, CAST('NaN' AS DOUBLE))",
+    ),
+    "postgres": _SqlDialect(
+        quote=lambda name: sqltext.quote(name, "postgres"),
+        number=_postgres_number,
+        not_nan=lambda column: f"nullif({column}, CAST('NaN' AS DOUBLE PRECISION))",
     ),
 }
 

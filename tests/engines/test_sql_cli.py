@@ -35,9 +35,9 @@ def test_the_printed_sql_labels_the_raw_file_as_assign_does(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     ("dialect", "message"),
-    [("oracle", "unknown SQL dialect 'oracle'"), ("postgres", "postgres is not rendered yet")],
+    [("oracle", "unknown SQL dialect 'oracle'")],
 )
-def test_a_dialect_not_rendered_is_refused_before_the_model_is_read(
+def test_an_unknown_dialect_is_refused_before_the_model_is_read(
     tmp_path: Path, dialect: str, message: str
 ) -> None:
     """Bad input (exit 2 through the entry point), said before any file is opened."""
