@@ -11,6 +11,7 @@ through the driver as Arrow and written here, for tables that fit in this machin
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -52,22 +53,38 @@ def is_folder_output(output: str | Path) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).suffix == ""
 
 
-def spark_session(master: str | None = None) -> Any:
-    """A Spark session in UTC (an existing one in this process is reused), or an InputError
-    saying what is missing."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError(
-            "--engine spark needs pyspark, which is not installed",
-            hint="pip install 'segtui[spark]' (Spark also needs Java 17).",
-        ) from None
+def _no_pyspark() -> InputError:
+    return InputError(
+        "--engine spark needs pyspark, which is not installed",
+        hint="pip install 'segtui[spark]' (Spark also needs Java 17).",
+    )
+
+
+def spark_missing() -> InputError | None:
+    """What this machine lacks to run Spark (pyspark, Java), or None; looked up without
+    importing pyspark, so the app's open screen can say it before anything runs."""
+    if importlib.util.find_spec("pyspark") is None:
+        return _no_pyspark()
     java_home = os.environ.get("JAVA_HOME")
     if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
-        raise InputError(
+        return InputError(
             "--engine spark needs Java, and there is no `java` on PATH (nor in JAVA_HOME)",
             hint="Install Java 17 (e.g. apt-get install openjdk-17-jre-headless).",
         )
+    return None
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session in UTC (an existing one in this process is reused), or an InputError
+    saying what is missing."""
+    missing = spark_missing()
+    if missing is not None:
+        raise missing
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise _no_pyspark() from None
+
     builder = (
         SparkSession.builder.master(master or "local[*]")
         .appName("segtui")
