@@ -169,6 +169,7 @@ class SegtuiApp(App[None]):
         watch_state: str | None = None,
         engine: str = "polars",
         memory_limit: str | None = None,
+        spark_master: str | None = None,
     ) -> None:
         no_color = "NO_COLOR" in os.environ
         super().__init__(ansi_color=True if no_color else None)
@@ -188,6 +189,8 @@ class SegtuiApp(App[None]):
         screen's choice; ``segtui open --engine`` preselects it)."""
         self.memory_limit = memory_limit
         """DuckDB's ``--memory-limit`` (None: its default share of this machine's memory)."""
+        self.spark_master = spark_master
+        """Spark's ``--spark-master`` (None: ``local[*]``)."""
         self.requested_theme = theme
         self.theme_problems: list[str] = []
         self._asking_refit = False
@@ -324,6 +327,7 @@ class SegtuiApp(App[None]):
                 should_stop=lambda: worker.is_cancelled,
                 engine=engine,
                 memory_limit=self.memory_limit if engine == "duckdb" else None,
+                spark_master=self.spark_master if engine == "spark" else None,
             )
         except pipeline.Cancelled:
             return

@@ -213,6 +213,7 @@ def load_dataset(
     should_stop: StopFn = _never,
     engine: str = "polars",
     memory_limit: str | None = None,
+    spark_master: str | None = None,
 ) -> Dataset:
     """:func:`segtui.pipeline.load_users` (events -> every offered feature, or a users table),
     or with ``engine`` duckdb|spark :func:`segtui.pipeline.load_users_in`: the engine computes
@@ -220,7 +221,13 @@ def load_dataset(
     does."""
     if engine != "polars":
         return _load_in_engine(
-            paths, options or LoadOptions(), progress, should_stop, engine, memory_limit
+            paths,
+            options or LoadOptions(),
+            progress,
+            should_stop,
+            engine,
+            memory_limit,
+            spark_master,
         )
     started = time.perf_counter()
     size = describe_paths(paths)
@@ -248,16 +255,21 @@ def _load_in_engine(
     should_stop: StopFn,
     engine: str,
     memory_limit: str | None,
+    spark_master: str | None,
 ) -> Dataset:
     """The SQL engine's load: opened for the load only (the fit runs here on what it pulled)."""
+    from segtui.engines.raw_relation import hive_files
     from segtui.engines.segment import DEFAULT_ENGINE_SAMPLE
     from segtui.engines.session import open_engine
+    from segtui.ingest.sources import resolve_paths
 
     started = time.perf_counter()
+    names = [str(p) for p in paths]
+    if hive_files(names) is None:
+        resolve_paths(names)  # a missing file is said now, not after Spark took 20 s to start
     size = describe_paths(paths)
     progress(f"Starting the {engine} engine" + (f" ({size})" if size else ""), None)
-    names = [str(p) for p in paths]
-    with open_engine(engine, memory_limit) as running:
+    with open_engine(engine, memory_limit, spark_master, quiet=True) as running:
         pulled = core.load_users_in(
             running,
             names,

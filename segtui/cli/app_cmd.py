@@ -2,7 +2,7 @@
 
 The loading options are the CLI's own (``--map``, ``--mapping``, ``--strict``, ``--session-gap``,
 ``--day-first``, ``--layout``), so what ``segtui inspect`` shows is what the app loads;
-``--engine`` (and ``--memory-limit``) preselect the open screen's engine.
+``--engine`` (with ``--memory-limit``, ``--spark-master``) preselects the open screen's engine.
 ``open_sample`` is what ``segtui`` with no arguments runs: the app on the bundled sample.
 """
 
@@ -21,6 +21,7 @@ from segtui.cli.options import (
     MappingOpt,
     MemoryLimitOpt,
     SessionGapOpt,
+    SparkMasterOpt,
     StrictOpt,
     check_engine,
 )
@@ -63,6 +64,7 @@ def open_(
     ] = True,
     engine: EngineOpt = "polars",
     memory_limit: MemoryLimitOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Open the app: explore, shape and export segments of these events (or watch a state live)."""
     from segtui.artifacts.project import is_project_path, load_project
@@ -71,7 +73,7 @@ def open_(
     from segtui.watch.history import check_state, is_state
 
     check_session_gap(session_gap)
-    check_engine(engine, memory_limit, None)
+    check_engine(engine, memory_limit, spark_master)
     if memory_limit is not None:
         from segtui.engines.duckdb_engine import memory_limit_bytes
 
@@ -98,6 +100,7 @@ def open_(
             theme=theme,
             engine=engine,
             memory_limit=memory_limit,
+            spark_master=spark_master,
         )
         return
     if any(is_project_path(p) for p in paths):
@@ -122,6 +125,7 @@ def open_(
         review_mapping=review,
         engine=engine,
         memory_limit=memory_limit,
+        spark_master=spark_master,
     )
 
 

@@ -74,9 +74,27 @@ def spark_missing() -> InputError | None:
     return None
 
 
-def spark_session(master: str | None = None) -> Any:
+SPARK_LOG = Path(tempfile.gettempdir()) / "segtui-spark.log"
+"""Where a quiet session's JVM writes its output (the app draws on the terminal)."""
+
+
+def _launch_quietly() -> None:
+    """Start this process's JVM with its stdout and stderr in :data:`SPARK_LOG`: the java
+    launcher's and log4j's warnings would otherwise be written over the app's screen.
+    Nothing to do when the JVM is up already (one per process)."""
+    from pyspark import SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:  # pyspark keeps its one JVM here
+        return
+    with SPARK_LOG.open("ab") as log:
+        gateway = launch_gateway(popen_kwargs={"stdout": log, "stderr": log})
+    SparkContext._ensure_initialized(gateway=gateway)  # the builder reuses it
+
+
+def spark_session(master: str | None = None, quiet: bool = False) -> Any:
     """A Spark session in UTC (an existing one in this process is reused), or an InputError
-    saying what is missing."""
+    saying what is missing. ``quiet``: the JVM's output goes to :data:`SPARK_LOG`."""
     missing = spark_missing()
     if missing is not None:
         raise missing
@@ -84,6 +102,8 @@ def spark_session(master: str | None = None) -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise _no_pyspark() from None
+    if quiet:
+        _launch_quietly()
 
     builder = (
         SparkSession.builder.master(master or "local[*]")

@@ -126,6 +126,7 @@ def test_open_passes_the_engine_and_refuses_what_does_not_apply(
     for args, said in [
         (["--engine", "velox"], "--engine 'velox' is not an engine"),
         (["--memory-limit", "2GB"], "--memory-limit is for --engine duckdb"),
+        (["--spark-master", "local[1]"], "--spark-master is for --engine spark"),
         (["--engine", "duckdb", "--memory-limit", "1MB"], "below 64 MiB"),
     ]:
         result = CliRunner().invoke(cli, ["open", str(events_csv), *args])
