@@ -74,6 +74,11 @@ def open_(
 
     check_session_gap(session_gap)
     check_engine(engine, memory_limit, spark_master)
+    if engine == "spark":
+        from segtui.engines.spark_engine import spark_missing
+
+        if (missing := spark_missing()) is not None:
+            raise missing  # said here, before the app starts
     if memory_limit is not None:
         from segtui.engines.duckdb_engine import memory_limit_bytes
 

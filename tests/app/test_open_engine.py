@@ -131,4 +131,8 @@ def test_open_passes_the_engine_and_refuses_what_does_not_apply(
     ]:
         result = CliRunner().invoke(cli, ["open", str(events_csv), *args])
         assert result.exit_code == 2 and said in result.stderr, result.stderr
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    result = CliRunner().invoke(cli, ["open", str(events_csv), "--engine", "spark"])
+    assert result.exit_code == 2 and "--engine spark needs Java" in result.stderr
     assert len(seen) == 1
