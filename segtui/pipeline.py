@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -53,9 +53,17 @@ from segtui.ingest.mapping import ColumnMapping
 from segtui.ingest.report import LoadReport
 from segtui.ingest.sources import inspect_source
 from segtui.ingest.strict import check_as_of
-from segtui.ingest.users_table import is_users_table, read_users_table
+from segtui.ingest.users_table import (
+    given_users_table,
+    is_users_table,
+    read_users_table,
+    users_table_line,
+)
 from segtui.segments.profiles import SegmentProfile, profile_segments
 from segtui.segments.segmentation import Segmentation
+
+if TYPE_CHECKING:
+    from segtui.engines.features import Engine
 
 SourceKind = Literal["events", "users_table"]
 
@@ -256,6 +264,110 @@ def events_users_data(
             *choice.messages(),
         ],
     )
+
+
+@dataclass(frozen=True)
+class EngineUsers:
+    """The users a fit runs on, pulled from a SQL engine that computed every user's features
+    (with the defaults their data gives), and how many users the engine holds."""
+
+    data: UsersData
+    total: int
+    """Users the engine holds (``segment`` labels every one of them there)."""
+    engine: str = ""
+
+    @property
+    def pulled(self) -> int:
+        return self.data.users.height
+
+
+def load_users_in(
+    engine: Engine,
+    paths: Sequence[str],
+    options: LoadOptions,
+    *,
+    sample_size: int,
+    seed: int,
+    feature_file: str | Path | None = None,
+    as_of: datetime | None = None,
+    features: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> EngineUsers:
+    """:func:`load_users` with the features computed and kept by ``engine`` (DuckDB, Spark)
+    from SQL rendered from the declarations; only a sample of at most ``sample_size`` users,
+    picked in the engine by the one sampling rule (hash of seed and user id), comes back.
+
+    ``segment``/``sweep --engine`` and the app's open screen both load this way.
+    """
+    from segtui.engines.features import check_as_of_in, chosen_specs_in, define_events
+    from segtui.engines.raw_relation import hive_files, raw_source
+    from segtui.engines.segment import define_users, events_report, pull_sample
+
+    hive = hive_files(paths)
+    root = None
+    if hive is not None:
+        root, files = hive
+        paths = [str(p) for p in files]
+    table = given_users_table(
+        paths,
+        options.overrides,
+        mapping_given=options.mapping_file is not None,
+        layout=options.layout,
+    )
+    if table is not None:
+        raise InputError(
+            users_table_line(table),
+            file=paths[0],
+            hint="Segment a users table with --engine polars (the default).",
+        )
+    own = load_feature_file(feature_file) if feature_file is not None else []
+    if sample_size < 2:
+        raise InputError(f"--sample-size must be at least 2 (got {sample_size})")
+    name = engine.name
+    _step(progress, should_stop, f"The {name} engine reads the files", 0.0)
+    loaded = load_events(list(paths), options)
+    assert loaded.read_plan is not None  # load_events always records it
+    define_events(engine, raw_source(loaded.source, loaded.read_plan, root), loaded.read_plan)
+    kept, left_out = chosen_specs_in(engine, loaded.columns, own, features)
+    if not kept.specs:
+        raise InputError(
+            "no feature can be computed from these columns",
+            file=loaded.source.files[0],
+            hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
+        )
+    check_as_of_in(engine, as_of, loaded.source.files[0])
+    _step(progress, should_stop, f"The {name} engine computes the features per user", 0.3)
+    define_users(engine, kept.specs, loaded.columns, as_of)
+    report = events_report(engine)
+    if report.users < 2:
+        raise InputError(
+            f"only {report.users} user(s) in the data; segments need at least two",
+            file=loaded.source.files[0],
+        )
+    _step(progress, should_stop, f"Pulling the users to fit on from the {name} engine", 0.8)
+    sample = pull_sample(engine, sample_size, seed)
+    data = events_users_data(
+        sample, loaded, kept.specs, {**left_out, **kept.left_out}, report, as_of
+    )
+    lines = [
+        f"engine: {name} read {loaded.source.describe()} and computed the features: "
+        f"{report.rows_kept:,} events, {report.users:,} users",
+        *(line for line in report.lines()[1:] if not line.startswith(" ")),
+        *(
+            f"left out '{feature}': the {name} engine has no SQL form for it ({why})"
+            for feature, why in kept.left_out.items()
+        ),
+    ]
+    if sample.height < report.users:
+        lines.append(
+            f"fitted on a sample of {sample.height:,} of {report.users:,} users drawn in the "
+            f"engine (--sample-size; the same users for the same --seed everywhere); the "
+            "profiles and diagnostics are the sample's, the sizes written are everyone's"
+        )
+    assert data.choice is not None
+    data = replace(data, messages=[*lines, *data.choice.messages()])
+    return EngineUsers(data, report.users, name)
 
 
 _CATALOG_NAMES = frozenset(spec.name for spec in CATALOG)

@@ -167,6 +167,9 @@ class SegtuiApp(App[None]):
         review_mapping: bool = False,
         watch_terminal: bool = True,
         watch_state: str | None = None,
+        engine: str = "polars",
+        memory_limit: str | None = None,
+        spark_master: str | None = None,
     ) -> None:
         no_color = "NO_COLOR" in os.environ
         super().__init__(ansi_color=True if no_color else None)
@@ -181,6 +184,13 @@ class SegtuiApp(App[None]):
         self.watch_terminal = watch_terminal
         self.watch_state = watch_state
         """A watch state to show live (``segtui open STATE``) instead of event files."""
+        self.engine = engine
+        """Which engine computes the features: polars, or duckdb|spark from SQL (the open
+        screen's choice; ``segtui open --engine`` preselects it)."""
+        self.memory_limit = memory_limit
+        """DuckDB's ``--memory-limit`` (None: its default share of this machine's memory)."""
+        self.spark_master = spark_master
+        """Spark's ``--spark-master`` (None: ``local[*]``)."""
         self.requested_theme = theme
         self.theme_problems: list[str] = []
         self._asking_refit = False
@@ -217,9 +227,9 @@ class SegtuiApp(App[None]):
 
             self.push_screen(WatchScreen(self.watch_state))
             return
-        self.push_screen(LoadingScreen(self.paths))
+        self.push_screen(LoadingScreen(self.paths, self.engine))
         if self.paths:
-            self._load_worker(list(self.paths), dict(self.load_options))
+            self._load_worker(list(self.paths), dict(self.load_options), self.engine)
         else:
             self.call_after_refresh(
                 self.loading_screen.show_failure, "No data given: type the path of an event file."
@@ -276,7 +286,20 @@ class SegtuiApp(App[None]):
                 self.loading_screen.restart(self.paths)
         else:
             self.screen.restart(self.paths)
-        self._load_worker(list(paths), dict(self.load_options))
+        self._load_worker(list(paths), dict(self.load_options), self.engine)
+
+    def choose_engine(self, engine: str) -> None:
+        """The open screen's engine changed: the next load uses it, and a load (or first fit)
+        already running starts again with it. After a failure the person presses enter."""
+        self.engine = engine
+        if self.explore_screen is not None:
+            return
+        with contextlib.suppress(LookupError):
+            if self.loading_screen.has_class("-failed") or not self.paths:
+                return
+        self.workers.cancel_group(self, "fit")
+        self.dataset = None
+        self.start_load(self.paths)
 
     def remap(self, canonical: str, source: str) -> None:
         """Map ``canonical`` from another source column and reload; the current data stays until
@@ -285,12 +308,12 @@ class SegtuiApp(App[None]):
         overrides = dict(self.load_options.get("overrides") or {})
         overrides[canonical] = source
         self.load_options = {**self.load_options, "overrides": overrides}
-        self._load_worker(list(self.paths), dict(self.load_options))
+        self._load_worker(list(self.paths), dict(self.load_options), self.engine)
 
     @work(
         thread=True, exclusive=True, group="load", exit_on_error=False, description="Loading events"
     )
-    def _load_worker(self, paths: list[str], options: dict[str, Any]) -> None:
+    def _load_worker(self, paths: list[str], options: dict[str, Any], engine: str) -> None:
         worker = get_current_worker()
 
         def progress(stage: str, fraction: float | None = None) -> None:
@@ -302,6 +325,9 @@ class SegtuiApp(App[None]):
                 pipeline.make_load_options(**options),
                 progress=progress,
                 should_stop=lambda: worker.is_cancelled,
+                engine=engine,
+                memory_limit=self.memory_limit if engine == "duckdb" else None,
+                spark_master=self.spark_master if engine == "spark" else None,
             )
         except pipeline.Cancelled:
             return
@@ -484,6 +510,8 @@ class SegtuiApp(App[None]):
 
     @on(FitReady)
     def _fit_ready(self, message: FitReady) -> None:
+        if self.dataset is None:
+            return  # the open screen's engine changed while it ran: its data is being reloaded
         outcome, carried, old = message.outcome, message.carried, message.replaced
         segmentation = message.view.segmentation
         if message.replayed and self.project is not None:

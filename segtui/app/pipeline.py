@@ -84,6 +84,10 @@ class Dataset:
     options: LoadOptions
     data: core.UsersData
     seconds: float = 0.0
+    engine: str = "polars"
+    """Which engine computed the features (``polars`` here, or a SQL engine)."""
+    engine_users: int | None = None
+    """With a SQL engine: the users it holds (``users`` is the sample pulled from it)."""
 
     @property
     def users(self) -> pl.DataFrame:
@@ -132,9 +136,19 @@ class Dataset:
         return out
 
     def summary(self) -> str:
-        """One line on what was loaded: rows read and kept, users, features."""
+        """One line on what was loaded: rows read and kept (with a SQL engine: which engine
+        computed the features from how many events), users, features."""
         parts = []
         report = self.report
+        if self.engine != "polars":
+            events = f"{report.rows_kept:,} events, " if report is not None else ""
+            users = f"{self.n_users:,} users x {len(self.feature_names)} features"
+            total = self.engine_users
+            if total is not None and total > self.n_users:
+                users = f"a sample of {self.n_users:,} of {total:,} users x " + (
+                    f"{len(self.feature_names)} features"
+                )
+            return f"the {self.engine} engine computed the features: {events}{users}"
         if report is not None:
             left = report.rows_read - report.rows_kept
             parts.append(f"read {report.rows_read:,} rows, kept {report.rows_kept:,}")
@@ -174,13 +188,47 @@ def describe_paths(paths: Sequence[str | Path]) -> str:
     return f"{count}{total:,.1f} {unit}" if unit != "B" else f"{count}{int(total)} B"
 
 
+@dataclass(frozen=True)
+class EngineOption:
+    """One engine the open screen offers, and why it cannot run here (None: it can)."""
+
+    name: str
+    unavailable: str | None = None
+
+
+def engine_options() -> list[EngineOption]:
+    """polars, duckdb and spark; spark says what this machine lacks for it (pyspark, Java)."""
+    from segtui.engines.features import ENGINES
+    from segtui.engines.spark_engine import spark_missing
+
+    missing = spark_missing()
+    reasons = {"spark": None if missing is None else missing.message}
+    return [EngineOption(name, reasons.get(name)) for name in ENGINES]
+
+
 def load_dataset(
     paths: Sequence[str | Path],
     options: LoadOptions | None = None,
     progress: ProgressFn = _noop,
     should_stop: StopFn = _never,
+    engine: str = "polars",
+    memory_limit: str | None = None,
+    spark_master: str | None = None,
 ) -> Dataset:
-    """:func:`segtui.pipeline.load_users` (events -> every offered feature, or a users table)."""
+    """:func:`segtui.pipeline.load_users` (events -> every offered feature, or a users table),
+    or with ``engine`` duckdb|spark :func:`segtui.pipeline.load_users_in`: the engine computes
+    the features from SQL and the users to fit on are pulled from it, as ``segment --engine``
+    does."""
+    if engine != "polars":
+        return _load_in_engine(
+            paths,
+            options or LoadOptions(),
+            progress,
+            should_stop,
+            engine,
+            memory_limit,
+            spark_master,
+        )
     started = time.perf_counter()
     size = describe_paths(paths)
     progress(
@@ -198,6 +246,43 @@ def load_dataset(
             file=str(paths[0]),
         )
     return Dataset([str(p) for p in paths], options, data, time.perf_counter() - started)
+
+
+def _load_in_engine(
+    paths: Sequence[str | Path],
+    options: LoadOptions,
+    progress: ProgressFn,
+    should_stop: StopFn,
+    engine: str,
+    memory_limit: str | None,
+    spark_master: str | None,
+) -> Dataset:
+    """The SQL engine's load: opened for the load only (the fit runs here on what it pulled)."""
+    from segtui.engines.raw_relation import hive_files
+    from segtui.engines.segment import DEFAULT_ENGINE_SAMPLE
+    from segtui.engines.session import open_engine
+    from segtui.ingest.sources import resolve_paths
+
+    started = time.perf_counter()
+    names = [str(p) for p in paths]
+    if hive_files(names) is None:
+        resolve_paths(names)  # a missing file is said now, not after Spark took 20 s to start
+    size = describe_paths(paths)
+    progress(f"Starting the {engine} engine" + (f" ({size})" if size else ""), None)
+    with open_engine(engine, memory_limit, spark_master, quiet=True) as running:
+        pulled = core.load_users_in(
+            running,
+            names,
+            options,
+            sample_size=DEFAULT_ENGINE_SAMPLE,
+            seed=FitSpec().seed,
+            progress=lambda text, at: progress(text, None),  # a query does not say how far
+            should_stop=should_stop,
+        )
+    if should_stop():
+        raise Cancelled("stopped on request")
+    seconds = time.perf_counter() - started
+    return Dataset(names, options, pulled.data, seconds, engine, pulled.total)
 
 
 def features_after_load(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from segtui.artifacts.export import ExportResult
@@ -26,43 +25,19 @@ from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import parse_as_of
 from segtui.clustering.registry import algorithm_info
 from segtui.clustering.specs import FitSpec
-from segtui.engines.features import (
-    Engine,
-    check_as_of_in,
-    chosen_specs_in,
-    define_events,
-)
-from segtui.engines.raw_relation import hive_files, raw_source
+from segtui.engines.features import Engine
 from segtui.engines.segment import (
     DEFAULT_ENGINE_SAMPLE,
-    define_users,
-    events_report,
     label_users,
-    pull_sample,
     with_engine_sample,
     write_segments,
 )
 from segtui.engines.spark_engine import is_folder_output
 from segtui.errors import InputError
-from segtui.features.files import load_feature_file
 from segtui.fileio import atomic_write
-from segtui.ingest.events import LoadOptions, load_events
-from segtui.ingest.users_table import given_users_table, users_table_line
-from segtui.pipeline import SegmentRun, UsersData, events_users_data
+from segtui.ingest.events import LoadOptions
+from segtui.pipeline import EngineUsers, SegmentRun, load_users_in
 from segtui.segments.segmentation import Segmentation
-
-
-@dataclass(frozen=True)
-class EngineUsers:
-    """The sample the fit runs on (with the defaults it gives) and how many users it came from."""
-
-    data: UsersData
-    total: int
-    """Users the engine holds (every one is labelled)."""
-
-    @property
-    def pulled(self) -> int:
-        return self.data.users.height
 
 
 def refuse_users_table(engine: str, users_table: bool | None) -> None:
@@ -120,68 +95,20 @@ def engine_users(
     names: list[str] | None,
     fit: FitSpec,
 ) -> EngineUsers:
-    """Every user's features computed and kept by the engine; the sample pulled from it."""
-    hive = hive_files(paths)
-    root = None
-    if hive is not None:
-        root, files = hive
-        paths = [str(p) for p in files]
-    table = given_users_table(
-        paths,
-        options.overrides,
-        mapping_given=options.mapping_file is not None,
-        layout=options.layout,
-    )
-    if table is not None:
-        raise InputError(
-            users_table_line(table),
-            file=paths[0],
-            hint="Segment a users table with --engine polars (the default).",
-        )
-    own = load_feature_file(feature_file) if feature_file is not None else []
-    moment = parse_as_of(as_of) if as_of is not None else None
+    """Every user's features computed and kept by the engine; the sample pulled from it
+    (:func:`segtui.pipeline.load_users_in`, which the app's open screen runs too)."""
     size = fit.sample_size if fit.sample_size is not None else DEFAULT_ENGINE_SAMPLE
-    if size < 2:
-        raise InputError(f"--sample-size must be at least 2 (got {size})")
-    loaded = load_events(list(paths), options)
-    assert loaded.read_plan is not None  # load_events always records it
-    define_events(engine, raw_source(loaded.source, loaded.read_plan, root), loaded.read_plan)
-    kept, left_out = chosen_specs_in(engine, loaded.columns, own, names)
-    if not kept.specs:
-        raise InputError(
-            "no feature can be computed from these columns",
-            file=loaded.source.files[0],
-            hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
-        )
-    check_as_of_in(engine, moment, loaded.source.files[0])
-    define_users(engine, kept.specs, loaded.columns, moment)
-    report = events_report(engine)
-    if report.users < 2:
-        raise InputError(
-            f"only {report.users} user(s) in the data; segments need at least two",
-            file=loaded.source.files[0],
-        )
-    sample = pull_sample(engine, size, fit.seed)
-    data = events_users_data(
-        sample, loaded, kept.specs, {**left_out, **kept.left_out}, report, moment
+    moment = parse_as_of(as_of) if as_of is not None else None
+    return load_users_in(
+        engine,
+        paths,
+        options,
+        sample_size=size,
+        seed=fit.seed,
+        feature_file=feature_file,
+        as_of=moment,
+        features=names,
     )
-    lines = [
-        f"engine: {engine.name} read {loaded.source.describe()} and computed the features: "
-        f"{report.rows_kept:,} events, {report.users:,} users",
-        *(line for line in report.lines()[1:] if not line.startswith(" ")),
-        *(
-            f"left out '{name}': the {engine.name} engine has no SQL form for it ({why})"
-            for name, why in kept.left_out.items()
-        ),
-    ]
-    if sample.height < report.users:
-        lines.append(
-            f"fitted on a sample of {sample.height:,} of {report.users:,} users drawn in the "
-            f"engine (--sample-size; the same users for the same --seed everywhere); the "
-            "profiles and diagnostics are the sample's, the sizes written are everyone's"
-        )
-    assert data.choice is not None
-    return EngineUsers(replace(data, messages=[*lines, *data.choice.messages()]), report.users)
 
 
 def engine_export(

@@ -10,9 +10,14 @@ from segtui.engines.features import Engine
 
 @contextmanager
 def open_engine(
-    name: str, memory_limit: str | None = None, spark_master: str | None = None
+    name: str,
+    memory_limit: str | None = None,
+    spark_master: str | None = None,
+    quiet: bool = False,
 ) -> Iterator[Engine]:
-    """The ``duckdb`` or ``spark`` engine, closed (its spill folder removed) on exit."""
+    """The ``duckdb`` or ``spark`` engine, closed (its spill folder removed) on exit. ``quiet``
+    (the app): Spark's JVM writes its own output to a log file, not to the terminal the app
+    draws on."""
     if name == "duckdb":
         from segtui.engines.duckdb_engine import DuckDBEngine, default_settings
 
@@ -21,7 +26,7 @@ def open_engine(
     elif name == "spark":
         from segtui.engines.spark_engine import SparkEngine, spark_session
 
-        with SparkEngine(spark_session(spark_master)) as spark:
+        with SparkEngine(spark_session(spark_master, quiet=quiet)) as spark:
             yield spark
     else:
         raise ValueError(f"not a SQL engine: {name!r}")

@@ -11,6 +11,7 @@ through the driver as Arrow and written here, for tables that fit in this machin
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -52,22 +53,58 @@ def is_folder_output(output: str | Path) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).suffix == ""
 
 
-def spark_session(master: str | None = None) -> Any:
-    """A Spark session in UTC (an existing one in this process is reused), or an InputError
-    saying what is missing."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError(
-            "--engine spark needs pyspark, which is not installed",
-            hint="pip install 'segtui[spark]' (Spark also needs Java 17).",
-        ) from None
+def _no_pyspark() -> InputError:
+    return InputError(
+        "--engine spark needs pyspark, which is not installed",
+        hint="pip install 'segtui[spark]' (Spark also needs Java 17).",
+    )
+
+
+def spark_missing() -> InputError | None:
+    """What this machine lacks to run Spark (pyspark, Java), or None; looked up without
+    importing pyspark, so the app's open screen can say it before anything runs."""
+    if importlib.util.find_spec("pyspark") is None:
+        return _no_pyspark()
     java_home = os.environ.get("JAVA_HOME")
     if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
-        raise InputError(
+        return InputError(
             "--engine spark needs Java, and there is no `java` on PATH (nor in JAVA_HOME)",
             hint="Install Java 17 (e.g. apt-get install openjdk-17-jre-headless).",
         )
+    return None
+
+
+SPARK_LOG = Path(tempfile.gettempdir()) / "segtui-spark.log"
+"""Where a quiet session's JVM writes its output (the app draws on the terminal)."""
+
+
+def _launch_quietly() -> None:
+    """Start this process's JVM with its stdout and stderr in :data:`SPARK_LOG`: the java
+    launcher's and log4j's warnings would otherwise be written over the app's screen.
+    Nothing to do when the JVM is up already (one per process)."""
+    from pyspark import SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:  # pyspark keeps its one JVM here
+        return
+    with SPARK_LOG.open("ab") as log:
+        gateway = launch_gateway(popen_kwargs={"stdout": log, "stderr": log})
+    SparkContext._ensure_initialized(gateway=gateway)  # the builder reuses it
+
+
+def spark_session(master: str | None = None, quiet: bool = False) -> Any:
+    """A Spark session in UTC (an existing one in this process is reused), or an InputError
+    saying what is missing. ``quiet``: the JVM's output goes to :data:`SPARK_LOG`."""
+    missing = spark_missing()
+    if missing is not None:
+        raise missing
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise _no_pyspark() from None
+    if quiet:
+        _launch_quietly()
+
     builder = (
         SparkSession.builder.master(master or "local[*]")
         .appName("segtui")

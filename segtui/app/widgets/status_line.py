@@ -23,12 +23,15 @@ WATCHED = ("dataset", "choices", "outcome", "segview")
 
 
 def status_text(app: SegtuiApp) -> str:
-    """'⟳ Fitting… · 600 users · 8 features · kmeans k=6 · sil 0.31 DB 1.2 CH 345 · u: undo …'."""
+    """'⟳ Fitting… · 600 users · 8 features · kmeans k=6 · sil 0.31 DB 1.2 CH 345 · u: undo …'
+    (``600 users (duckdb)`` when a SQL engine computed the features)."""
     parts: list[str] = []
     if app.activity is not None:
         parts.append(f"⟳ {app.activity.stage}")
     if app.dataset is not None:
-        parts.append(f"{number(app.dataset.n_users)} users")
+        engine = app.dataset.engine
+        by = "" if engine == "polars" else f" ({engine})"  # which engine computed the features
+        parts.append(f"{number(app.dataset.n_users)} users{by}")
         parts.append(f"{len(app.choices.features)} features")
     outcome = app.outcome
     if outcome is not None:
