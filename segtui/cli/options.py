@@ -224,7 +224,7 @@ EngineOpt = Annotated[
         help="Where the features (for segment and assign, the labels too) are computed: polars "
         "(in this process), duckdb (reads the files "
         "itself, out of core: spills to disk past --memory-limit, reads hive-partitioned parquet "
-        "folders) or spark (pyspark needed: pip install 'segtui[spark]'; local[*] unless "
+        "folders) or spark (pyspark needed: pip install 'segtui\\[spark]'; local[*] unless "
         "--spark-master).",
     ),
 ]
