@@ -8,8 +8,10 @@ every user whenever it is read, so time-relative features age for everyone witho
 table. Users are labelled again (vectorised) and the thresholds applied: every user when the
 clustering features or a rule segment depend on the reference time (they age), else only the
 users the batch touched (nobody else's features changed). Users whose label changed get a row in
-``moves``; the ledger gets the batch's row. Nothing of it is visible until the commit, so a
-process killed at any point leaves the state as it was.
+``moves``; with ``--online`` the centers then move with the touched users and everyone is
+labelled with the new version (:mod:`segtui.watch.online`); the ledger gets the batch's row.
+Nothing of it is visible until the commit, so a process killed at any point leaves the state as
+it was.
 
 ``fault`` is called with a point's name at each step (:data:`FAULT_POINTS`): the tests kill the
 process there to prove the claim above.
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -33,6 +36,7 @@ from segtui.ingest.sessions import derive_sessions
 from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
 from segtui.watch.layout import EVENT_ID, Layout
+from segtui.watch.online import Adapted, adapt
 from segtui.watch.relabel import (
     ages,
     record_sizes,
@@ -87,6 +91,8 @@ class Folded:
     mean_distance: float | None
     reference_time: datetime | None
     seconds: float
+    adapted: Adapted | None = None
+    """What ``--online`` did to the centers in this batch (None: off, or no center moved)."""
 
     def line(self) -> str:
         """One line per batch: source, events kept and left out, users touched, moves, drift."""
@@ -211,14 +217,26 @@ def fold(
     log_moves: bool = True,
     fault: Fault = no_fault,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    online: Path | None = None,
 ) -> Folded:
     """Fold ``incoming`` into the state as batch number ``batch`` and commit (see the module
-    docstring); on any error the transaction is rolled back and the error raised."""
+    docstring); on any error the transaction is rolled back and the error raised. ``online``
+    (the state's path) moves the centers with the batch's users in the same transaction
+    (:mod:`segtui.watch.online`)."""
     started, clock = now(), time.perf_counter()
     fault("batch-read")
     con.sql("BEGIN TRANSACTION")
     try:
-        folded = _fold(con, model, layout, incoming, thresholds, batch, log_moves, fault, started)
+        folded, touched = _fold(
+            con, model, layout, incoming, thresholds, batch, log_moves, fault, started
+        )
+        if online is not None and folded.reference_time is not None:
+            ref_us = int(meta_value(con, "reference_us") or 0)
+            adapted = adapt(
+                con, online, model, model_version, layout, touched, ref_us, batch, started
+            )
+            if adapted is not None:
+                folded, model_version = replace(folded, adapted=adapted), adapted.version
         folded = replace(folded, seconds=time.perf_counter() - clock)
         _ledger(con, folded, started, now(), model_version)
         fault("before-commit")
@@ -265,7 +283,8 @@ def _fold(
     log_moves: bool,
     fault: Fault,
     started: datetime,
-) -> Folded:
+) -> tuple[Folded, pl.DataFrame]:
+    """The batch folded (its ledger row) and the leaves of the users it touched."""
     first = batch == 0
     kept, dups = _append_events(con, layout, incoming.events, batch)
     fault("events-written")
@@ -324,7 +343,7 @@ def _fold(
     sizes, names = segment_sizes(con, model)
     record_sizes(con, batch, sizes, names)
     distance = first_row(con, "SELECT avg(distance) FROM labels")[0]
-    return Folded(
+    folded = Folded(
         batch=batch,
         source=incoming.source,
         rows_read=incoming.rows_read,
@@ -338,3 +357,4 @@ def _fold(
         reference_time=us_time(ref_us),
         seconds=0.0,
     )
+    return folded, touched
