@@ -13,8 +13,6 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from segtui.artifacts.export import write_labels
-from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.cli.options import JsonOpt, parse_as_of
 from segtui.cli.output import echo, echo_json, echo_lines
 from segtui.errors import InputError
@@ -126,6 +124,13 @@ def run_cmd(
             "--batch-seconds", min=0.01, help="Stdin: close a micro-batch after this many seconds."
         ),
     ] = DEFAULT_BATCH_SECONDS,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Move K-Means centers with every batch (mini-batch updates; off by default).",
+        ),
+    ] = False,
 ) -> None:
     """Fold new events into the state: one line per batch."""
     options = RunOptions(
@@ -135,6 +140,7 @@ def run_cmd(
         refit_drift=refit_drift,
         batch_events=batch_events,
         batch_seconds=batch_seconds,
+        online=online,
     )
     fault = _fault_from_env()
     kwargs = {} if fault is None else {"fault": fault}
@@ -219,7 +225,5 @@ def export_cmd(
     ],
 ) -> None:
     """The current labels, in the schema `segtui segment` writes."""
-    check_writable(output)
-    frame, model_json = report.current_labels(state)
-    write_labels(frame, output, {METADATA_KEY: model_json})
-    echo(f"wrote {frame.height:,} users' labels to {output}")
+    users = report.export_labels(state, output)
+    echo(f"wrote {users:,} users' labels to {output}")

@@ -4,6 +4,11 @@ The history is read the way ``assign`` reads it, stored as batch 0, and labelled
 labels are exactly ``segtui assign MODEL HISTORY...``'s, and no move is logged for them. The model
 is version 1 in ``models``. An existing state is refused unless ``force`` (then it is replaced
 only once the new one is complete: built beside it and renamed into place).
+
+Memory stays bounded whatever the history's size: the files stream into a parquet spool beside
+the state (removed after), DuckDB moves it into ``events`` (keys and duplicates in SQL, spilling
+what does not fit), and leaves are computed for consecutive users holding about
+``chunk_events`` events at a time (:func:`segtui.watch.fold.fold_history`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,12 @@ import duckdb
 import polars as pl
 
 from segtui.artifacts.assign import as_model
-from segtui.artifacts.model import model_to_json
+from segtui.artifacts.model import Model, model_to_json
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA
-from segtui.watch.fold import Folded, Incoming, fold
+from segtui.watch.fold import HISTORY_CHUNK_EVENTS, Folded, Incoming, fold_history
 from segtui.watch.layout import EVENT_ID, Layout, event_id_check, layout_for
-from segtui.watch.scoring import Thresholds
-from segtui.watch.sources import read_events
+from segtui.watch.sources import sink_events
 from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, run_lock, set_meta
 
 _SQL_TYPES = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT"}
@@ -71,7 +75,12 @@ class Created:
 
 
 def create_state(
-    state: Path, model_path: Path, history: Sequence[Path], *, force: bool = False
+    state: Path,
+    model_path: Path,
+    history: Sequence[Path],
+    *,
+    force: bool = False,
+    chunk_events: int = HISTORY_CHUNK_EVENTS,
 ) -> Created:
     """Build the state (see the module docstring)."""
     state = Path(state)
@@ -88,12 +97,49 @@ def create_state(
             file=model_path,
             hint="Build the model with `segtui segment` on event files.",
         )
-    read = read_events(model, list(history))
-    if read.events.height == 0:
+    _remove_stale_spools(state)
+    spool = state.with_name(f".{state.name}.{os.getpid()}{SPOOL_SUFFIX}")
+    try:
+        return _create(state, model, model_path, history, spool, chunk_events)
+    finally:
+        spool.unlink(missing_ok=True)
+
+
+SPOOL_SUFFIX = ".history.parquet"
+
+
+def _remove_stale_spools(state: Path) -> None:
+    """The spools of inits that died (their process is gone): each init has its own, so two at
+    once never share one (the run lock refuses the second only once its history is read)."""
+    for spool in state.parent.glob(f".{state.name}.*{SPOOL_SUFFIX}"):
+        pid = spool.name[len(state.name) + 2 : -len(SPOOL_SUFFIX)]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            spool.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
+def _create(
+    state: Path,
+    model: Model,
+    model_path: Path,
+    history: Sequence[Path],
+    spool: Path,
+    chunk_events: int,
+) -> Created:
+    """:func:`create_state` once the model is read; the history goes through ``spool``."""
+    read = sink_events(model, list(history), spool)
+    if pl.scan_parquet(spool).select(pl.len()).collect().item() == 0:
         raise InputError("the history has no events to start from", file=history[0])
     loaded = read.loaded
     columns, decisions = list(loaded.columns), list(loaded.decisions)
-    unkeyed = EVENT_ID in columns and event_id_check(read.events[EVENT_ID])
+    unkeyed = EVENT_ID in columns and event_id_check(
+        pl.scan_parquet(spool).select(EVENT_ID).collect()[EVENT_ID]
+    )
     if unkeyed:
         columns.remove(EVENT_ID)
         decisions.append(unkeyed)
@@ -120,14 +166,13 @@ def create_state(
                 "INSERT INTO models VALUES (1, ?, 'init', ?)",
                 params=[now, model_to_json(model.data)],
             )
-            events = read.events.select(list(layout.event_columns))
             incoming = Incoming(
                 "init: " + ", ".join(p.name for p in history),
-                events,
+                pl.DataFrame(),  # the events stream from the spool file
                 read.rows_read,
                 read.rows_left_out,
             )
-            folded = fold(con, model, 1, layout, incoming, Thresholds(), batch=0, log_moves=False)
+            folded = fold_history(con, model, layout, spool, incoming, chunk_events=chunk_events)
             con.sql("CHECKPOINT")
         finally:
             con.close()

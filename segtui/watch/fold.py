@@ -8,8 +8,14 @@ every user whenever it is read, so time-relative features age for everyone witho
 table. Users are labelled again (vectorised) and the thresholds applied: every user when the
 clustering features or a rule segment depend on the reference time (they age), else only the
 users the batch touched (nobody else's features changed). Users whose label changed get a row in
-``moves``; the ledger gets the batch's row. Nothing of it is visible until the commit, so a
-process killed at any point leaves the state as it was.
+``moves``; with ``--online`` the centers then move with the touched users and everyone is
+labelled with the new version (:mod:`segtui.watch.online`); the ledger gets the batch's row.
+Nothing of it is visible until the commit, so a process killed at any point leaves the state as
+it was.
+
+``init``'s history is batch 0 through :func:`fold_history`: the same keys and labels, with the
+events moved into the table by DuckDB from a parquet spool and the leaves computed per chunk of
+users, so its memory does not grow with the history.
 
 ``fault`` is called with a point's name at each step (:data:`FAULT_POINTS`): the tests kill the
 process there to prove the claim above.
@@ -21,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -33,6 +40,7 @@ from segtui.ingest.sessions import derive_sessions
 from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
 from segtui.watch.layout import EVENT_ID, Layout
+from segtui.watch.online import Adapted, adapt
 from segtui.watch.relabel import (
     ages,
     record_sizes,
@@ -87,6 +95,8 @@ class Folded:
     mean_distance: float | None
     reference_time: datetime | None
     seconds: float
+    adapted: Adapted | None = None
+    """What ``--online`` did to the centers in this batch (None: off, or no center moved)."""
 
     def line(self) -> str:
         """One line per batch: source, events kept and left out, users touched, moves, drift."""
@@ -211,14 +221,26 @@ def fold(
     log_moves: bool = True,
     fault: Fault = no_fault,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    online: Path | None = None,
 ) -> Folded:
     """Fold ``incoming`` into the state as batch number ``batch`` and commit (see the module
-    docstring); on any error the transaction is rolled back and the error raised."""
+    docstring); on any error the transaction is rolled back and the error raised. ``online``
+    (the state's path) moves the centers with the batch's users in the same transaction
+    (:mod:`segtui.watch.online`)."""
     started, clock = now(), time.perf_counter()
     fault("batch-read")
     con.sql("BEGIN TRANSACTION")
     try:
-        folded = _fold(con, model, layout, incoming, thresholds, batch, log_moves, fault, started)
+        folded, touched = _fold(
+            con, model, layout, incoming, thresholds, batch, log_moves, fault, started
+        )
+        if online is not None and folded.reference_time is not None:
+            ref_us = int(meta_value(con, "reference_us") or 0)
+            adapted = adapt(
+                con, online, model, model_version, layout, touched, ref_us, batch, started
+            )
+            if adapted is not None:
+                folded, model_version = replace(folded, adapted=adapted), adapted.version
         folded = replace(folded, seconds=time.perf_counter() - clock)
         _ledger(con, folded, started, now(), model_version)
         fault("before-commit")
@@ -265,7 +287,8 @@ def _fold(
     log_moves: bool,
     fault: Fault,
     started: datetime,
-) -> Folded:
+) -> tuple[Folded, pl.DataFrame]:
+    """The batch folded (its ledger row) and the leaves of the users it touched."""
     first = batch == 0
     kept, dups = _append_events(con, layout, incoming.events, batch)
     fault("events-written")
@@ -284,6 +307,42 @@ def _fold(
         )
     )
     con.unregister("__touched")
+    return _relabel(
+        con,
+        model,
+        layout,
+        incoming,
+        thresholds,
+        batch,
+        log_moves,
+        fault,
+        started,
+        touched,
+        before,
+        counts,
+        (kept, dups),
+    )
+
+
+def _relabel(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    layout: Layout,
+    incoming: Incoming,
+    thresholds: Thresholds,
+    batch: int,
+    log_moves: bool,
+    fault: Fault,
+    started: datetime,
+    touched: pl.DataFrame,
+    before: pl.DataFrame,
+    counts: pl.DataFrame,
+    kept_dups: tuple[int, int],
+) -> tuple[Folded, pl.DataFrame]:
+    """The batch's events are in: its users' leaves written, everyone in scope labelled, the
+    sizes recorded; the ledger row (not yet written) and the touched users' leaves."""
+    first = batch == 0
+    kept, dups = kept_dups
     old_ref = None if first else meta_value(con, "reference_us")
     if first:
         register_frame(con, "__rows", touched)
@@ -324,7 +383,7 @@ def _fold(
     sizes, names = segment_sizes(con, model)
     record_sizes(con, batch, sizes, names)
     distance = first_row(con, "SELECT avg(distance) FROM labels")[0]
-    return Folded(
+    folded = Folded(
         batch=batch,
         source=incoming.source,
         rows_read=incoming.rows_read,
@@ -338,3 +397,111 @@ def _fold(
         reference_time=us_time(ref_us),
         seconds=0.0,
     )
+    return folded, touched
+
+
+HISTORY_CHUNK_EVENTS = 1_000_000
+"""``init`` computes leaves for users in chunks of about this many events (peak memory)."""
+HISTORY_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory while ``init`` moves the history into ``events``: past it, it spills to a
+temporary folder beside the state, so the peak does not grow with the history (measured at 2M
+events: 1.5 GiB without a limit)."""
+
+
+def _append_history(
+    con: duckdb.DuckDBPyConnection, layout: Layout, parquet: Path
+) -> tuple[int, int]:
+    """The history (a parquet file in file order) into ``events`` as batch 0, inside DuckDB
+    (which spills what does not fit): the same keys, occurrence numbers and duplicate rule as
+    :func:`_append_events` on the whole history as one frame; (kept, duplicates dropped)."""
+    cols = list(layout.event_columns)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    path = str(parquet).replace("'", "''")
+    occurrence = f"row_number() OVER (PARTITION BY {quoted} ORDER BY __row)"
+    raw = (
+        f"SELECT {quoted}, file_row_number AS __row, {occurrence} AS {OCCURRENCE} "
+        f"FROM read_parquet('{path}', file_row_number = true)"
+    )
+    keyed = f"SELECT __row, {quoted}, {_key_expr(cols)} AS event_key FROM ({raw})"
+    unique = (
+        f"SELECT * FROM ({keyed}) "
+        "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
+    )
+    con.sql(
+        f"INSERT INTO events (seq, batch, event_key, {quoted}) "
+        f"SELECT row_number() OVER (ORDER BY __row), 0, event_key, {quoted} "
+        f"FROM ({unique}) ORDER BY __row"
+    )
+    total = first_row(con, f"SELECT count(*) FROM read_parquet('{path}')")[0]
+    kept = first_row(con, "SELECT count(*) FROM events")[0]
+    return int(kept), int(total) - int(kept)
+
+
+def _history_leaves(
+    con: duckdb.DuckDBPyConnection, layout: Layout, counts: pl.DataFrame, chunk_events: int
+) -> pl.DataFrame:
+    """Every user's leaves, computed for consecutive users holding about ``chunk_events``
+    events at a time (leaves are per user, so chunks change no value)."""
+    ends = (counts["new_events"].cum_sum() // max(1, chunk_events)).to_numpy()
+    parts = []
+    for chunk in (
+        counts.select("user_id")
+        .with_columns(pl.Series("__chunk", ends))
+        .partition_by("__chunk", maintain_order=True, include_key=False)
+    ):
+        register_frame(con, "__chunk_users", chunk)
+        parts.append(_leaves_of(_events_of(con, layout, "__chunk_users"), layout))
+        con.unregister("__chunk_users")
+    return pl.concat(parts).sort("user_id") if parts else pl.DataFrame()
+
+
+def fold_history(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    layout: Layout,
+    history: Path,
+    incoming: Incoming,
+    *,
+    chunk_events: int = HISTORY_CHUNK_EVENTS,
+    fault: Fault = no_fault,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Folded:
+    """``init``'s batch 0 from the history written as parquet (``incoming`` carries its name
+    and the reader's counts), in one transaction: the events streamed into the table, leaves
+    per chunk of users, then labels as any first batch (no moves logged)."""
+    started, clock = now(), time.perf_counter()
+    con.sql(f"SET memory_limit = '{HISTORY_MEMORY_LIMIT}'")  # this connection only: init's
+    fault("batch-read")
+    con.sql("BEGIN TRANSACTION")
+    try:
+        kept, dups = _append_history(con, layout, history)
+        fault("events-written")
+        counts = read_frame(
+            con,
+            "SELECT user_id, count(*)::BIGINT AS new_events FROM events GROUP BY 1 ORDER BY 1",
+        )
+        touched = _history_leaves(con, layout, counts, chunk_events)
+        folded, _ = _relabel(
+            con,
+            model,
+            layout,
+            incoming,
+            Thresholds(),
+            0,
+            False,
+            fault,
+            started,
+            touched,
+            touched.clear(),
+            counts,
+            (kept, dups),
+        )
+        folded = replace(folded, seconds=time.perf_counter() - clock)
+        _ledger(con, folded, started, now(), 1)
+        fault("before-commit")
+        con.sql("COMMIT")
+    except BaseException:
+        con.sql("ROLLBACK")
+        raise
+    fault("after-commit")
+    return folded

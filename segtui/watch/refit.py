@@ -78,7 +78,7 @@ def _refusal(model: Model) -> str | None:
     return None
 
 
-def _centers(state: CentroidState | MixtureState) -> tuple[np.ndarray, np.ndarray]:
+def centers_by_id(state: CentroidState | MixtureState) -> tuple[np.ndarray, np.ndarray]:
     """Per base id (sorted): the mean of its stored centers (a mixture's means)."""
     if isinstance(state, CentroidState):
         centers, labels = np.asarray(state.centers), np.asarray(state.center_labels)
@@ -124,12 +124,12 @@ def refit_model(
     state = model.state
     assert isinstance(state, CentroidState | MixtureState)
     X = transform_users(model.prepare, features)
-    old_ids, old_centers = _centers(state)
+    old_ids, old_centers = centers_by_id(state)
     params = dict(model.data["cluster"].get("params", {}))
     result = fit_clusters(X, FitSpec(model.algorithm, params, seed))
     new_state = result.state
     assert isinstance(new_state, CentroidState | MixtureState)
-    fitted_ids, new_centers = _centers(new_state)
+    fitted_ids, new_centers = centers_by_id(new_state)
     next_id = max([*used_ids, *model.segmentation.created_ids, -1]) + 1
     by_index, kept, fresh = match_clusters(old_ids, old_centers, new_centers, next_id)
     to_id = {int(fitted_ids[i]): sid for i, sid in by_index.items()}
@@ -157,26 +157,32 @@ def refit_model(
     fixed = {sid: old_names[sid] for sid in kept if sid in old_names}
     profiles = profile_segments(features, labels, model.features, names=None)
     names = generate_names(profiles, fixed)
-    data = _patched(model, mapped, labels, names, result.seed)
+    ids, counts = np.unique(labels, return_counts=True)
+    sizes = {int(i): int(n) for i, n in zip(ids, counts, strict=True)}
+    data = patched_model(model, mapped, sizes, names, result.seed, REFIT_NOTE)
     parse_model(copy.deepcopy(data))  # the new model must read back like any other
     gone = [int(i) for i in old_ids if int(i) not in kept]
     return Refitted(data, {k: v for k, v in kept.items()}, fresh, gone)
 
 
-def _patched(
+REFIT_NOTE = "refitted by segtui watch on every user's current features"
+
+
+def patched_model(
     model: Model,
     state: CentroidState | MixtureState,
-    labels: np.ndarray,
+    sizes: dict[int, int],
     names: dict[int, str],
     seed: int,
+    note: str,
 ) -> dict[str, Any]:
+    """The model's data with a new cluster state and its cluster segments (``sizes``: users per
+    segment id; every id in it gets a segment entry, size 0 included); rule segments kept."""
     data = copy.deepcopy(model.data)
     data["created"] = datetime.now(UTC).isoformat()
     data["cluster"]["state"] = state.to_dict()
     data["cluster"]["seed"] = seed
-    data["cluster"]["note"] = "refitted by segtui watch on every user's current features"
-    ids, counts = np.unique(labels, return_counts=True)
-    sizes = {int(i): int(n) for i, n in zip(ids, counts, strict=True)}
+    data["cluster"]["note"] = note
     seg = data["segmentation"]
     seg["names"] = [[sid, names[sid]] for sid in sorted(sizes)]
     seg["edits"] = [
@@ -184,7 +190,7 @@ def _patched(
         for e in seg.get("edits", [])
         if not (e.get("op") == "rename" and e.get("segment_id") not in sizes)
     ]
-    seg["n_users"] = int(labels.size)
+    seg["n_users"] = int(sum(sizes.values()))
     rules = [s for s in data["segments"] if s.get("kind") != "cluster"]
     data["segments"] = [
         {

@@ -103,7 +103,7 @@ def us_time(value: int | None) -> datetime | None:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
 
 
-def _features_at(
+def features_at(
     leaves: pl.DataFrame, plan: FeaturePlan, ref_us: int, columns: list[str]
 ) -> pl.DataFrame:
     """The features of these users at a given reference time (any subset of users)."""
@@ -132,7 +132,7 @@ def relabel_users(
 ) -> int:
     """Label the users of ``scope`` (their leaves) and write their label rows and moves."""
     old_ref, ref_us = references
-    features = _features_at(scope, layout.plan, ref_us, model.columns)
+    features = features_at(scope, layout.plan, ref_us, model.columns)
     if everyone:
         old = read_frame(con, "SELECT * FROM labels") if _has_labels(con) else _no_labels()
     else:
@@ -191,9 +191,7 @@ def relabel_users(
                 pl.col("user_id").is_in(movers.to_list())
                 & ~pl.col("user_id").is_in(before["user_id"].to_list())
             )
-            then = _features_at(
-                pl.concat([changed, untouched]), layout.plan, old_ref, model.columns
-            )
+            then = features_at(pl.concat([changed, untouched]), layout.plan, old_ref, model.columns)
             then = movers.to_frame().join(then, on="user_id", how="left")
             position = {int(r): i for i, r in enumerate(rows)}
             for r, text in zip(known, move_reasons(model, then, features[known]), strict=True):

@@ -12,9 +12,11 @@ from typing import Any
 
 import polars as pl
 
-from segtui.artifacts.export import segments_frame
+from segtui.artifacts.export import segments_frame, write_labels
+from segtui.artifacts.parquet_meta import METADATA_KEY
 from segtui.clustering.prepare import transform_users
 from segtui.clustering.projection import Projection, project_rows
+from segtui.fileio import check_writable
 from segtui.watch.current import latest_model
 from segtui.watch.scoring import name_of
 from segtui.watch.state import first_row, meta_value, read_frame, reading
@@ -148,3 +150,12 @@ def current_labels(state: Path) -> tuple[pl.DataFrame, str]:
         users, labels["segment_id"].to_numpy(), model.segmentation.names, model.features, coords
     )
     return frame, text
+
+
+def export_labels(state: Path, output: Path) -> int:
+    """Write the current labels to ``output`` (.parquet with the model in its metadata, or
+    .csv), as ``watch export`` and the app's ctrl+s do; the number of users written."""
+    check_writable(output)
+    frame, model_json = current_labels(state)
+    write_labels(frame, output, {METADATA_KEY: model_json})
+    return frame.height

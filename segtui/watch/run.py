@@ -23,6 +23,7 @@ from typing import IO
 from segtui.errors import InputError
 from segtui.watch.current import Current, load_current
 from segtui.watch.fold import Fault, Folded, Incoming, fold, no_fault
+from segtui.watch.online import online_refusal
 from segtui.watch.refit import refit_in_state, request_path
 from segtui.watch.scoring import Thresholds
 from segtui.watch.sources import (
@@ -51,12 +52,15 @@ class RunOptions:
     refit_drift: float | None = None
     batch_events: int = DEFAULT_BATCH_EVENTS
     batch_seconds: float = DEFAULT_BATCH_SECONDS
+    online: bool = False
+    """Move the centers with every batch (:mod:`segtui.watch.online`)."""
 
     def lines(self) -> list[str]:
         refit = "off" if self.refit_drift is None else f"when psi > {self.refit_drift:g}"
+        online = "; online center updates" if self.online else ""
         return [
             f"thresholds: min margin {self.thresholds.min_margin:g}, "
-            f"min events {self.thresholds.min_events}; refit: {refit}; "
+            f"min events {self.thresholds.min_events}; refit: {refit}{online}; "
             f"batches of at most {self.batch_events:,} events"
         ]
 
@@ -107,10 +111,14 @@ def _fold_one(
             options.thresholds,
             batch=current.next_batch,
             fault=fault,
+            online=state if options.online else None,
         )
     current.done.add(incoming.source)
     current.next_batch += 1
     say(folded.line())
+    if folded.adapted is not None:
+        current.model, current.version = folded.adapted.model, folded.adapted.version
+        say(folded.adapted.line())
     _maybe_refit(state, current, options, folded, say)
     return folded
 
@@ -270,6 +278,9 @@ def run(
         with writing(state) as con:
             check_schema(con, state)
             current = load_current(con)
+            why = online_refusal(current.model) if options.online else None
+            if why is not None:
+                raise InputError(f"cannot run --online: {why}", hint="Run without --online.")
             # What readers (the app) show as the refit threshold; "" means off.
             set_meta(
                 con,

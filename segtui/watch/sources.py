@@ -29,6 +29,7 @@ from segtui.artifacts.assign import model_loaded_events
 from segtui.artifacts.model import Model
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents
+from segtui.ingest.sources import input_error_from_polars
 from segtui.watch.fold import Incoming, with_occurrence
 
 WAITING_SUFFIXES = (".tmp", ".part")
@@ -50,6 +51,31 @@ def read_events(model: Model, paths: Sequence[Path]) -> Read:
     loaded, _ = model_loaded_events(model, list(paths))
     frame, report = loaded.collect_with_report(loaded.events)
     return Read(frame, report.rows_read, report.rows_read - report.rows_kept, loaded)
+
+
+@dataclass(frozen=True)
+class Sunk:
+    """Event files written to one parquet file in the model's mapping (nothing held)."""
+
+    path: Path
+    rows_read: int
+    rows_left_out: int
+    loaded: LoadedEvents
+
+
+def sink_events(model: Model, paths: Sequence[Path], target: Path) -> Sunk:
+    """Read event files as :func:`read_events` does, streaming them into ``target`` (parquet,
+    file order) with the reader's counts in the same scan: memory stays bounded."""
+    loaded, _ = model_loaded_events(model, list(paths))
+    try:
+        counts, _ = pl.collect_all(
+            [loaded.report_query, loaded.events.sink_parquet(target, lazy=True)],
+            engine="streaming",
+        )
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise input_error_from_polars(error, loaded.source) from error
+    report = loaded.finish_report(counts)
+    return Sunk(target, report.rows_read, report.rows_read - report.rows_kept, loaded)
 
 
 def conform(events: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:

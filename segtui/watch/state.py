@@ -3,7 +3,7 @@
 Tables (``SCHEMA_VERSION`` 1; the README lists their columns):
 
 - ``meta``: key/value text: ``schema_version``, ``model_version``, ``event_columns``,
-  ``session_gap_minutes``, ``sessions_derived``, ``created_at``.
+  ``session_gap_minutes``, ``sessions_derived``, ``created_at``, ``online_counts`` (``--online``).
 - ``events``: every canonical event kept, with ``seq`` (global arrival order), ``batch`` (0 for
   the history given to ``init``) and ``event_key`` (what drops a replayed duplicate). When the log
   has no session column, sessions are derived per user when features are computed, not stored.

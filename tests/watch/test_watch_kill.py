@@ -69,8 +69,8 @@ def test_a_run_killed_at_a_point_then_run_again_equals_an_uninterrupted_run(
 
 
 INIT_KILLED = (
-    "import os, segtui.watch.create as c; f = c.fold; "
-    "c.fold = lambda *a, **k: f(*a, **{**k, 'fault': "
+    "import os, segtui.watch.create as c; f = c.fold_history; "
+    "c.fold_history = lambda *a, **k: f(*a, **{**k, 'fault': "
     "lambda p: os._exit(137) if p == 'labels-written' else None}); "
     "from segtui.cli import run; run()"
 )

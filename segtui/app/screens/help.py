@@ -25,7 +25,10 @@ def _sections(app) -> list[tuple[str, list]]:
     own.sort(key=lambda b: not (b.id or "").startswith("segtui."))  # Textual's own keys last
     sections.append((f"This screen ({_title(current)})", own))
     if isinstance(current, WatchScreen):  # a watch state opens no other screen
-        sections.append(("Everywhere", live_bindings(app)))
+        # its own keys win over the app's (ctrl+s exports labels: there is no project to save)
+        mine = {key for b in own for key in b.key.split(",")}
+        rest = [b for b in live_bindings(app) if not mine & set(b.key.split(","))]
+        sections.append(("Everywhere", rest))
         return sections
     from segtui.app.screens.detail import DetailScreen
     from segtui.app.screens.export import ExportScreen

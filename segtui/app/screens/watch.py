@@ -179,6 +179,12 @@ class RefitDone(Message):
     failed: bool
 
 
+@dataclass
+class LabelsExported(Message):
+    text: str
+    failed: bool
+
+
 class WatchScreen(Screen[None]):
     """A watch state, live: segments with their recent sizes, drift per batch, latest moves."""
 
@@ -214,6 +220,15 @@ class WatchScreen(Screen[None]):
             "Reread",
             id="watch.reload",
             tooltip="Read the state again now (it is read every 2 s anyway)",
+        ),
+        bind(
+            "ctrl+s",
+            "export_labels",
+            "Export labels",
+            id="watch.export",
+            tooltip="Write the current labels to a .parquet or .csv file (what `segtui watch "
+            "export` writes); there is no project to save here",
+            show=False,
         ),
         bind("q", "quit", "Quit", id="watch.quit", tooltip="Quit segtui"),
     ]
@@ -387,6 +402,38 @@ class WatchScreen(Screen[None]):
         self._say(message.text, error=message.failed)
         if not message.failed:
             self.poll(force=True)
+
+    def default_export_path(self) -> Path:
+        """Beside the state: ``STATE.segments.parquet``."""
+        return self.state.with_name(f"{self.state.stem}.segments.parquet")
+
+    def action_export_labels(self) -> None:
+        from segtui.app.screens.dialogs import PathScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._say("Exporting the labels…")
+                self._export_worker(Path(path).expanduser())
+
+        self.app.push_screen(
+            PathScreen("Export the current labels to", str(self.default_export_path())), chosen
+        )
+
+    @work(thread=True, group="watch-export", exit_on_error=False, description="Exporting")
+    def _export_worker(self, path: Path) -> None:
+        from segtui.watch.report import export_labels
+
+        try:
+            with self._database:
+                users = export_labels(self.state, path)
+        except InputError as error:
+            self.post_message(LabelsExported(f"Export: {error.describe()}", failed=True))
+            return
+        self.post_message(LabelsExported(f"Wrote {users:,} users' labels to {path}", failed=False))
+
+    @on(LabelsExported)
+    def _exported(self, message: LabelsExported) -> None:
+        self._say(message.text, error=message.failed)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
