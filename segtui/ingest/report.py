@@ -155,6 +155,13 @@ class LoadReport:
         out += [f"note: {n}" for n in self.notes]
         return out
 
+    def summary_lines(self) -> list[str]:
+        """The lines a command prints (``features``, ``segment``, ``sweep``, every engine):
+        :meth:`lines` without the per-reason detail and the events by type."""
+        return [
+            line for line in self.lines() if not line.startswith("  ") and "events by" not in line
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows_read": self.rows_read,
