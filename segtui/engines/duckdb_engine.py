@@ -175,18 +175,22 @@ class DuckDBEngine:
 
     def ragged_rows(self, raw: RawSource) -> int:
         """CSV rows the reader leaves out for their field count (loading's ``ragged`` reason):
-        one more scan of each CSV file, storing the rows it rejects."""
+        one more scan of each CSV file, storing the rows it rejects in tables made afresh."""
         if raw.format != "csv":
             return 0
+        # a row with two fields too many is stored twice
         sql = (
-            f"SELECT count(*) FROM (SELECT DISTINCT s.file_path, e.line FROM {REJECTS} AS e "
-            f"JOIN {REJECT_SCANS} AS s USING (scan_id, file_id) "
-            "WHERE e.error_type IN ('TOO MANY COLUMNS', 'MISSING COLUMNS'))"
+            f"SELECT count(*) FROM (SELECT DISTINCT scan_id, file_id, line FROM {REJECTS} "
+            "WHERE error_type IN ('TOO MANY COLUMNS', 'MISSING COLUMNS'))"
         )
         try:
+            for table in (REJECTS, REJECT_SCANS):
+                self.con.execute(f"DROP TABLE IF EXISTS {table}")
             for path in raw.files:
                 self.con.execute(duckdb_ragged_sql(raw, path)).fetchall()
             rows = self.con.execute(sql).fetchall()
+        except duckdb.CatalogException:  # no scan rejected a row
+            return 0
         except duckdb.Error as error:
             raise _engine_error(error, "count the rows it left out") from error
         return int(rows[0][0]) if rows else 0
