@@ -255,14 +255,7 @@ def events_users_data(
         loaded=loaded,
         report=report,
         as_of=as_of,
-        messages=[
-            *(
-                line
-                for line in report.lines()
-                if not line.startswith("  ") and "events by" not in line
-            ),
-            *choice.messages(),
-        ],
+        messages=[*report.summary_lines(), *choice.messages()],
     )
 
 
@@ -300,9 +293,14 @@ def load_users_in(
 
     ``segment``/``sweep --engine`` and the app's open screen both load this way.
     """
-    from segtui.engines.features import check_as_of_in, chosen_specs_in, define_events
+    from segtui.engines.features import (
+        check_as_of_in,
+        chosen_specs_in,
+        define_events,
+        engine_report,
+    )
     from segtui.engines.raw_relation import hive_files, raw_source
-    from segtui.engines.segment import define_users, events_report, pull_sample
+    from segtui.engines.segment import define_users, pull_sample
 
     hive = hive_files(paths)
     root = None
@@ -328,7 +326,8 @@ def load_users_in(
     _step(progress, should_stop, f"The {name} engine reads the files", 0.0)
     loaded = load_events(list(paths), options)
     assert loaded.read_plan is not None  # load_events always records it
-    define_events(engine, raw_source(loaded.source, loaded.read_plan, root), loaded.read_plan)
+    raw = raw_source(loaded.source, loaded.read_plan, root)
+    define_events(engine, raw, loaded.read_plan)
     kept, left_out = chosen_specs_in(engine, loaded.columns, own, features)
     if not kept.specs:
         raise InputError(
@@ -339,7 +338,7 @@ def load_users_in(
     check_as_of_in(engine, as_of, loaded.source.files[0])
     _step(progress, should_stop, f"The {name} engine computes the features per user", 0.3)
     define_users(engine, kept.specs, loaded.columns, as_of)
-    report = events_report(engine)
+    report = engine_report(engine, raw, loaded.read_plan, loaded.report)
     if report.users < 2:
         raise InputError(
             f"only {report.users} user(s) in the data; segments need at least two",
@@ -353,7 +352,7 @@ def load_users_in(
     lines = [
         f"engine: {name} read {loaded.source.describe()} and computed the features: "
         f"{report.rows_kept:,} events, {report.users:,} users",
-        *(line for line in report.lines()[1:] if not line.startswith(" ")),
+        *report.summary_lines(),
         *(
             f"left out '{feature}': the {name} engine has no SQL form for it ({why})"
             for feature, why in kept.left_out.items()

@@ -20,7 +20,13 @@ import duckdb
 import polars as pl
 
 from segtui import sqltext
-from segtui.engines.raw_relation import RawSource, duckdb_raw_sql
+from segtui.engines.raw_relation import (
+    REJECT_SCANS,
+    REJECTS,
+    RawSource,
+    duckdb_ragged_sql,
+    duckdb_raw_sql,
+)
 from segtui.errors import InputError
 
 DEFAULT_MEMORY_SHARE = 0.6
@@ -166,3 +172,25 @@ class DuckDBEngine:
         except duckdb.Error as error:
             raise _engine_error(error, f"write {output}") from error
         return int(row[0]) if row else 0
+
+    def ragged_rows(self, raw: RawSource) -> int:
+        """CSV rows the reader leaves out for their field count (loading's ``ragged`` reason):
+        one more scan of each CSV file, storing the rows it rejects in tables made afresh."""
+        if raw.format != "csv":
+            return 0
+        # a row with two fields too many is stored twice
+        sql = (
+            f"SELECT count(*) FROM (SELECT DISTINCT scan_id, file_id, line FROM {REJECTS} "
+            "WHERE error_type IN ('TOO MANY COLUMNS', 'MISSING COLUMNS'))"
+        )
+        try:
+            for table in (REJECTS, REJECT_SCANS):
+                self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            for path in raw.files:
+                self.con.execute(duckdb_ragged_sql(raw, path)).fetchall()
+            rows = self.con.execute(sql).fetchall()
+        except duckdb.CatalogException:  # no scan rejected a row
+            return 0
+        except duckdb.Error as error:
+            raise _engine_error(error, "count the rows it left out") from error
+        return int(rows[0][0]) if rows else 0

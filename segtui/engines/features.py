@@ -30,8 +30,9 @@ from segtui.features.plan import plan_features
 from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FeatureSpec
 from segtui.features.sql import plan_sql
-from segtui.ingest.read_sql import read_sql
+from segtui.ingest.read_sql import read_sql, report_sql
 from segtui.ingest.reading import ReadPlan
+from segtui.ingest.report import LoadReport, ReportPlan, report_from_counts
 from segtui.ingest.strict import check_as_of
 
 ENGINES: tuple[str, ...] = ("polars", "duckdb", "spark")
@@ -45,6 +46,8 @@ class Engine(Protocol):
     dialect: str
 
     def register_raw(self, raw: RawSource, name: str = "raw_events") -> None: ...
+
+    def ragged_rows(self, raw: RawSource) -> int: ...
 
     def define(self, name: str, sql: str, keep: bool = False) -> None: ...
 
@@ -193,3 +196,32 @@ def write_features(
         by_name = {out.name: out for out in plan.outputs}
         plan = replace(plan, outputs=tuple(by_name[name] for name in keep))
     return engine.write(plan_sql(plan, engine.dialect, "events"), output, fmt)
+
+
+def engine_report(engine: Engine, raw: RawSource, plan: ReadPlan, report: ReportPlan) -> LoadReport:
+    """The loading report polars gives, counted by the engine: rows read and kept, rows left out
+    per reason (:func:`segtui.ingest.read_sql.report_sql`; ragged rows counted by the engine's
+    reader), values that are not numbers, users, time span and events by type (over
+    ``events``). The first few failing rows of each reason, with their file and row (which the
+    engines' CSV readers do not number), are read as polars reads them: a head-limited scan of
+    the files, only when some rows failed."""
+    q = lambda name: sqltext.quote(name, engine.dialect)  # noqa: E731
+    counted = report_sql(
+        plan,
+        "raw_events",
+        engine.dialect,
+        number_sources=list(report.number_sources),
+        alias_targets=list(report.alias_targets),
+    )
+    row = dict(engine.rows(counted).row(0, named=True))
+    ragged = engine.ragged_rows(raw)
+    row["rows_read"] = int(row["rows_read"]) + ragged
+    row["left_out_ragged"] = ragged
+    users, first, last = engine.rows(
+        f"SELECT count(DISTINCT {q('user_id')}) AS users, min({q('ts')}) AS first, "
+        f"max({q('ts')}) AS last FROM events"
+    ).row(0)
+    row.update(users=int(users), first_ts=as_utc(first), last_ts=as_utc(last))
+    by_type = engine.rows(f"SELECT {q('event')}, count(*) AS n FROM events GROUP BY {q('event')}")
+    row["events_by_type"] = [{"event": e, "count": int(n)} for e, n in by_type.iter_rows()]
+    return report_from_counts(report, row)

@@ -32,6 +32,9 @@ from segtui.ingest.reading import ReadPlan, Source
 from segtui.ingest.sources import NDJSON_SCHEMA_ROWS, SourceInfo, literal_glob
 
 _PARQUET_EXT = (".parquet", ".pq")
+REJECTS = "__segtui_rejects"
+REJECT_SCANS = "__segtui_reject_scans"
+"""DuckDB's tables of the CSV rows its reader left out (ragged rows are counted from them)."""
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,24 @@ def duckdb_raw_sql(raw: RawSource) -> str:
     if raw.compression == "gzip":
         options.append("compression = 'gzip'")
     return f"SELECT {listed} FROM read_csv({files}, {', '.join(options)})"
+
+
+def duckdb_ragged_sql(raw: RawSource, path: Path) -> str:
+    """One CSV file read as :func:`duckdb_raw_sql` reads it, storing the rows it leaves out
+    in :data:`REJECTS` (DuckDB stores them only for a scan without ``union_by_name``, hence one
+    file at a time)."""
+    options = [
+        f"delim = {sqltext.string(raw.delimiter or ',')}",
+        "header = true",
+        "all_varchar = true",
+        "quote = '\"'",
+        "escape = '\"'",
+        "ignore_errors = true",
+        "null_padding = false",
+        "store_rejects = true",
+        f"rejects_table = {sqltext.string(REJECTS)}",
+        f"rejects_scan = {sqltext.string(REJECT_SCANS)}",
+    ]
+    if raw.compression == "gzip":
+        options.append("compression = 'gzip'")
+    return f"SELECT count(*) FROM read_csv({_file_list([path])}, {', '.join(options)})"

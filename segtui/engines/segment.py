@@ -24,11 +24,10 @@ from segtui import sqltext
 from segtui.artifacts.model import Model
 from segtui.artifacts.score_sql import scoring_sql
 from segtui.clustering.projection import Projection
-from segtui.engines.features import Engine, as_utc
+from segtui.engines.features import Engine
 from segtui.features.plan import plan_features
 from segtui.features.spec import FeatureSpec
 from segtui.features.sql import plan_sql
-from segtui.ingest.report import LoadReport
 from segtui.sampling import sample_key_sql
 
 DEFAULT_ENGINE_SAMPLE = 1_000_000
@@ -46,19 +45,6 @@ def define_users(
     """Every user's features over ``events``, kept by the engine as :data:`USERS`."""
     plan = plan_features(specs, columns, as_of)
     engine.define(USERS, plan_sql(plan, engine.dialect, "events"), keep=True)
-
-
-def events_report(engine: Engine) -> LoadReport:
-    """What the model's fingerprint reads of loading (events kept, users, time span), counted by
-    the engine. The engine's reader does not count the rows it leaves out, so ``rows_read`` is
-    the rows kept."""
-    q = lambda name: sqltext.quote(name, engine.dialect)  # noqa: E731
-    row = engine.rows(
-        f"SELECT count(*) AS n, count(DISTINCT {q('user_id')}) AS users, min({q('ts')}) AS first, "
-        f"max({q('ts')}) AS last FROM events"
-    ).row(0)
-    rows, users, first, last = int(row[0]), int(row[1]), as_utc(row[2]), as_utc(row[3])
-    return LoadReport(rows, rows, [], users, first, last)
 
 
 def count_users(engine: Engine) -> int:

@@ -162,7 +162,6 @@ class SparkEngine:
 
     def _frame(self, raw: RawSource) -> Any:
         from pyspark.sql import functions as F
-        from pyspark.sql.types import StringType, StructField, StructType
 
         files = [str(f) for f in raw.files]
         names = [s.name for s in raw.sources]
@@ -180,6 +179,24 @@ class SparkEngine:
             if raw.hive_root is not None:
                 reader = reader.option("basePath", str(raw.hive_root))
             return reader.parquet(*files).select([F.col(f"`{n}`") for n in names])
+        delimiter = raw.delimiter or ","
+        frames = [
+            frame.filter(_fits(F.col(_CORRUPT), delimiter, width)).select(
+                [F.col(f"`{n}`") for n in names]
+            )
+            for frame, width in self._csv_frames(raw)
+        ]
+        out = frames[0]
+        for frame in frames[1:]:
+            out = out.unionByName(frame)
+        return out
+
+    def _csv_frames(self, raw: RawSource) -> list[tuple[Any, int]]:
+        """Every CSV row with the corrupt-record column, one frame per header, with the
+        header's width."""
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        files = [str(f) for f in raw.files]
         if raw.compression == "gzip" and any(not f.endswith(".gz") for f in files):
             raise InputError(
                 "the spark engine reads gzip only from files whose name ends in .gz",
@@ -205,12 +222,25 @@ class SparkEngine:
                 mode="PERMISSIVE",
                 columnNameOfCorruptRecord=_CORRUPT,
             )
-            frame = frame.filter(_fits(F.col(_CORRUPT), delimiter, len(header)))
-            frames.append(frame.select([F.col(f"`{n}`") for n in names]))
-        out = frames[0]
-        for frame in frames[1:]:
-            out = out.unionByName(frame)
-        return out
+            frames.append((frame, len(header)))
+        return frames
+
+    def ragged_rows(self, raw: RawSource) -> int:
+        """CSV rows left out for their field count (loading's ``ragged`` reason)."""
+        from pyspark.sql import functions as F
+
+        if raw.format != "csv":
+            return 0
+        delimiter = raw.delimiter or ","
+        with _spark_errors("count the rows it left out"):
+            # Spark refuses a query of the corrupt-record column alone: a header column too
+            return sum(
+                frame.filter(
+                    ~_fits(F.col(_CORRUPT), delimiter, width)
+                    & (F.length(F.coalesce(F.col(f"`{frame.columns[0]}`"), F.lit(""))) >= 0)
+                ).count()
+                for frame, width in self._csv_frames(raw)
+            )
 
     def register_raw(self, raw: RawSource, name: str = "raw_events") -> None:
         """The files as a temporary view of their source columns."""

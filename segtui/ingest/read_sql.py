@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from segtui import sqltext
 from segtui.ingest import pg_parse
 from segtui.ingest.reading import ReadPlan, Source
+from segtui.ingest.report import EVENT_RAW, NUM_RAW, REASON_COL, REASONS, TS_RAW
 from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
 
 _INDENT = "    "
@@ -361,7 +362,62 @@ class _Reader:
             _cte("__sessions", ["*", session], "__gaps", fence),
         ]
 
-    def query(self, relation: str) -> str:
+    def number_text(self, sources: Sequence[Source]) -> str | None:
+        """The text of a number column whose unreadable values are counted (polars'
+        ``number_text``): a text source's trimmed text, a float source's NaN or infinity."""
+        texts = []
+        for source in sources:
+            col = self.quote(source.name)
+            if source.kind == "text":
+                texts.append(self.trimmed(self.as_text(col)))
+            elif source.kind == "float":
+                bad = f"{self.finite(col)} IS NULL AND {col} IS NOT NULL"
+                texts.append(f"CASE WHEN {bad} THEN {self.as_text(col)} END")
+        return _first(texts) if texts else None
+
+    def reason(self) -> str:
+        """``__reason`` as :func:`segtui.ingest.report.reason_expr` decides it, from the one
+        list of reasons (:data:`segtui.ingest.report.REASONS`). Ragged rows never reach SQL:
+        the engine's reader leaves them out and counts them itself."""
+        q = self.quote
+        checks = {
+            "no_user": f"{q('user_id')} IS NULL",
+            "no_timestamp": f"{TS_RAW} IS NULL",
+            "bad_timestamp": f"{q('ts')} IS NULL",
+            "no_event": f"{q('event')} IS NULL",
+        }
+        whens = " ".join(
+            f"WHEN {checks[key]} THEN {code}" for code, key in REASONS if key in checks
+        )
+        return f"CASE {whens} ELSE 0 END"
+
+    def checked(self, relation: str, counted: Sequence[str], event_raw: bool) -> str:
+        """Every row of ``relation`` with its canonical columns, ``__reason``, the raw time,
+        the raw event name (``event_raw``) and the text of each ``counted`` number column:
+        what the loading report counts (polars' checked frame, in SQL)."""
+        plan, q = self.plan, self.quote
+        read, canonical = self._read_items()
+        for column in counted:
+            text = self.number_text(plan.numbers[column])
+            if text is not None:
+                read.append(f"{text} AS {q(NUM_RAW + column)}")
+                canonical[NUM_RAW + column] = q(NUM_RAW + column)
+        if event_raw and plan.event_mode == "column":
+            read.append(f"{_first([self.text(s) for s in plan.event])} AS {q(EVENT_RAW)}")
+            canonical[EVENT_RAW] = q(EVENT_RAW)
+        fence = pg_parse.FENCE if self.pg else ""
+        ctes = [
+            _cte("__read", read, relation, fence),
+            _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read", fence),
+        ]
+        return (
+            "WITH "
+            + ",\n".join(ctes)
+            + f"\nSELECT *, {self.reason()} AS {REASON_COL} FROM __canonical"
+        )
+
+    def _read_items(self) -> tuple[list[str], dict[str, str]]:
+        """The ``__read`` items and the ``__canonical`` column -> expression map."""
         plan, q = self.plan, self.quote
         values: dict[str, str] = {}
         for canonical, sources in plan.texts.items():
@@ -388,6 +444,11 @@ class _Reader:
         revenue = self.revenue()
         if revenue is not None:
             canonical["revenue"] = revenue
+        return read, canonical
+
+    def query(self, relation: str) -> str:
+        plan, q = self.plan, self.quote
+        read, canonical = self._read_items()
         kept_if = (
             f"{q('user_id')} IS NOT NULL AND __ts_raw IS NOT NULL AND {q('event')} IS NOT NULL "
             f"AND {q('ts')} IS NOT NULL"
@@ -415,3 +476,37 @@ def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckd
     """The canonical events of ``relation`` as one ``SELECT`` in ``dialect`` (module
     docstring); DuckDB gives ``ts`` as TIMESTAMPTZ, Spark as TIMESTAMP in the session zone."""
     return _Reader(plan, dialect).query(relation)
+
+
+def report_sql(
+    plan: ReadPlan,
+    relation: str = "raw_events",
+    dialect: str = "duckdb",
+    *,
+    number_sources: Sequence[str] = (),
+    alias_targets: Sequence[str] = (),
+) -> str:
+    """One row of the loading report's counts over ``relation``, named as
+    :meth:`segtui.ingest.report.ReportPlan.query` names them: ``rows_read``, ``rows_kept``,
+    ``left_out_<reason>`` (ragged rows are the reader's to count), ``bad_number_<column>`` for
+    the ``number_sources`` and ``conflict_<event>`` for the ``alias_targets``."""
+    reader = _Reader(plan, dialect)
+    q = reader.quote
+    checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
+    kept = f"{REASON_COL} = 0"
+    items = ["count(*) AS rows_read", f"count(CASE WHEN {kept} THEN 1 END) AS rows_kept"]
+    items += [
+        f"count(CASE WHEN {REASON_COL} = {code} THEN 1 END) AS {q('left_out_' + key)}"
+        for code, key in REASONS
+    ]
+    items += [
+        f"count(CASE WHEN {kept} AND {q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL "
+        f"THEN 1 END) AS {q('bad_number_' + c)}"
+        for c in number_sources
+    ]
+    items += [
+        f"count(CASE WHEN {q(EVENT_RAW)} = {reader.string(t)} THEN 1 END) AS {q('conflict_' + t)}"
+        for t in alias_targets
+    ]
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked"

@@ -155,6 +155,13 @@ class LoadReport:
         out += [f"note: {n}" for n in self.notes]
         return out
 
+    def summary_lines(self) -> list[str]:
+        """The lines a command prints (``features``, ``segment``, ``sweep``, every engine):
+        :meth:`lines` without the per-reason detail and the events by type."""
+        return [
+            line for line in self.lines() if not line.startswith("  ") and "events by" not in line
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows_read": self.rows_read,
@@ -322,7 +329,15 @@ def finish_report(plan: ReportPlan, counts: pl.DataFrame) -> LoadReport:
 
     Reads the first few failing rows (a head-limited scan) only when some rows failed.
     """
-    row = counts.row(0, named=True)
+    return report_from_counts(plan, counts.row(0, named=True))
+
+
+def report_from_counts(plan: ReportPlan, row: Mapping[str, Any]) -> LoadReport:
+    """A LoadReport from one row of counts named as :meth:`ReportPlan.query` names them,
+    whoever counted them (polars, or a SQL engine through
+    :func:`segtui.ingest.read_sql.report_sql`); ``events_by_type`` is a list of
+    ``{"event", "count"}``. The first failing rows of each reason are read as
+    :func:`finish_report` reads them: a head-limited scan, only when some rows failed."""
     examples = _examples(plan, row)
     left_out = [
         LeftOut(key, plan.reasons.labels[key], count, examples.get(key, []))
