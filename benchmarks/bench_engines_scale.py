@@ -271,11 +271,11 @@ def _children_cpu() -> float:
 
 
 def command_for(engine: str, path: Path, out: Path, memory_limit: str | None) -> list[str]:
-    """The measured command; ``nice`` keeps the shared machine usable."""
+    """The measured command (run the benchmark itself under ``nice``; the commands inherit it)."""
     if engine == "handwritten":
         sql = HANDWRITTEN_SQL.format(source=source_sql(path))
-        return ["nice", sys.executable, "-c", HANDWRITTEN_SCRIPT, sql, str(out)]
-    command = ["nice", "segtui", "features", str(path), "-o", str(out), "--engine", engine]
+        return [sys.executable, "-c", HANDWRITTEN_SCRIPT, sql, str(out)]
+    command = ["segtui", "features", str(path), "-o", str(out), "--engine", engine]
     command += ["--features", FEATURES]
     if engine == "duckdb" and memory_limit:
         command += ["--memory-limit", memory_limit]
@@ -286,7 +286,7 @@ def shown(engine: str, command: list[str]) -> str:
     """The row's command as a person would type it (the SQL is ``HANDWRITTEN_SQL``)."""
     if engine == "handwritten":
         return "duckdb: COPY (HANDWRITTEN_SQL over FILE) TO OUT (FORMAT parquet)"
-    return " ".join(command[1:]).replace(FEATURES, "$F")
+    return " ".join(command).replace(FEATURES, "$F")
 
 
 def read_output(path: Path) -> pl.DataFrame:
