@@ -31,3 +31,9 @@ def test_a_subgroup_has_its_commands_and_no_completion_options() -> None:
     for name in ("init", "run", "status", "moves", "export"):
         assert f"│ {name} " in result.stdout
     assert "--install-completion" not in result.stdout
+
+
+def test_a_mistyped_command_gets_the_nearest_name() -> None:
+    result = CliRunner().invoke(app, ["segmnt"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "Did you mean 'segment'?" in result.output

@@ -12,6 +12,7 @@ from the model's own names and values with every identifier quoted and every str
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -68,14 +69,19 @@ def sql(
         )
     reference = None if as_of is None else parse_as_of(as_of)
     m = read_model(model)
+    if m.kind == "users_table" and reference is not None:
+        raise InputError(
+            "--as-of is for models fitted on events; this one was fitted on a users table, "
+            "whose features are read as they are, not computed at a time",
+            file=model,
+        )
     if relation is None:
         relation = "raw_users" if m.kind == "users_table" else "raw_events"
-    if dialect in TRANSPILED_DIALECTS:
-        text = transpiled_sql(
+    render = transpiled_sql if dialect in TRANSPILED_DIALECTS else scoring_sql
+    try:
+        text = render(
             m, dialect, relation, raw=not canonical, as_of=reference, features_only=features_only
         )
-    else:
-        text = scoring_sql(
-            m, dialect, relation, raw=not canonical, as_of=reference, features_only=features_only
-        )
+    except InputError as error:  # what in the model cannot be written: say which model
+        raise error if error.file is not None else replace(error, file=model) from None
     echo_exact(text)

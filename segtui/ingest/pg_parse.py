@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 
 from segtui import sqltext
+from segtui.errors import InputError
 
 WHITE_SPACE = r"[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 """Unicode White_Space as a PostgreSQL regex class: what polars' strip_chars and chrono skip."""
@@ -153,7 +154,11 @@ def _format_regex(fmt: str) -> tuple[str, list[str]]:
             names += ["z", "sign", "oh", "om"]
             i += 3
         elif fmt[i] == "%":
-            raise ValueError(f"no PostgreSQL reading of the timestamp format field {fmt[i:]!r}")
+            raise InputError(
+                f"the timestamp format {fmt!r} has a field ({fmt[i : i + 2]!r}) that segtui "
+                "cannot read in PostgreSQL",
+                hint="Print the query for duckdb or spark, which read every format segtui does.",
+            )
         elif fmt[i] == " ":
             out.append(f"{WHITE_SPACE}*")
             i += 1
