@@ -33,6 +33,12 @@ from segtui.errors import InputError
 WHITE_SPACE = r"[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 """Unicode White_Space as a PostgreSQL regex class: what polars' strip_chars and chrono skip."""
 EDGE_SPACE = rf"^{WHITE_SPACE}+|{WHITE_SPACE}+$"
+WHITE_SPACE_CHARS = (
+    "\t\n\v\f\r \u0085\u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+"""The same characters as one string, for DuckDB's ``trim(text, characters)``."""
 
 _FLOAT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?0*[0-9]{1,3})?$"
 _INTEGER = r"^[+-]?[0-9]+$"

@@ -62,6 +62,29 @@ def test_a_generated_log_with_derived_sessions_reads_the_same(tmp_path: Path) ->
     assert ours["session_id"].n_unique() > 200
 
 
+PADDING = ("\u00a0", "\u3000", "\u2003", "\x0b", " \t")
+"""White space polars strips and the ASCII ``\\s`` of DuckDB's and Java's regexes does not."""
+
+
+def padded_csv(folder: Path) -> Path:
+    """The clickstream fixture with every value padded by Unicode white space on both sides."""
+    frame = pl.read_csv(LAYOUTS / "clickstream.csv", infer_schema_length=0)
+    frame = frame.with_columns(
+        (
+            pl.lit(PADDING[i % len(PADDING)]) + pl.col(c) + pl.lit(PADDING[-1 - i % len(PADDING)])
+        ).alias(c)
+        for i, c in enumerate(frame.columns)
+    )
+    path = folder / "padded.csv"
+    frame.write_csv(path)
+    return path
+
+
+def test_values_padded_with_unicode_white_space_read_the_same(tmp_path: Path) -> None:
+    ours = assert_same_events(padded_csv(tmp_path))
+    assert ours.height > 0 and not ours["user_id"].str.contains(r"\s").any()
+
+
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
 def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
     """The reading SQL feeds the feature SQL: raw source columns in, polars' features out."""
@@ -83,8 +106,8 @@ def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
 
 @pytest.mark.xdist_group("spark")
 def test_spark_reads_every_layout_fixture_the_same(spark, tmp_path: Path) -> None:
-    """One Spark test over every layout (each Spark query costs seconds)."""
-    for i, path in enumerate(EVENT_LAYOUTS):
+    """One Spark test over every layout (each Spark query costs seconds), and padded values."""
+    for i, path in enumerate([*EVENT_LAYOUTS, padded_csv(tmp_path)]):
         loaded = load_events([path])
         assert loaded.read_plan is not None
         ours = loaded.events.collect()
