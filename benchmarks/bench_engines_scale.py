@@ -41,6 +41,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import tree_rss
 
+from segtui.sample import uuid_text
+
 FEATURES = (
     "events,sessions,active_days,product_views,add_to_cart,purchases,revenue,avg_order_value,"
     "recency_days,days_since_last_event,tenure_days,weekend_share,night_share,category_diversity"
@@ -79,26 +81,6 @@ def catalog(seed: int) -> pl.DataFrame:
     )
 
 
-def _uuids(a: np.ndarray, b: np.ndarray) -> pl.Series:
-    """UUID-looking text from two 64-bit words per row."""
-    raw = np.stack([a, b], axis=1).astype(">u8").tobytes().hex().encode()
-    s = pl.col("h")
-    return (
-        pl.DataFrame({"h": pl.Series(np.frombuffer(raw, dtype="S32")).cast(pl.Utf8)})
-        .select(
-            pl.concat_str(
-                s.str.slice(0, 8),
-                s.str.slice(8, 4),
-                s.str.slice(12, 4),
-                s.str.slice(16, 4),
-                s.str.slice(20, 12),
-                separator="-",
-            )
-        )
-        .to_series()
-    )
-
-
 def chunk(index: int, n_chunks: int, n: int, n_users: int, seed: int, cat: pl.DataFrame):
     """Chunk ``index`` of ``n_chunks``: ``n`` events in sessions of ~5 events within 30 minutes,
     the sessions starting in this chunk's slice of the seven months, sorted by time (so the file
@@ -110,7 +92,7 @@ def chunk(index: int, n_chunks: int, n: int, n_users: int, seed: int, cat: pl.Da
     hi = START_US + SPAN_US * (index + 1) // n_chunks
     session_start = rng.integers(lo, hi, n_sessions)
     session_user = rng.integers(0, n_users, n_sessions)
-    session_ids = _uuids(rng.integers(0, 2**63, n_sessions), rng.integers(0, 2**63, n_sessions))
+    session_ids = uuid_text(rng.integers(0, 2**63, n_sessions), rng.integers(0, 2**63, n_sessions))
     of_event = rng.integers(0, n_sessions, n)
     ts = session_start[of_event] + rng.integers(0, 30 * 60 * 1_000_000, n)
     order = np.argsort(ts, kind="stable")

@@ -754,7 +754,12 @@ def _unit(x: np.ndarray, salt: int) -> np.ndarray:
 def _session_uuid(user: np.ndarray, sess: np.ndarray) -> pl.Series:
     """A UUID-looking session id made by hashing (user, session): stable and chunk-independent."""
     x = (user.astype(np.uint64) << np.uint64(20)) ^ sess.astype(np.uint64)
-    raw = np.stack([_mix(x, 1), _mix(x, 2)], axis=1).astype(">u8").tobytes().hex().encode()
+    return uuid_text(_mix(x, 1), _mix(x, 2))
+
+
+def uuid_text(a: np.ndarray, b: np.ndarray) -> pl.Series:
+    """UUID-looking text (8-4-4-4-12 hex digits) from two 64-bit words per row."""
+    raw = np.stack([a, b], axis=1).astype(">u8").tobytes().hex().encode()
     hexes = pl.Series(np.frombuffer(raw, dtype="S32")).cast(pl.Binary).cast(pl.Utf8)
     s = pl.col("h")
     return (

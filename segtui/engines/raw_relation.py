@@ -158,19 +158,24 @@ def duckdb_raw_sql(raw: RawSource) -> str:
             f"SELECT {listed} FROM read_parquet({files}, union_by_name = true, "
             f"hive_partitioning = {hive})"
         )
+    options = [*_csv_options(raw), "union_by_name = true"]
+    return f"SELECT {listed} FROM read_csv({files}, {', '.join(options)})"
+
+
+def _csv_options(raw: RawSource) -> list[str]:
+    """How DuckDB reads the layout's CSV files: every column as text, ragged rows left out."""
     options = [
         f"delim = {sqltext.string(raw.delimiter or ',')}",
         "header = true",
         "all_varchar = true",
         "quote = '\"'",
         "escape = '\"'",
-        "union_by_name = true",
         "ignore_errors = true",
         "null_padding = false",
     ]
     if raw.compression == "gzip":
         options.append("compression = 'gzip'")
-    return f"SELECT {listed} FROM read_csv({files}, {', '.join(options)})"
+    return options
 
 
 def duckdb_ragged_sql(raw: RawSource, path: Path) -> str:
@@ -178,17 +183,9 @@ def duckdb_ragged_sql(raw: RawSource, path: Path) -> str:
     in :data:`REJECTS` (DuckDB stores them only for a scan without ``union_by_name``, hence one
     file at a time)."""
     options = [
-        f"delim = {sqltext.string(raw.delimiter or ',')}",
-        "header = true",
-        "all_varchar = true",
-        "quote = '\"'",
-        "escape = '\"'",
-        "ignore_errors = true",
-        "null_padding = false",
+        *_csv_options(raw),
         "store_rejects = true",
         f"rejects_table = {sqltext.string(REJECTS)}",
         f"rejects_scan = {sqltext.string(REJECT_SCANS)}",
     ]
-    if raw.compression == "gzip":
-        options.append("compression = 'gzip'")
     return f"SELECT count(*) FROM read_csv({_file_list([path])}, {', '.join(options)})"
