@@ -7,6 +7,7 @@ Update with `pytest tests/app --snapshot-update` only after looking at the repor
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,9 +39,76 @@ def _ready(*keys: str):
     return run_before
 
 
+SCREENS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    # (name, keys that show it, keys that go back to the explore screen as it opened)
+    ("explore", (), ()),
+    ("scatter", ("2",), ("1",)),
+    ("setup", ("f",), ("f",)),
+    ("fit", ("4",), ("1",)),
+    ("detail", ("enter",), ("escape",)),
+    ("export", ("e",), ("escape",)),
+    ("help", ("f1",), ("escape",)),
+    ("rule", ("a",), ("escape",)),
+    ("sweep", ("w",), ("1",)),
+    ("carry", ("p", "down"), ()),  # last: it marks a segment
+]
+"""The screens, in the order one app visits them. The two that leave something behind (the
+sweep's results, a marked segment) come last, so every other picture is of the screen reached
+from the explore screen as it opened."""
+SCREENS_BY_NAME = {name: keys for name, keys, _ in SCREENS}
+
+
+async def _tour(pilot) -> dict[str, str]:
+    """One app's picture of every screen (one app start per size, not one per picture)."""
+    app = pilot.app
+    shots: dict[str, str] = {}
+    await settle(pilot, until=lambda: explore_ready(app))
+    for name, keys, back in SCREENS:
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.pause(0.1)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        shots[name] = app.export_screenshot(title=app.title, simplify=True)
+        for key in back:
+            await pilot.press(key)
+            await settle(pilot)
+        app.clear_notifications()
+    return shots
+
+
+@pytest.fixture(scope="module")
+def tour(fixed_events: Path) -> dict[tuple[int, int], dict[str, str]]:
+    """Every screen's picture at each size, taken lazily once per size and module."""
+    taken: dict[tuple[int, int], dict[str, str]] = {}
+
+    def at(size: tuple[int, int]) -> dict[str, str]:
+        if size not in taken:
+            app = SegtuiApp([str(fixed_events)], watch_terminal=False, theme="dark")
+            result: dict[str, str] = {}
+
+            async def drive(pilot) -> None:
+                result.update(await _tour(pilot))
+                app.exit()
+
+            here = Path.cwd()
+            os.chdir(FIXED)  # the export screen shows ./segments.parquet as an absolute path
+            try:
+                app.run(headless=True, size=size, auto_pilot=drive)
+            finally:
+                os.chdir(here)
+            taken[size] = result
+        assert len(taken[size]) == len(SCREENS), "the tour stopped (its error is above)"
+        return taken[size]
+
+    return at  # type: ignore[return-value]
+
+
+@pytest.mark.xdist_group("app-screens")  # one worker takes one tour per size
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(
-    ("name", "keys"),
+    ("name", "keys"),  # in the order of the snapshot files' names (keys0 ... keys9)
     [
         ("explore", ()),
         ("scatter", ("2",)),
@@ -56,15 +124,18 @@ def _ready(*keys: str):
 )
 def test_screens(
     snap_compare,
-    fixed_events: Path,
+    tour,
     name: str,
     keys: tuple[str, ...],
     size,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(FIXED)  # the export screen shows ./segments.parquet as an absolute path
-    app = SegtuiApp([str(fixed_events)], watch_terminal=False, theme="dark")
-    assert snap_compare(app, terminal_size=size, run_before=_ready(*keys))
+    """Each picture is compared by pytest-textual-snapshot (its report shows a difference); the
+    picture itself comes from the tour, so the comparison does not start an app of its own."""
+    assert SCREENS_BY_NAME[name] == keys
+    shot = tour(size)[name]
+    monkeypatch.setattr("textual._doc.take_svg_screenshot", lambda **_: shot)
+    assert snap_compare(SegtuiApp([], watch_terminal=False), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
