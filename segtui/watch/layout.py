@@ -37,7 +37,7 @@ def mean_count(leaf: Leaf) -> Leaf:
     return Leaf("count", None, (*leaf.where, Filter(leaf.column, "not_null")))
 
 
-def _merge_leaves(plan: FeaturePlan, sessions_derived: bool) -> FeaturePlan:
+def with_merge_leaves(plan: FeaturePlan, sessions_derived: bool) -> FeaturePlan:
     """The plan with the leaves the state keeps so that new events merge into old leaves:
     the latest event time, each mean's count, the last derived session's start. Appended, so
     the plan's own leaves keep their indexes (the outputs refer to them)."""
@@ -65,7 +65,7 @@ class Layout:
 def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap: float) -> Layout:
     """The state's layout: stored columns (derived sessions are not stored) and the plan."""
     stored = tuple(c for c in columns if not (sessions_derived and c == "session_id"))
-    plan = _merge_leaves(plan_features(model.specs or [], list(columns)), sessions_derived)
+    plan = with_merge_leaves(plan_features(model.specs or [], list(columns)), sessions_derived)
     return Layout(stored, plan, sessions_derived, gap)
 
 
