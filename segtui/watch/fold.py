@@ -156,6 +156,39 @@ def _key_expr(columns: Sequence[str]) -> str:
     return f"CASE WHEN {given} IS NULL THEN {row} ELSE md5_number('id' || chr(31) || {given}) END"
 
 
+def _held_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """``__held``: the keys of ``__keyed`` that ``events`` holds already. The batch's keys are
+    the small side of the join, so only the key column is read. A row's own key covers its
+    time, so a row keyed by its values can only repeat an event of the same time: those keys
+    are looked up among the events within the batch's time range, and DuckDB skips the row
+    groups outside it by their min/max (a batch of recent events reads recent row groups, not
+    the history). An event id can come back with other values, so id keys are looked up in all
+    events."""
+    lo, hi, untimed, ids = first_row(
+        con,
+        "SELECT min(ts) FILTER (__by_row), max(ts) FILTER (__by_row), "
+        "count(*) FILTER (__by_row AND ts IS NULL), count(*) FILTER (NOT __by_row) FROM __keyed",
+    )
+    parts = []
+    if lo is not None or untimed:
+        window = "" if untimed else "AND ts BETWEEN $lo AND $hi"
+        parts.append(
+            "SELECT event_key FROM events WHERE event_key IN "
+            f"(SELECT event_key FROM __keyed WHERE __by_row) {window}"
+        )
+    if ids:
+        parts.append(
+            "SELECT event_key FROM events WHERE event_key IN "
+            "(SELECT event_key FROM __keyed WHERE NOT __by_row)"
+        )
+    union = " UNION ".join(parts) or "SELECT event_key FROM __keyed WHERE false"
+    params = {"lo": lo, "hi": hi} if lo is not None and not untimed else None
+    con.sql(
+        f"CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM ({union})",
+        params=params,
+    )
+
+
 def _append_events(
     con: duckdb.DuckDBPyConnection, layout: Layout, events: pl.DataFrame, batch: int
 ) -> tuple[pl.DataFrame, int]:
@@ -166,22 +199,19 @@ def _append_events(
     frame = frame.select(*cols, OCCURRENCE).with_row_index("__row")
     con.register("__incoming", frame.to_arrow())
     quoted = ", ".join(f'"{c}"' for c in cols)
+    by_row = f'"{EVENT_ID}" IS NULL' if EVENT_ID in cols else "true"
     con.sql(
         f"CREATE OR REPLACE TEMP TABLE __keyed AS SELECT __row, {quoted}, "
-        f"{_key_expr(cols)} AS event_key FROM __incoming"
+        f"{_key_expr(cols)} AS event_key, {by_row} AS __by_row FROM __incoming"
     )
     con.unregister("__incoming")
-    # The keys already held: the batch's keys are the small side of the join, so the history
-    # is scanned once (its key column) and never hashed.
-    con.sql(
-        "CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM events "
-        "WHERE event_key IN (SELECT event_key FROM __keyed)"
-    )
+    _held_keys(con)
+    # an event id sent twice in one batch: its first row (the window only when a key repeats)
+    repeats = first_row(con, "SELECT count(*) > count(DISTINCT event_key) FROM __keyed")[0]
+    first = "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
     con.sql(
         "CREATE OR REPLACE TEMP TABLE __new AS SELECT * FROM __keyed "
-        "WHERE event_key NOT IN (SELECT event_key FROM __held) "
-        # an event id sent twice in one batch: its first row
-        "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
+        f"ANTI JOIN __held USING (event_key) {first if repeats else ''}"
     )
     kept = read_frame(con, f"SELECT {quoted} FROM __new ORDER BY __row")
     start = first_row(con, "SELECT coalesce(max(seq), 0) FROM events")[0]
