@@ -1,8 +1,10 @@
 """Fold one batch of canonical events into the state, in one transaction.
 
 Per batch: the new events are keyed and appended (a row whose key an earlier batch already holds
-is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) is recomputed
-for the users the batch touched, from all their events; features are the second stage over the
+is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) of the users
+the batch touched is merged with the leaves of the batch's own events (:mod:`segtui.watch.merge`;
+recomputed from all their events only where merging would be wrong), so a batch's cost follows
+the batch and its users, not their history; features are the second stage over the
 leaves at the reference time (the latest event seen): the ``features`` view computes them for
 every user whenever it is read, so time-relative features age for everyone without rewriting a
 table. Users are labelled again (vectorised) and the thresholds applied: every user when the

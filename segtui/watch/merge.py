@@ -50,13 +50,24 @@ def _with_session_starts(events: pl.LazyFrame, layout: Layout) -> pl.LazyFrame:
     return derived.with_columns(start.alias(SESSION_START))
 
 
+def value_sources(layout: Layout) -> dict[int, int]:
+    """Each distinct/top_count leaf's number in ``leaf_values``: the first such leaf over the
+    same column and filter (a distinct and a top_count of one column share their counts)."""
+    first: dict[tuple[object, ...], int] = {}
+    out = {}
+    for i, leaf in enumerate(layout.plan.leaves):
+        if leaf.kind in VALUE_KINDS:
+            out[i] = first.setdefault((leaf.column, leaf.where), i)
+    return out
+
+
 def value_counts(events: pl.LazyFrame, layout: Layout) -> pl.DataFrame:
-    """``leaf_values`` rows for these events (sessions already derived): per user, leaf and
-    value, how many events."""
+    """``leaf_values`` rows for these events (sessions already derived): per user, leaf (its
+    :func:`value_sources` number) and value, how many events."""
+    leaves = layout.plan.leaves
     parts = [
-        value_counts_query(events, leaf).with_columns(pl.lit(i, pl.Int64).alias("leaf"))
-        for i, leaf in enumerate(layout.plan.leaves)
-        if leaf.kind in VALUE_KINDS
+        value_counts_query(events, leaves[i]).with_columns(pl.lit(i, pl.Int64).alias("leaf"))
+        for i in sorted(set(value_sources(layout).values()))
     ]
     if not parts:
         return pl.DataFrame(schema=VALUES_SCHEMA)
@@ -175,8 +186,8 @@ def _value_growth(
     """Per user, for each distinct/top_count leaf: how many of the batch's values the user never
     had (``__addedI``) and the largest total count of a batch value (``__topI``); None when the
     plan has no such leaf."""
-    leaves = [i for i, leaf in enumerate(layout.plan.leaves) if leaf.kind in VALUE_KINDS]
-    if not leaves:
+    sources = value_sources(layout)
+    if not sources:
         return None
     register_frame(con, "__batch_values", values)
     held = read_frame(
@@ -195,8 +206,8 @@ def _value_growth(
         )
     )
     wide = per_leaf.select("user_id").unique()
-    for i in leaves:
-        mine = per_leaf.filter(pl.col("leaf") == i).select(
+    for i, source in sources.items():
+        mine = per_leaf.filter(pl.col("leaf") == source).select(
             "user_id", pl.col("added").alias(f"__added{i}"), pl.col("top").alias(f"__top{i}")
         )
         wide = wide.join(mine, on="user_id", how="left")
