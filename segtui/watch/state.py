@@ -10,8 +10,9 @@ Tables (``SCHEMA_VERSION`` 2; the README lists their columns):
 - ``leaves``: per user, the first stage of the feature plan (``segtui.features.plan``): counts,
   sums, extremes over the user's events, and the few extra leaves merging needs. Updated only
   for the users a batch touches, from the batch's events (:mod:`segtui.watch.merge`).
-- ``leaf_values``: ``user_id, leaf, value, n``: per user and distinct/top_count leaf, how many
-  events had each value (a value's count is the sum of its rows: each batch adds rows).
+- ``leaf_values``: ``key, user_id, leaf, value, n`` (``key`` the md5 of the next three): per
+  user and distinct/top_count leaf, how many events had each value (a value's count is the sum
+  of its rows: each batch adds rows).
 - ``features``: per user, the model's features at the current reference time (every user, since
   time-relative features age).
 - ``labels``: per user, ``segment_id``, ``segment``, ``since_batch`` (when they got it),

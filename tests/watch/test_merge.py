@@ -67,7 +67,10 @@ NEW = [
 
 def _merged(layout: Layout, old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     con = duckdb.connect()
-    con.sql("CREATE TABLE leaf_values (user_id VARCHAR, leaf BIGINT, value VARCHAR, n BIGINT)")
+    con.sql(
+        "CREATE TABLE leaf_values "
+        "(key UHUGEINT, user_id VARCHAR, leaf BIGINT, value VARCHAR, n BIGINT)"
+    )
     before, values = full_leaves(old, layout)
     append_values(con, values)
     assert late_users(new, before, layout).len() == 0
