@@ -158,11 +158,15 @@ def value_counts_query(events: pl.LazyFrame, leaf: Leaf) -> pl.LazyFrame:
     number of a user's values and a ``top_count`` leaf the largest ``n``: ``watch`` keeps these
     counts to update both leaves from new events alone."""
     assert leaf.column is not None
-    present = _value(leaf.column).is_not_null()
+    value = _value(leaf.column)
+    present = value.is_not_null()
+    if events.collect_schema().get(leaf.column) in (pl.Float32, pl.Float64):
+        # -0.0 is 0.0 (one value, as n_unique counts them; the text differs)
+        value = pl.when(value == 0).then(pl.lit(0.0, pl.Float64)).otherwise(value)
     cond = _condition(leaf.where)
     return (
         events.filter(present if cond is None else cond & present)
-        .group_by("user_id", _value(leaf.column).cast(pl.Utf8).alias("value"))
+        .group_by("user_id", value.cast(pl.Utf8).alias("value"))
         .agg(pl.len().cast(pl.Int64).alias("n"))
     )
 

@@ -29,6 +29,7 @@ LEAVES = (
     Leaf("top_count", "category", ()),
     Leaf("distinct", "session_id", PURCHASE),
     Leaf("distinct", "session_id", ()),
+    Leaf("distinct", "price", ()),
 )
 
 
@@ -57,11 +58,13 @@ OLD = [
     ("a", 20, "purchase", "x", 30.0),
     ("a", 25, "view", "y", None),
     ("b", 0, "view", "z", 5.0),
+    ("b", 10, "view", "z", 0.0),
 ]
 NEW = [
     ("a", 40, "purchase", "y", 20.0),  # 15 minutes after a's latest: continues the session
     ("a", 120, "view", "y", 1.0),  # a new session
     ("c", 0, "view", None, None),  # a new user
+    ("b", 40, "view", "z", -0.0),  # the same price as 0.0
 ]
 
 
@@ -115,6 +118,8 @@ def test_merged_leaves_equal_leaves_over_all_events(derived: bool) -> None:
         known["purchase_sessions"],
         known["sessions"],
     ]
+    b = merged.filter(pl.col("user_id") == "b").row(0, named=True)
+    assert b[names[9]] == 2  # 5.0 and 0.0 (-0.0 is 0.0)
     c = merged.filter(pl.col("user_id") == "c").row(0, named=True)
     assert (c[names[5]], c[names[6]]) == (0, None)  # no category: none distinct, no top
 
