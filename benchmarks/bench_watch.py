@@ -13,6 +13,9 @@ python benchmarks/bench_watch.py --users 1000000 --events 50000000        # the 
 3. ``--batches`` files of ``--batch-events`` events after the history (about 2% of their users
    new), each dropped into the inbox and folded by ``segtui watch run --once`` (wall and peak
    of the process, and the fold's own seconds from the ledger).
+   One more batch is folded in this process with a fault hook that notes the time at each of
+   the fold's named points (``--phases``): keying and appending the events, the touched users'
+   leaves, relabelling, the ledger, the commit.
 4. Latency: a polling ``watch run`` in the background; a file is renamed into the inbox and the
    time until its batch is in the ledger (readable by another process) is measured.
 5. The state's size on disk per million events.
@@ -89,6 +92,32 @@ def ledger(state: Path) -> list[tuple]:
     raise SystemExit("could not read the ledger")
 
 
+PHASES = (
+    ("events-written", "key+append"),
+    ("leaves-written", "leaves"),
+    ("labels-written", "relabel"),
+    ("before-commit", "ledger"),
+    ("after-commit", "commit"),
+)
+
+
+def fold_phases(state: Path, inbox: Path) -> dict[str, float]:
+    """Fold what is in ``inbox`` in this process, timing the fold between its named points."""
+    from segtui.watch.run import RunOptions, run
+
+    marks: dict[str, float] = {}
+
+    def hook(point: str) -> None:
+        marks[point] = time.perf_counter()
+
+    run(state, inbox, RunOptions(once=True), lambda line: None, fault=hook)
+    times, last = {}, marks["batch-read"]
+    for point, name in PHASES:
+        times[name] = marks[point] - last
+        last = marks[point]
+    return times
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -137,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         run = measure(segtui("watch", "run", str(state), str(inbox), "--once"))
         fold_s = ledger(state)[-1][1]
         rows.append((f"batch {b + 1}", args.batch_events, run["wall_s"], run["peak_mib"], fold_s))
+    write_batch(inbox / "phases.parquet", args.batch_events, args.users, 500, args.batches)
+    phases = fold_phases(state, inbox)
     # latency: a polling run, a file renamed into the inbox, the batch visible in the ledger
     poller = subprocess.Popen(
         segtui("watch", "run", str(state), str(inbox), "--poll", "0.5"),
@@ -159,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, n, wall, peak, fold in rows:
         folded = "" if fold is None else f"{fold:7.2f}"
         print(f"{name:<10} {n:>12,} {wall:8.2f} {peak:9.0f} {folded:>7}")
+    print("phases of one more batch (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"latency from a file landing to its labels: {latency:.2f} s (poll 0.5 s)")
     print(
         f"state size: {size / 2**20:,.0f} MiB = "
@@ -166,7 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         json.dumps(
-            {"users": args.users, "events": args.events, "latency_s": latency, "state_bytes": size}
+            {
+                "users": args.users,
+                "events": args.events,
+                "latency_s": latency,
+                "state_bytes": size,
+                "phases": phases,
+            }
         )
     )
 

@@ -152,6 +152,25 @@ def leaf_query(events: pl.LazyFrame, plan: FeaturePlan) -> pl.LazyFrame:
     return events.group_by("user_id").agg(leaves)
 
 
+def value_counts_query(events: pl.LazyFrame, leaf: Leaf) -> pl.LazyFrame:
+    """``user_id, value, n``: per user, how many of their events matching the leaf's filter
+    hold each non-null value of its column (``value`` as text). A ``distinct`` leaf is the
+    number of a user's values and a ``top_count`` leaf the largest ``n``: ``watch`` keeps these
+    counts to update both leaves from new events alone."""
+    assert leaf.column is not None
+    value = _value(leaf.column)
+    present = value.is_not_null()
+    if events.collect_schema().get(leaf.column) in (pl.Float32, pl.Float64):
+        # -0.0 is 0.0 (one value, as n_unique counts them; the text differs)
+        value = pl.when(value == 0).then(pl.lit(0.0, pl.Float64)).otherwise(value)
+    cond = _condition(leaf.where)
+    return (
+        events.filter(present if cond is None else cond & present)
+        .group_by("user_id", value.cast(pl.Utf8).alias("value"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+
+
 def leaf_names(plan: FeaturePlan) -> list[str]:
     """The column names :func:`leaf_query` gives the leaves, in plan order."""
     return [_leaf_name(i) for i in range(len(plan.leaves))]

@@ -47,6 +47,10 @@ def _create_tables(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     con.sql("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     con.sql(f"CREATE TABLE events (seq BIGINT, batch BIGINT, event_key UHUGEINT, {cols})")
     con.sql(
+        "CREATE TABLE leaf_values "
+        "(key UHUGEINT, user_id VARCHAR, leaf BIGINT, value VARCHAR, n BIGINT)"
+    )
+    con.sql(
         "CREATE TABLE moves (user_id VARCHAR, from_segment VARCHAR, from_id BIGINT, "
         'to_segment VARCHAR, to_id BIGINT, "at" TIMESTAMPTZ, batch BIGINT, reason VARCHAR, '
         "logged_at TIMESTAMPTZ)"

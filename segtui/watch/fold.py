@@ -1,8 +1,10 @@
 """Fold one batch of canonical events into the state, in one transaction.
 
 Per batch: the new events are keyed and appended (a row whose key an earlier batch already holds
-is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) is recomputed
-for the users the batch touched, from all their events; features are the second stage over the
+is a replayed duplicate and is dropped); the feature plan's first stage (``leaves``) of the users
+the batch touched is merged with the leaves of the batch's own events (:mod:`segtui.watch.merge`;
+recomputed from all their events only where merging would be wrong), so a batch's cost follows
+the batch and its users, not their history; features are the second stage over the
 leaves at the reference time (the latest event seen): the ``features`` view computes them for
 every user whenever it is read, so time-relative features age for everyone without rewriting a
 table. Users are labelled again (vectorised) and the thresholds applied: every user when the
@@ -33,13 +35,19 @@ import duckdb
 import polars as pl
 
 from segtui.artifacts.model import Model
-from segtui.features.compile import leaf_names, leaf_query
+from segtui.features.compile import leaf_names
 from segtui.features.plan import FeaturePlan, Leaf
 from segtui.features.sql import output_sql
-from segtui.ingest.sessions import derive_sessions
 from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
 from segtui.watch.layout import EVENT_ID, Layout
+from segtui.watch.merge import (
+    append_values,
+    full_leaves,
+    late_users,
+    merged_leaves,
+    replace_values,
+)
 from segtui.watch.online import Adapted, adapt
 from segtui.watch.relabel import (
     ages,
@@ -150,33 +158,64 @@ def _key_expr(columns: Sequence[str]) -> str:
     return f"CASE WHEN {given} IS NULL THEN {row} ELSE md5_number('id' || chr(31) || {given}) END"
 
 
+def _held_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """``__held``: the keys of ``__keyed`` that ``events`` holds already. The batch's keys are
+    the small side of the join, so only the key column is read. A row's own key covers its
+    time, so a row keyed by its values can only repeat an event of the same time: those keys
+    are looked up among the events within the batch's time range, and DuckDB skips the row
+    groups outside it by their min/max (a batch of recent events reads recent row groups, not
+    the history). An event id can come back with other values, so id keys are looked up in all
+    events."""
+    lo, hi, untimed, ids = first_row(
+        con,
+        "SELECT min(ts) FILTER (__by_row), max(ts) FILTER (__by_row), "
+        "count(*) FILTER (__by_row AND ts IS NULL), count(*) FILTER (NOT __by_row) FROM __keyed",
+    )
+    parts = []
+    if lo is not None or untimed:
+        window = "" if untimed else "AND ts BETWEEN $lo AND $hi"
+        parts.append(
+            "SELECT event_key FROM events WHERE event_key IN "
+            f"(SELECT event_key FROM __keyed WHERE __by_row) {window}"
+        )
+    if ids:
+        parts.append(
+            "SELECT event_key FROM events WHERE event_key IN "
+            "(SELECT event_key FROM __keyed WHERE NOT __by_row)"
+        )
+    union = " UNION ".join(parts) or "SELECT event_key FROM __keyed WHERE false"
+    params = {"lo": lo, "hi": hi} if lo is not None and not untimed else None
+    con.sql(
+        f"CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM ({union})",
+        params=params,
+    )
+
+
 def _append_events(
     con: duckdb.DuckDBPyConnection, layout: Layout, events: pl.DataFrame, batch: int
-) -> tuple[int, int]:
-    """Append the batch's events not already held; (kept, duplicates dropped)."""
+) -> tuple[pl.DataFrame, int]:
+    """Append the batch's events not already held; (the events kept, in the state's columns and
+    arrival order; the number of duplicates dropped)."""
     cols = list(layout.event_columns)
     frame = with_occurrence(events.select(cols)) if OCCURRENCE not in events.columns else events
     frame = frame.select(*cols, OCCURRENCE).with_row_index("__row")
     con.register("__incoming", frame.to_arrow())
     quoted = ", ".join(f'"{c}"' for c in cols)
+    by_row = f'"{EVENT_ID}" IS NULL' if EVENT_ID in cols else "true"
     con.sql(
         f"CREATE OR REPLACE TEMP TABLE __keyed AS SELECT __row, {quoted}, "
-        f"{_key_expr(cols)} AS event_key FROM __incoming"
+        f"{_key_expr(cols)} AS event_key, {by_row} AS __by_row FROM __incoming"
     )
     con.unregister("__incoming")
-    # The keys already held: the batch's keys are the small side of the join, so the history
-    # is scanned once (its key column) and never hashed.
-    con.sql(
-        "CREATE OR REPLACE TEMP TABLE __held AS SELECT DISTINCT event_key FROM events "
-        "WHERE event_key IN (SELECT event_key FROM __keyed)"
-    )
+    _held_keys(con)
+    # an event id sent twice in one batch: its first row (the window only when a key repeats)
+    repeats = first_row(con, "SELECT count(*) > count(DISTINCT event_key) FROM __keyed")[0]
+    first = "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
     con.sql(
         "CREATE OR REPLACE TEMP TABLE __new AS SELECT * FROM __keyed "
-        "WHERE event_key NOT IN (SELECT event_key FROM __held) "
-        # an event id sent twice in one batch: its first row
-        "QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY __row) = 1"
+        f"ANTI JOIN __held USING (event_key) {first if repeats else ''}"
     )
-    kept = first_row(con, "SELECT count(*) FROM __new")[0]
+    kept = read_frame(con, f"SELECT {quoted} FROM __new ORDER BY __row")
     start = first_row(con, "SELECT coalesce(max(seq), 0) FROM events")[0]
     con.sql(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
@@ -185,7 +224,7 @@ def _append_events(
     )
     for temp in ("__keyed", "__held", "__new"):
         con.sql(f"DROP TABLE {temp}")
-    return int(kept), frame.height - int(kept)
+    return kept, frame.height - kept.height
 
 
 def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:
@@ -195,13 +234,6 @@ def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl
         con,
         f"SELECT {quoted} FROM events WHERE user_id IN (SELECT user_id FROM {users}) ORDER BY seq",
     )
-
-
-def _leaves_of(events: pl.DataFrame, layout: Layout) -> pl.DataFrame:
-    lazy = events.lazy()
-    if layout.sessions_derived:
-        lazy = derive_sessions(lazy, layout.session_gap_minutes)
-    return leaf_query(lazy, layout.plan).collect().sort("user_id")
 
 
 def _ts_leaf(plan: FeaturePlan) -> str:
@@ -277,6 +309,22 @@ def _ledger(
     )
 
 
+@dataclass(frozen=True)
+class InHand:
+    """A batch whose events are in: what labelling it needs."""
+
+    batch: int
+    incoming: Incoming
+    touched: pl.DataFrame
+    """The leaves of the users the batch touched, after it."""
+    before: pl.DataFrame
+    """Their leaves before it (none for a new user)."""
+    counts: pl.DataFrame
+    """``user_id, new_events``: the events the batch kept per user."""
+    kept: int
+    duplicates: int
+
+
 def _fold(
     con: duckdb.DuckDBPyConnection,
     model: Model,
@@ -289,60 +337,59 @@ def _fold(
     started: datetime,
 ) -> tuple[Folded, pl.DataFrame]:
     """The batch folded (its ledger row) and the leaves of the users it touched."""
-    first = batch == 0
     kept, dups = _append_events(con, layout, incoming.events, batch)
     fault("events-written")
-    counts = read_frame(
-        con,
-        "SELECT user_id, count(*)::BIGINT AS new_events FROM events WHERE batch = ? GROUP BY 1",
-        [batch],
+    counts = (
+        kept.group_by("user_id").agg(pl.len().cast(pl.Int64).alias("new_events")).sort("user_id")
     )
     register_frame(con, "__touched", counts.select("user_id"))
-    touched = _leaves_of(_events_of(con, layout, "__touched"), layout)
-    before = (
-        touched.clear()
-        if first
-        else read_frame(
-            con, "SELECT * FROM leaves WHERE user_id IN (SELECT user_id FROM __touched)"
-        )
+    before = read_frame(
+        con, "SELECT * FROM leaves WHERE user_id IN (SELECT user_id FROM __touched) ORDER BY 1"
     )
     con.unregister("__touched")
-    return _relabel(
-        con,
-        model,
-        layout,
-        incoming,
-        thresholds,
-        batch,
-        log_moves,
-        fault,
-        started,
-        touched,
-        before,
-        counts,
-        (kept, dups),
-    )
+    touched = _batch_leaves(con, layout, kept, before)
+    in_hand = InHand(batch, incoming, touched, before, counts, kept.height, dups)
+    return _relabel(con, model, layout, in_hand, thresholds, log_moves, fault, started)
+
+
+def _batch_leaves(
+    con: duckdb.DuckDBPyConnection, layout: Layout, kept: pl.DataFrame, before: pl.DataFrame
+) -> pl.DataFrame:
+    """The touched users' leaves after the batch: merged from its events where that is exact,
+    else from all their events (:mod:`segtui.watch.merge`); ``leaf_values`` updated."""
+    late = late_users(kept, before, layout)
+    parts = []
+    if late.len():
+        register_frame(con, "__late", late.to_frame())
+        full, values = full_leaves(_events_of(con, layout, "__late"), layout)
+        con.unregister("__late")
+        replace_values(con, late, values)
+        parts.append(full)
+        kept = kept.filter(~pl.col("user_id").is_in(late.implode()))
+        before = before.filter(~pl.col("user_id").is_in(late.implode()))
+    if kept.height:
+        merged, values = merged_leaves(con, kept, before, layout)
+        append_values(con, values)
+        parts.append(merged)
+    if not parts:
+        return before.clear()
+    return pl.concat(parts).sort("user_id")
 
 
 def _relabel(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     layout: Layout,
-    incoming: Incoming,
+    b: InHand,
     thresholds: Thresholds,
-    batch: int,
     log_moves: bool,
     fault: Fault,
     started: datetime,
-    touched: pl.DataFrame,
-    before: pl.DataFrame,
-    counts: pl.DataFrame,
-    kept_dups: tuple[int, int],
 ) -> tuple[Folded, pl.DataFrame]:
     """The batch's events are in: its users' leaves written, everyone in scope labelled, the
     sizes recorded; the ledger row (not yet written) and the touched users' leaves."""
-    first = batch == 0
-    kept, dups = kept_dups
+    first = b.batch == 0
+    touched = b.touched
     old_ref = None if first else meta_value(con, "reference_us")
     if first:
         register_frame(con, "__rows", touched)
@@ -370,10 +417,10 @@ def _relabel(
             model,
             layout,
             scope,
-            before,
-            counts,
+            b.before,
+            b.counts,
             thresholds,
-            batch=batch,
+            batch=b.batch,
             everyone=everyone,
             references=(None if old_ref is None else int(old_ref), ref_us),
             log_moves=log_moves,
@@ -381,15 +428,15 @@ def _relabel(
         )
     fault("labels-written")
     sizes, names = segment_sizes(con, model)
-    record_sizes(con, batch, sizes, names)
+    record_sizes(con, b.batch, sizes, names)
     distance = first_row(con, "SELECT avg(distance) FROM labels")[0]
     folded = Folded(
-        batch=batch,
-        source=incoming.source,
-        rows_read=incoming.rows_read,
-        rows_kept=kept,
-        rows_left_out=incoming.rows_left_out,
-        duplicates=dups,
+        batch=b.batch,
+        source=b.incoming.source,
+        rows_read=b.incoming.rows_read,
+        rows_kept=b.kept,
+        rows_left_out=b.incoming.rows_left_out,
+        duplicates=b.duplicates,
         users_touched=touched.height,
         moves=n_moves,
         psi=drift.psi(sizes, reference_sizes(model)),
@@ -441,7 +488,8 @@ def _history_leaves(
     con: duckdb.DuckDBPyConnection, layout: Layout, counts: pl.DataFrame, chunk_events: int
 ) -> pl.DataFrame:
     """Every user's leaves, computed for consecutive users holding about ``chunk_events``
-    events at a time (leaves are per user, so chunks change no value)."""
+    events at a time (leaves are per user, so chunks change no value); their ``leaf_values``
+    rows written."""
     ends = (counts["new_events"].cum_sum() // max(1, chunk_events)).to_numpy()
     parts = []
     for chunk in (
@@ -450,8 +498,10 @@ def _history_leaves(
         .partition_by("__chunk", maintain_order=True, include_key=False)
     ):
         register_frame(con, "__chunk_users", chunk)
-        parts.append(_leaves_of(_events_of(con, layout, "__chunk_users"), layout))
+        leaves, values = full_leaves(_events_of(con, layout, "__chunk_users"), layout)
         con.unregister("__chunk_users")
+        append_values(con, values)
+        parts.append(leaves)
     return pl.concat(parts).sort("user_id") if parts else pl.DataFrame()
 
 
@@ -481,21 +531,8 @@ def fold_history(
             "SELECT user_id, count(*)::BIGINT AS new_events FROM events GROUP BY 1 ORDER BY 1",
         )
         touched = _history_leaves(con, layout, counts, chunk_events)
-        folded, _ = _relabel(
-            con,
-            model,
-            layout,
-            incoming,
-            Thresholds(),
-            0,
-            False,
-            fault,
-            started,
-            touched,
-            touched.clear(),
-            counts,
-            (kept, dups),
-        )
+        in_hand = InHand(0, incoming, touched, touched.clear(), counts, kept, dups)
+        folded, _ = _relabel(con, model, layout, in_hand, Thresholds(), False, fault, started)
         folded = replace(folded, seconds=time.perf_counter() - clock)
         _ledger(con, folded, started, now(), 1)
         fault("before-commit")

@@ -11,6 +11,7 @@ import polars as pl
 
 from segtui.artifacts.model import Model
 from segtui.features.plan import FeaturePlan, Leaf, plan_features
+from segtui.features.spec import Filter
 from segtui.ingest.events import CANONICAL_SCHEMA
 from segtui.watch.state import meta_value
 
@@ -21,11 +22,39 @@ ID_DISTINCT_SHARE = 0.9
 (an event type number, say) and keying by it would merge distinct events."""
 LATEST = Leaf("max", "ts", ())
 """Each user's latest event time: the state's reference time is the largest."""
+SESSION_START = "__session_start"
+"""With derived sessions, each event's session start (epoch seconds, the ``#`` part of its
+derived id); the state keeps each user's latest (:data:`LAST_SESSION`)."""
+LAST_SESSION = Leaf("max", SESSION_START, ())
+"""The start of a user's last derived session: a new event within the gap of the user's latest
+event continues that session (:mod:`segtui.watch.merge`)."""
+
+
+def mean_count(leaf: Leaf) -> Leaf:
+    """The count a mean leaf averages over (its filter's events with a value): what merging the
+    mean of old events with the mean of new ones weighs them by."""
+    assert leaf.column is not None
+    return Leaf("count", None, (*leaf.where, Filter(leaf.column, "not_null")))
+
+
+def with_merge_leaves(plan: FeaturePlan, sessions_derived: bool) -> FeaturePlan:
+    """The plan with the leaves the state keeps so that new events merge into old leaves:
+    the latest event time, each mean's count, the last derived session's start. Appended, so
+    the plan's own leaves keep their indexes (the outputs refer to them)."""
+    extra = [LATEST, *(mean_count(leaf) for leaf in plan.leaves if leaf.kind == "mean")]
+    if sessions_derived:
+        extra.append(LAST_SESSION)
+    leaves = list(plan.leaves)
+    for leaf in extra:
+        if leaf not in leaves:
+            leaves.append(leaf)
+    return replace(plan, leaves=tuple(leaves))
 
 
 @dataclass(frozen=True)
 class Layout:
-    """What the state stores: the canonical event columns and how features are computed."""
+    """What the state stores: the canonical event columns and how features are computed
+    (``plan``: the model's plan with the leaves merging needs appended)."""
 
     event_columns: tuple[str, ...]
     plan: FeaturePlan
@@ -36,9 +65,7 @@ class Layout:
 def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap: float) -> Layout:
     """The state's layout: stored columns (derived sessions are not stored) and the plan."""
     stored = tuple(c for c in columns if not (sessions_derived and c == "session_id"))
-    plan = plan_features(model.specs or [], list(columns))
-    if LATEST not in plan.leaves:  # the reference time is read from it (appending keeps indexes)
-        plan = replace(plan, leaves=(*plan.leaves, LATEST))
+    plan = with_merge_leaves(plan_features(model.specs or [], list(columns)), sessions_derived)
     return Layout(stored, plan, sessions_derived, gap)
 
 

@@ -1,6 +1,6 @@
 """The watch state: one DuckDB database file, its tables, and how processes share it.
 
-Tables (``SCHEMA_VERSION`` 1; the README lists their columns):
+Tables (``SCHEMA_VERSION`` 2; the README lists their columns):
 
 - ``meta``: key/value text: ``schema_version``, ``model_version``, ``event_columns``,
   ``session_gap_minutes``, ``sessions_derived``, ``created_at``, ``online_counts`` (``--online``).
@@ -8,7 +8,11 @@ Tables (``SCHEMA_VERSION`` 1; the README lists their columns):
   the history given to ``init``) and ``event_key`` (what drops a replayed duplicate). When the log
   has no session column, sessions are derived per user when features are computed, not stored.
 - ``leaves``: per user, the first stage of the feature plan (``segtui.features.plan``): counts,
-  sums, extremes over the user's events. Recomputed only for the users a batch touches.
+  sums, extremes over the user's events, and the few extra leaves merging needs. Updated only
+  for the users a batch touches, from the batch's events (:mod:`segtui.watch.merge`).
+- ``leaf_values``: ``key, user_id, leaf, value, n`` (``key`` the md5 of the next three): per
+  user and distinct/top_count leaf, how many events had each value (a value's count is the sum
+  of its rows: each batch adds rows).
 - ``features``: per user, the model's features at the current reference time (every user, since
   time-relative features age).
 - ``labels``: per user, ``segment_id``, ``segment``, ``since_batch`` (when they got it),
@@ -44,11 +48,13 @@ import polars as pl
 
 from segtui.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: leaves recomputed from all of a user's events; 2: leaves merged, ``leaf_values``."""
 TABLES: tuple[str, ...] = (
     "meta",
     "events",
     "leaves",
+    "leaf_values",
     "features",
     "labels",
     "moves",
@@ -141,10 +147,22 @@ def writing(
 
 
 def check_schema(con: duckdb.DuckDBPyConnection, state: Path) -> None:
-    """Refuse a database that is not a watch state, or one a newer segtui wrote."""
+    """Refuse a database that is not a watch state, or one another segtui version wrote."""
     have = {
         row[0] for row in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
+    version = meta_value(con, "schema_version") if "meta" in have else None
+    if version is not None and version.isdigit() and int(version) != SCHEMA_VERSION:
+        older = int(version) < SCHEMA_VERSION
+        raise InputError(
+            f"the watch state has schema version {version}, this segtui reads {SCHEMA_VERSION}"
+            + (" (it keeps the state a batch needs differently)" if older else ""),
+            file=state,
+            hint="Create the state again from the model and its history: "
+            "segtui watch init --force STATE MODEL HISTORY... (then run the inbox again)"
+            if older
+            else "Read it with the segtui that wrote it.",
+        )
     missing = [t for t in TABLES if t not in have]
     if missing:
         raise InputError(
@@ -152,8 +170,7 @@ def check_schema(con: duckdb.DuckDBPyConnection, state: Path) -> None:
             file=state,
             hint="Create one with: segtui watch init STATE MODEL HISTORY...",
         )
-    version = meta_value(con, "schema_version")
-    if version is None or int(version) != SCHEMA_VERSION:
+    if version is None or not version.isdigit():
         raise InputError(
             f"the watch state has schema version {version}, this segtui reads {SCHEMA_VERSION}",
             file=state,

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from click.testing import Result
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from segtui.cli.main import app
@@ -154,6 +155,7 @@ def table(state: Path, query: str) -> pl.DataFrame:
 SNAPSHOT: dict[str, str] = {
     "events": "SELECT * FROM events ORDER BY seq",
     "leaves": "SELECT * FROM leaves ORDER BY user_id",
+    "leaf_values": "SELECT * FROM leaf_values ORDER BY ALL",
     "features": "SELECT * FROM features ORDER BY user_id",
     "labels": "SELECT * FROM labels ORDER BY user_id",
     "moves": "SELECT * EXCLUDE (logged_at) FROM moves ORDER BY batch, user_id",
@@ -184,6 +186,12 @@ def labels(state: Path) -> pl.DataFrame:
 
 def features(state: Path) -> pl.DataFrame:
     return table(state, "SELECT * FROM features ORDER BY user_id")
+
+
+def assert_same_features(got: Path, want: Path) -> None:
+    """Two states that folded the same events in different batches: float sums merged in
+    another order may differ in the last bits (whole numbers are exact)."""
+    assert_frame_equal(features(got), features(want), rel_tol=1e-9)
 
 
 def ledger(state: Path) -> pl.DataFrame:

@@ -22,7 +22,9 @@ from watch_worlds import (
     write_events,
 )
 
+from segtui.watch import fold
 from segtui.watch.create import create_state
+from segtui.watch.merge import late_users
 from segtui.watch.report import current_labels
 from segtui.watch.state import read_frame
 
@@ -76,11 +78,29 @@ def test_a_file_split_by_batch_events_equals_one_batch(world: World, tmp_path: P
     _check_equal(world, tmp_path / "st.duckdb", files)
 
 
-@pytest.mark.parametrize("parts", [3])
-def test_derived_sessions_equal_batch(derived_world: World, tmp_path: Path, parts: int) -> None:
-    files = split_files(derived_world.new, tmp_path / "inbox", parts)
-    watch(derived_world, tmp_path / "st.duckdb", tmp_path / "inbox")
-    _check_equal(derived_world, tmp_path / "st.duckdb", files)
+def test_derived_sessions_equal_batch_in_order_and_late(
+    derived_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirds of the new events as a_first, b_last, c_middle: b continues sessions the
+    history left open (merged), c is late for the users b touched (their leaves recomputed from
+    all their events), and the state still equals batch."""
+    inbox = tmp_path / "inbox"
+    thirds = split_files(derived_world.new, tmp_path / "thirds", 3)
+    files = [
+        shutil.copy(path, _mkdir(inbox) / f"{prefix}_{path.name}")
+        for prefix, path in zip(("a", "c", "b"), thirds, strict=True)
+    ]
+    recomputed: list[list[str]] = []
+
+    def recording(*args: object) -> pl.Series:
+        late = late_users(*args)  # type: ignore[arg-type]
+        recomputed.append(late.to_list())
+        return late
+
+    monkeypatch.setattr(fold, "late_users", recording)
+    watch(derived_world, tmp_path / "st.duckdb", inbox)
+    _check_equal(derived_world, tmp_path / "st.duckdb", [Path(f) for f in files])
+    assert recomputed[0] == recomputed[1] == [] and recomputed[2]
     # A session spanning the cut is one session in both: the count is not history + new.
     features = _state_features(tmp_path / "st.duckdb")
     assert "sessions" in features.columns

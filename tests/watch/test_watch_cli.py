@@ -187,6 +187,21 @@ def test_a_state_of_another_schema_version_is_refused(world: World, tmp_path: Pa
         assert "schema version 99" in message
 
 
+def test_a_state_of_schema_version_1_is_refused_with_the_way_on(
+    world: World, tmp_path: Path
+) -> None:
+    """Version 1 kept no leaf_values: its states are refused by version, not by a table."""
+    state = tmp_path / "old.duckdb"
+    shutil.copyfile(world.initial, state)
+    con = duckdb.connect(str(state))
+    con.sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.sql("DROP TABLE leaf_values")
+    con.close()
+    message = _one_message(cli("watch", "status", state), state.name)
+    assert "schema version 1, this segtui reads 2" in message
+    assert "segtui watch init --force STATE MODEL HISTORY..." in message
+
+
 @pytest.mark.parametrize(
     ("args", "name"),
     [
