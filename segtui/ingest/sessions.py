@@ -15,6 +15,9 @@ from segtui.errors import InputError
 
 MAX_GAP_MINUTES = 366 * 24 * 60
 """A longer gap would make a session of a year: surely a typo for something else."""
+MIN_GAP_MINUTES = 1 / 60
+"""One second: a session's id is its start in whole seconds, so two sessions of a shorter gap
+could start in the same second and be taken for one."""
 
 
 def check_session_gap(gap_minutes: float) -> float:
@@ -23,6 +26,11 @@ def check_session_gap(gap_minutes: float) -> float:
         raise InputError(
             f"the session gap must be a positive number of minutes, not {gap_minutes:g}",
             hint="For example --session-gap 30.",
+        )
+    if gap_minutes < MIN_GAP_MINUTES:
+        raise InputError(
+            f"the session gap of {gap_minutes:g} minutes is shorter than a second",
+            hint="Session ids are the start in whole seconds; for example --session-gap 30.",
         )
     if gap_minutes > MAX_GAP_MINUTES:
         raise InputError(

@@ -42,6 +42,7 @@ from segtui.sqltext import quote as sql_quote
 from segtui.watch import drift
 from segtui.watch.layout import EVENT_ID, Layout
 from segtui.watch.merge import (
+    add_values,
     append_values,
     full_leaves,
     late_users,
@@ -369,7 +370,7 @@ def _batch_leaves(
         before = before.filter(~pl.col("user_id").is_in(late.implode()))
     if kept.height:
         merged, values = merged_leaves(con, kept, before, layout)
-        append_values(con, values)
+        add_values(con, values)
         parts.append(merged)
     if not parts:
         return before.clear()

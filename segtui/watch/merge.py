@@ -8,9 +8,9 @@ kind merges exactly from per-user state the ``leaves`` table and ``leaf_values``
 - ``mean``: weighted by the leaf's count of events with a value (kept as an extra leaf,
   :func:`segtui.watch.layout.mean_count`): ``old + (new - old) * n_new / (n_old + n_new)``.
 - ``distinct`` and ``top_count``: ``leaf_values`` holds, per user and leaf, how many events had
-  each value (rows are added per batch; a value's count is the sum of its rows). The batch's
-  values are looked up there: distinct grows by the values the user never had, top_count is the
-  larger of the old one and the new totals of the batch's values.
+  each value (one row each: a batch adds to a held value's row, new values get rows). The
+  batch's values are looked up there: distinct grows by the values the user never had,
+  top_count is the larger of the old one and the new totals of the batch's values.
 
 Where merging would be wrong the user's leaves are computed from all their events as before
 (:func:`full_leaves`): with derived sessions, a batch event older than the user's latest event
@@ -224,6 +224,28 @@ def append_values(con: duckdb.DuckDBPyConnection, values: pl.DataFrame) -> None:
     register_frame(con, "__values", values.select(list(VALUES_SCHEMA)))
     con.sql(f"INSERT INTO leaf_values SELECT {VALUE_KEY}, * FROM __values")
     con.unregister("__values")
+
+
+def add_values(con: duckdb.DuckDBPyConnection, values: pl.DataFrame) -> None:
+    """Add a batch's value counts: a value the user already has adds to its row, a new one gets
+    a row. So ``leaf_values`` holds one row per user, leaf and value, and grows with the values
+    users have, not with the number of batches they appear in."""
+    if values.height == 0:
+        return
+    register_frame(con, "__values", values.select(list(VALUES_SCHEMA)))
+    con.sql(
+        f"CREATE OR REPLACE TEMP TABLE __keyed_values AS SELECT {VALUE_KEY} AS key, * FROM __values"
+    )
+    con.unregister("__values")
+    con.sql(
+        "UPDATE leaf_values SET n = leaf_values.n + b.n FROM __keyed_values b "
+        "WHERE leaf_values.key = b.key"
+    )
+    con.sql(
+        "INSERT INTO leaf_values SELECT * FROM __keyed_values b "
+        "WHERE NOT EXISTS (SELECT 1 FROM leaf_values v WHERE v.key = b.key)"
+    )
+    con.sql("DROP TABLE __keyed_values")
 
 
 def replace_values(con: duckdb.DuckDBPyConnection, users: pl.Series, values: pl.DataFrame) -> None:

@@ -11,8 +11,8 @@ Tables (``SCHEMA_VERSION`` 2; the README lists their columns):
   sums, extremes over the user's events, and the few extra leaves merging needs. Updated only
   for the users a batch touches, from the batch's events (:mod:`segtui.watch.merge`).
 - ``leaf_values``: ``key, user_id, leaf, value, n`` (``key`` the md5 of the next three): per
-  user and distinct/top_count leaf, how many events had each value (a value's count is the sum
-  of its rows: each batch adds rows).
+  user and distinct/top_count leaf, how many events had each value (one row per value: a batch
+  adds to the rows of values already held).
 - ``features``: per user, the model's features at the current reference time (every user, since
   time-relative features age).
 - ``labels``: per user, ``segment_id``, ``segment``, ``since_batch`` (when they got it),

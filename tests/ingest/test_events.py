@@ -363,6 +363,10 @@ def test_layout_option_and_day_first_option(tmp_path: Path) -> None:
     assert any("as given" in d for d in loaded.decisions)
     with pytest.raises(InputError, match="session gap"):
         load_events([path], LoadOptions(session_gap_minutes=0))
+    # ids are the start in whole seconds: two sessions a shorter gap apart could share one
+    with pytest.raises(InputError, match="shorter than a second"):
+        load_events([path], LoadOptions(session_gap_minutes=0.001))
+    assert load_events([path], LoadOptions(session_gap_minutes=1 / 60)).events.collect().height
 
 
 # ---- numbers written as text: decimal comma, thousands separators, values that are not numbers

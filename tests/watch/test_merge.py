@@ -15,7 +15,13 @@ from segtui.features.plan import FeaturePlan, Leaf
 from segtui.features.spec import Filter
 from segtui.ingest.timestamps import UTC_DTYPE
 from segtui.watch.layout import Layout, with_merge_leaves
-from segtui.watch.merge import append_values, full_leaves, late_users, merged_leaves
+from segtui.watch.merge import (
+    add_values,
+    append_values,
+    full_leaves,
+    late_users,
+    merged_leaves,
+)
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 PURCHASE = (Filter("event", "in", ("purchase",)),)
@@ -68,12 +74,17 @@ NEW = [
 ]
 
 
-def _merged(layout: Layout, old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+def _values_table() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.sql(
         "CREATE TABLE leaf_values "
         "(key UHUGEINT, user_id VARCHAR, leaf BIGINT, value VARCHAR, n BIGINT)"
     )
+    return con
+
+
+def _merged(layout: Layout, old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    con = _values_table()
     before, values = full_leaves(old, layout)
     append_values(con, values)
     assert late_users(new, before, layout).len() == 0
@@ -135,3 +146,22 @@ def test_a_late_event_with_derived_sessions_is_recomputed_from_all_events() -> N
     assert everything[leaf_names(layout.plan)[8]].to_list() == [1]  # one session now
     # Without derived sessions the same event merges (sessions are given).
     assert late_users(late, before, _layout(derived=False)).len() == 0
+
+
+def test_a_value_seen_again_adds_to_its_row_so_the_table_grows_with_values_not_batches() -> None:
+    layout = _layout(False)
+    old, new = _with_sessions(_events(OLD)), _with_sessions(_events(NEW))
+    con = _values_table()
+    before, values = full_leaves(old, layout)
+    append_values(con, values)
+    for batch in (new, new):  # the same values twice: rows grow once, counts twice
+        merged, batch_values = merged_leaves(con, batch, before, layout)
+        add_values(con, batch_values)
+        before = merged
+    held = con.sql("SELECT user_id, leaf, value, n FROM leaf_values").pl()
+    _, expected = full_leaves(pl.concat([old, new, new]), layout)
+    order = ["user_id", "leaf", "value"]
+    assert held.select(pl.struct(order).is_unique().all()).item()
+    assert_frame_equal(held.sort(order), expected.select(held.columns).sort(order))
+    a_y = held.filter((pl.col("user_id") == "a") & (pl.col("value") == "y"))
+    assert a_y["n"].max() == 5  # once before, twice in each batch
