@@ -145,12 +145,14 @@ def _key_expr(columns: Sequence[str]) -> str:
     """A stable 128-bit event key (DuckDB's md5, not a process-specific hash, so the key means
     the same in every run and version): the layout's own event id where the row has one (the
     same message sent twice is one event, whatever else differs), else the row's canonical
-    values and its occurrence number."""
+    values and its occurrence number. Each value is prefixed by its length, so a separator
+    (U+001F) inside a value cannot make two different rows give the same text."""
     parts = []
     for col in columns:
         ref = f'"{col}"'
-        value = f"epoch_us({ref})::VARCHAR" if col == "ts" else f"{ref}::VARCHAR"
-        parts.append(f"coalesce({value}, chr(0))")
+        text = f"epoch_us({ref})::VARCHAR" if col == "ts" else f"{ref}::VARCHAR"
+        value = f"coalesce({text}, chr(0))"
+        parts.append(f"length({value})::VARCHAR || ':' || {value}")
     parts.append(f"{OCCURRENCE}::VARCHAR")
     row = f"md5_number(concat_ws(chr(31), {', '.join(parts)}))"
     if EVENT_ID not in columns:

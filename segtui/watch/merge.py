@@ -33,9 +33,13 @@ from segtui.watch.state import read_frame
 
 VALUE_KINDS = ("distinct", "top_count")
 """Leaf kinds merged through ``leaf_values``."""
-VALUE_KEY = "md5_number(concat_ws(chr(31), user_id, leaf::VARCHAR, value))"
+VALUE_KEY = (
+    "md5_number(concat_ws(chr(31), length(user_id)::VARCHAR, user_id, leaf::VARCHAR, value))"
+)
 """``leaf_values.key``: one 128-bit column to look a batch's (user, leaf, value) up by (the join
-then reads 16 bytes a row instead of three columns; measured 5x faster at 4.6M rows)."""
+then reads 16 bytes a row instead of three columns; measured 5x faster at 4.6M rows). The user
+id's length comes first, so a separator inside the id or the value cannot make two read the
+same."""
 VALUES_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Utf8(),
     "leaf": pl.Int64(),

@@ -165,3 +165,21 @@ def test_a_value_seen_again_adds_to_its_row_so_the_table_grows_with_values_not_b
     assert_frame_equal(held.sort(order), expected.select(held.columns).sort(order))
     a_y = held.filter((pl.col("user_id") == "a") & (pl.col("value") == "y"))
     assert a_y["n"].max() == 5  # once before, twice in each batch
+
+
+def test_a_separator_inside_values_does_not_make_two_keys_one() -> None:
+    """Keys are md5s of joined text: ("a\x1f", "b") and ("a", "\x1fb") must not join the same."""
+    from segtui.watch.fold import OCCURRENCE, _key_expr
+    from segtui.watch.merge import VALUE_KEY
+
+    con = duckdb.connect()
+    rows = pl.DataFrame(
+        {"user_id": ["u\x1f", "u"], "event": ["b", "\x1fb"], OCCURRENCE: [1, 1]},
+    )
+    con.register("rows", rows.to_arrow())
+    keys = con.sql(f"SELECT {_key_expr(['user_id', 'event'])} FROM rows").fetchall()
+    assert keys[0] != keys[1]
+    values = pl.DataFrame({"user_id": ["u\x1f1", "u"], "leaf": [2, 1], "value": ["v", "2\x1fv"]})
+    con.register("values_", values.to_arrow())
+    keys = con.sql(f"SELECT {VALUE_KEY} FROM values_").fetchall()
+    assert keys[0] != keys[1]
