@@ -59,15 +59,18 @@ def tree_rss(root: int) -> int:
 
 
 def measure(command: list[str]) -> dict[str, float]:
-    """Wall seconds and peak tree RSS (MiB) of one command; exits on failure."""
+    """Wall seconds and peak tree RSS (MiB) of one command; exits on failure. Its output is
+    discarded and its errors go to a file, so a chatty command never blocks on a full pipe."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    _out, err = proc.communicate()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        errors.seek(0)
+        err = errors.read()
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{err.decode()[-2000:]}")
     return {"wall_s": wall, "peak_mib": peak / 1024**2}

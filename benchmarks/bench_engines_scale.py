@@ -30,16 +30,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engines import tree_rss
+from bench_engines import measure as engines_measure
 
 from segtui.sample import uuid_text
 
@@ -217,23 +215,13 @@ def source_sql(path: Path) -> str:
 
 
 def measure(command: list[str]) -> dict[str, float]:
-    """Wall and CPU seconds, peak process-tree RSS (MiB) and load averages of one command."""
+    """:func:`bench_engines.measure` (wall, peak tree RSS) with the CPU seconds of the command
+    and the load averages before and after it."""
     load_before = os.getloadavg()[0]
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read() if proc.stderr else b""
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{err.decode()[-3000:]}")
-    usage = _children_cpu()
+    result = engines_measure(command)
     return {
-        "wall_s": wall,
-        "cpu_s": usage,
-        "peak_mib": peak / 1024**2,
+        **result,
+        "cpu_s": _children_cpu(),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
     }
