@@ -3,9 +3,14 @@ route reaches; a replayed chunk is dropped by the event key."""
 
 from __future__ import annotations
 
+import fcntl
+import shutil
 import signal
+import struct
 import subprocess
+import termios
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 from inbox_world import (
@@ -14,6 +19,7 @@ from inbox_world import (
     TS_FORMAT,
     World,
     assert_same_features,
+    assert_same_state,
     features,
     labels,
     ledger,
@@ -23,6 +29,7 @@ from inbox_world import (
     table,
     wait_until,
 )
+from polars.testing import assert_frame_equal
 
 
 def _inbox_events(world: World) -> pl.DataFrame:
@@ -135,3 +142,69 @@ def test_an_unreadable_line_costs_that_line_not_its_micro_batch(
     # Every readable line was kept: the same lines again are all duplicates.
     replay = ok("watch", "run", state, "-", "--once", input=_csv(a))
     assert f"0 events kept, 0 left out ({a.height:,} duplicates dropped)" in replay.output
+
+
+def _unread(pipe: IO[str]) -> int:
+    """Bytes written to ``pipe`` that its reader has not read yet (Linux: FIONREAD)."""
+    got = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    return int(struct.unpack("i", got)[0])
+
+
+def _exported(state: Path, out: Path) -> pl.DataFrame:
+    ok("watch", "export", state, "-o", out)
+    return pl.read_parquet(out).sort("user_id")
+
+
+def test_a_run_killed_with_lines_in_hand_keeps_its_committed_batch_and_a_replay_completes_it(
+    world: World, tmp_path: Path
+) -> None:
+    """SIGKILL with one micro-batch committed and the next one's lines read but not committed:
+    the state holds exactly the committed batch; replaying the whole stream drops what it holds
+    and ends where an uninterrupted run ends."""
+    state, _ = world.fresh(tmp_path, files=())
+    lines = _ndjson(_inbox_events(world)).splitlines(keepends=True)
+    size, read = 200, 250  # the first micro-batch, and the lines the run has when killed
+    args = ["watch", "run", state, "-", "--batch-events", size, "--batch-seconds", 3600]
+    proc = subprocess.Popen(
+        [*SEGTUI, *map(str, args)],
+        env=process_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write("".join(lines[:read]))
+        proc.stdin.flush()
+        # A reader gets in only once the batch is committed and the run has let the file go.
+        wait_until(lambda: ledger(state).height == 1, "the first micro-batch committed")
+        # The pipe is drained: the 50 lines after the batch are in the run's hands, in no batch.
+        wait_until(lambda: _unread(proc.stdin) == 0, "the run read every line written")
+        proc.kill()
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL, err
+    # Exactly the committed batch: every table equals a state that folded only its lines.
+    committed = tmp_path / "committed.duckdb"
+    shutil.copyfile(world.initial, committed)
+    ok("watch", "run", committed, "-", "--once", input="".join(lines[:size]))
+    assert_same_state(state, committed)
+    held = table(state, "SELECT batch, count(*) AS n FROM events GROUP BY batch ORDER BY batch")
+    assert held.rows() == [(0, pl.read_csv(world.history).height), (1, size)]
+    # The producer replays the whole stream: what the state holds is dropped, the rest kept.
+    replay = ok("watch", "run", state, "-", "--once", "--batch-events", size, input="".join(lines))
+    assert f"0 events kept, 0 left out ({size:,} duplicates dropped)" in replay.output
+    assert ledger(state)["duplicates"].sum() == size
+    assert ledger(state)["rows_kept"].sum() == len(lines)
+    # The labels exactly; the features up to the last bits of float sums merged in another order.
+    got, want = (
+        _exported(state, tmp_path / "got.parquet"),
+        _exported(world.ran, tmp_path / "w.parquet"),
+    )
+    assert got["segment_id"].equals(want["segment_id"]) and got["user_id"].equals(want["user_id"])
+    assert_frame_equal(got, want, rel_tol=1e-9)
+    assert_same_features(state, world.ran)
