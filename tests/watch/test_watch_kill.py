@@ -8,10 +8,14 @@ file at the right part. A kill during ``init`` leaves no state, and ``init`` wor
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, cast
 
 import pytest
 from inbox_world import (
@@ -29,7 +33,8 @@ from inbox_world import (
     table,
 )
 
-from segtui.watch.fold import FAULT_POINTS
+from segtui.watch.fold import FAULT_POINTS, Fault
+from segtui.watch.run import RunOptions, run
 
 KILLED_AT = 3
 KILLED = 137
@@ -111,3 +116,64 @@ def test_the_state_after_init_is_what_a_copy_of_it_reads(world: World, tmp_path:
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(state, copy)
     assert snapshot(copy)["labels"].equals(snapshot(state)["labels"])
+
+
+# ---- SIGTERM/SIGINT: the batch in hand is finished, then the run ends (in this process: the
+# signal is sent from the fault hook or the producer, at a named moment, never by timing)
+
+
+def _interrupt(point: str, batch: int, seen: list[str]) -> Fault:
+    """A fault hook that sends this process SIGINT once, at ``point`` of the ``batch``-th batch."""
+
+    def fault(name: str) -> None:
+        seen.append(name)
+        if name == point and seen.count(point) == batch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return fault
+
+
+def test_sigint_inside_a_batch_finishes_it_ends_the_run_and_the_next_run_completes(
+    world: World, tmp_path: Path
+) -> None:
+    state, inbox = world.fresh(tmp_path)
+    seen: list[str] = []
+    said: list[str] = []
+    options = RunOptions(once=True, batch_events=int(BATCH_EVENTS))
+    folded = run(state, inbox, options, said.append, fault=_interrupt("leaves-written", 2, seen))
+    assert [f.source for f in folded] == list(SOURCES[:2])
+    assert ledger(state)["source"].to_list() == list(SOURCES[:2])
+    assert seen.count("after-commit") == 2  # the batch in hand was committed, no other begun
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    again = ok("watch", "run", state, inbox, "--once", "--batch-events", BATCH_EVENTS)
+    assert f"{len(SOURCES) - 2} batches processed" in again.output
+    assert_same_state(state, world.ran)
+
+
+class _Producer:
+    """Lines on a pipe whose ``stop_after``-th line comes with a SIGINT to this process."""
+
+    def __init__(self, lines: list[str], stop_after: int) -> None:
+        self.lines, self.stop_after, self.given = lines, stop_after, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.given += 1
+            if self.given == self.stop_after:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield line
+
+
+def test_sigint_on_stdin_commits_the_lines_in_hand_and_reads_no_more(
+    world: World, tmp_path: Path
+) -> None:
+    state, _ = world.fresh(tmp_path, files=())
+    lines = (world.inbox / "a.csv").read_text().splitlines(keepends=True)  # a header, 272 rows
+    producer = _Producer(lines, stop_after=251)
+    options = RunOptions(batch_events=200, batch_seconds=3600.0)
+    folded = run(state, None, options, lambda _: None, stdin=cast(IO[str], producer))
+    assert producer.given == 251  # nothing read after the signal
+    assert [(f.source, f.rows_kept) for f in folded] == [("stdin#1", 200), ("stdin#2", 50)]
+    assert ledger(state)["rows_kept"].to_list() == [200, 50]
+    held = table(state, "SELECT count(*) AS n FROM events WHERE batch > 0")
+    assert held["n"].item() == 250
