@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 import pytest
 from app_helpers import settle
+from textual.widgets import DataTable
 from typer.testing import CliRunner
 
 from segtui.app.app import SegtuiApp
@@ -404,3 +405,45 @@ def test_every_watch_key_has_an_id_and_a_tooltip() -> None:
     for binding in WatchScreen.BINDINGS:
         assert binding.id and binding.id.startswith("segtui.watch."), binding
         assert binding.tooltip, binding
+
+
+def reversed_lines(app: SegtuiApp) -> list[str]:
+    """The screen's lines that hold reversed text (a cursor row in NO_COLOR), not counting
+    scrollbars (drawn reversed too, with no letter or digit)."""
+    out = []
+    for strip in app.screen._compositor.render_strips():
+        shown = "".join(s.text for s in strip if s.style is not None and s.style.reverse)
+        if any(c.isalnum() for c in shown):
+            out.append(strip.text)
+    return out
+
+
+async def test_the_arrows_browse_the_moves_and_tab_goes_to_the_sizes(
+    state: Path, no_color: None
+) -> None:
+    """At 80x24 with NO_COLOR, keyboard only: the screen opens in the moves (what a person
+    browses; the line under them follows), the footer names the key to the other table, and the
+    focused table's row is the one drawn reversed."""
+    app = SegtuiApp(watch_state=str(state), watch_terminal=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: shown_batch(app) == 2)
+        moves = app.screen.query_one("#watch-moves", DataTable)
+        sizes = app.screen.query_one("#watch-segments", DataTable)
+        assert app.focused is moves
+        assert "tab Next panel" in screen_text(app)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert (moves.cursor_row, sizes.cursor_row) == (2, 0)
+        third = expected_moves(state)[2]
+        why = str(app.screen.query_one("#watch-why").render())
+        assert why.startswith(f"{third[1]} (batch 2): {third[2]} -> ")
+        assert [line.split()[:2] for line in reversed_lines(app)] == [["2", third[1]]]
+        await pilot.press("tab", "down")
+        await pilot.pause()
+        assert app.focused is sizes
+        assert (moves.cursor_row, sizes.cursor_row) == (2, 1)
+        second = expected_segments(state)[1]
+        assert [line.split()[:2] for line in reversed_lines(app)] == [[second[1], second[2]]]
+        await pilot.press("shift+tab")
+        assert app.focused is moves
+    assert app._exception is None

@@ -205,6 +205,14 @@ class WatchScreen(Screen[None]):
     WatchScreen #watch-status { width: 1fr; height: auto; padding: 0 1; }
     WatchScreen.-error #watch-status { color: $text-error; }
     """
+    CSS = """
+    .-no-color WatchScreen DataTable > .datatable--cursor { text-style: bold; }
+    .-no-color WatchScreen DataTable:focus > .datatable--cursor { text-style: reverse bold; }
+    """
+    """NO_COLOR: only the focused table's row is reversed. The app's rule reverses every
+    table's cursor row and Textual's own focused style wins over it, so the table the arrows
+    moved showed less than the other; as ``CSS`` (not default CSS) these win over both."""
+    SCOPED_CSS = False  # the rules above start at the app (``.-no-color``), not at this screen
 
     BINDINGS = [  # noqa: RUF012
         bind(
@@ -229,6 +237,14 @@ class WatchScreen(Screen[None]):
             tooltip="Write the current labels to a .parquet or .csv file (what `segtui watch "
             "export` writes); there is no project to save here",
             show=False,
+        ),
+        bind(
+            "tab",
+            "app.focus_next",
+            "Next panel",
+            id="watch.next",
+            tooltip="Move the arrows to the next table: the latest moves (where the screen "
+            "opens), the segment sizes, the drift per batch when it is shown (shift+tab: back)",
         ),
         bind("q", "quit", "Quit", id="watch.quit", tooltip="Quit segtui"),
     ]
@@ -270,8 +286,9 @@ class WatchScreen(Screen[None]):
         segments = self.query_one("#watch-segments", DataTable)
         fill(segments, SEGMENT_COLUMNS, [])
         fill(self.query_one("#watch-drift", DataTable), DRIFT_COLUMNS, [])
-        fill(self.query_one("#watch-moves", DataTable), MOVE_COLUMNS, [])
-        segments.focus()
+        moves = self.query_one("#watch-moves", DataTable)
+        fill(moves, MOVE_COLUMNS, [])
+        moves.focus()  # the moves are what a person browses (the line under them follows)
         self.set_interval(self.refresh_seconds, self.poll)
         self.poll()
 
