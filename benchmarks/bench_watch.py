@@ -15,7 +15,9 @@ python benchmarks/bench_watch.py --users 1000000 --events 50000000        # the 
    of the process, and the fold's own seconds from the ledger).
    One more batch is folded in this process with a fault hook that notes the time at each of
    the fold's named points (``--phases``): keying and appending the events, the touched users'
-   leaves, relabelling, the ledger, the commit.
+   leaves, relabelling, the ledger, the commit, and the connection's close (DuckDB's
+   checkpoint runs in the commit or there), with the CPU seconds of the last two. The page cache
+   is flushed after init (``--no-sync``: not), so a batch does not wait for init's writes.
 4. Latency: a polling ``watch run`` in the background; a file is renamed into the inbox and the
    time until its batch is in the ledger (readable by another process) is measured.
 5. The state's size on disk per million events.
@@ -102,19 +104,26 @@ PHASES = (
 
 
 def fold_phases(state: Path, inbox: Path) -> dict[str, float]:
-    """Fold what is in ``inbox`` in this process, timing the fold between its named points."""
+    """Fold what is in ``inbox`` in this process, timing the fold between its named points;
+    ``close`` is the batch's connection closing (DuckDB checkpoints there when the commit did
+    not), ``commit+close cpu`` the CPU seconds of both (what the checkpoint computes, without
+    the wait for the disk)."""
     from segtui.watch.run import RunOptions, run
 
     marks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
 
     def hook(point: str) -> None:
-        marks[point] = time.perf_counter()
+        marks[point], cpu[point] = time.perf_counter(), time.process_time()
 
     run(state, inbox, RunOptions(once=True), lambda line: None, fault=hook)
+    done, done_cpu = time.perf_counter(), time.process_time()
     times, last = {}, marks["batch-read"]
     for point, name in PHASES:
         times[name] = marks[point] - last
         last = marks[point]
+    times["close"] = done - marks["after-commit"]
+    times["commit+close cpu"] = done_cpu - cpu["before-commit"]
     return times
 
 
@@ -126,6 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_watch"))
     parser.add_argument("--reuse", action="store_true", help="Keep generated history and model.")
+    parser.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="Do not flush the page cache after init (then the first batches' checkpoints wait "
+        "for init's writes to reach the disk).",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     history = out / "history"
@@ -161,6 +176,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     init = measure(segtui("watch", "init", str(state), str(model), *map(str, parts)))
     rows.append(("init", args.events, init["wall_s"], init["peak_mib"], None))
+    if not args.no_sync:
+        # A checkpoint ends in fsync: right after init's hundreds of MiB, the batches' commits
+        # would mostly wait for them to reach the disk (growing with the state), not work.
+        os.sync()
     for b in range(args.batches):
         write_batch(inbox / f"batch{b:04d}.parquet", args.batch_events, args.users, 100 + b, b)
         run = measure(segtui("watch", "run", str(state), str(inbox), "--once"))

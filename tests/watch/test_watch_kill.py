@@ -133,21 +133,23 @@ def _interrupt(point: str, batch: int, seen: list[str]) -> Fault:
     return fault
 
 
-def test_sigint_inside_a_batch_finishes_it_ends_the_run_and_the_next_run_completes(
+def test_sigint_inside_a_batch_finishes_it_and_ends_the_run_with_its_file_half_done(
     world: World, tmp_path: Path
 ) -> None:
+    """(The run after a stop takes up the file where it stopped: the kill tests above show it
+    at every point.)"""
     state, inbox = world.fresh(tmp_path)
     seen: list[str] = []
     said: list[str] = []
-    options = RunOptions(once=True, batch_events=int(BATCH_EVENTS))
-    folded = run(state, inbox, options, said.append, fault=_interrupt("leaves-written", 2, seen))
-    assert [f.source for f in folded] == list(SOURCES[:2])
-    assert ledger(state)["source"].to_list() == list(SOURCES[:2])
-    assert seen.count("after-commit") == 2  # the batch in hand was committed, no other begun
+    options = RunOptions(once=True, batch_events=BATCH_EVENTS)
+    folded = run(state, inbox, options, said.append, fault=_interrupt("leaves-written", 1, seen))
+    assert [f.source for f in folded] == [SOURCES[0]]
+    assert ledger(state)["source"].to_list() == [SOURCES[0]]
+    assert said[-1].startswith(f"batch 1: {SOURCES[0]}: {BATCH_EVENTS} events kept")
+    assert seen.count("after-commit") == 1  # the batch in hand was committed, no other begun
+    held = table(state, "SELECT max(batch) AS b, count(*) FILTER (batch = 1) AS n FROM events")
+    assert held.row(0) == (1, BATCH_EVENTS)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    again = ok("watch", "run", state, inbox, "--once", "--batch-events", BATCH_EVENTS)
-    assert f"{len(SOURCES) - 2} batches processed" in again.output
-    assert_same_state(state, world.ran)
 
 
 class _Producer:
