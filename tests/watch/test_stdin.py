@@ -25,7 +25,6 @@ from inbox_world import (
     ledger,
     ok,
     process_env,
-    segtui_process,
     table,
     wait_until,
 )
@@ -46,15 +45,13 @@ def _csv(frame: pl.DataFrame, header: bool = True) -> str:
 
 
 def test_ndjson_lines_reach_the_labels_of_the_folder_route(world: World, tmp_path: Path) -> None:
+    """In this process (a pipe's file descriptor is read by the process tests below)."""
     state, _ = world.fresh(tmp_path, files=())
     events = _inbox_events(world)
-    done = segtui_process(
-        "watch", "run", state, "-", "--once", "--batch-events", 200, input=_ndjson(events)
-    )
-    assert done.returncode == 0, done.stderr
+    done = ok("watch", "run", state, "-", "--once", "--batch-events", 200, input=_ndjson(events))
     assert ledger(state)["source"].to_list() == ["stdin#1", "stdin#2", "stdin#3"]
     assert ledger(state)["rows_kept"].to_list() == [200, 200, events.height - 400]
-    assert done.stdout.strip().splitlines()[-1] == "3 batches processed"
+    assert done.output.strip().splitlines()[-1] == "3 batches processed"
     assert labels(state).equals(labels(world.ran))
     assert_same_features(state, world.ran)
 
