@@ -18,6 +18,7 @@ python benchmarks/bench_watch.py --users 1000000 --events 50000000        # the 
    leaves, relabelling, the ledger, the commit, and the connection's close (DuckDB's
    checkpoint runs in the commit or there), with the CPU seconds of the last two. The page cache
    is flushed after init (``--no-sync``: not), so a batch does not wait for init's writes.
+   ``--commit-batches`` more batches are folded the same way, each one's commit+close timed.
 4. Latency: a polling ``watch run`` in the background; a file is renamed into the inbox and the
    time until its batch is in the ledger (readable by another process) is measured.
 5. The state's size on disk per million events.
@@ -136,6 +137,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_watch"))
     parser.add_argument("--reuse", action="store_true", help="Keep generated history and model.")
     parser.add_argument(
+        "--commit-batches",
+        type=int,
+        default=4,
+        help="Batches folded after the phases batch, each one's commit+close timed (the "
+        "checkpoint's cost varies from batch to batch: one batch says little).",
+    )
+    parser.add_argument(
         "--no-sync",
         action="store_true",
         help="Do not flush the page cache after init (then the first batches' checkpoints wait "
@@ -187,6 +195,11 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((f"batch {b + 1}", args.batch_events, run["wall_s"], run["peak_mib"], fold_s))
     write_batch(inbox / "phases.parquet", args.batch_events, args.users, 500, args.batches)
     phases = fold_phases(state, inbox)
+    commits = []
+    for b in range(args.commit_batches):
+        write_batch(inbox / f"commit{b:04d}.parquet", args.batch_events, args.users, 600 + b, b)
+        more = fold_phases(state, inbox)
+        commits.append((more["commit"] + more["close"], more["commit+close cpu"]))
     # latency: a polling run, a file renamed into the inbox, the batch visible in the ledger
     poller = subprocess.Popen(
         segtui("watch", "run", str(state), str(inbox), "--poll", "0.5"),
@@ -210,6 +223,11 @@ def main(argv: list[str] | None = None) -> None:
         folded = "" if fold is None else f"{fold:7.2f}"
         print(f"{name:<10} {n:>12,} {wall:8.2f} {peak:9.0f} {folded:>7}")
     print("phases of one more batch (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+    if commits:
+        print(
+            "commit+close of more batches (wall/cpu s): "
+            + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in commits)
+        )
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"latency from a file landing to its labels: {latency:.2f} s (poll 0.5 s)")
     print(
@@ -224,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
                 "latency_s": latency,
                 "state_bytes": size,
                 "phases": phases,
+                "commits": commits,
             }
         )
     )
