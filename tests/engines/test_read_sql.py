@@ -85,6 +85,31 @@ def test_values_padded_with_unicode_white_space_read_the_same(tmp_path: Path) ->
     assert ours.height > 0 and not ours["user_id"].str.contains(r"\s").any()
 
 
+EDGES = ("\x85", "\u00a0", "\u3000", " ", "\x84", "\x7f", "!")
+"""Code points at the edges of the ASCII range DuckDB reads untrimmed: white space (U+0085, a
+no-break space, U+3000, a space) and not (U+0084, DEL, ``!``), which must stay."""
+
+
+def test_values_padded_on_one_side_read_the_same(tmp_path: Path) -> None:
+    """DuckDB trims only values not starting and ending in printable ASCII: white space on
+    either edge alone, and characters next to that range that are not white space."""
+    frame = pl.read_csv(LAYOUTS / "clickstream.csv", infer_schema_length=0)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 2 == (i % 2))
+        .then(pl.lit(EDGES[i % len(EDGES)]) + pl.col(c))
+        .otherwise(pl.col(c) + pl.lit(EDGES[(i + 3) % len(EDGES)]))
+        .alias(c)
+        for i, c in enumerate(frame.columns)
+        if c not in ("event_time", "user_id")
+    )
+    path = tmp_path / "one_side.csv"
+    frame.write_csv(path)
+    ours = assert_same_events(path)
+    kept = {"\x84", "\x7f", "!"}
+    assert ours.height > 0
+    assert any(v[0] in kept or v[-1] in kept for v in ours["event"].drop_nulls().to_list())
+
+
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
 def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
     """The reading SQL feeds the feature SQL: raw source columns in, polars' features out."""
