@@ -144,9 +144,18 @@ class DuckDBEngine:
         read and parsed once for the statistics and the features, spilled past the limit)."""
         kind = "TABLE" if keep else "VIEW"
         try:
+            if keep:
+                # The reading keeps rows by the columns it computes; pushed below that
+                # projection, DuckDB computes each of them (the times parsed, the text trimmed)
+                # once for the filter and again for the table, and it has no filter on the
+                # files' own columns to push.
+                self.con.execute("SET disabled_optimizers = 'filter_pushdown'")
             self.con.execute(f"CREATE OR REPLACE TEMP {kind} {sqltext.quote(name)} AS {sql}")
         except duckdb.Error as error:
             raise _engine_error(error, "read the files") from error
+        finally:
+            if keep:
+                self.con.execute("RESET disabled_optimizers")
 
     def rows(self, sql: str) -> pl.DataFrame:
         """A small result (statistics, a count) as a polars frame."""

@@ -209,7 +209,7 @@ class _Reader:
             return pg_parse.micros_to_ts(micros)
         if self.spark:
             return f"timestamp_micros({micros})"
-        return f"CAST(make_timestamp({micros}) AS TIMESTAMPTZ)"
+        return f"make_timestamptz({micros})"  # the UTC instant, with no calendar (ICU) work
 
     def epoch(self, value: str, plan: TimestampPlan) -> str:
         if self.pg:
@@ -299,9 +299,7 @@ class _Reader:
             calls = [f"try_to_timestamp({text}, {self.string(form)})" for form in forms]
         else:
             forms = [form for fmt in formats for form in _duckdb_formats(fmt)]
-            calls = [
-                f"CAST(try_strptime({text}, {self.string(form)}) AS TIMESTAMPTZ)" for form in forms
-            ]
+            calls = [self.duckdb_strptime(text, form) for form in forms]
         return _first(calls)
 
     def ts_text(self, raw: str) -> str:
@@ -310,6 +308,16 @@ class _Reader:
         if all(source.kind == "text" for source in self.plan.ts):
             return raw
         return self.trimmed(self.as_text(raw))
+
+    def duckdb_strptime(self, text: str, form: str) -> str:
+        """DuckDB's reading of ``text`` by one format, as a TIMESTAMPTZ: made from the epoch
+        microseconds, since a cast would go through the session's calendar (ICU), the dearest
+        step of reading a time (an offset in the text gives the instant already); nanoseconds
+        (``%n``, a TIMESTAMP_NS that ``epoch_us`` does not take) are cast, which truncates."""
+        parsed = f"try_strptime({text}, {self.string(form)})"
+        if "%n" in form:
+            return f"CAST({parsed} AS TIMESTAMPTZ)"
+        return f"make_timestamptz(epoch_us({parsed}))"
 
     def timestamp(self, raw: str) -> str:
         """The raw time in UTC, null where the decided reading fails."""
