@@ -473,7 +473,7 @@ class _Reader:
         return read, canonical
 
     def query(self, relation: str) -> str:
-        plan, q = self.plan, self.quote
+        q = self.quote
         read, canonical = self._read_items()
         kept_if = (
             f"{q('user_id')} IS NOT NULL AND __ts_raw IS NOT NULL AND {q('event')} IS NOT NULL "
@@ -485,12 +485,23 @@ class _Reader:
             _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read", fence),
             f"__kept AS (\nSELECT * FROM __canonical WHERE {kept_if}\n)",
         ]
+        return self.events_from_kept(ctes)
+
+    def events_from_kept(self, ctes: list[str]) -> str:
+        """The events of CTEs ending in ``__kept`` (the kept rows): sessions, then the columns."""
+        plan, q = self.plan, self.quote
         source = "__kept"
         if plan.session_gap_minutes is not None:
-            ctes += self.sessions(plan.session_gap_minutes)
+            ctes = [*ctes, *self.sessions(plan.session_gap_minutes)]
             source = "__sessions"
         listed = ", ".join(q(c) for c in plan.columns)
         return "WITH " + ",\n".join(ctes) + f"\nSELECT {listed} FROM {source}"
+
+    def checked_columns(self) -> list[str]:
+        """The canonical columns of the checked rows: every column of the plan but sessions
+        from the gap (made after rows are kept)."""
+        canonical = self._read_items()[1]
+        return [c for c in self.plan.columns if c in canonical]
 
 
 def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
@@ -504,6 +515,65 @@ def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckd
     return _Reader(plan, dialect).query(relation)
 
 
+def checked_sql(
+    plan: ReadPlan,
+    relation: str = "raw_events",
+    dialect: str = "duckdb",
+    *,
+    number_sources: Sequence[str] = (),
+    alias_targets: Sequence[str] = (),
+) -> str:
+    """Every row of ``relation`` checked, as one ``SELECT``: the canonical columns (sessions from
+    the gap aside), ``__reason`` (0 for a kept row), and the flags the loading report counts:
+    ``__bad_<column>`` (its text is not a number) for the ``number_sources`` and
+    ``__conflict_<event>`` (the raw name is that event) for the ``alias_targets``. Reading the
+    files once into this serves both the report (:func:`report_counts_sql`) and the events
+    (:func:`kept_events_sql`)."""
+    reader = _Reader(plan, dialect)
+    q = reader.quote
+    checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
+    items = [q(c) for c in reader.checked_columns()] + [REASON_COL]
+    items += [
+        f"({q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL) AS {q('__bad_' + c)}"
+        for c in number_sources
+    ]
+    items += [
+        f"({q(EVENT_RAW)} = {reader.string(t)}) AS {q('__conflict_' + t)}" for t in alias_targets
+    ]
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked_rows"
+
+
+def report_counts_sql(
+    relation: str,
+    dialect: str = "duckdb",
+    *,
+    number_sources: Sequence[str] = (),
+    alias_targets: Sequence[str] = (),
+) -> str:
+    """One row of the loading report's counts over a relation of :func:`checked_sql` rows,
+    named as :meth:`segtui.ingest.report.ReportPlan.query` names them: ``rows_read``,
+    ``rows_kept``, ``left_out_<reason>`` (ragged rows are the reader's to count),
+    ``bad_number_<column>`` and ``conflict_<event>``."""
+    q = lambda name: sqltext.quote(name, dialect)  # noqa: E731
+    kept = f"{REASON_COL} = 0"
+    items = ["count(*) AS rows_read", f"count(CASE WHEN {kept} THEN 1 END) AS rows_kept"]
+    items += [
+        f"count(CASE WHEN {REASON_COL} = {code} THEN 1 END) AS {q('left_out_' + key)}"
+        for code, key in REASONS
+    ]
+    items += [
+        f"count(CASE WHEN {kept} AND {q('__bad_' + c)} THEN 1 END) AS {q('bad_number_' + c)}"
+        for c in number_sources
+    ]
+    items += [
+        f"count(CASE WHEN {q('__conflict_' + t)} THEN 1 END) AS {q('conflict_' + t)}"
+        for t in alias_targets
+    ]
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"SELECT\n{listed}\nFROM {relation}"
+
+
 def report_sql(
     plan: ReadPlan,
     relation: str = "raw_events",
@@ -512,27 +582,23 @@ def report_sql(
     number_sources: Sequence[str] = (),
     alias_targets: Sequence[str] = (),
 ) -> str:
-    """One row of the loading report's counts over ``relation``, named as
-    :meth:`segtui.ingest.report.ReportPlan.query` names them: ``rows_read``, ``rows_kept``,
-    ``left_out_<reason>`` (ragged rows are the reader's to count), ``bad_number_<column>`` for
-    the ``number_sources`` and ``conflict_<event>`` for the ``alias_targets``."""
+    """The loading report's counts over the raw rows of ``relation`` in one query:
+    :func:`report_counts_sql` over :func:`checked_sql`."""
+    checked = checked_sql(
+        plan, relation, dialect, number_sources=number_sources, alias_targets=alias_targets
+    )
+    return report_counts_sql(
+        f"(\n{checked}\n) AS __checked",
+        dialect,
+        number_sources=number_sources,
+        alias_targets=alias_targets,
+    )
+
+
+def kept_events_sql(plan: ReadPlan, relation: str, dialect: str = "duckdb") -> str:
+    """The canonical events of a relation of :func:`checked_sql` rows: what :func:`read_sql`
+    gives of the raw rows, from their kept rows (sessions from the gap made here)."""
     reader = _Reader(plan, dialect)
-    q = reader.quote
-    checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
-    kept = f"{REASON_COL} = 0"
-    items = ["count(*) AS rows_read", f"count(CASE WHEN {kept} THEN 1 END) AS rows_kept"]
-    items += [
-        f"count(CASE WHEN {REASON_COL} = {code} THEN 1 END) AS {q('left_out_' + key)}"
-        for code, key in REASONS
-    ]
-    items += [
-        f"count(CASE WHEN {kept} AND {q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL "
-        f"THEN 1 END) AS {q('bad_number_' + c)}"
-        for c in number_sources
-    ]
-    items += [
-        f"count(CASE WHEN {q(EVENT_RAW)} = {reader.string(t)} THEN 1 END) AS {q('conflict_' + t)}"
-        for t in alias_targets
-    ]
-    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked"
+    listed = ", ".join(reader.quote(c) for c in reader.checked_columns())
+    kept = f"__kept AS (\nSELECT {listed} FROM {relation} WHERE {REASON_COL} = 0\n)"
+    return reader.events_from_kept([kept])
