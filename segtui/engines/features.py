@@ -2,7 +2,9 @@
 
 The steps are the polars path's, each rendered as SQL the engine runs: the raw files as the
 ``raw_events`` relation (:mod:`segtui.engines.raw_relation`), the load's reading decisions as the
-``events`` view (:func:`segtui.ingest.read_sql.read_sql`), the statistics the generated features
+``events`` relation (:func:`segtui.ingest.read_sql.read_sql`, or, when the loading report is
+counted too, the kept rows of one table of every row checked, so the files are read and parsed
+once: :func:`segtui.ingest.read_sql.checked_sql`), the statistics the generated features
 are chosen from (one small ``GROUP BY`` per statistic, the only rows that come back to Python),
 and the feature plan as one ``SELECT`` (:func:`segtui.features.sql.plan_sql`) written by the
 engine. Nothing here computes a feature value.
