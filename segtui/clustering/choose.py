@@ -24,6 +24,12 @@ looks at the users table instead and keeps what carries information, once:
    ``category_<id>_share``) is offered: the count is the share times the user's events, so
    beside the share and ``events`` it only adds one more copy of "how active, for how long"
    per event (nine on the content world). ``TOTAL_REASON`` words it.
+   **The count of everything is left out beside a rate of it.** After the pruning, ``events``
+   stands for the user's whole volume (sessions, active days and page views were pruned as
+   its twins). When a rate of it is kept (``ACTIVITY_RATES``: events per session or per active
+   day), ``events`` is left out: the rate says how active a user is, and the total says as much
+   how long they have been around, which split the largest group by arrival on every planted
+   world (benchmarks/README.md). ``ACTIVITY_TOTAL_REASON`` words it.
 3. **Weights.** Each family (activity, engagement, funnel, value, interest, time, ...) gets the
    same total say: a feature's weight is ``1 / sqrt(n)`` with ``n`` kept features in its family,
    so the squared weights (what a Euclidean distance adds up) sum to 1 per family. Time-position
@@ -80,6 +86,14 @@ VOLUME: frozenset[str] = frozenset(
 )  # fmt: skip
 """Catalog features that count or sum over the user's whole history (generated ones are named
 ``event_<id>_count`` and ``category_<id>_duration_s``)."""
+
+ACTIVITY_RATES: tuple[str, ...] = ("events_per_session", "events_per_active_day")
+"""How active a user is, whatever the length of their history."""
+
+ACTIVITY_TOTAL_REASON = (
+    "counts the user's whole history, so it says how long they have been around as much as "
+    "how active they are, and '{rate}' is clustered on; kept in the features and profiles"
+)
 
 TOTAL_REASON = (
     "its share '{share}' is offered: a count is the share times the user's events, so it "
@@ -182,6 +196,7 @@ def choose_features(
     time_position_out: bool = True,
     by_kind: bool = True,
     totals_out: bool = True,
+    activity_total_out: bool = True,
 ) -> FeatureChoice:
     """Keep the informative, non-redundant candidates and weight them by family (see module).
 
@@ -224,6 +239,8 @@ def choose_features(
     if redundancy and users.height >= MIN_USERS_FOR_REDUNDANCY:
         kept, redundant = _prune(kept, columns)
         left_out.update(redundant)
+    if activity_total_out:
+        kept = _activity_total_out(kept, left_out)
     family_of = {c.name: c.family for c in candidates}
     families = {name: weight_family(name, family_of[name]) for name in kept}
     weights = family_weights(families) if balance else dict.fromkeys(kept, 1.0)
@@ -237,6 +254,15 @@ def choose_features(
         families={n: families[n] for n in chosen},
         left_out=ordered_out,
     )
+
+
+def _activity_total_out(kept: list[str], left_out: dict[str, str]) -> list[str]:
+    """``kept`` without ``events`` when a rate of it is kept and two other features remain."""
+    rate = next((name for name in ACTIVITY_RATES if name in kept), None)
+    if rate is None or "events" not in kept or len(kept) < 3:
+        return kept
+    left_out["events"] = ACTIVITY_TOTAL_REASON.format(rate=rate)
+    return [name for name in kept if name != "events"]
 
 
 def _too_few_without_time(users: pl.DataFrame, candidates: Sequence[Candidate]) -> bool:
