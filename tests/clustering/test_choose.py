@@ -271,6 +271,12 @@ def test_the_count_of_everything_is_left_out_beside_a_rate_of_it_and_its_twins_w
     # With one other feature it stays too: two features are the least a clustering gets.
     alone = choose_features(users.drop("avg_price_viewed"), ACTIVITY)
     assert alone.features == ("events", "events_per_session")
+    # A twin of the rate says it too: one app open per session is a share of 1 / the rate.
+    opens = users.with_columns((1 / pl.col("events_per_session")).alias("event_app_open_share"))
+    twin = choose_features(opens, [*ACTIVITY, Candidate("event_app_open_share", "activity", 2)])
+    assert twin.features == ("avg_price_viewed", "event_app_open_share")
+    assert twin.left_out["events_per_session"].startswith("redundant with 'event_app_open_share'")
+    assert twin.left_out["events"] == ACTIVITY_TOTAL_REASON.format(rate="event_app_open_share")
 
 
 def test_composition_shares_are_read_on_a_log_scale_and_assign_does_the_same() -> None:
