@@ -2,13 +2,15 @@
 
     nice python benchmarks/bench_prepare_ablation.py --users 3000 --seeds 0-4
     nice python benchmarks/bench_prepare_ablation.py --worlds shop,content --extra DIR
+    nice python benchmarks/bench_prepare_ablation.py --world-seed 1 \
+        --configs "+ events beside its rate"
 
 Worlds are the planted worlds of ``benchmarks/quality`` (generated into a temporary folder) plus
 any ``--extra`` folder holding ``NAME.csv`` and ``NAME_truth.csv`` pairs, and the bundled sample.
 Each row changes one thing against segtui's defaults (``PrepSpec.for_data``): the defaults
 before generated counts were left out beside their shares and shares read on a log scale
-(both undone), each of those two alone, the old fixed
-catalog list, the chooser before this benchmark's choice (time-position features offered,
+(both undone), each of those two alone, ``events`` clustered on beside a rate of it, the old
+fixed catalog list, the chooser before this benchmark's choice (time-position features offered,
 redundancy pruned in catalog order: counts before shares), each of those two steps alone, no
 redundancy pruning, time-position or family weights, the Yeo-Johnson power transform, PCA
 whitening (applied to the prepared matrix, all components kept). Below them: each world's ceiling
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +47,7 @@ CONFIGS = (
     "defaults",
     "before (counts offered, shares raw)",
     "+ generated counts offered",
+    "+ events beside its rate",
     "shares raw (no log)",
     "old fixed list",
     "previous chooser",
@@ -74,14 +78,17 @@ def specs(data) -> dict[str, PrepSpec]:
         features = choose_features(data.users, cands, **kw).features if cands else None
         return replace(base, features=tuple(features or base.features))
 
-    previous = chosen(totals_out=False)
+    previous = chosen(totals_out=False, activity_total_out=False)
     return {
         "defaults": base,
         "before (counts offered, shares raw)": replace(previous, shares="none"),
-        "+ generated counts offered": previous,
+        "+ generated counts offered": chosen(totals_out=False),
+        "+ events beside its rate": chosen(activity_total_out=False),
         "shares raw (no log)": replace(base, shares="none"),
         "old fixed list": replace(base, features=tuple(old)),
-        "previous chooser": chosen(time_position_out=False, by_kind=False),
+        "previous chooser": chosen(
+            time_position_out=False, by_kind=False, activity_total_out=False
+        ),
         "+ time position offered": chosen(time_position_out=False),
         "counts before shares": chosen(by_kind=False),
         "no redundancy pruning": chosen(redundancy=False),
@@ -93,12 +100,16 @@ def specs(data) -> dict[str, PrepSpec]:
     }
 
 
-def ablate(files: list[Path], truth: pl.DataFrame, k: int, seeds: list[int]) -> dict[str, float]:
+def ablate(
+    files: list[Path], truth: pl.DataFrame, k: int, seeds: list[int], configs: Sequence[str]
+) -> dict[str, float]:
     data = load_users(files)
     ids = data.users.select(pl.col("user_id").cast(pl.Utf8))
     y = ids.join(truth.with_columns(pl.col("user_id").cast(pl.Utf8)), on="user_id", how="left")
     out = {}
     for name, spec in specs(data).items():
+        if name not in configs:
+            continue
         X = prepare(data.users, spec).X
         if "whitening" in name:
             X = whiten(X)
@@ -127,16 +138,29 @@ def main() -> None:
     p.add_argument("--users", type=int, default=3000)
     p.add_argument("--seeds", default="0-4")
     p.add_argument("--extra", type=Path, default=None)
+    p.add_argument("--world-seed", type=int, default=0)
+    p.add_argument(
+        "--configs",
+        default=None,
+        help="comma-separated rows to run (defaults always); without it every row, the ceiling "
+        "and the observable ARI",
+    )
     args = p.parse_args()
+    configs = args.configs.split(",") if args.configs else list(CONFIGS)
+    unknown = sorted(set(configs) - set(CONFIGS))
+    if unknown:
+        p.error(f"unknown rows {unknown}; the rows are {list(CONFIGS)}")
+    configs = ["defaults", *[c for c in configs if c != "defaults"]]
     lo, _, hi = args.seeds.partition("-")
     seeds = list(range(int(lo), int(hi or lo) + 1))
     table: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in [w for w in args.worlds.split(",") if w]:
-            world = make(name, args.users, 0, Path(tmp) / name)
-            row = ablate(world.files, world.truth, world.k, seeds)
-            row["ceiling"] = ceiling(world)
-            row["observable"] = observable(world)
+            world = make(name, args.users, args.world_seed, Path(tmp) / name)
+            row = ablate(world.files, world.truth, world.k, seeds, configs)
+            if not args.configs:
+                row["ceiling"] = ceiling(world)
+                row["observable"] = observable(world)
             table[name] = row
             print(name, {k: round(v, 3) for k, v in row.items()}, flush=True)
     if args.extra:
@@ -144,14 +168,16 @@ def main() -> None:
             name = truth_path.name[: -len("_truth.csv")]
             truth = pl.read_csv(truth_path, infer_schema_length=0)
             k = truth["group"].n_unique()
-            table[name] = ablate([args.extra / f"{name}.csv"], truth, k, seeds)
+            table[name] = ablate([args.extra / f"{name}.csv"], truth, k, seeds, configs)
             print(name, {k: round(v, 3) for k, v in table[name].items()}, flush=True)
     truth = pl.read_csv(ROOT / "sample_data" / "truth.csv", infer_schema_length=0)
-    table["bundled sample"] = ablate([ROOT / "sample_data" / "events.csv"], truth, 6, seeds)
+    table["bundled sample"] = ablate(
+        [ROOT / "sample_data" / "events.csv"], truth, 6, seeds, configs
+    )
     names = list(table)
     print("\n| step | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    for cfg in ("defaults, worst seed", *CONFIGS, "ceiling", "observable", "features"):
+    for cfg in ("defaults, worst seed", *configs, "ceiling", "observable", "features"):
         cells = [_cell(table[n], cfg) for n in names]
         print(f"| {cfg} | " + " | ".join(cells) + " |")
 

@@ -327,7 +327,7 @@ def load_users_in(
     loaded = load_events(list(paths), options)
     assert loaded.read_plan is not None  # load_events always records it
     raw = raw_source(loaded.source, loaded.read_plan, root)
-    define_events(engine, raw, loaded.read_plan)
+    define_events(engine, raw, loaded.read_plan, loaded.report)
     kept, left_out = chosen_specs_in(engine, loaded.columns, own, features)
     if not kept.specs:
         raise InputError(
@@ -338,7 +338,7 @@ def load_users_in(
     check_as_of_in(engine, as_of, loaded.source.files[0])
     _step(progress, should_stop, f"The {name} engine computes the features per user", 0.3)
     define_users(engine, kept.specs, loaded.columns, as_of)
-    report = engine_report(engine, raw, loaded.read_plan, loaded.report)
+    report = engine_report(engine, raw, loaded.report)
     if report.users < 2:
         raise InputError(
             f"only {report.users} user(s) in the data; segments need at least two",

@@ -312,8 +312,8 @@ def _engine_features(
     plan = _read_plan(loaded)
     raw = raw_source(loaded.source, plan, hive_root)
     with open_engine(run.engine, run.memory_limit, run.spark_master) as engine:
-        define_events(engine, raw, plan)
-        report = engine_report(engine, raw, plan, loaded.report)
+        define_events(engine, raw, plan, loaded.report)
+        report = engine_report(engine, raw, loaded.report)
         kept, left_out = chosen_specs_in(engine, loaded.columns, own, names)
         check_as_of_in(engine, as_of, loaded.source.files[0])
         with _engine_output(output, engine.name) as target:

@@ -7,7 +7,7 @@ looks at the users table instead and keeps what carries information, once:
 0. **What users do, not when they came.** Time-position features (how long ago, how long active:
    ``TIME_POSITION``) are left out of the clustering set: with users arriving over the whole span
    they mostly say when a user arrived, and they outvoted what users did on every planted world
-   (benchmarks/README.md). They stay in ``segtui features`` and in the profiles.
+   (benchmarks/README.md). They stay in ``segtui features``.
 1. **Information.** A feature that is missing for every user, the same for every user, or the
    same for almost every user (one value holds at least ``NEAR_CONSTANT_SHARE`` of the users) is
    left out. A count that is 0 for 85 % of users stays: the 15 % can be the most telling group.
@@ -24,6 +24,13 @@ looks at the users table instead and keeps what carries information, once:
    ``category_<id>_share``) is offered: the count is the share times the user's events, so
    beside the share and ``events`` it only adds one more copy of "how active, for how long"
    per event (nine on the content world). ``TOTAL_REASON`` words it.
+   **The count of everything is left out beside a rate of it.** After the pruning, ``events``
+   stands for the user's whole volume (sessions, active days and page views were pruned as
+   its twins). When a rate of it is clustered on (``ACTIVITY_RATES``: events per session or per
+   active day), itself or through a twin, ``events`` is left out: the rate says how active a
+   user is, and the total says as much how long they have been around, which put late joiners
+   of every group together on the planted worlds (benchmarks/README.md).
+   ``ACTIVITY_TOTAL_REASON`` words it.
 3. **Weights.** Each family (activity, engagement, funnel, value, interest, time, ...) gets the
    same total say: a feature's weight is ``1 / sqrt(n)`` with ``n`` kept features in its family,
    so the squared weights (what a Euclidean distance adds up) sum to 1 per family. Time-position
@@ -62,7 +69,7 @@ TIME_POSITION: frozenset[str] = frozenset(
 TIME_POSITION_FAMILY = "time position"
 TIME_POSITION_REASON = (
     "says when the user was active (how long ago, how long), not what they did; "
-    "kept in the features and profiles, not clustered on"
+    "kept in `segtui features`, not clustered on"
 )
 
 CALENDAR: frozenset[str] = frozenset(
@@ -81,9 +88,17 @@ VOLUME: frozenset[str] = frozenset(
 """Catalog features that count or sum over the user's whole history (generated ones are named
 ``event_<id>_count`` and ``category_<id>_duration_s``)."""
 
+ACTIVITY_RATES: tuple[str, ...] = ("events_per_session", "events_per_active_day")
+"""How active a user is, whatever the length of their history."""
+
+ACTIVITY_TOTAL_REASON = (
+    "counts the user's whole history, so it says how long they have been around as much as "
+    "how active they are, and '{rate}' says how active; kept in `segtui features`"
+)
+
 TOTAL_REASON = (
     "its share '{share}' is offered: a count is the share times the user's events, so it "
-    "would count how active the user is once more; kept in the features and profiles"
+    "would count how active the user is once more; kept in `segtui features`"
 )
 
 
@@ -182,6 +197,7 @@ def choose_features(
     time_position_out: bool = True,
     by_kind: bool = True,
     totals_out: bool = True,
+    activity_total_out: bool = True,
 ) -> FeatureChoice:
     """Keep the informative, non-redundant candidates and weight them by family (see module).
 
@@ -222,8 +238,17 @@ def choose_features(
     )
     kept = [c.name for c in order]
     if redundancy and users.height >= MIN_USERS_FOR_REDUNDANCY:
-        kept, redundant = _prune(kept, columns)
-        left_out.update(redundant)
+        kept, twins = _prune(kept, columns)
+        left_out.update(
+            {
+                name: f"redundant with '{twin}' (Spearman {rho:.2f})"
+                for name, (twin, rho) in twins.items()
+            }
+        )
+    else:
+        twins = {}
+    if activity_total_out:
+        kept = _activity_total_out(kept, twins, left_out)
     family_of = {c.name: c.family for c in candidates}
     families = {name: weight_family(name, family_of[name]) for name in kept}
     weights = family_weights(families) if balance else dict.fromkeys(kept, 1.0)
@@ -237,6 +262,22 @@ def choose_features(
         families={n: families[n] for n in chosen},
         left_out=ordered_out,
     )
+
+
+def _activity_total_out(
+    kept: list[str], twins: Mapping[str, tuple[str, float]], left_out: dict[str, str]
+) -> list[str]:
+    """``kept`` without ``events`` when a rate of it is clustered on, itself or through its
+    twin (travel's app opens are one per visit: their share is 1 / events per session), and
+    two other features remain."""
+    if "events" not in kept or len(kept) < 3:
+        return kept
+    for rate in ACTIVITY_RATES:
+        said_by = rate if rate in kept else twins.get(rate, ("", 0.0))[0]
+        if said_by and said_by != "events":
+            left_out["events"] = ACTIVITY_TOTAL_REASON.format(rate=said_by)
+            return [name for name in kept if name != "events"]
+    return kept
 
 
 def _too_few_without_time(users: pl.DataFrame, candidates: Sequence[Candidate]) -> bool:
@@ -317,14 +358,16 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 def _prune(
     order: Sequence[str], columns: Mapping[str, np.ndarray]
-) -> tuple[list[str], dict[str, str]]:
-    """Walk in preference order; drop a feature that ranks users like one already kept."""
+) -> tuple[list[str], dict[str, tuple[str, float]]]:
+    """Walk in preference order; drop a feature that ranks users like one already kept.
+
+    Returns the kept names and, per dropped one, its twin (the kept feature) and |Spearman|."""
     if not order:
         return [], {}
     rows = _sample_rows(len(next(iter(columns.values()))))
     ranked = {name: _ranks(columns[name][rows]) for name in order}
     kept: list[str] = []
-    dropped: dict[str, str] = {}
+    dropped: dict[str, tuple[str, float]] = {}
     for name in order:
         best, twin = 0.0, None
         for other in kept:
@@ -332,7 +375,7 @@ def _prune(
             if rho > best:
                 best, twin = rho, other
         if twin is not None and best >= REDUNDANT_RHO:
-            dropped[name] = f"redundant with '{twin}' (Spearman {best:.2f})"
+            dropped[name] = (twin, best)
         else:
             kept.append(name)
     return kept, dropped

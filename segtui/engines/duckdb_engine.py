@@ -144,9 +144,31 @@ class DuckDBEngine:
         read and parsed once for the statistics and the features, spilled past the limit)."""
         kind = "TABLE" if keep else "VIEW"
         try:
+            self._drop_other_kind(name, "VIEW" if keep else "TABLE")
+            if keep:
+                # The reading keeps rows by the columns it computes; pushed below that
+                # projection, DuckDB computes each of them (the times parsed, the text trimmed)
+                # once for the filter and again for the table, and it has no filter on the
+                # files' own columns to push.
+                self.con.execute("SET disabled_optimizers = 'filter_pushdown'")
             self.con.execute(f"CREATE OR REPLACE TEMP {kind} {sqltext.quote(name)} AS {sql}")
         except duckdb.Error as error:
             raise _engine_error(error, "read the files") from error
+        finally:
+            if keep:
+                self.con.execute("RESET disabled_optimizers")
+
+    def _drop_other_kind(self, name: str, other: str) -> None:
+        """Drop a temporary ``other`` (VIEW or TABLE) called ``name``: CREATE OR REPLACE
+        replaces only an object of its own kind (``events`` is a view or a table by layout)."""
+        listing, column = ("duckdb_views()", "view_name")
+        if other == "TABLE":
+            listing, column = ("duckdb_tables()", "table_name")
+        found = self.con.execute(
+            f"SELECT count(*) FROM {listing} WHERE temporary AND {column} = ?", [name]
+        ).fetchone()
+        if found and found[0]:
+            self.con.execute(f"DROP {other} {sqltext.quote(name)}")
 
     def rows(self, sql: str) -> pl.DataFrame:
         """A small result (statistics, a count) as a polars frame."""

@@ -2,7 +2,9 @@
 
 The steps are the polars path's, each rendered as SQL the engine runs: the raw files as the
 ``raw_events`` relation (:mod:`segtui.engines.raw_relation`), the load's reading decisions as the
-``events`` view (:func:`segtui.ingest.read_sql.read_sql`), the statistics the generated features
+``events`` relation (:func:`segtui.ingest.read_sql.read_sql`, or, when the loading report is
+counted too, the kept rows of one table of every row checked, so the files are read and parsed
+once: :func:`segtui.ingest.read_sql.checked_sql`), the statistics the generated features
 are chosen from (one small ``GROUP BY`` per statistic, the only rows that come back to Python),
 and the feature plan as one ``SELECT`` (:func:`segtui.features.sql.plan_sql`) written by the
 engine. Nothing here computes a feature value.
@@ -30,7 +32,7 @@ from segtui.features.plan import plan_features
 from segtui.features.selection import available_features, select_features
 from segtui.features.spec import FeatureSpec
 from segtui.features.sql import plan_sql
-from segtui.ingest.read_sql import read_sql, report_sql
+from segtui.ingest.read_sql import checked_sql, kept_events_sql, read_sql, report_counts_sql
 from segtui.ingest.reading import ReadPlan
 from segtui.ingest.report import LoadReport, ReportPlan, report_from_counts
 from segtui.ingest.strict import check_as_of
@@ -58,10 +60,33 @@ class Engine(Protocol):
     ) -> int: ...
 
 
-def define_events(engine: Engine, raw: RawSource, plan: ReadPlan) -> None:
-    """``raw_events`` over the files and ``events`` (canonical) over it, as views."""
+CHECKED = "__segtui_checked"
+"""The table of every raw row checked (:func:`segtui.ingest.read_sql.checked_sql`)."""
+
+
+def define_events(
+    engine: Engine, raw: RawSource, plan: ReadPlan, report: ReportPlan | None = None
+) -> None:
+    """``raw_events`` over the files and ``events`` (canonical) over it, kept as a table. With
+    the loading report's plan (for :func:`engine_report`), the files are read and parsed once:
+    every row checked into the :data:`CHECKED` table, which the report counts, and ``events``
+    its kept rows (a view; a table when sessions come from the gap, windowed once)."""
     engine.register_raw(raw, "raw_events")
-    engine.define("events", read_sql(plan, "raw_events", engine.dialect), keep=True)
+    if report is None:
+        engine.define("events", read_sql(plan, "raw_events", engine.dialect), keep=True)
+        return
+    numbers, targets = _counted(report)
+    checked = checked_sql(
+        plan, "raw_events", engine.dialect, number_sources=numbers, alias_targets=targets
+    )
+    engine.define(CHECKED, checked, keep=True)
+    sessions = plan.session_gap_minutes is not None
+    engine.define("events", kept_events_sql(plan, CHECKED, engine.dialect), keep=sessions)
+
+
+def _counted(report: ReportPlan) -> tuple[list[str], list[str]]:
+    """What the report counts beyond the reasons: numbers read from text, alias targets."""
+    return list(report.number_sources), list(report.alias_targets)
 
 
 def stats_sql(columns: Sequence[str], dialect: str) -> list[str]:
@@ -198,20 +223,18 @@ def write_features(
     return engine.write(plan_sql(plan, engine.dialect, "events"), output, fmt)
 
 
-def engine_report(engine: Engine, raw: RawSource, plan: ReadPlan, report: ReportPlan) -> LoadReport:
+def engine_report(engine: Engine, raw: RawSource, report: ReportPlan) -> LoadReport:
     """The loading report polars gives, counted by the engine: rows read and kept, rows left out
-    per reason (:func:`segtui.ingest.read_sql.report_sql`; ragged rows counted by the engine's
-    reader), values that are not numbers, users, time span and events by type (over
+    per reason (:func:`segtui.ingest.read_sql.report_counts_sql` over the :data:`CHECKED`
+    table that :func:`define_events` made with this ``report``; ragged rows counted by the
+    engine's reader), values that are not numbers, users, time span and events by type (over
     ``events``). The first few failing rows of each reason, with their file and row (which the
     engines' CSV readers do not number), are read as polars reads them: a head-limited scan of
     the files, only when some rows failed."""
     q = lambda name: sqltext.quote(name, engine.dialect)  # noqa: E731
-    counted = report_sql(
-        plan,
-        "raw_events",
-        engine.dialect,
-        number_sources=list(report.number_sources),
-        alias_targets=list(report.alias_targets),
+    numbers, targets = _counted(report)
+    counted = report_counts_sql(
+        CHECKED, engine.dialect, number_sources=numbers, alias_targets=targets
     )
     row = dict(engine.rows(counted).row(0, named=True))
     ragged = engine.ragged_rows(raw)

@@ -26,6 +26,8 @@ from segtui.ingest.report import EVENT_RAW, NUM_RAW, REASON_COL, REASONS, TS_RAW
 from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
 
 _INDENT = "    "
+_PRINTABLE = (33, 132)
+"""Code points no white space polars strips lies between (``!`` to U+0084)."""
 DIALECTS: tuple[str, ...] = ("duckdb", "spark", "postgres")
 
 
@@ -126,10 +128,16 @@ class _Reader:
         """Trimmed text, empty as null: polars ``strip_chars``, which strips Unicode white space
         (a no-break space, U+3000), not only the ASCII ``\\s`` of DuckDB's and Java's regexes."""
         if self.pg or self.spark:
-            stripped = self.replace_all(value, pg_parse.EDGE_SPACE)
-        else:  # DuckDB: trim by characters, a third cheaper than the regex
-            stripped = f"trim({value}, {self.string(pg_parse.WHITE_SPACE_CHARS)})"
-        return f"nullif({stripped}, '')"
+            return f"nullif({self.replace_all(value, pg_parse.EDGE_SPACE)}, '')"
+        # DuckDB's trim by a set of characters costs ~2 us a value (10x a plain trim); a value
+        # starting and ending with printable ASCII (nearly all) has nothing to strip and is
+        # not empty, so only the others are trimmed. x[-1] is the last code point.
+        printable = f"BETWEEN {_PRINTABLE[0]} AND {_PRINTABLE[1]}"
+        stripped = f"trim({value}, {self.string(pg_parse.WHITE_SPACE_CHARS)})"
+        return (
+            f"CASE WHEN unicode({value}) {printable} AND unicode({value}[-1]) {printable} "
+            f"THEN {value} ELSE nullif({stripped}, '') END"
+        )
 
     def text(self, source: Source, dot_zero: bool = False) -> str:
         """One source as the text polars gives it (``segtui.ingest.text.text_expr``)."""
@@ -201,13 +209,13 @@ class _Reader:
             return pg_parse.micros_to_ts(micros)
         if self.spark:
             return f"timestamp_micros({micros})"
-        return f"CAST(make_timestamp({micros}) AS TIMESTAMPTZ)"
+        return f"make_timestamptz({micros})"  # the UTC instant, with no calendar (ICU) work
 
     def epoch(self, value: str, plan: TimestampPlan) -> str:
         if self.pg:
             return self.pg_epoch(value, plan)
         unit = plan.epoch_unit
-        text = self.trimmed(self.as_text(value)) if plan.numeric_text else value
+        text = self.ts_text(value) if plan.numeric_text else value
         (s_limit, _), (ms_limit, _), (us_limit, _) = EPOCH_LIMITS
         if plan.integer:
             v = f"TRY_CAST({text} AS BIGINT)"
@@ -242,7 +250,7 @@ class _Reader:
         integer division floors, and rounding is half away from zero, as polars'."""
         unit = plan.epoch_unit
         if plan.numeric_text:
-            text = self.trimmed(self.as_text(value))
+            text = self.ts_text(value)
             v = self.to_bigint(text) if plan.integer else self.to_double(text)
         else:
             v = f"CAST({value} AS {'BIGINT' if plan.integer else 'DOUBLE PRECISION'})"
@@ -291,10 +299,25 @@ class _Reader:
             calls = [f"try_to_timestamp({text}, {self.string(form)})" for form in forms]
         else:
             forms = [form for fmt in formats for form in _duckdb_formats(fmt)]
-            calls = [
-                f"CAST(try_strptime({text}, {self.string(form)}) AS TIMESTAMPTZ)" for form in forms
-            ]
+            calls = [self.duckdb_strptime(text, form) for form in forms]
         return _first(calls)
+
+    def ts_text(self, raw: str) -> str:
+        """The raw time (``__ts_raw``) as trimmed text, empty as null: as it is when every time
+        source is text (``__ts_raw`` holds them trimmed), else trimmed here."""
+        if all(source.kind == "text" for source in self.plan.ts):
+            return raw
+        return self.trimmed(self.as_text(raw))
+
+    def duckdb_strptime(self, text: str, form: str) -> str:
+        """DuckDB's reading of ``text`` by one format, as a TIMESTAMPTZ: made from the epoch
+        microseconds, since a cast would go through the session's calendar (ICU), the dearest
+        step of reading a time (an offset in the text gives the instant already); nanoseconds
+        (``%n``, a TIMESTAMP_NS that ``epoch_us`` does not take) are cast, which truncates."""
+        parsed = f"try_strptime({text}, {self.string(form)})"
+        if "%n" in form:
+            return f"CAST({parsed} AS TIMESTAMPTZ)"
+        return f"make_timestamptz(epoch_us({parsed}))"
 
     def timestamp(self, raw: str) -> str:
         """The raw time in UTC, null where the decided reading fails."""
@@ -303,7 +326,7 @@ class _Reader:
             return f"CAST({raw} AS {self.ts_type})"
         if plan.kind == "epoch":
             return self.epoch(raw, plan)
-        text = self.trimmed(self.as_text(raw))
+        text = self.ts_text(raw)
         if plan.kind == "yyyymmdd":
             return self.parse(text, ["%Y%m%d"])
         return self.parse(text, plan.formats)
@@ -450,7 +473,7 @@ class _Reader:
         return read, canonical
 
     def query(self, relation: str) -> str:
-        plan, q = self.plan, self.quote
+        q = self.quote
         read, canonical = self._read_items()
         kept_if = (
             f"{q('user_id')} IS NOT NULL AND __ts_raw IS NOT NULL AND {q('event')} IS NOT NULL "
@@ -462,12 +485,23 @@ class _Reader:
             _cte("__canonical", [f"{v} AS {q(k)}" for k, v in canonical.items()], "__read", fence),
             f"__kept AS (\nSELECT * FROM __canonical WHERE {kept_if}\n)",
         ]
+        return self.events_from_kept(ctes)
+
+    def events_from_kept(self, ctes: list[str]) -> str:
+        """The events of CTEs ending in ``__kept`` (the kept rows): sessions, then the columns."""
+        plan, q = self.plan, self.quote
         source = "__kept"
         if plan.session_gap_minutes is not None:
-            ctes += self.sessions(plan.session_gap_minutes)
+            ctes = [*ctes, *self.sessions(plan.session_gap_minutes)]
             source = "__sessions"
         listed = ", ".join(q(c) for c in plan.columns)
         return "WITH " + ",\n".join(ctes) + f"\nSELECT {listed} FROM {source}"
+
+    def checked_columns(self) -> list[str]:
+        """The canonical columns of the checked rows: every column of the plan but sessions
+        from the gap (made after rows are kept)."""
+        canonical = self._read_items()[1]
+        return [c for c in self.plan.columns if c in canonical]
 
 
 def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
@@ -481,6 +515,65 @@ def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckd
     return _Reader(plan, dialect).query(relation)
 
 
+def checked_sql(
+    plan: ReadPlan,
+    relation: str = "raw_events",
+    dialect: str = "duckdb",
+    *,
+    number_sources: Sequence[str] = (),
+    alias_targets: Sequence[str] = (),
+) -> str:
+    """Every row of ``relation`` checked, as one ``SELECT``: the canonical columns (sessions from
+    the gap aside), ``__reason`` (0 for a kept row), and the flags the loading report counts:
+    ``__bad_<column>`` (its text is not a number) for the ``number_sources`` and
+    ``__conflict_<event>`` (the raw name is that event) for the ``alias_targets``. Reading the
+    files once into this serves both the report (:func:`report_counts_sql`) and the events
+    (:func:`kept_events_sql`)."""
+    reader = _Reader(plan, dialect)
+    q = reader.quote
+    checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
+    items = [q(c) for c in reader.checked_columns()] + [REASON_COL]
+    items += [
+        f"({q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL) AS {q('__bad_' + c)}"
+        for c in number_sources
+    ]
+    items += [
+        f"({q(EVENT_RAW)} = {reader.string(t)}) AS {q('__conflict_' + t)}" for t in alias_targets
+    ]
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked_rows"
+
+
+def report_counts_sql(
+    relation: str,
+    dialect: str = "duckdb",
+    *,
+    number_sources: Sequence[str] = (),
+    alias_targets: Sequence[str] = (),
+) -> str:
+    """One row of the loading report's counts over a relation of :func:`checked_sql` rows,
+    named as :meth:`segtui.ingest.report.ReportPlan.query` names them: ``rows_read``,
+    ``rows_kept``, ``left_out_<reason>`` (ragged rows are the reader's to count),
+    ``bad_number_<column>`` and ``conflict_<event>``."""
+    q = lambda name: sqltext.quote(name, dialect)  # noqa: E731
+    kept = f"{REASON_COL} = 0"
+    items = ["count(*) AS rows_read", f"count(CASE WHEN {kept} THEN 1 END) AS rows_kept"]
+    items += [
+        f"count(CASE WHEN {REASON_COL} = {code} THEN 1 END) AS {q('left_out_' + key)}"
+        for code, key in REASONS
+    ]
+    items += [
+        f"count(CASE WHEN {kept} AND {q('__bad_' + c)} THEN 1 END) AS {q('bad_number_' + c)}"
+        for c in number_sources
+    ]
+    items += [
+        f"count(CASE WHEN {q('__conflict_' + t)} THEN 1 END) AS {q('conflict_' + t)}"
+        for t in alias_targets
+    ]
+    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
+    return f"SELECT\n{listed}\nFROM {relation}"
+
+
 def report_sql(
     plan: ReadPlan,
     relation: str = "raw_events",
@@ -489,27 +582,23 @@ def report_sql(
     number_sources: Sequence[str] = (),
     alias_targets: Sequence[str] = (),
 ) -> str:
-    """One row of the loading report's counts over ``relation``, named as
-    :meth:`segtui.ingest.report.ReportPlan.query` names them: ``rows_read``, ``rows_kept``,
-    ``left_out_<reason>`` (ragged rows are the reader's to count), ``bad_number_<column>`` for
-    the ``number_sources`` and ``conflict_<event>`` for the ``alias_targets``."""
+    """The loading report's counts over the raw rows of ``relation`` in one query:
+    :func:`report_counts_sql` over :func:`checked_sql`."""
+    checked = checked_sql(
+        plan, relation, dialect, number_sources=number_sources, alias_targets=alias_targets
+    )
+    return report_counts_sql(
+        f"(\n{checked}\n) AS __checked",
+        dialect,
+        number_sources=number_sources,
+        alias_targets=alias_targets,
+    )
+
+
+def kept_events_sql(plan: ReadPlan, relation: str, dialect: str = "duckdb") -> str:
+    """The canonical events of a relation of :func:`checked_sql` rows: what :func:`read_sql`
+    gives of the raw rows, from their kept rows (sessions from the gap made here)."""
     reader = _Reader(plan, dialect)
-    q = reader.quote
-    checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
-    kept = f"{REASON_COL} = 0"
-    items = ["count(*) AS rows_read", f"count(CASE WHEN {kept} THEN 1 END) AS rows_kept"]
-    items += [
-        f"count(CASE WHEN {REASON_COL} = {code} THEN 1 END) AS {q('left_out_' + key)}"
-        for code, key in REASONS
-    ]
-    items += [
-        f"count(CASE WHEN {kept} AND {q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL "
-        f"THEN 1 END) AS {q('bad_number_' + c)}"
-        for c in number_sources
-    ]
-    items += [
-        f"count(CASE WHEN {q(EVENT_RAW)} = {reader.string(t)} THEN 1 END) AS {q('conflict_' + t)}"
-        for t in alias_targets
-    ]
-    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked"
+    listed = ", ".join(reader.quote(c) for c in reader.checked_columns())
+    kept = f"__kept AS (\nSELECT {listed} FROM {relation} WHERE {REASON_COL} = 0\n)"
+    return reader.events_from_kept([kept])

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from segtui.clustering.choose import (
+    ACTIVITY_TOTAL_REASON,
     TIME_POSITION_REASON,
     TOTAL_REASON,
     Candidate,
@@ -230,6 +231,52 @@ def test_a_generated_count_is_left_out_when_its_share_is_offered() -> None:
     assert share_of_total("purchases") is None and share_of_total("events") is None
     offered = choose_features(_mix_users(), MIX, totals_out=False)
     assert "category_news_duration_s" in offered.features
+
+
+def _activity_users() -> pl.DataFrame:
+    rng = np.random.default_rng(3)
+    sessions = rng.poisson(8.0, N).astype(float) + 1
+    per_session = rng.lognormal(1.5, 0.4, N)
+    events = np.round(sessions * per_session) + 1
+    return pl.DataFrame(
+        {
+            "user_id": [f"u{i:04d}" for i in range(N)],
+            "events": events,
+            "sessions": np.ceil(events / 3),  # ranks users like events: its twin
+            "events_per_session": per_session,
+            "avg_price_viewed": rng.lognormal(4.0, 0.5, N),
+        }
+    )
+
+
+ACTIVITY = [
+    Candidate("events", "activity", tier=0),
+    Candidate("sessions", "activity", tier=0),
+    Candidate("events_per_session", "activity", tier=0),
+    Candidate("avg_price_viewed", "value", tier=0),
+]
+
+
+def test_the_count_of_everything_is_left_out_beside_a_rate_of_it_and_its_twins_with_it() -> None:
+    users = _activity_users()
+    choice = choose_features(users, ACTIVITY)
+    assert choice.features == ("events_per_session", "avg_price_viewed")
+    assert choice.left_out["events"] == ACTIVITY_TOTAL_REASON.format(rate="events_per_session")
+    assert choice.left_out["sessions"].startswith("redundant with 'events'")
+    kept = choose_features(users, ACTIVITY, activity_total_out=False)
+    assert kept.features == ("events", "events_per_session", "avg_price_viewed")
+    # Without a rate of it, the count is how active a user is: it stays.
+    no_rate = choose_features(users.drop("events_per_session"), ACTIVITY)
+    assert no_rate.features == ("events", "avg_price_viewed")
+    # With one other feature it stays too: two features are the least a clustering gets.
+    alone = choose_features(users.drop("avg_price_viewed"), ACTIVITY)
+    assert alone.features == ("events", "events_per_session")
+    # A twin of the rate says it too: one app open per session is a share of 1 / the rate.
+    opens = users.with_columns((1 / pl.col("events_per_session")).alias("event_app_open_share"))
+    twin = choose_features(opens, [*ACTIVITY, Candidate("event_app_open_share", "activity", 2)])
+    assert twin.features == ("avg_price_viewed", "event_app_open_share")
+    assert twin.left_out["events_per_session"].startswith("redundant with 'event_app_open_share'")
+    assert twin.left_out["events"] == ACTIVITY_TOTAL_REASON.format(rate="event_app_open_share")
 
 
 def test_composition_shares_are_read_on_a_log_scale_and_assign_does_the_same() -> None:

@@ -59,8 +59,8 @@ def reports(path: Path, engine: Engine) -> tuple[LoadReport, LoadReport]:
     loaded = load_events(path)
     assert loaded.read_plan is not None
     raw = raw_source(loaded.source, loaded.read_plan)
-    define_events(engine, raw, loaded.read_plan)
-    return loaded.collect_report(), engine_report(engine, raw, loaded.read_plan, loaded.report)
+    define_events(engine, raw, loaded.read_plan, loaded.report)
+    return loaded.collect_report(), engine_report(engine, raw, loaded.report)
 
 
 @pytest.fixture(scope="module")

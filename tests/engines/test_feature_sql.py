@@ -27,9 +27,9 @@ LAYOUTS = Path(__file__).resolve().parents[1] / "data" / "layouts"
 EVENT_LAYOUTS = sorted(p for p in LAYOUTS.iterdir() if p.name != "users_rfm.csv")
 
 
-def duckdb_features(events: pl.DataFrame, sql: str) -> pl.DataFrame:
+def duckdb_features(events: pl.DataFrame, sql: str, zone: str = "UTC") -> pl.DataFrame:
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET TimeZone = '{zone}'")
     con.register("events", events.to_arrow())
     return pl.from_arrow(con.sql(sql).to_arrow_table())  # type: ignore[return-value]
 
@@ -74,6 +74,20 @@ def test_a_generated_log_gives_the_same_features_in_duckdb(tmp_path: Path) -> No
 def test_as_of_leaves_later_events_out_in_both_engines(tmp_path: Path) -> None:
     events = write_sample(tmp_path, 200, seed=5).events_path
     ours, theirs = both_engines(events, as_of=datetime(2024, 3, 1))
+    assert_same_features(ours, theirs)
+
+
+def test_duckdb_time_parts_are_utc_whatever_the_session_zone(tmp_path: Path) -> None:
+    """Hours, weekdays, months and days read the UTC wall time, as polars does, also in a
+    session 5 hours behind UTC (a night share there would count other events)."""
+    events = write_sample(tmp_path, 200, seed=4).events_path
+    loaded = load_events([events])
+    offered, _ = available_features(offered_specs(loaded.events, (), loaded.source), loaded.columns)
+    parts = [s for s in offered if s.name in ("night_share", "weekend_share", "active_days")]
+    ours = compute_features(loaded.events, parts)
+    sql = feature_sql(parts, loaded.columns, "duckdb", "events")
+    theirs = duckdb_features(loaded.events.collect(), sql, zone="America/New_York")
+    assert len(parts) == 3 and ours["night_share"].sum() > 0
     assert_same_features(ours, theirs)
 
 

@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from segtui.ingest.events import LoadOptions, load_events
-from segtui.ingest.read_sql import read_sql
+from segtui.ingest.read_sql import checked_sql, kept_events_sql, read_sql
 from segtui.ingest.sources import open_source
 from segtui.sample import write_sample
 
@@ -35,11 +35,20 @@ def duckdb_events(raw: pl.DataFrame, sql: str) -> pl.DataFrame:
     return pl.from_arrow(con.sql(sql).to_arrow_table())  # type: ignore[return-value]
 
 
-def assert_same_events(path: Path, options: LoadOptions | None = None) -> pl.DataFrame:
+def assert_same_events(
+    path: Path, options: LoadOptions | None = None, checked: bool = False
+) -> pl.DataFrame:
+    """DuckDB's events of the raw rows are polars': read in one query, or (``checked``) the
+    kept rows of every row checked, as the engines read them alongside the loading report."""
     loaded = load_events([path], options)
     assert loaded.read_plan is not None
     ours = loaded.events.collect()
-    theirs = duckdb_events(raw_relation(path), read_sql(loaded.read_plan))
+    sql = read_sql(loaded.read_plan)
+    if checked:
+        counted = list(loaded.report.number_sources)
+        rows = f"({checked_sql(loaded.read_plan, number_sources=counted)}) AS checked"
+        sql = kept_events_sql(loaded.read_plan, rows)
+    theirs = duckdb_events(raw_relation(path), sql)
     assert theirs.columns == ours.columns
     theirs = theirs.cast(dict(ours.schema))  # type: ignore[arg-type]
     assert_frame_equal(
@@ -51,6 +60,11 @@ def assert_same_events(path: Path, options: LoadOptions | None = None) -> pl.Dat
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
 def test_every_layout_fixture_reads_the_same_in_duckdb(path: Path) -> None:
     assert assert_same_events(path).height > 0
+
+
+@pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
+def test_the_kept_rows_of_the_checked_rows_are_the_events(path: Path) -> None:
+    assert assert_same_events(path, checked=True).height > 0
 
 
 def test_a_generated_log_with_derived_sessions_reads_the_same(tmp_path: Path) -> None:
@@ -83,6 +97,31 @@ def padded_csv(folder: Path) -> Path:
 def test_values_padded_with_unicode_white_space_read_the_same(tmp_path: Path) -> None:
     ours = assert_same_events(padded_csv(tmp_path))
     assert ours.height > 0 and not ours["user_id"].str.contains(r"\s").any()
+
+
+EDGES = ("\x85", "\u00a0", "\u3000", " ", "\x84", "\x7f", "!")
+"""Code points at the edges of the ASCII range DuckDB reads untrimmed: white space (U+0085, a
+no-break space, U+3000, a space) and not (U+0084, DEL, ``!``), which must stay."""
+
+
+def test_values_padded_on_one_side_read_the_same(tmp_path: Path) -> None:
+    """DuckDB trims only values not starting and ending in printable ASCII: white space on
+    either edge alone, and characters next to that range that are not white space."""
+    frame = pl.read_csv(LAYOUTS / "clickstream.csv", infer_schema_length=0)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 2 == (i % 2))
+        .then(pl.lit(EDGES[i % len(EDGES)]) + pl.col(c))
+        .otherwise(pl.col(c) + pl.lit(EDGES[(i + 3) % len(EDGES)]))
+        .alias(c)
+        for i, c in enumerate(frame.columns)
+        if c not in ("event_time", "user_id")
+    )
+    path = tmp_path / "one_side.csv"
+    frame.write_csv(path)
+    ours = assert_same_events(path)
+    kept = {"\x84", "\x7f", "!"}
+    assert ours.height > 0
+    assert any(v[0] in kept or v[-1] in kept for v in ours["event"].drop_nulls().to_list())
 
 
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)

@@ -19,6 +19,7 @@ from watch_worlds import (
 )
 
 from segtui.artifacts.assign import as_model, model_users_with_messages
+from segtui.artifacts.model import Model
 from segtui.clustering.prepare import transform_users
 from segtui.watch.create import create_state
 from segtui.watch.relabel import NEW_USER
@@ -87,16 +88,31 @@ def _donate(world: World, movers: list[str], donor: str) -> pl.DataFrame:
     return pl.concat(rows)
 
 
+def _farthest_from(model: Model, home: int) -> int:
+    """The segment whose center is farthest from ``home``'s (a K-Means model: one center each):
+    the move a user's new events can say most plainly."""
+    centers, labels = model.state.centers, model.state.center_labels
+    gaps = np.linalg.norm(centers - centers[list(labels).index(home)], axis=1)
+    return int(labels[int(gaps.argmax())])
+
+
 def test_planted_movers_move_to_what_batch_assign_gives_and_the_rest_stay(
     world: World, tmp_path: Path
 ) -> None:
     state, inbox = tmp_path / "st.duckdb", tmp_path / "inbox"
     create_state(state, world.model, [world.history])
     start = state_labels(state)
-    sizes = start.group_by("segment_id").len().sort("len", descending=True)
-    home, away = sizes["segment_id"][0], sizes["segment_id"][1]
+    home = start.group_by("segment_id").len().sort("len", descending=True)["segment_id"][0]
+    away = _farthest_from(as_model(world.model), home)
     in_home = start.filter(pl.col("segment_id") == home)["user_id"].to_list()
-    movers, donor = in_home[:12], start.filter(pl.col("segment_id") == away)["user_id"][0]
+    # The donor is away's most active user, so three copies outweigh a mover's own history.
+    counts = pl.read_csv(world.history).group_by("user_id").len()
+    donor = (
+        start.filter(pl.col("segment_id") == away)
+        .join(counts, on="user_id")
+        .sort(["len", "user_id"], descending=[True, False])["user_id"][0]
+    )
+    movers = in_home[:12]
     inbox.mkdir()
     gift = write_events(_donate(world, movers, donor), inbox / "new.csv")
     _run_once(state, inbox)
