@@ -172,7 +172,10 @@ def _users_table(
             file=source.files[0],
             details=[f"'{c}' {why}" for c, why in table.ignored.items()],
         )
-    choice = choose_features(table.users, [Candidate(n, n) for n in table.features])
+    if features:
+        choice = FeatureChoice.named(features, {})
+    else:
+        choice = choose_features(table.users, [Candidate(n, n) for n in table.features])
     return UsersData(
         users=table.users,
         kind="users_table",
@@ -220,7 +223,7 @@ def _events(
             hint="Map more columns (--map canonical=source); `segtui inspect` shows the mapping.",
         )
     users, report = build_features(loaded, chosen, as_of)
-    return events_users_data(users, loaded, chosen, left_out, report, as_of)
+    return events_users_data(users, loaded, chosen, left_out, report, as_of, features)
 
 
 def events_users_data(
@@ -230,11 +233,16 @@ def events_users_data(
     left_out: dict[str, str],
     report: LoadReport,
     as_of: datetime | None,
+    given: Sequence[str] | None = None,
 ) -> UsersData:
     """The users' features (sorted by user_id; computed here, or pulled from an engine) with
-    the defaults their data gives: the chosen features, transforms, fills and families."""
+    the defaults their data gives: the chosen features, transforms, fills and families.
+    Features a person ``given`` are used as given: nothing is chosen for them."""
     names = [spec.name for spec in chosen]
-    choice = choose_features(users, _candidates(chosen))
+    if given:
+        choice = FeatureChoice.named(given, {spec.name: spec.family for spec in chosen})
+    else:
+        choice = choose_features(users, _candidates(chosen))
     defaults = list(choice.features) or names
     return UsersData(
         users=users,
@@ -347,7 +355,7 @@ def load_users_in(
     _step(progress, should_stop, f"Pulling the users to fit on from the {name} engine", 0.8)
     sample = pull_sample(engine, sample_size, seed)
     data = events_users_data(
-        sample, loaded, kept.specs, {**left_out, **kept.left_out}, report, as_of
+        sample, loaded, kept.specs, {**left_out, **kept.left_out}, report, as_of, features
     )
     lines = [
         f"engine: {name} read {loaded.source.describe()} and computed the features: "

@@ -7,7 +7,7 @@ looks at the users table instead and keeps what carries information, once:
 0. **What users do, not when they came.** Time-position features (how long ago, how long active:
    ``TIME_POSITION``) are left out of the clustering set: with users arriving over the whole span
    they mostly say when a user arrived, and they outvoted what users did on every planted world
-   (benchmarks/README.md). They stay in ``segtui features``.
+   (benchmarks/README.md). They stay among the users' features (``segtui features``).
 1. **Information.** A feature that is missing for every user, the same for every user, or the
    same for almost every user (one value holds at least ``NEAR_CONSTANT_SHARE`` of the users) is
    left out. A count that is 0 for 85 % of users stays: the 15 % can be the most telling group.
@@ -69,7 +69,7 @@ TIME_POSITION: frozenset[str] = frozenset(
 TIME_POSITION_FAMILY = "time position"
 TIME_POSITION_REASON = (
     "says when the user was active (how long ago, how long), not what they did; "
-    "kept in `segtui features`, not clustered on"
+    "kept among the users' features, not clustered on"
 )
 
 CALENDAR: frozenset[str] = frozenset(
@@ -93,12 +93,12 @@ ACTIVITY_RATES: tuple[str, ...] = ("events_per_session", "events_per_active_day"
 
 ACTIVITY_TOTAL_REASON = (
     "counts the user's whole history, so it says how long they have been around as much as "
-    "how active they are, and '{rate}' says how active; kept in `segtui features`"
+    "how active they are, and '{rate}' says how active; kept among the users' features"
 )
 
 TOTAL_REASON = (
     "its share '{share}' is offered: a count is the share times the user's events, so it "
-    "would count how active the user is once more; kept in `segtui features`"
+    "would count how active the user is once more; kept among the users' features"
 )
 
 
@@ -163,13 +163,24 @@ class FeatureChoice:
     """Chosen feature -> the family its weight is balanced in (time position is its own)."""
     left_out: Mapping[str, str] = field(default_factory=dict)
     """Feature -> the reason in words ("constant", "redundant with 'sessions' (Spearman 0.97)")."""
+    given: bool = False
+    """The person named the features (``--features``): nothing was chosen or left out."""
+
+    @classmethod
+    def named(cls, features: Sequence[str], families: Mapping[str, str]) -> FeatureChoice:
+        """The features a person named, as they named them, each weighing 1."""
+        names = tuple(dict.fromkeys(features))
+        return cls(
+            features=names,
+            weights=dict.fromkeys(names, 1.0),
+            families={n: weight_family(n, families.get(n, n)) for n in names},
+            given=True,
+        )
 
     def messages(self) -> list[str]:
         """The choice in words, for the CLI and the app."""
-        lines = [
-            f"clustering on {len(self.features)} features chosen from the data: "
-            + ", ".join(self.features)
-        ]
+        how = "given (--features)" if self.given else "chosen from the data"
+        lines = [f"clustering on {len(self.features)} features {how}: " + ", ".join(self.features)]
         for name, why in self.left_out.items():
             lines.append(f"left out '{name}': {why}")
         return lines
@@ -245,10 +256,8 @@ def choose_features(
                 for name, (twin, rho) in twins.items()
             }
         )
-    else:
-        twins = {}
-    if activity_total_out:
-        kept = _activity_total_out(kept, twins, left_out)
+        if activity_total_out:  # its twins are out, so the whole volume goes with it
+            kept = _activity_total_out(kept, twins, left_out)
     family_of = {c.name: c.family for c in candidates}
     families = {name: weight_family(name, family_of[name]) for name in kept}
     weights = family_weights(families) if balance else dict.fromkeys(kept, 1.0)

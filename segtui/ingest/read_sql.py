@@ -312,11 +312,14 @@ class _Reader:
     def duckdb_strptime(self, text: str, form: str) -> str:
         """DuckDB's reading of ``text`` by one format, as a TIMESTAMPTZ: made from the epoch
         microseconds, since a cast would go through the session's calendar (ICU), the dearest
-        step of reading a time (an offset in the text gives the instant already); nanoseconds
-        (``%n``, a TIMESTAMP_NS that ``epoch_us`` does not take) are cast, which truncates."""
+        step of reading a time (an offset in the text gives the instant already). Nanoseconds
+        (``%n``, a TIMESTAMP_NS) are floored to the microsecond, as polars reads them: a cast
+        would round ``23:59:59.9999995`` into the next day (and read a time without an offset
+        in the session's zone)."""
         parsed = f"try_strptime({text}, {self.string(form)})"
         if "%n" in form:
-            return f"CAST({parsed} AS TIMESTAMPTZ)"
+            ns = f"epoch_ns({parsed})"
+            return f"make_timestamptz(({ns} - ((({ns} % 1000) + 1000) % 1000)) // 1000)"
         return f"make_timestamptz(epoch_us({parsed}))"
 
     def timestamp(self, raw: str) -> str:

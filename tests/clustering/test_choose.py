@@ -271,6 +271,9 @@ def test_the_count_of_everything_is_left_out_beside_a_rate_of_it_and_its_twins_w
     # With one other feature it stays too: two features are the least a clustering gets.
     alone = choose_features(users.drop("avg_price_viewed"), ACTIVITY)
     assert alone.features == ("events", "events_per_session")
+    # Below the users redundancy needs, the twins stay: so does the count.
+    few = choose_features(users.head(40), ACTIVITY)
+    assert few.features == ("events", "sessions", "events_per_session", "avg_price_viewed")
     # A twin of the rate says it too: one app open per session is a share of 1 / the rate.
     opens = users.with_columns((1 / pl.col("events_per_session")).alias("event_app_open_share"))
     twin = choose_features(opens, [*ACTIVITY, Candidate("event_app_open_share", "activity", 2)])
@@ -303,3 +306,22 @@ def test_composition_shares_are_read_on_a_log_scale_and_assign_does_the_same() -
     assert {f.name: f.transform for f in mine.params.features}["event_video_share"] == "rank"
     with pytest.raises(InputError, match="unknown share transform"):
         PrepSpec(("events",), shares="sqrt")
+
+
+LAYOUTS = Path(__file__).resolve().parents[1] / "data" / "layouts"
+
+
+@pytest.mark.parametrize("path", [LAYOUTS / "clickstream.csv", LAYOUTS / "users_rfm.csv"])
+def test_features_a_person_names_are_used_and_said_as_given(path: Path) -> None:
+    """Nothing is chosen or left out of a person's ``--features``, and the output says so."""
+    data = load_users([path])
+    named = [f for f in data.features if f != "user_id"][:4]
+    given = load_users([path], features=named)
+    assert given.default_features == named
+    assert given.choice is not None and given.choice.given
+    assert given.choice.messages() == [
+        f"clustering on {len(named)} features given (--features): " + ", ".join(named)
+    ]
+    assert [m for m in given.messages if m.startswith(("clustering on", "left out"))] == (
+        given.choice.messages()
+    )

@@ -124,6 +124,24 @@ def test_values_padded_on_one_side_read_the_same(tmp_path: Path) -> None:
     assert any(v[0] in kept or v[-1] in kept for v in ours["event"].drop_nulls().to_list())
 
 
+def test_nanosecond_times_at_the_edge_of_an_hour_read_the_same(tmp_path: Path) -> None:
+    """Nine fraction digits are floored to the microsecond in both readers, also before 1970
+    and without an offset: ``23:59:59.9999995`` stays on its day."""
+    times = [
+        "2024-06-01T23:59:59.999999990",
+        "2024-06-02T07:59:59.999999500",
+        "2024-06-03T14:00:00.000000999",
+        "1969-12-31T23:59:59.999999500",
+        "2024-06-04T21:59:59.123456789",
+    ]
+    path = tmp_path / "ns.csv"
+    pl.DataFrame(
+        {"user_id": [f"u{i}" for i in range(len(times))], "ts": times, "event": "view"}
+    ).write_csv(path)
+    ours = assert_same_events(path)
+    assert ours.sort("user_id")["ts"].dt.hour().to_list() == [23, 7, 14, 23, 21]
+
+
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
 def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
     """The reading SQL feeds the feature SQL: raw source columns in, polars' features out."""
