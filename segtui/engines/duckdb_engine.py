@@ -8,6 +8,7 @@ features); a feature or label table goes from the query to the output file with 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -156,7 +157,8 @@ class DuckDBEngine:
             raise _engine_error(error, "read the files") from error
         finally:
             if keep:
-                self.con.execute("RESET disabled_optimizers")
+                with contextlib.suppress(duckdb.Error):  # the error above is the one to tell
+                    self.con.execute("RESET disabled_optimizers")
 
     def _drop_other_kind(self, name: str, other: str) -> None:
         """Drop a temporary ``other`` (VIEW or TABLE) called ``name``: CREATE OR REPLACE
