@@ -85,7 +85,11 @@ def run(args: argparse.Namespace, out_root: Path) -> list[dict]:
                 "segments": [s.__dict__ for s in results[0].segments],
                 "seconds": statistics.fmean(r.seconds for r in results),
             }
-            print(f"  {name} {algo}: ARI mean {statistics.fmean(aris):.3f}", file=sys.stderr)
+            report["algos"][algo]["k"] = [r.k for r in results]
+            print(
+                f"  {name} {algo}: ARI mean {statistics.fmean(aris):.3f}, k {results[0].k}",
+                file=sys.stderr,
+            )
         if args.reference:
             report["reference"] = reference(world)
         reports.append(report)

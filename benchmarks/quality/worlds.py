@@ -146,8 +146,8 @@ def load(world: World) -> Any:
 def evaluate(world: World, algo: str = "kmeans", seed: int = 0, k: int | None = None) -> Result:
     """segtui's defaults on the world: ARI against the truth and what each segment holds.
 
-    ``k`` None fits the world's true k; pass ``k=0`` to leave k to segtui (its default or,
-    once it exists, ``-k auto``).
+    ``k`` None fits the world's true k; pass ``k=0`` to leave k to segtui (``-k auto``: the
+    result's ``k`` is the one it picked).
     """
     from sklearn.metrics import adjusted_rand_score
 
@@ -161,7 +161,12 @@ def evaluate(world: World, algo: str = "kmeans", seed: int = 0, k: int | None = 
     chosen_k = world.k if k is None else k
     if chosen_k:
         params["k"] = chosen_k
-    run = run_segmentation(data.users, PrepSpec.for_data(data), FitSpec(algo, params, seed))
+    auto = not chosen_k
+    run = run_segmentation(
+        data.users, PrepSpec.for_data(data), FitSpec(algo, params, seed), auto_k=auto
+    )
+    if auto and run.k_choice is not None:
+        chosen_k = run.k_choice.k
     seconds = time.perf_counter() - clock
     labels = pl.DataFrame(
         {"user_id": list(run.prepared.user_ids), "segment_id": run.result.labels.tolist()},
