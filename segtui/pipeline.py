@@ -237,7 +237,8 @@ def events_users_data(
 ) -> UsersData:
     """The users' features (sorted by user_id; computed here, or pulled from an engine) with
     the defaults their data gives: the chosen features, transforms, fills and families.
-    Features a person ``given`` are used as given: nothing is chosen for them."""
+    The features a person named (``given``, ``--features``) are used as named: nothing is
+    chosen or left out of them."""
     names = [spec.name for spec in chosen]
     if given:
         choice = FeatureChoice.named(given, {spec.name: spec.family for spec in chosen})
