@@ -507,9 +507,14 @@ class _Reader:
         return [c for c in self.plan.columns if c in canonical]
 
 
-def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
+def _select(items: Sequence[str], source: str) -> str:
+    """``SELECT`` of ``items``, one per indented line, ``FROM source``."""
     listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"{name} AS (\nSELECT\n{listed}\nFROM {source}{fence}\n)"
+    return f"SELECT\n{listed}\nFROM {source}"
+
+
+def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
+    return f"{name} AS (\n{_select(items, source + fence)}\n)"
 
 
 def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckdb") -> str:
@@ -543,8 +548,7 @@ def checked_sql(
     items += [
         f"({q(EVENT_RAW)} = {reader.string(t)}) AS {q('__conflict_' + t)}" for t in alias_targets
     ]
-    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"SELECT\n{listed}\nFROM (\n{checked}\n) AS __checked_rows"
+    return _select(items, f"(\n{checked}\n) AS __checked_rows")
 
 
 def report_counts_sql(
@@ -573,8 +577,7 @@ def report_counts_sql(
         f"count(CASE WHEN {q('__conflict_' + t)} THEN 1 END) AS {q('conflict_' + t)}"
         for t in alias_targets
     ]
-    listed = ",\n".join(f"{_INDENT}{item}" for item in items)
-    return f"SELECT\n{listed}\nFROM {relation}"
+    return _select(items, relation)
 
 
 def report_sql(

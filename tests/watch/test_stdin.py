@@ -56,6 +56,18 @@ def test_ndjson_lines_reach_the_labels_of_the_folder_route(world: World, tmp_pat
     assert_same_features(state, world.ran)
 
 
+def _on_a_pipe(args: list[object]) -> subprocess.Popen[str]:
+    """``segtui ARGS`` as a process reading its stdin from a pipe this test writes."""
+    return subprocess.Popen(
+        [*SEGTUI, *map(str, args)],
+        env=process_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_csv_lines_close_a_micro_batch_on_time_reach_the_same_labels_and_stop_on_sigterm(
     world: World, tmp_path: Path
 ) -> None:
@@ -63,14 +75,7 @@ def test_csv_lines_close_a_micro_batch_on_time_reach_the_same_labels_and_stop_on
     events = _inbox_events(world)
     first = pl.read_csv(world.inbox / "a.csv").height
     args = ["watch", "run", state, "-", "--once", "--batch-events", 10_000]
-    proc = subprocess.Popen(
-        [*SEGTUI, *map(str, [*args, "--batch-seconds", 0.2])],
-        env=process_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _on_a_pipe([*args, "--batch-seconds", 0.2])
     try:
         assert proc.stdin is not None
         proc.stdin.write(_csv(events.head(first)))  # the header first, then a.csv's rows
@@ -162,14 +167,7 @@ def test_a_run_killed_with_lines_in_hand_keeps_its_committed_batch_and_a_replay_
     lines = _ndjson(_inbox_events(world)).splitlines(keepends=True)
     size, read = 200, 250  # the first micro-batch, and the lines the run has when killed
     args = ["watch", "run", state, "-", "--batch-events", size, "--batch-seconds", 3600]
-    proc = subprocess.Popen(
-        [*SEGTUI, *map(str, args)],
-        env=process_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _on_a_pipe(args)
     try:
         assert proc.stdin is not None
         proc.stdin.write("".join(lines[:read]))
