@@ -340,6 +340,15 @@ def test_segment_chooses_k_by_default_and_says_why(events_csv: Path, tmp_path: P
     text = run("segment", events_csv, "-o", tmp_path / "b.parquet").output
     assert f"k = {choice['k']} chosen automatically: " in text
     assert "k scan on 200 users" in text
+    picked = next(s for s in choice["scores"] if s["k"] == choice["k"])
+    assert 0 < picked["null_silhouette"] < picked["silhouette"]  # the reference has no groups
+    assert picked["separation"] == max(s["separation"] for s in choice["scores"] if s["holds"])
+    row = next(line for line in text.splitlines() if line.startswith(f"  {choice['k']:>3}*"))
+    assert row.split()[1:4] == [
+        f"{picked['silhouette']:.2f}",
+        f"{picked['null_silhouette']:.2f}",
+        f"{picked['separation']:.2f}",
+    ]
 
 
 def test_k_auto_refused_without_k_and_bad_k(events_csv: Path, tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ from segtui.cli.segment_engine import (
     labelling_note,
     refuse_users_table,
 )
+from segtui.clustering.autok import KChoice
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
@@ -543,18 +544,16 @@ def k_choice_lines(run: SegmentRun) -> list[str]:
     if choice.near_ties:
         ties = ", ".join(f"k={k}" for k in choice.near_ties)
         out.append(f"near-ties: {ties} (take one with -k N)")
-    cells = []
+    out.append(
+        f"k scan on {choice.users:,} users, {choice.fits} refits per k; ref: the silhouette on "
+        "data with no groups (* chosen, x a segment dissolves or mean stability under 0.75):"
+    )
+    out.append("    k  silhouette   ref  times  stability  least stable")
     for s in choice.scores:
         mark = "*" if s.k == choice.k else (" " if s.holds else "x")
-        cells.append(
-            f"{s.k}{mark} sil {fixed(s.silhouette, '.2f')} stab {fixed(s.stability, '.2f')}"
-        )
-    out.append(
-        f"k scan on {choice.users:,} users, {choice.fits} refits per k "
-        "(* chosen, x a segment dissolves or mean stability under 0.75):"
-    )
-    for i in range(0, len(cells), 3):
-        out.append("  " + "   ".join(cells[i : i + 3]))
+        sil, ref = fixed(s.silhouette, ".2f"), fixed(s.null_silhouette, ".2f")
+        times, stab, low = (fixed(v, ".2f") for v in (s.separation, s.stability, s.lowest))
+        out.append(f"  {s.k:>3}{mark}  {sil:>9} {ref:>5}  {times:>5}  {stab:>9}  {low:>12}")
     out.append("")
     return out
 
@@ -699,6 +698,15 @@ def sweep(
     echo_lines(lines)
 
 
+def _choice_cells(choice: KChoice, k: int) -> list[str]:
+    """A sweep row's auto-k evidence: the silhouette as a multiple of the reference's, and the
+    stability."""
+    score = choice.score(k)
+    if score is None:
+        return [fixed(None, ".2f")] * 2
+    return [fixed(score.separation, ".2f"), fixed(score.stability, ".2f")]
+
+
 def sweep_lines(result: SweepResult) -> list[str]:
     """The sweep table and the suggestion (inertia and BIC columns only where they apply)."""
     with_inertia = any(r.diagnostics.inertia is not None for r in result.rows)
@@ -710,7 +718,7 @@ def sweep_lines(result: SweepResult) -> list[str]:
         "Calinski-Harabasz",
         *(["inertia"] if with_inertia else []),
         *(["BIC"] if with_bic else []),
-        *(["stability"] if result.k_choice is not None else []),
+        *(["sil. x ref", "stability"] if result.k_choice is not None else []),
         "sec",
     )
     rows = [
@@ -721,7 +729,7 @@ def sweep_lines(result: SweepResult) -> list[str]:
             fixed(r.diagnostics.calinski_harabasz, ",.1f"),
             *([fixed(r.diagnostics.inertia, ",.1f")] if with_inertia else []),
             *([fixed(r.diagnostics.bic, ",.1f")] if with_bic else []),
-            *([fixed(result.stability(r.k), ".2f")] if result.k_choice is not None else []),
+            *(_choice_cells(result.k_choice, r.k) if result.k_choice is not None else []),
             f"{r.seconds:.2f}",
         )
         for r in result.rows
@@ -742,7 +750,8 @@ def sweep_lines(result: SweepResult) -> list[str]:
     if choice is not None:
         out.append(
             f"stability: mean clusterboot Jaccard over {choice.fits} refits per k on "
-            f"{choice.users:,} users"
+            f"{choice.users:,} users; sil. x ref: the silhouette as a multiple of the one a "
+            "Gaussian of the same spread and no groups gives at that k"
         )
         out.append(f"suggested k: {choice.k} ({choice.reason})")
         if choice.near_ties:

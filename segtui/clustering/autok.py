@@ -1,20 +1,37 @@
 """``-k auto``: pick the number of segments with evidence a person can check and overrule.
 
 Each k in :func:`auto_k_range` (2..10, at most a tenth of the users) is fitted on the stability
-sample (at most :data:`segtui.clustering.stability.STABILITY_USERS` users) and scored two ways:
+sample (at most :data:`segtui.clustering.stability.STABILITY_USERS` users) and scored three ways:
 
 * internal indices from :func:`segtui.clustering.diagnostics.sweep` (silhouette, Davies-Bouldin,
   Calinski-Harabasz) on that sample;
 * stability under resampling: :data:`K_SCAN_FITS` clusterboot refits per k (the first resamples
-  of the ones the final stability uses, so the chosen k's refits are reused).
+  of the ones the final stability uses, so the chosen k's refits are reused);
+* the silhouette at the same k on a *structureless reference* (:func:`null_reference`): a
+  Gaussian with the sample's size, mean and covariance, the same spread and correlations with no
+  groups in it. What a k scores there is what any data of that shape gives: cut a skewed cloud
+  in two and the halves look separated, groups or not.
 
-The rule: a k *holds* when its mean segment stability is at least
-:data:`segtui.clustering.stability.WEAK_BELOW` and no segment dissolves (below
-:data:`~segtui.clustering.stability.DISSOLVED_BELOW`). Among the ks that hold, the highest
-silhouette wins; silhouettes within :data:`~segtui.clustering.diagnostics.SILHOUETTE_TIE` go to
-the more stable k. When no k holds, the most stable k is taken and the reason says so. Near-ties
-(ks that hold with a silhouette within :data:`NEAR_TIE` of the pick) are listed so a person can
-take another k with ``-k N``.
+Why a reference: behaviour logs are skewed (one group ten times another) and overlapping, and on
+such data the raw silhouette favours k = 2 (the planted worlds of ``benchmarks/quality`` have six
+groups; taking the highest silhouette picked 2 on three of six). Scoring against a reference with
+no groups is the gap statistic's idea (Tibshirani, Walther & Hastie 2001), applied here to the
+silhouette; the reference keeps the covariance, as the gap statistic's PCA-aligned reference
+does.
+
+The rule (:func:`pick_k`):
+
+1. a k *holds* when its mean segment stability is at least
+   :data:`segtui.clustering.stability.WEAK_BELOW` and no segment dissolves (below
+   :data:`~segtui.clustering.stability.DISSOLVED_BELOW`);
+2. among the ks that hold, the one whose silhouette is the largest multiple of the reference's
+   at the same k wins (ties to the more stable k).
+
+When no k holds, the most stable k is taken and the reason says so. Near-ties (ks that hold
+whose multiple is within :data:`NEAR_TIE` of the pick's, relatively) are listed so a person can
+take another k with ``-k N``. ``benchmarks/README.md`` ("-k auto") has the measurements: on the
+worlds, on two sets of Gaussian blobs, against the silhouette alone and against stability
+corrected by the same reference.
 """
 
 from __future__ import annotations
@@ -27,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from segtui.clustering.control import Progress, ShouldStop, check_stop, report
-from segtui.clustering.diagnostics import SILHOUETTE_TIE, SweepRow, sweep
+from segtui.clustering.diagnostics import SweepResult, SweepRow, sweep
 from segtui.clustering.registry import MIN_K
 from segtui.clustering.specs import FitSpec
 from segtui.clustering.stability import (
@@ -46,7 +63,8 @@ K_SCAN_FITS = 5
 """Clusterboot refits per k while choosing k (the final stability uses all STABILITY_FITS)."""
 
 NEAR_TIE = 0.05
-"""Silhouette distance under which another k that holds is shown as a near-tie."""
+"""Relative distance of the separation (silhouette over the reference's) under which another k
+that holds is shown as a near-tie."""
 
 
 def auto_k_range(n_users: int) -> list[int]:
@@ -67,6 +85,16 @@ class KScore:
     """Mean segment stability (Jaccard) over the refits."""
     lowest: float | None
     """The least stable segment's stability."""
+    null_silhouette: float | None = None
+    """The silhouette at this k on the structureless reference (:func:`null_reference`)."""
+
+    @property
+    def separation(self) -> float | None:
+        """The silhouette as a multiple of the reference's at this k (None when either is
+        missing or the reference's is not positive)."""
+        if self.silhouette is None or self.null_silhouette is None or self.null_silhouette <= 0:
+            return None
+        return self.silhouette / self.null_silhouette
 
     @property
     def holds(self) -> bool:
@@ -86,6 +114,8 @@ class KScore:
             "stability": self.stability,
             "lowest_stability": self.lowest,
             "holds": self.holds,
+            "null_silhouette": self.null_silhouette,
+            "separation": self.separation,
         }
 
 
@@ -125,6 +155,13 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _separation(score: KScore) -> float:
+    """The rule's score: the separation, else the raw silhouette (no reference measured)."""
+    if score.separation is not None:
+        return score.separation
+    return score.silhouette if score.silhouette is not None else -1.0
+
+
 def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
     """The rule in the module docstring: (k, why in words, near-ties)."""
     holding = [s for s in scores if s.holds]
@@ -137,40 +174,43 @@ def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
             f"({_fmt(best.stability)}, least stable segment {_fmt(best.lowest)})",
             [],
         )
-    top_sil = max(s.silhouette if s.silhouette is not None else -1.0 for s in holding)
-    tied = [s for s in holding if top_sil - (s.silhouette or -1.0) <= SILHOUETTE_TIE]
-    pick = max(tied, key=lambda s: (s.stability or 0.0, -s.k))
-    others = ", ".join(str(s.k) for s in tied if s is not pick)
-    why = (
-        f"k={pick.k} has the highest silhouette ({_fmt(pick.silhouette)}) among the ks whose "
-        f"segments hold under resampling (stability {_fmt(pick.stability)}, least stable "
-        f"segment {_fmt(pick.lowest)})"
-    )
-    if others:
+    pick = max(holding, key=lambda s: (_separation(s), s.stability or 0.0, -s.k))
+    if pick.separation is not None:
         why = (
-            f"k={pick.k} is the most stable ({_fmt(pick.stability)}) of the ks that hold "
-            f"with a silhouette within {SILHOUETTE_TIE} of the best ({top_sil:.2f}; also "
-            f"k={others})"
+            f"k={pick.k}'s segments are the most separated against data with no groups "
+            f"(silhouette {_fmt(pick.silhouette)}, {pick.separation:.2f} times the "
+            f"{_fmt(pick.null_silhouette)} a Gaussian of the same spread gives at k={pick.k}) "
+            f"among the ks whose segments hold under resampling (stability "
+            f"{_fmt(pick.stability)}, least stable segment {_fmt(pick.lowest)})"
+        )
+    else:
+        why = (
+            f"k={pick.k} has the highest silhouette ({_fmt(pick.silhouette)}) among the ks "
+            f"whose segments hold under resampling (stability {_fmt(pick.stability)}, least "
+            f"stable segment {_fmt(pick.lowest)})"
         )
     why += _index_votes(pick, scores)
     dropped = [s.k for s in scores if not s.holds and s.k > pick.k]
     if dropped:
         larger = ", ".join(map(str, dropped[:3]))
         why += f"; larger k ({larger}) split segments that do not come back"
-    near = [
-        s.k
-        for s in holding
-        if s is not pick
-        and s.silhouette is not None
-        and pick.silhouette is not None
-        and pick.silhouette - s.silhouette <= NEAR_TIE
-    ]
-    return pick.k, why, near
+    top = _separation(pick)
+    near = [s.k for s in holding if s is not pick and top - _separation(s) <= NEAR_TIE * abs(top)]
+    return pick.k, why, sorted(near)
 
 
 def _index_votes(pick: KScore, scores: Sequence[KScore]) -> str:
-    """Whether the other indices agree (lowest Davies-Bouldin, highest Calinski-Harabasz)."""
+    """Whether the raw indices agree (highest silhouette, lowest Davies-Bouldin, highest
+    Calinski-Harabasz): a person may prefer one of them."""
     parts = []
+    sils = [s for s in scores if s.silhouette is not None]
+    if sils:
+        best = max(sils, key=lambda s: s.silhouette)  # type: ignore[arg-type,return-value]
+        parts.append(
+            "the silhouette alone agrees"
+            if best.k == pick.k
+            else f"the silhouette alone prefers k={best.k}"
+        )
     dbs = [s for s in scores if s.davies_bouldin is not None]
     if dbs:
         best = min(dbs, key=lambda s: s.davies_bouldin)  # type: ignore[arg-type,return-value]
@@ -188,6 +228,57 @@ def _index_votes(pick: KScore, scores: Sequence[KScore]) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def null_reference(Xs: np.ndarray, seed: int) -> np.ndarray:
+    """A Gaussian sample with ``Xs``'s size, mean and covariance: its spread and correlations,
+    no groups. Drawn through the covariance's eigenvectors, so a rank-deficient covariance
+    (features that move together) is kept as it is."""
+    Xs = np.asarray(Xs, dtype=np.float64)
+    rng = np.random.default_rng([seed, 0x5E6])
+    values, vectors = np.linalg.eigh(np.atleast_2d(np.cov(Xs, rowvar=False)))
+    values[values < values.max(initial=0.0) * 1e-12] = 0.0  # rounding, not spread
+    scale = np.sqrt(values)
+    draws = rng.standard_normal(Xs.shape) * scale
+    return np.ascontiguousarray(Xs.mean(axis=0) + draws @ vectors.T)
+
+
+def _scan(
+    cache: BootCache,
+    n_rows: int,
+    fit: FitSpec,
+    ks: Sequence[int],
+    fits: int,
+    progress: Progress | None,
+    should_stop: ShouldStop | None,
+) -> list[KScore]:
+    """Fit each k on the cache's sample (drawn from ``n_rows`` rows), score it and its
+    stability over ``fits`` refits."""
+    swept = _sweep(cache.Xs, fit, ks, should_stop)
+    scores = []
+    for i, row in enumerate(swept.rows):
+        check_stop(should_stop)
+        report(progress, f"k={row.k}: stability", (i + 1) / (len(swept.rows) + 1))
+        assert row.labels is not None
+        boots = cache.fits_at(row.k, count=min(fits, len(cache.resamples.draws)))
+        full = np.full(n_rows, -1, dtype=np.int64)
+        full[cache.resamples.rows] = row.labels
+        stab = assess(full, boots, cache.resamples, -1, seed=fit.seed, algorithm=fit.algorithm)
+        scores.append(_score(row, stab.mean(), stab.lowest()))
+    return scores
+
+
+def _sweep(
+    X: np.ndarray,
+    fit: FitSpec,
+    ks: Sequence[int],
+    should_stop: ShouldStop | None,
+    keep_labels: bool = True,
+) -> SweepResult:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # small fits: one thread is faster and machine-independent
+        return sweep(X, fit, ks, keep_labels=keep_labels, should_stop=should_stop)
+
+
 def choose_k(
     X: np.ndarray,
     fit: FitSpec,
@@ -198,10 +289,12 @@ def choose_k(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> tuple[KChoice, BootCache]:
-    """Score each k and pick one; returns the choice and the refits (for the final stability).
+    """Score each k on the data (indices and stability) and on the structureless reference
+    (silhouette), and pick one; returns the choice and the refits (for the final stability).
 
     ``cache`` is built with :data:`STABILITY_FITS` resamples of at most
-    :data:`STABILITY_USERS` users when not given; the ks are scored on its sample.
+    :data:`STABILITY_USERS` users when not given; the ks are scored on its sample, the
+    reference has the sample's size.
     """
     start = time.perf_counter()
     X = np.asarray(X, dtype=np.float64)
@@ -209,22 +302,25 @@ def choose_k(
     wanted = list(ks) if ks is not None else auto_k_range(X.shape[0])
     wanted = [k for k in wanted if k < cache.Xs.shape[0]] or [MIN_K]
     report(progress, "scoring k on the sample", 0.0)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):  # small fits: one thread is faster and machine-independent
-        swept = sweep(cache.Xs, fit, wanted, keep_labels=True, should_stop=should_stop)
-    scores = []
-    for i, row in enumerate(swept.rows):
-        check_stop(should_stop)
-        report(progress, f"k={row.k}: stability", (i + 1) / (len(swept.rows) + 1))
-        assert row.labels is not None
-        boots = cache.fits_at(row.k, count=min(fits, len(cache.resamples.draws)))
-        full = np.full(X.shape[0], -1, dtype=np.int64)
-        full[cache.resamples.rows] = row.labels
-        stab = assess(full, boots, cache.resamples, -1, seed=fit.seed, algorithm=fit.algorithm)
-        scores.append(_score(row, stab.mean(), stab.lowest()))
+    scores = _scan(cache, X.shape[0], fit, wanted, fits, _scaled(progress, 0.0, 0.8), should_stop)
+    report(progress, "scoring k on data with no groups", 0.8)
+    reference = _sweep(null_reference(cache.Xs, fit.seed), fit, wanted, should_stop, False)
+    by_k = {row.k: row.diagnostics.silhouette for row in reference.rows}
+    for score in scores:
+        score.null_silhouette = by_k.get(score.k)
     k, reason, near = pick_k(scores)
     report(progress, "k chosen", 1.0)
     choice = KChoice(k, reason, scores, near, cache.Xs.shape[0], fits)
     choice.seconds = time.perf_counter() - start
     return choice, cache
+
+
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """Map a stage's 0..1 into ``lo..hi`` of the whole scan."""
+    if progress is None:
+        return None
+
+    def sub(stage: str, fraction: float) -> None:
+        progress(stage, lo + (hi - lo) * fraction)
+
+    return sub

@@ -92,7 +92,8 @@ class SweepView(Vertical):
     def _table(self, result: SweepResult, rows: list[SweepRow], objective: str, label: str) -> None:
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
-        table.ordered_columns[4].label = Text(label)
+        for index, name in ((2, "DB"), (3, "CH"), (4, label)):  # show_choice relabels them
+            table.ordered_columns[index].label = Text(name)
         for row in rows:
             pick = result.k_choice.k if result.k_choice is not None else result.suggested_k
             mark = "▶" if row.k == pick else " "
@@ -111,14 +112,15 @@ class SweepView(Vertical):
         self.query_one("#sweep-note", Static).update(choice_text(choice))
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
-        table.ordered_columns[4].label = Text("holds")
+        for index, label in ((2, "ref"), (3, "×ref"), (4, "holds")):
+            table.ordered_columns[index].label = Text(label)
         for score in choice.scores:
             mark = "▶" if score.k == choice.k else " "
             table.add_row(
                 f"{mark}{score.k}",
                 number(num(score.silhouette)),
-                number(num(score.davies_bouldin)),
-                number(num(score.calinski_harabasz)),
+                number(num(score.null_silhouette)),
+                number(num(score.separation)),
                 "yes" if score.holds else "no",
                 number(num(score.stability)),
             )
@@ -126,7 +128,7 @@ class SweepView(Vertical):
         plot = self.query_one(LinePlot)
         plot.mark_x = float(choice.k)
         series = (
-            Series("silhouette↑", "s", ks, scaled([num(s.silhouette) for s in choice.scores])),
+            Series("silhouette×ref↑", "s", ks, scaled([num(s.separation) for s in choice.scores])),
             Series("stability↑", "j", ks, [num(s.stability) for s in choice.scores]),
         )
         plot.x_label = "k · " + "  ".join(f"{item.marker} {item.label}" for item in series)
