@@ -24,14 +24,15 @@ The rule (:func:`pick_k`):
 1. a k *holds* when its mean segment stability is at least
    :data:`segtui.clustering.stability.WEAK_BELOW` and no segment dissolves (below
    :data:`~segtui.clustering.stability.DISSOLVED_BELOW`);
-2. among the ks that hold, the one whose silhouette is the largest multiple of the reference's
-   at the same k wins (ties to the more stable k).
+2. among the ks that hold, the *separation* of each (its silhouette as a multiple of the
+   reference's at the same k) is compared; the ks within :data:`NEAR_TIE` of the best, relatively,
+   are near-ties the evidence cannot tell apart, and the largest of them is taken: segments can
+   be merged by hand in the app, but not split.
 
-When no k holds, the most stable k is taken and the reason says so. Near-ties (ks that hold
-whose multiple is within :data:`NEAR_TIE` of the pick's, relatively) are listed so a person can
-take another k with ``-k N``. ``benchmarks/README.md`` ("-k auto") has the measurements: on the
-worlds, on two sets of Gaussian blobs, against the silhouette alone and against stability
-corrected by the same reference.
+When no k holds, the most stable k is taken and the reason says so. The other near-ties are
+listed so a person can take one with ``-k N``. ``benchmarks/README.md`` ("-k auto") has the
+measurements: on the worlds and two sets of Gaussian blobs, against the silhouette alone and
+the other references tried.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ K_SCAN_FITS = 5
 """Clusterboot refits per k while choosing k (the final stability uses all STABILITY_FITS)."""
 
 NEAR_TIE = 0.05
-"""Relative distance of the separation (silhouette over the reference's) under which another k
-that holds is shown as a near-tie."""
+"""Relative distance from the best separation (silhouette over the reference's) under which ks
+that hold are near-ties: the largest is picked, the others listed."""
 
 
 def auto_k_range(n_users: int) -> list[int]:
@@ -174,29 +175,36 @@ def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
             f"({_fmt(best.stability)}, least stable segment {_fmt(best.lowest)})",
             [],
         )
-    pick = max(holding, key=lambda s: (_separation(s), s.stability or 0.0, -s.k))
+    best = max(holding, key=lambda s: (_separation(s), s.stability or 0.0, -s.k))
+    top = _separation(best)
+    tied = [s for s in holding if top - _separation(s) <= NEAR_TIE * abs(top)]
+    pick = max(tied, key=lambda s: s.k)  # the finer cut: segments merge by hand, never split
     if pick.separation is not None:
         why = (
-            f"k={pick.k}'s segments are the most separated against data with no groups "
-            f"(silhouette {_fmt(pick.silhouette)}, {pick.separation:.2f} times the "
-            f"{_fmt(pick.null_silhouette)} a Gaussian of the same spread gives at k={pick.k}) "
-            f"among the ks whose segments hold under resampling (stability "
-            f"{_fmt(pick.stability)}, least stable segment {_fmt(pick.lowest)})"
+            f"k={pick.k}'s segments are separated {pick.separation:.2f} times as well as "
+            f"data with no groups at k={pick.k} (silhouette {_fmt(pick.silhouette)} against "
+            f"{_fmt(pick.null_silhouette)} on a Gaussian of the same spread)"
         )
+        if pick is best:
+            why += ", the most of the ks whose segments hold under resampling"
+        else:
+            why += (
+                f", within {NEAR_TIE:.0%} of the most among the ks whose segments hold under "
+                f"resampling (k={best.k}, {top:.2f} times); of ks that close the evidence cannot "
+                "tell apart, the larger is taken (segments can be merged by hand)"
+            )
     else:
         why = (
             f"k={pick.k} has the highest silhouette ({_fmt(pick.silhouette)}) among the ks "
-            f"whose segments hold under resampling (stability {_fmt(pick.stability)}, least "
-            f"stable segment {_fmt(pick.lowest)})"
+            f"whose segments hold under resampling"
         )
+    why += f" (stability {_fmt(pick.stability)}, least stable segment {_fmt(pick.lowest)})"
     why += _index_votes(pick, scores)
     dropped = [s.k for s in scores if not s.holds and s.k > pick.k]
     if dropped:
         larger = ", ".join(map(str, dropped[:3]))
         why += f"; larger k ({larger}) split segments that do not come back"
-    top = _separation(pick)
-    near = [s.k for s in holding if s is not pick and top - _separation(s) <= NEAR_TIE * abs(top)]
-    return pick.k, why, sorted(near)
+    return pick.k, why, sorted(s.k for s in tied if s is not pick)
 
 
 def _index_votes(pick: KScore, scores: Sequence[KScore]) -> str:
@@ -225,7 +233,7 @@ def _index_votes(pick: KScore, scores: Sequence[KScore]) -> str:
             if best.k == pick.k
             else f"Calinski-Harabasz prefers k={best.k}"
         )
-    return f" ({'; '.join(parts)})" if parts else ""
+    return f"; {', '.join(parts)}" if parts else ""
 
 
 def null_reference(Xs: np.ndarray, seed: int) -> np.ndarray:

@@ -55,15 +55,29 @@ def _score(k: int, sil: float, ref: float | None, stab: float = 0.9, low: float 
 def test_the_pick_is_the_largest_multiple_of_the_reference_among_ks_that_hold() -> None:
     scores = [
         _score(2, 0.40, 0.20),  # 2.0 times
-        _score(3, 0.20, 0.08),  # 2.5 times
+        _score(3, 0.20, 0.08),  # 2.5 times: the best of the ks that hold
         _score(4, 0.20, 0.05, stab=0.7),  # 4.0 times, but mean stability under 0.75
-        _score(5, 0.19, 0.078),  # 2.44 times: a near-tie of k=3
+        _score(5, 0.19, 0.09),  # 2.11 times: more than 5 % below k=3
     ]
     k, reason, near = pick_k(scores)
-    assert k == 3
-    assert near == [5]
-    assert "2.50 times the 0.08" in reason
+    assert (k, near) == (3, [])
+    assert "separated 2.50 times as well as data with no groups at k=3" in reason
+    assert "the most of the ks whose segments hold" in reason
     assert "the silhouette alone prefers k=2" in reason
+
+
+def test_of_near_ties_the_larger_k_is_taken() -> None:
+    scores = [
+        _score(2, 0.40, 0.16),  # 2.5 times: the best
+        _score(3, 0.20, 0.10),  # 2.0 times
+        _score(6, 0.12, 0.05),  # 2.4 times: within 5 % of k=2
+        _score(7, 0.12, 0.049, low=0.5),  # 2.45 times, within 5 %, but a segment dissolves
+    ]
+    k, reason, near = pick_k(scores)
+    assert (k, near) == (6, [2])
+    assert "within 5% of the most among the ks whose segments hold" in reason
+    assert "(k=2, 2.50 times)" in reason
+    assert "larger k (7) split segments that do not come back" in reason
 
 
 def test_without_a_reference_the_raw_silhouette_decides() -> None:
