@@ -114,9 +114,9 @@ def test_the_defaults_find_the_planted_groups(
 
 
 # Where the raw-silhouette rule picked k = 2 (six planted groups each; ARI 0.20, 0.15 and 0.29
-# at 5,000 users): against the structureless reference it picks 6, at the planted k's ARI
-# (`python benchmarks/quality/run.py --k auto --seeds 0 --algos kmeans`).
-AUTO_K = {"shop": (6, 0.624), "saas": (6, 0.814), "travel": (6, 0.714)}
+# at 5,000 users): against the structureless reference it picks 6, 5 and 6, at or above the
+# planted k's ARI (`python benchmarks/quality/run.py --k auto --seeds 0 --algos kmeans`).
+AUTO_K = {"shop": (6, 0.624), "saas": (5, 0.835), "travel": (6, 0.714)}
 
 
 @pytest.mark.parametrize("name", list(AUTO_K))
