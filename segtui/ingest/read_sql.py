@@ -60,6 +60,9 @@ def _duckdb_formats(fmt: str) -> list[str]:
     return forms
 
 
+_LONG_FRACTION = r"(\.[0-9]{6})[0-9]+"
+"""A fraction with more digits than microseconds (the first six kept as group 1)."""
+
 _JAVA_PARTS = {
     "%Y": "yyyy",
     "%m": "M",
@@ -291,16 +294,41 @@ class _Reader:
         return self.micros_to_ts(micros)
 
     def parse(self, text: str, formats: Sequence[str]) -> str:
-        """Text through chrono formats, the first that reads winning."""
-        if self.pg:
+        """Text through chrono formats, the first that reads winning. chrono's ``%.f`` reads a
+        fraction of any length where DuckDB's ``%n`` and Spark's ``S`` take at most nine
+        digits: a text no form read is read again, its fraction cut to the microseconds polars
+        keeps (:meth:`cut_fraction`), last, so the common case never pays for the cut."""
+        if self.pg:  # pg_parse reads a fraction of any length itself
             return _first([pg_parse.parse_timestamp(text, fmt) for fmt in formats])
-        if self.spark:
-            forms = [form for fmt in formats for form in _spark_formats(fmt)]
-            calls = [f"try_to_timestamp({text}, {self.string(form)})" for form in forms]
-        else:
-            forms = [form for fmt in formats for form in _duckdb_formats(fmt)]
-            calls = [self.duckdb_strptime(text, form) for form in forms]
+        calls = [self.strptime(text, form) for fmt in formats for form in self.forms(fmt)]
+        cut = self.cut_fraction(text)
+        calls += [
+            self.strptime(cut, form)
+            for fmt in formats
+            if "%.f" in fmt
+            for form in self.forms(fmt, micros=True)
+        ]
         return _first(calls)
+
+    def forms(self, fmt: str, micros: bool = False) -> list[str]:
+        """The dialect's formats reading what the chrono format reads (``micros``: those
+        reading a fraction of six digits, after :meth:`cut_fraction`)."""
+        if self.spark:
+            return _spark_formats(fmt)  # [.SSSSSSSSS] reads one to nine digits
+        forms = _duckdb_formats(fmt)
+        return [form for form in forms if ".%f" in form] if micros else forms
+
+    def strptime(self, text: str, form: str) -> str:
+        """Text through one of the dialect's formats, null where it does not read."""
+        if self.spark:
+            return f"try_to_timestamp({text}, {self.string(form)})"
+        return self.duckdb_strptime(text, form)
+
+    def cut_fraction(self, text: str) -> str:
+        """Text with a fraction past six digits cut to six: the microseconds polars keeps (it
+        floors a longer fraction). A text a format reads has at most one dot, its fraction's."""
+        group = "$1" if self.spark else "\\1"
+        return f"regexp_replace({text}, {self.string(_LONG_FRACTION)}, {self.string(group)})"
 
     def ts_text(self, raw: str) -> str:
         """The raw time (``__ts_raw``) as trimmed text, empty as null: as it is when every time

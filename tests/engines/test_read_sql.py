@@ -124,22 +124,36 @@ def test_values_padded_on_one_side_read_the_same(tmp_path: Path) -> None:
     assert any(v[0] in kept or v[-1] in kept for v in ours["event"].drop_nulls().to_list())
 
 
-def test_nanosecond_times_at_the_edge_of_an_hour_read_the_same(tmp_path: Path) -> None:
-    """Nine fraction digits are floored to the microsecond in both readers, also before 1970
-    and without an offset: ``23:59:59.9999995`` stays on its day."""
-    times = [
-        "2024-06-01T23:59:59.999999990",
-        "2024-06-02T07:59:59.999999500",
-        "2024-06-03T14:00:00.000000999",
-        "1969-12-31T23:59:59.999999500",
-        "2024-06-04T21:59:59.123456789",
-    ]
-    path = tmp_path / "ns.csv"
-    pl.DataFrame(
-        {"user_id": [f"u{i}" for i in range(len(times))], "ts": times, "event": "view"}
-    ).write_csv(path)
-    ours = assert_same_events(path)
-    assert ours.sort("user_id")["ts"].dt.hour().to_list() == [23, 7, 14, 23, 21]
+EDGE_TIMES = {
+    "2024-06-01T23:59:59.999999990": (23, 999999),
+    "2024-06-02T07:59:59.999999500": (7, 999999),
+    "2024-06-03T14:00:00.000000999": (14, 0),
+    "1969-12-31T23:59:59.999999500": (23, 999999),
+    "2024-06-04T21:59:59.123456789": (21, 123456),
+    "2024-03-01 10:00:00.1234567891": (10, 123456),
+    "2024-03-01T10:00:00.123456789012Z": (10, 123456),
+    "1969-12-31T23:59:59.99999999999999999999": (23, 999999),
+    "2024-03-01T23:59:59.9999999999+02:00": (21, 999999),
+    "2024-03-01 08:00:00.0000009999-02:00": (10, 0),
+    "2024-03-01 10:00:00.1234567891 UTC": (10, 123456),
+}
+"""Times with more fraction digits than a microsecond, and the hour and microsecond polars
+reads: chrono's ``%.f`` takes any number of digits, polars floors them to the microsecond."""
+
+
+def edge_times_csv(folder: Path) -> Path:
+    path = folder / "edge_times.csv"
+    ids = [f"u{i:02d}" for i in range(len(EDGE_TIMES))]
+    pl.DataFrame({"user_id": ids, "ts": list(EDGE_TIMES), "event": "view"}).write_csv(path)
+    return path
+
+
+def test_times_past_the_microsecond_read_the_same(tmp_path: Path) -> None:
+    """Seven to nine fraction digits and more (DuckDB's ``%n`` takes at most nine) are floored
+    to the microsecond in both readers, also before 1970 and without an offset:
+    ``23:59:59.9999995`` stays on its day."""
+    ts = assert_same_events(edge_times_csv(tmp_path)).sort("user_id")["ts"]
+    assert list(zip(ts.dt.hour(), ts.dt.microsecond(), strict=True)) == list(EDGE_TIMES.values())
 
 
 @pytest.mark.parametrize("path", EVENT_LAYOUTS, ids=lambda p: p.name)
@@ -163,8 +177,9 @@ def test_raw_rows_to_features_in_duckdb_alone(path: Path) -> None:
 
 @pytest.mark.xdist_group("spark")
 def test_spark_reads_every_layout_fixture_the_same(spark, tmp_path: Path) -> None:
-    """One Spark test over every layout (each Spark query costs seconds), and padded values."""
-    for i, path in enumerate([*EVENT_LAYOUTS, padded_csv(tmp_path)]):
+    """One Spark test over every layout (each Spark query costs seconds), padded values and
+    times past the microsecond."""
+    for i, path in enumerate([*EVENT_LAYOUTS, padded_csv(tmp_path), edge_times_csv(tmp_path)]):
         loaded = load_events([path])
         assert loaded.read_plan is not None
         ours = loaded.events.collect()
