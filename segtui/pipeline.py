@@ -26,7 +26,7 @@ import polars as pl
 from segtui.artifacts.fitted import FittedSegmentation, Provenance
 from segtui.clustering.autok import KChoice, choose_k
 from segtui.clustering.choose import Candidate, FeatureChoice, choose_features
-from segtui.clustering.control import Cancelled, Progress, ShouldStop
+from segtui.clustering.control import Cancelled, Progress, ShouldStop, scaled
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.prepare import PreparedMatrix, prepare
@@ -514,16 +514,6 @@ def pick_k(
     return choose_k(np.asarray(X), fit, progress=progress, should_stop=should_stop)
 
 
-def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
-    if progress is None:
-        return None
-
-    def sub(stage: str, fraction: float) -> None:
-        progress(stage, lo + (hi - lo) * fraction)
-
-    return sub
-
-
 def _step(progress: Progress | None, should_stop: ShouldStop | None, stage: str, at: float) -> None:
     if should_stop is not None and should_stop():
         raise Cancelled("stopped on request")
@@ -565,7 +555,7 @@ def run_segmentation(
         fit = replace(fit, params={**fit.params, "k": choice.k})
     steps.begin("fit", f"fitting {fit.algorithm}", 0.1)
     result = fit_clusters(
-        prepared.X, fit, _scaled(progress, 0.1, 0.6), should_stop, prepared.user_ids.to_list()
+        prepared.X, fit, scaled(progress, 0.1, 0.6), should_stop, prepared.user_ids.to_list()
     )
     steps.begin("diagnostics", "diagnostics", 0.6)
     diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
@@ -668,13 +658,13 @@ def run_sweep(
     _step(progress, should_stop, "preparing the matrix", 0.0)
     prepared = prepare(users, prep)
     end = 0.6 if stability else 1.0
-    result = sweep(prepared.X, fit, list(ks), _scaled(progress, 0.05, end), should_stop)
+    result = sweep(prepared.X, fit, list(ks), scaled(progress, 0.05, end), should_stop)
     if stability and not result.stopped and result.rows:
         choice, _ = choose_k(
             prepared.X,
             fit,
             [r.k for r in result.rows],
-            progress=_scaled(progress, end, 1.0),
+            progress=scaled(progress, end, 1.0),
             should_stop=should_stop,
         )
         result.k_choice = choice

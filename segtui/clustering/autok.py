@@ -38,13 +38,13 @@ the other references tried.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from segtui.clustering.control import Progress, ShouldStop, check_stop, report
+from segtui.clustering.control import Progress, ShouldStop, check_stop, report, scaled
 from segtui.clustering.diagnostics import SweepResult, SweepRow, sweep
 from segtui.clustering.registry import MIN_K
 from segtui.clustering.specs import FitSpec
@@ -157,11 +157,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _separation(score: KScore) -> float:
-    """The rule's score: the separation, else the raw silhouette (no reference measured)."""
-    if score.separation is not None:
-        return score.separation
-    return score.silhouette if score.silhouette is not None else -1.0
+def _rule_score(by_reference: bool) -> Callable[[KScore], float]:
+    """The rule's score: the separation, or the raw silhouette when some k that holds has no
+    reference (the two are not on one scale, so one of them for all)."""
+    if by_reference:
+        return lambda s: s.separation  # type: ignore[return-value]
+    return lambda s: s.silhouette if s.silhouette is not None else -1.0
 
 
 def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
@@ -176,11 +177,13 @@ def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
             f"({_fmt(best.stability)}, least stable segment {_fmt(best.lowest)})",
             [],
         )
-    best = max(holding, key=lambda s: (_separation(s), s.stability or 0.0, -s.k))
-    top = _separation(best)
-    tied = [s for s in holding if top - _separation(s) <= NEAR_TIE * abs(top)]
+    by_reference = all(s.separation is not None for s in holding)
+    score = _rule_score(by_reference)
+    best = max(holding, key=lambda s: (score(s), s.stability or 0.0, -s.k))
+    top = score(best)
+    tied = [s for s in holding if top - score(s) <= NEAR_TIE * abs(top)]
     pick = max(tied, key=lambda s: s.k)  # the finer cut: segments merge by hand, never split
-    if pick.separation is not None:
+    if by_reference:
         why = (
             f"k={pick.k}'s segments are separated {pick.separation:.2f} times as well as "
             f"data with no groups at k={pick.k} (silhouette {_fmt(pick.silhouette)} against "
@@ -311,12 +314,13 @@ def choose_k(
     wanted = list(ks) if ks is not None else auto_k_range(X.shape[0])
     wanted = [k for k in wanted if k < cache.Xs.shape[0]] or [MIN_K]
     report(progress, "scoring k on the sample", 0.0)
-    scores = _scan(cache, X.shape[0], fit, wanted, fits, _scaled(progress, 0.0, 0.8), should_stop)
+    scores = _scan(cache, X.shape[0], fit, wanted, fits, scaled(progress, 0.0, 0.8), should_stop)
     report(progress, "scoring k on data with no groups", 0.8)
     # Fitted as the refits are (K-Means with 3 restarts when n_init is segtui's): a silhouette
     # on a cloud with no groups moves by about 0.001 with more restarts, and costs twice as much.
     ref_fit = refit_spec(fit, None, fit.seed)
     reference = _sweep(null_reference(cache.Xs, fit.seed), ref_fit, wanted, should_stop, False)
+    check_stop(should_stop)  # a sweep asked to stop returns the ks it finished
     by_k = {row.k: row.diagnostics.silhouette for row in reference.rows}
     for score in scores:
         score.null_silhouette = by_k.get(score.k)
@@ -325,14 +329,3 @@ def choose_k(
     choice = KChoice(k, reason, scores, near, cache.Xs.shape[0], fits)
     choice.seconds = time.perf_counter() - start
     return choice, cache
-
-
-def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
-    """Map a stage's 0..1 into ``lo..hi`` of the whole scan."""
-    if progress is None:
-        return None
-
-    def sub(stage: str, fraction: float) -> None:
-        progress(stage, lo + (hi - lo) * fraction)
-
-    return sub

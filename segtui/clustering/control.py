@@ -26,3 +26,14 @@ def check_stop(should_stop: ShouldStop | None) -> None:
     """Raise :class:`Cancelled` when ``should_stop`` says so."""
     if should_stop is not None and should_stop():
         raise Cancelled("stopped on request")
+
+
+def scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` for one stage of a longer step: the stage's 0..1 mapped into ``lo..hi``."""
+    if progress is None:
+        return None
+
+    def sub(stage: str, fraction: float) -> None:
+        progress(stage, lo + (hi - lo) * fraction)
+
+    return sub

@@ -84,6 +84,9 @@ def test_without_a_reference_the_raw_silhouette_decides() -> None:
     k, reason, _ = pick_k([_score(2, 0.40, None), _score(3, 0.20, None)])
     assert k == 2
     assert "has the highest silhouette (0.40)" in reason
+    k, reason, _ = pick_k([_score(2, 0.40, None), _score(3, 0.20, 0.05)])  # one k lacks it
+    assert k == 2  # by the silhouette for all, not k=3's 4.0 times against k=2's nothing
+    assert "has the highest silhouette (0.40)" in reason
 
 
 def test_when_no_k_holds_the_most_stable_is_taken() -> None:
