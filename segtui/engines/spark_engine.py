@@ -28,6 +28,7 @@ from segtui.engines.duckdb_engine import available_cores
 from segtui.engines.raw_relation import RawSource, json_path
 from segtui.errors import InputError
 from segtui.fileio import atomic_write
+from segtui.ingest.sources import csv_header_names
 
 _SPARK_TYPES = {"integer": "bigint", "float": "double"}
 _CORRUPT = "__segtui_corrupt_record"
@@ -136,11 +137,6 @@ def _spark_errors(what: str) -> Iterator[None]:
         raise InputError(f"the spark engine cannot {what} ({text[:300]})") from error
 
 
-def _csv_header(path: Path, delimiter: str) -> tuple[str, ...]:
-    schema = pl.scan_csv(path, separator=delimiter, infer_schema=False, glob=False)
-    return tuple(schema.collect_schema().names())
-
-
 class SparkEngine:
     """segtui's SQL in one Spark session (given, or started by :func:`spark_session`)."""
 
@@ -206,7 +202,7 @@ class SparkEngine:
         delimiter = raw.delimiter or ","
         groups: dict[tuple[str, ...], list[str]] = {}
         for path in raw.files:
-            groups.setdefault(_csv_header(path, delimiter), []).append(str(path))
+            groups.setdefault(csv_header_names(Path(path), delimiter), []).append(str(path))
         frames = []
         for header, paths in groups.items():
             fields = [StructField(n, StringType()) for n in header]

@@ -13,6 +13,7 @@ import codecs
 import csv
 import glob
 import gzip
+import io
 import json
 import re
 import zlib
@@ -414,13 +415,49 @@ def _refuse_duplicate_names(path: Path, header: str, delimiter: str) -> None:
 
 
 def _csv_columns(path: Path, delimiter: str, shown: Path) -> tuple[str, ...]:
+    return csv_header_names(path, delimiter, shown)
+
+
+def csv_header_names(path: Path, delimiter: str, shown: Path | None = None) -> tuple[str, ...]:
+    """The CSV header's names as RFC 4180 reads them, as DuckDB, Spark and Python's csv do.
+
+    polars keeps the doubled quote inside a quoted cell (``"a""b"`` gives ``a""b``, not
+    ``a"b``), so a column so named would differ between engines; where a polars name is the
+    header's cell with its quotes still doubled, the cell wins (:func:`scan_file` renames).
+    """
     try:
         schema = pl.scan_csv(
             path, separator=delimiter, infer_schema=False, glob=False
         ).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as error:
-        raise InputError(f"cannot read the CSV header ({error})", file=shown) from error
-    return tuple(schema.names())
+        raise InputError(f"cannot read the CSV header ({error})", file=shown or path) from error
+    names = tuple(schema.names())
+    if not any('""' in name for name in names):
+        return names
+    head, _, whole = _read_head(path)
+    cells = next(csv.reader(io.StringIO(_check_utf8(path, head, whole)), delimiter=delimiter), [])
+    if len(cells) != len(names):
+        return names
+    return tuple(
+        cell if name != cell and _undoubled(name) == cell else name
+        for name, cell in zip(names, cells, strict=True)
+    )
+
+
+def _undoubled(name: str) -> str:
+    return name.replace('""', '"')
+
+
+def _with_header_names(lf: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
+    """polars' CSV names renamed to :func:`csv_header_names`' (by name: files that load
+    together may order their columns differently)."""
+    wanted = set(columns)
+    renames = {
+        name: _undoubled(name)
+        for name in lf.collect_schema().names()
+        if name not in wanted and _undoubled(name) in wanted
+    }
+    return lf.rename(renames) if renames else lf
 
 
 def _parquet_format(path: Path) -> FileFormat:
@@ -564,6 +601,8 @@ def scan_file(fmt: FileFormat, *, row_index: bool = True) -> pl.LazyFrame:
             truncate_ragged_lines=True,
             glob=False,
         )
+        if any('"' in name for name in fmt.columns):
+            lf = _with_header_names(lf, fmt.columns)
     elif fmt.kind == "parquet":
         lf = pl.scan_parquet(fmt.path, row_index_name=index, row_index_offset=1, glob=False)
     elif fmt.kind == "ndjson":

@@ -104,6 +104,24 @@ def test_a_generated_log_and_awkward_rows_give_the_same_table(tmp_path: Path) ->
     assert ragged == [("007", 2, 1), ("7", 1, 0)]  # the two ragged rows are out
 
 
+def test_a_header_cell_with_a_doubled_quote_is_one_name_in_every_engine(tmp_path: Path) -> None:
+    """RFC 4180 reads a quoted header cell with doubled quotes inside (shop ""aisle"" here) as
+    shop "aisle", as DuckDB does; polars kept the quotes doubled, so the column mapped by its
+    name was missing in one engine."""
+    path = tmp_path / "quoted_header.csv"
+    path.write_text(
+        'user_id,timestamp,event,"shop ""aisle"" name"\n'
+        "u1,2024-01-01T10:00:00Z,page_view,hats\n"
+        "u1,2024-01-01T10:05:00Z,page_view,shoes\n"
+        "u2,2024-01-02T10:00:00Z,page_view,hats\n"
+    )
+    mapped = ("--map", 'category=shop "aisle" name')
+    ours = features([path], tmp_path / "p.parquet", "polars", *mapped)
+    theirs = features([path], tmp_path / "d.parquet", "duckdb", *mapped)
+    assert_same_features(ours, theirs)
+    assert ours.sort("user_id")["category_diversity"].to_list() == [2, 1]
+
+
 def test_as_of_and_a_chosen_feature_list_give_the_same_table(tmp_path: Path) -> None:
     log = write_sample(tmp_path, 200, seed=5).events_path
     extra = ["--as-of", "2024-09-01", "--features", "events,revenue,recency_days,tenure_days"]
