@@ -211,32 +211,23 @@ def pick_k(scores: Sequence[KScore]) -> tuple[int, str, list[int]]:
     return pick.k, why, sorted(s.k for s in tied if s is not pick)
 
 
+_RAW_INDICES = (
+    ("the silhouette alone", "silhouette", max),
+    ("Davies-Bouldin", "davies_bouldin", min),
+    ("Calinski-Harabasz", "calinski_harabasz", max),
+)
+"""Each raw index's words, KScore attribute and which end is better."""
+
+
 def _index_votes(pick: KScore, scores: Sequence[KScore]) -> str:
     """Whether the raw indices agree (highest silhouette, lowest Davies-Bouldin, highest
     Calinski-Harabasz): a person may prefer one of them."""
     parts = []
-    sils = [s for s in scores if s.silhouette is not None]
-    if sils:
-        best = max(sils, key=lambda s: s.silhouette)  # type: ignore[arg-type,return-value]
-        parts.append(
-            "the silhouette alone agrees"
-            if best.k == pick.k
-            else f"the silhouette alone prefers k={best.k}"
-        )
-    dbs = [s for s in scores if s.davies_bouldin is not None]
-    if dbs:
-        best = min(dbs, key=lambda s: s.davies_bouldin)  # type: ignore[arg-type,return-value]
-        parts.append(
-            "Davies-Bouldin agrees" if best.k == pick.k else f"Davies-Bouldin prefers k={best.k}"
-        )
-    chs = [s for s in scores if s.calinski_harabasz is not None]
-    if chs:
-        best = max(chs, key=lambda s: s.calinski_harabasz)  # type: ignore[arg-type,return-value]
-        parts.append(
-            "Calinski-Harabasz agrees"
-            if best.k == pick.k
-            else f"Calinski-Harabasz prefers k={best.k}"
-        )
+    for label, attribute, better in _RAW_INDICES:
+        scored = [s for s in scores if getattr(s, attribute) is not None]
+        if scored:
+            best = better(scored, key=lambda s: getattr(s, attribute))
+            parts.append(f"{label} agrees" if best.k == pick.k else f"{label} prefers k={best.k}")
     return f"; {', '.join(parts)}" if parts else ""
 
 

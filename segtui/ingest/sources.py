@@ -395,7 +395,7 @@ def _sniff_text(
             "CR (old Mac line ends) beside LF or CRLF ones; every CR, CRLF and LF is read as a "
             "row end"
         )
-    columns = _csv_columns(read_path or path, delimiter, path)
+    columns = csv_header_names(read_path or path, delimiter, path)
     return FileFormat(path, "csv", delimiter, compression, columns, note, read_path)
 
 
@@ -412,10 +412,6 @@ def _refuse_duplicate_names(path: Path, header: str, delimiter: str) -> None:
                 hint="Rename one of them in the file; segtui will not guess which is meant.",
             )
         first[key] = position
-
-
-def _csv_columns(path: Path, delimiter: str, shown: Path) -> tuple[str, ...]:
-    return csv_header_names(path, delimiter, shown)
 
 
 def csv_header_names(path: Path, delimiter: str, shown: Path | None = None) -> tuple[str, ...]:
