@@ -137,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_watch"))
     parser.add_argument("--reuse", action="store_true", help="Keep generated history and model.")
     parser.add_argument(
+        "--features",
+        help="The model's features (`segment --features`; default: the chosen set). With a "
+        "time-relative one (recency_days, tenure_days) labels age, so every batch rescores "
+        "every user: the worst case.",
+    )
+    parser.add_argument(
         "--commit-batches",
         type=int,
         default=4,
@@ -172,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
                 "-k",
                 "5",
                 "--no-stability",
+                *(["--features", args.features] if args.features else []),
                 "-o",
                 str(out / "seg.parquet"),
             )

@@ -228,7 +228,7 @@ def _users_table_columns(id_column: str, features: Sequence[str]) -> list[str]:
     return items
 
 
-def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
+def _raw_reading(model: Model, dialect_name: str, relation: str, structs: bool) -> str:
     """The model's reading of raw rows as SQL, or why there is none."""
     if model.read_plan is None:
         raise InputError(
@@ -237,7 +237,7 @@ def _raw_reading(model: Model, dialect_name: str, relation: str) -> str:
             file=model.file,
             hint="Refit it with this segtui (`segtui segment`) to score raw rows in SQL.",
         )
-    return read_sql(model.read_plan, relation, dialect_name)
+    return read_sql(model.read_plan, relation, dialect_name, structs)
 
 
 def scoring_sql(
@@ -251,6 +251,7 @@ def scoring_sql(
     keep: Sequence[str] = (),
     projection: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
     features_only: bool = False,
+    structs: bool = False,
 ) -> str:
     """One ``SELECT`` returning ``user_id, segment_id, segment`` for the users in ``relation``.
 
@@ -268,6 +269,8 @@ def scoring_sql(
     ``projection`` (the model's PCA ``components`` and ``mean``) adds ``pc1`` and ``pc2`` of the
     prepared values, rounded to float32 as the export writes them. ``features_only``: the
     feature query alone (``user_id`` and the model's features, before any preparation).
+    ``structs``: the raw rows of an NDJSON layout are an engine's JSON reader output, nested
+    keys struct fields (else columns named by their flattened path, as segtui's readers give).
     """
     if dialect_name not in SCORING_DIALECTS:
         raise InputError(
@@ -292,7 +295,8 @@ def scoring_sql(
     else:
         events = relation
         if raw:
-            events = f"(\n{_raw_reading(model, dialect_name, relation)}\n) AS {_P}canonical"
+            reading = _raw_reading(model, dialect_name, relation, structs)
+            events = f"(\n{reading}\n) AS {_P}canonical"
         features_body = plan_sql(plan, dialect_name, events)
     if features_only:
         return features_body

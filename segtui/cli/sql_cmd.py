@@ -61,6 +61,15 @@ def sql(
         bool,
         typer.Option("--features-only", help="Print the feature query alone (user_id, features)."),
     ] = False,
+    flat_json: Annotated[
+        bool,
+        typer.Option(
+            "--flat-json",
+            help="NDJSON models: nested keys are columns named by their path "
+            "(properties.price), not the struct fields of DuckDB's read_json or Spark's JSON "
+            "reader.",
+        ),
+    ] = False,
 ) -> None:
     """Print the scoring SQL of a saved model: user_id, segment_id, segment for every user."""
     if dialect not in DIALECTS:
@@ -77,11 +86,26 @@ def sql(
         )
     if relation is None:
         relation = "raw_users" if m.kind == "users_table" else "raw_events"
-    render = transpiled_sql if dialect in TRANSPILED_DIALECTS else scoring_sql
     try:
-        text = render(
-            m, dialect, relation, raw=not canonical, as_of=reference, features_only=features_only
-        )
+        if dialect in TRANSPILED_DIALECTS:
+            text = transpiled_sql(
+                m,
+                dialect,
+                relation,
+                raw=not canonical,
+                as_of=reference,
+                features_only=features_only,
+            )
+        else:
+            text = scoring_sql(
+                m,
+                dialect,
+                relation,
+                raw=not canonical,
+                as_of=reference,
+                features_only=features_only,
+                structs=not flat_json,
+            )
     except InputError as error:  # what in the model cannot be written: say which model
         raise error if error.file is not None else replace(error, file=model) from None
     echo_exact(text)

@@ -24,12 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-
 from segtui import sqltext
 from segtui.errors import InputError
 from segtui.ingest.reading import ReadPlan, Source
-from segtui.ingest.sources import NDJSON_SCHEMA_ROWS, SourceInfo, literal_glob
+from segtui.ingest.sources import SourceInfo, json_key_paths
 
 _PARQUET_EXT = (".parquet", ".pq")
 REJECTS = "__segtui_rejects"
@@ -82,36 +80,12 @@ def hive_files(paths: Sequence[str | Path]) -> tuple[Path, list[Path]] | None:
     return (root, files) if files else None
 
 
-def _json_leaf_paths(schema: pl.Schema, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for name, dtype in schema.items():
-        path = (*prefix, name)
-        if isinstance(dtype, pl.Struct):
-            inner = pl.Schema({f.name: f.dtype for f in dtype.fields})
-            out.update(_json_leaf_paths(inner, path))
-        else:
-            out.setdefault(".".join(path), path)
-    return out
-
-
-def _json_paths(files: Sequence[Path], names: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """Each flattened NDJSON name's key path, from the nested schema of the files."""
-    found: dict[str, tuple[str, ...]] = {}
-    for path in files:
-        schema = pl.scan_ndjson(
-            literal_glob(path), infer_schema_length=NDJSON_SCHEMA_ROWS
-        ).collect_schema()
-        for name, keys in _json_leaf_paths(schema).items():
-            found.setdefault(name, keys)
-    return {name: found.get(name, (name,)) for name in names}
-
-
 def raw_source(info: SourceInfo, plan: ReadPlan, hive_root: Path | None = None) -> RawSource:
     """The engine's view of the files a load sniffed (see the module docstring)."""
     copies = info.read_paths or (None,) * len(info.files)
     files = tuple(copy or path for path, copy in zip(info.files, copies, strict=True))
     sources = plan_sources(plan)
-    paths = _json_paths(info.files, [s.name for s in sources]) if info.format == "ndjson" else {}
+    paths = json_key_paths(info.files, [s.name for s in sources]) if info.format == "ndjson" else {}
     # a normalised copy is plain text: the engine reads it uncompressed
     compression = None if any(copies) else info.compression
     return RawSource(files, info.format, info.delimiter, compression, sources, paths, hive_root)

@@ -104,18 +104,42 @@ def _spark_formats(fmt: str) -> list[str]:
 class _Reader:
     """Renders a ReadPlan's expressions in one dialect."""
 
-    def __init__(self, plan: ReadPlan, dialect: str) -> None:
+    def __init__(self, plan: ReadPlan, dialect: str, structs: bool = False) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}")
         self.plan = plan
         self.dialect = dialect
         self.spark = dialect == "spark"
         self.pg = dialect == "postgres"
+        self.structs = structs and not self.pg
         self.text_type = {"spark": "STRING", "postgres": "TEXT"}.get(dialect, "VARCHAR")
         self.ts_type = "TIMESTAMP" if self.spark else "TIMESTAMPTZ"
 
     def quote(self, name: str) -> str:
         return sqltext.quote(name, self.dialect)
+
+    def column(self, source: Source) -> str:
+        """A raw source column: by its flattened name, or (``structs``) a nested NDJSON source
+        as the struct fields of the engine's JSON reader (``"properties"."price"``)."""
+        keys = self.plan.json_paths.get(source.name) if self.structs else None
+        if keys:
+            return ".".join(self.quote(key) for key in keys)
+        return self.quote(source.name)
+
+    def typed_time(self, col: str) -> str:
+        """The instant of a time column the engine's reader typed itself (DuckDB's
+        ``read_csv`` and ``read_json``, Spark's ``inferSchema``), null for a text column: a
+        typed time has no text left to read by the model's formats. A time with no zone is
+        UTC, as the text it came from reads."""
+        if self.spark:
+            typed = "('timestamp', 'timestamp_ntz', 'date')"
+            return f"CASE WHEN typeof({col}) IN {typed} THEN CAST({col} AS TIMESTAMP) END"
+        naive = "('TIMESTAMP', 'DATE', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S')"
+        return (
+            f"CASE WHEN typeof({col}) = 'TIMESTAMP WITH TIME ZONE' THEN TRY_CAST({col} AS "
+            f"TIMESTAMPTZ) WHEN typeof({col}) IN {naive} THEN "
+            f"make_timestamptz(epoch_us(TRY_CAST({col} AS TIMESTAMP))) END"
+        )
 
     def string(self, text: str) -> str:
         return sqltext.string(text, self.dialect)
@@ -144,7 +168,7 @@ class _Reader:
 
     def text(self, source: Source, dot_zero: bool = False) -> str:
         """One source as the text polars gives it (``segtui.ingest.text.text_expr``)."""
-        col = self.quote(source.name)
+        col = self.column(source)
         if source.kind == "float" and self.pg:
             # A whole float within BIGINT as its integer, NaN as polars spells it, a whole
             # number beyond BIGINT (and an infinity) null, as polars' failed cast.
@@ -180,7 +204,7 @@ class _Reader:
 
     def number(self, source: Source) -> str:
         """One source as a finite DOUBLE (``segtui.ingest.numbers.number_expr``)."""
-        col = self.quote(source.name)
+        col = self.column(source)
         if source.kind != "text":
             if self.pg and source.kind in ("float", "integer"):
                 return self.finite(f"CAST({col} AS DOUBLE PRECISION)")
@@ -424,7 +448,7 @@ class _Reader:
         ``number_text``): a text source's trimmed text, a float source's NaN or infinity."""
         texts = []
         for source in sources:
-            col = self.quote(source.name)
+            col = self.column(source)
             if source.kind == "text":
                 texts.append(self.trimmed(self.as_text(col)))
             elif source.kind == "float":
@@ -487,7 +511,7 @@ class _Reader:
             values[canonical] = value
         raw_ts = _first(
             [
-                self.trimmed(self.as_text(q(s.name))) if s.kind == "text" else q(s.name)
+                self.trimmed(self.as_text(self.column(s))) if s.kind == "text" else self.column(s)
                 for s in plan.ts
             ]
         )
@@ -497,6 +521,9 @@ class _Reader:
         read += [f"{raw_ts} AS __ts_raw", f"{event} AS {q('event')}"]
         canonical = {c: q(c) for c in plan.columns if c in values or c == "event"}
         canonical["ts"] = self.timestamp("__ts_raw")
+        if plan.timestamps.kind in ("text", "yyyymmdd") and len(plan.ts) == 1 and not self.pg:
+            read.append(f"{self.typed_time(self.column(plan.ts[0]))} AS __ts_typed")
+            canonical["ts"] = f"coalesce(__ts_typed, {canonical['ts']})"
         canonical["__ts_raw"] = "__ts_raw"
         revenue = self.revenue()
         if revenue is not None:
@@ -545,10 +572,14 @@ def _cte(name: str, items: Sequence[str], source: str, fence: str = "") -> str:
     return f"{name} AS (\n{_select(items, source + fence)}\n)"
 
 
-def read_sql(plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckdb") -> str:
+def read_sql(
+    plan: ReadPlan, relation: str = "raw_events", dialect: str = "duckdb", structs: bool = False
+) -> str:
     """The canonical events of ``relation`` as one ``SELECT`` in ``dialect`` (module
-    docstring); DuckDB gives ``ts`` as TIMESTAMPTZ, Spark as TIMESTAMP in the session zone."""
-    return _Reader(plan, dialect).query(relation)
+    docstring); DuckDB gives ``ts`` as TIMESTAMPTZ, Spark as TIMESTAMP in the session zone.
+    ``structs``: ``relation`` is an engine's JSON reader output, nested sources struct fields
+    (else every source is a column by its flattened name, as segtui's readers give them)."""
+    return _Reader(plan, dialect, structs).query(relation)
 
 
 def checked_sql(

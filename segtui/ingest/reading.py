@@ -73,6 +73,10 @@ class ReadPlan:
     """Sessions from this inactivity gap; None when the log has a session column."""
     columns: tuple[str, ...] = ()
     """The canonical columns the events have, in canonical order."""
+    json_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """NDJSON: a nested source's flattened name (``properties.price``) -> its key path
+    (``("properties", "price")``), so SQL over an engine's JSON reader (structs) can address
+    it; sources at the top level are not listed."""
 
 
 def build_read_plan(
@@ -85,8 +89,10 @@ def build_read_plan(
     numbers: NumberFormat,
     session_gap_minutes: float | None,
     present: tuple[str, ...],
+    json_paths: Mapping[str, tuple[str, ...]] | None = None,
 ) -> ReadPlan:
-    """The decisions of one load as a :class:`ReadPlan`."""
+    """The decisions of one load as a :class:`ReadPlan`; ``json_paths``: every NDJSON source's
+    key path (the nested ones are kept)."""
 
     def sources(canonical: str) -> tuple[Source, ...]:
         return tuple(Source(s, source_kind(schema[s])) for s in mapping.sources(canonical))
@@ -107,6 +113,7 @@ def build_read_plan(
         revenue_with_quantity=revenue.with_quantity,
         session_gap_minutes=session_gap_minutes,
         columns=present,
+        json_paths={name: keys for name, keys in (json_paths or {}).items() if len(keys) > 1},
     )
 
 
@@ -149,6 +156,7 @@ def read_plan_to_dict(plan: ReadPlan) -> dict[str, Any]:
         "revenue_with_quantity": plan.revenue_with_quantity,
         "session_gap_minutes": plan.session_gap_minutes,
         "columns": list(plan.columns),
+        "json_paths": {name: list(keys) for name, keys in plan.json_paths.items()},
     }
 
 
@@ -178,6 +186,21 @@ def _column_sources(
         out[canonical] = _sources(section, canonical)
         if not out[canonical]:
             raise section.error(canonical, "names no source column")
+    return out
+
+
+def _json_paths(top: Fields) -> dict[str, tuple[str, ...]]:
+    """``json_paths``: flattened name -> a list of at least two keys (absent in models written
+    before it was kept: their NDJSON sources are read by the flattened names)."""
+    if top.data.get("json_paths") is None:
+        return {}
+    section = top.section("json_paths")
+    out = {}
+    for name in section.data:
+        keys = section.names(str(name), "a list of JSON keys")
+        if len(keys) < 2:
+            raise section.error(str(name), "must list at least two JSON keys")
+        out[str(name)] = tuple(keys)
     return out
 
 
@@ -235,6 +258,7 @@ def read_plan_from_dict(data: Any, file: str | Path | None = None) -> ReadPlan:
         revenue_with_quantity=top.get("revenue_with_quantity", bool),
         session_gap_minutes=None if gap is None else float(gap),
         columns=columns,
+        json_paths=_json_paths(top),
     )
     _check_consistent(top, plan)
     return plan

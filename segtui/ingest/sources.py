@@ -17,7 +17,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -548,16 +548,45 @@ def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
 # scanning
 
 
-def flat_names(schema: pl.Schema, prefix: str = "") -> list[str]:
-    """Column names with struct fields flattened as ``parent.child``."""
-    names: list[str] = []
-    for name, dtype in schema.items():
-        full = f"{prefix}{name}"
+def flat_paths(schema: pl.Schema) -> dict[str, tuple[str, ...]]:
+    """Each leaf column's flattened name (``parent.child``, as the loader names it) and its key
+    path (``("parent", "child")``: what an engine's JSON reader addresses as struct fields).
+    Iterative, since how deep a JSON file nests is the file's choice."""
+    out: dict[str, tuple[str, ...]] = {}
+    stack: list[tuple[tuple[str, ...], Iterator[tuple[str, pl.DataType]]]] = [
+        ((), iter(schema.items()))
+    ]
+    while stack:
+        prefix, fields = stack[-1]
+        field = next(fields, None)
+        if field is None:
+            stack.pop()
+            continue
+        name, dtype = field
+        path = (*prefix, name)
         if isinstance(dtype, pl.Struct):
-            names.extend(flat_names(pl.Schema({f.name: f.dtype for f in dtype.fields}), full + "."))
+            stack.append((path, iter((f.name, f.dtype) for f in dtype.fields)))
         else:
-            names.append(full)
-    return names
+            out.setdefault(".".join(path), path)
+    return out
+
+
+def flat_names(schema: pl.Schema) -> list[str]:
+    """Column names with struct fields flattened as ``parent.child``."""
+    return list(flat_paths(schema))
+
+
+def json_key_paths(files: Sequence[Path], names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each flattened NDJSON name's key path, from the nested schema of the files (a name no
+    file nests is its own one-key path)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in files:
+        schema = pl.scan_ndjson(
+            literal_glob(path), infer_schema_length=NDJSON_SCHEMA_ROWS
+        ).collect_schema()
+        for name, keys in flat_paths(schema).items():
+            found.setdefault(name, keys)
+    return {name: found.get(name, (name,)) for name in names}
 
 
 def _flatten_exprs(expr: pl.Expr, dtype: pl.DataType, name: str) -> list[pl.Expr]:
