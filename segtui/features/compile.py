@@ -112,6 +112,11 @@ def _leaf_expr(leaf: Leaf, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         return value.drop_nulls().n_unique().cast(pl.Int64)
     if leaf.kind == "top_count":
         return value.drop_nulls().unique_counts().max().cast(pl.Int64)
+    if leaf.kind == "mean" and leaf.column == "ts":
+        # The exact sum of the epoch microseconds, rounded once, as the SQL engines compute it
+        # (segtui.features.sql): a float sum's rounding depends on the order of the events.
+        total = value.cast(pl.Int128).sum().cast(pl.Float64)
+        return pl.when(value.count() > 0).then(total / value.count())
     return getattr(value, leaf.kind)()
 
 
