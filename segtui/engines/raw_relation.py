@@ -27,7 +27,7 @@ from pathlib import Path
 from segtui import sqltext
 from segtui.errors import InputError
 from segtui.ingest.reading import ReadPlan, Source
-from segtui.ingest.sources import SourceInfo, json_key_paths
+from segtui.ingest.sources import SourceInfo
 
 _PARQUET_EXT = (".parquet", ".pq")
 REJECTS = "__segtui_rejects"
@@ -85,7 +85,7 @@ def raw_source(info: SourceInfo, plan: ReadPlan, hive_root: Path | None = None) 
     copies = info.read_paths or (None,) * len(info.files)
     files = tuple(copy or path for path, copy in zip(info.files, copies, strict=True))
     sources = plan_sources(plan)
-    paths = json_key_paths(info.files, [s.name for s in sources]) if info.format == "ndjson" else {}
+    paths = {s.name: info.key_path(s.name) for s in sources} if info.format == "ndjson" else {}
     # a normalised copy is plain text: the engine reads it uncompressed
     compression = None if any(copies) else info.compression
     return RawSource(files, info.format, info.delimiter, compression, sources, paths, hive_root)

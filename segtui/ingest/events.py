@@ -69,7 +69,6 @@ from segtui.ingest.sources import (
     SourceInfo,
     collect_source,
     input_error_from_polars,
-    json_key_paths,
     open_source,
 )
 from segtui.ingest.strict import strict_check
@@ -241,14 +240,6 @@ def _present(columns: ColumnPlan, revenue: RevenuePlan) -> list[str]:
     ]
 
 
-def _json_paths(info: SourceInfo, mapping: ColumnMapping) -> dict[str, tuple[str, ...]]:
-    """NDJSON: the key path of every mapped source (the reading plan keeps the nested ones)."""
-    if info.format != "ndjson":
-        return {}
-    names = [s for canonical in mapping.columns for s in mapping.sources(canonical)]
-    return json_key_paths(info.files, names)
-
-
 def _report_plan(
     raw: ScannedSource,
     mapping: ColumnMapping,
@@ -311,7 +302,7 @@ def load_events(
         values.numbers,
         options.session_gap_minutes if "session_id" in derived else None,
         tuple(present),
-        _json_paths(raw.info, mapping),
+        raw.info.json_paths,
     )
     loaded = LoadedEvents(
         events=kept.select([pl.col(c).cast(CANONICAL_SCHEMA[c]) for c in present]),

@@ -91,11 +91,13 @@ def build_read_plan(
     present: tuple[str, ...],
     json_paths: Mapping[str, tuple[str, ...]] | None = None,
 ) -> ReadPlan:
-    """The decisions of one load as a :class:`ReadPlan`; ``json_paths``: every NDJSON source's
-    key path (the nested ones are kept)."""
+    """The decisions of one load as a :class:`ReadPlan`; ``json_paths``: the NDJSON files'
+    nested columns (those the plan reads are kept)."""
 
     def sources(canonical: str) -> tuple[Source, ...]:
         return tuple(Source(s, source_kind(schema[s])) for s in mapping.sources(canonical))
+
+    mapped = {name for canonical in mapping.columns for name in mapping.sources(canonical)}
 
     return ReadPlan(
         texts={c: sources(c) for c in TEXT_COLUMNS if c in columns.exprs},
@@ -113,7 +115,7 @@ def build_read_plan(
         revenue_with_quantity=revenue.with_quantity,
         session_gap_minutes=session_gap_minutes,
         columns=present,
-        json_paths={name: keys for name, keys in (json_paths or {}).items() if len(keys) > 1},
+        json_paths={n: keys for n, keys in (json_paths or {}).items() if n in mapped},
     )
 
 

@@ -17,8 +17,8 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -56,6 +56,8 @@ class FileFormat:
     """Said to the person when the file is read as something its name does not say."""
     read_path: Path | None = None
     """The copy actually scanned, when the file needed one (lone CR line ends); else ``path``."""
+    json_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """NDJSON: each nested column's flattened name -> its key path (:func:`flat_paths`)."""
 
     def describe(self) -> str:
         """Short human description, e.g. ``csv (semicolon-delimited, gzip)``."""
@@ -80,6 +82,13 @@ class SourceInfo:
     """Files read as what they are rather than what their name says."""
     read_paths: tuple[Path | None, ...] = ()
     """Per file, the normalised copy scanned instead of it (None: the file itself)."""
+    json_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """NDJSON: each nested column's flattened name (``properties.price``) -> its key path
+    (``("properties", "price")``), what an engine's JSON reader addresses as struct fields."""
+
+    def key_path(self, name: str) -> tuple[str, ...]:
+        """A column's JSON key path (its own name for a column at the top level)."""
+        return self.json_paths.get(name, (name,))
 
     def describe(self) -> str:
         first = FileFormat(self.files[0], self.format, self.delimiter, self.compression, ())
@@ -240,10 +249,10 @@ def literal_glob(path: str | Path) -> str:
     return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
-def _ndjson_columns(path: Path) -> tuple[str, ...]:
+def _ndjson_paths(path: Path) -> dict[str, tuple[str, ...]]:
     lf = pl.scan_ndjson(literal_glob(path), infer_schema_length=NDJSON_SCHEMA_ROWS)
     try:
-        return tuple(flat_names(lf.collect_schema()))
+        return flat_paths(lf.collect_schema())
     except (pl.exceptions.PolarsError, OSError) as error:
         raise broken_json_line(path) or InputError(
             f"cannot read the NDJSON file ({error})", file=path
@@ -372,7 +381,9 @@ def _sniff_text(
             )
         if compression == "gzip":
             scan_line_ends(path, gzipped=True)  # refuses a cut-off or bomb gzip by name
-        return FileFormat(path, "ndjson", None, compression, _ndjson_columns(path), note)
+        paths = _ndjson_paths(path)
+        nested = {name: keys for name, keys in paths.items() if len(keys) > 1}
+        return FileFormat(path, "ndjson", None, compression, tuple(paths), note, json_paths=nested)
     if suffix in _NDJSON_EXT:
         raise InputError(
             f"the name says {suffix} but the file does not hold JSON objects "
@@ -530,9 +541,12 @@ def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
     if len(groups) > 1:
         raise _different_layouts(list(groups.values()))
     columns: dict[str, None] = {}
+    json_paths: dict[str, tuple[str, ...]] = {}
     for fmt in formats:
         for c in fmt.columns:
             columns.setdefault(c, None)
+        for name, keys in fmt.json_paths.items():
+            json_paths.setdefault(name, keys)
     return SourceInfo(
         files=tuple(files),
         format=first.kind,
@@ -541,6 +555,7 @@ def inspect_source(paths: Sequence[str | Path]) -> SourceInfo:
         columns=tuple(columns),
         notes=tuple(f.note for f in formats if f.note),
         read_paths=tuple(f.read_path for f in formats),
+        json_paths=json_paths,
     )
 
 
@@ -574,19 +589,6 @@ def flat_paths(schema: pl.Schema) -> dict[str, tuple[str, ...]]:
 def flat_names(schema: pl.Schema) -> list[str]:
     """Column names with struct fields flattened as ``parent.child``."""
     return list(flat_paths(schema))
-
-
-def json_key_paths(files: Sequence[Path], names: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """Each flattened NDJSON name's key path, from the nested schema of the files (a name no
-    file nests is its own one-key path)."""
-    found: dict[str, tuple[str, ...]] = {}
-    for path in files:
-        schema = pl.scan_ndjson(
-            literal_glob(path), infer_schema_length=NDJSON_SCHEMA_ROWS
-        ).collect_schema()
-        for name, keys in flat_paths(schema).items():
-            found.setdefault(name, keys)
-    return {name: found.get(name, (name,)) for name in names}
 
 
 def _flatten_exprs(expr: pl.Expr, dtype: pl.DataType, name: str) -> list[pl.Expr]:

@@ -27,7 +27,8 @@ def test_reading_round_trips_and_refuses_hostile_values(path: Path) -> None:
     plan = load_events([path]).read_plan
     assert plan is not None
     data = read_plan_to_dict(plan)
-    assert read_sql(read_plan_from_dict(data)) == read_sql(plan)
+    assert read_plan_from_dict(data).json_paths == plan.json_paths
+    assert read_sql(read_plan_from_dict(data), structs=True) == read_sql(plan, structs=True)
 
     def read(document: object) -> None:
         read_sql(read_plan_from_dict(document, file="fuzz.model.json"))
@@ -40,4 +41,19 @@ def test_a_reading_naming_no_user_source_is_refused() -> None:
     data = read_plan_to_dict(load_events([EVENT_LAYOUTS[0]]).read_plan)  # type: ignore[arg-type]
     del data["texts"]["user_id"]
     with pytest.raises(InputError, match="must give sources for user_id and ts"):
+        read_plan_from_dict(data)
+
+
+def test_ndjson_key_paths_are_kept_and_checked() -> None:
+    """The nested sources' key paths go into the model; one written before them reads its
+    sources by their flattened names; a path of one key is refused."""
+    plan = load_events([LAYOUTS / "segment_track.ndjson"]).read_plan
+    assert plan is not None
+    data = read_plan_to_dict(plan)
+    assert data["json_paths"]["properties.price"] == ["properties", "price"]
+    assert '"properties"."price"' in read_sql(plan, structs=True)
+    older = {k: v for k, v in data.items() if k != "json_paths"}
+    assert read_plan_from_dict(older).json_paths == {}
+    data["json_paths"]["properties.price"] = ["properties.price"]
+    with pytest.raises(InputError, match="must list at least two JSON keys"):
         read_plan_from_dict(data)
