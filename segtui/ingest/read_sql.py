@@ -154,15 +154,22 @@ class _Reader:
     def trimmed(self, value: str) -> str:
         """Trimmed text, empty as null: polars ``strip_chars``, which strips Unicode white space
         (a no-break space, U+3000), not only the ASCII ``\\s`` of DuckDB's and Java's regexes."""
-        if self.pg or self.spark:
+        if self.pg:
             return f"nullif({self.replace_all(value, pg_parse.EDGE_SPACE)}, '')"
-        # DuckDB's trim by a set of characters costs ~2 us a value (10x a plain trim); a value
-        # starting and ending with printable ASCII (nearly all) has nothing to strip and is
-        # not empty, so only the others are trimmed. x[-1] is the last code point.
+        # A trim by a set of characters costs ~2 us a value in DuckDB (10x a plain trim), a
+        # regex replace about as much in Spark; a value starting and ending with printable
+        # ASCII (nearly all) has nothing to strip and is not empty, so only the others are
+        # trimmed. The first and last code points: unicode(x), x[-1] (DuckDB); ascii(x) and
+        # substring(x, -1) (Spark, whose ascii() gives the code point).
         printable = f"BETWEEN {_PRINTABLE[0]} AND {_PRINTABLE[1]}"
-        stripped = f"trim({value}, {self.string(pg_parse.WHITE_SPACE_CHARS)})"
+        if self.spark:
+            first, last = f"ascii({value})", f"ascii(substring({value}, -1, 1))"
+            stripped = self.replace_all(value, pg_parse.EDGE_SPACE)
+        else:
+            first, last = f"unicode({value})", f"unicode({value}[-1])"
+            stripped = f"trim({value}, {self.string(pg_parse.WHITE_SPACE_CHARS)})"
         return (
-            f"CASE WHEN unicode({value}) {printable} AND unicode({value}[-1]) {printable} "
+            f"CASE WHEN {first} {printable} AND {last} {printable} "
             f"THEN {value} ELSE nullif({stripped}, '') END"
         )
 
