@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from segtui.engines.duckdb_engine import DEFAULT_MEMORY_SHARE, available_cores, machine_memory
+from segtui.engines.duckdb_engine import available_cores
 from segtui.engines.raw_relation import RawSource, json_path
 from segtui.errors import InputError
 from segtui.fileio import atomic_write
@@ -79,28 +79,17 @@ SPARK_LOG = Path(tempfile.gettempdir()) / "segtui-spark.log"
 """Where a quiet session's JVM writes its output (the app draws on the terminal)."""
 
 
-def local_driver_memory(total: int | None = None) -> str:
-    """The heap of a local Spark's one JVM (driver and executor in one): the share of memory
-    the DuckDB engine may use. Spark's default, 1g, leaves ~430 MiB to cache in: the checked
-    rows of 10M events (~340 MiB serialized) went to disk and each query read them back."""
-    total = machine_memory() if total is None else total
-    return f"{max(1024, int(total * DEFAULT_MEMORY_SHARE) // 2**20)}m"
-
-
-def _launch_quietly(driver_memory: str | None) -> None:
+def _launch_quietly() -> None:
     """Start this process's JVM with its stdout and stderr in :data:`SPARK_LOG`: the java
     launcher's and log4j's warnings would otherwise be written over the app's screen.
     Nothing to do when the JVM is up already (one per process)."""
-    from pyspark import SparkConf, SparkContext
+    from pyspark import SparkContext
     from pyspark.java_gateway import launch_gateway
 
     if SparkContext._gateway is not None:  # pyspark keeps its one JVM here
         return
-    conf = SparkConf()
-    if driver_memory is not None:
-        conf.set("spark.driver.memory", driver_memory)
     with SPARK_LOG.open("ab") as log:
-        gateway = launch_gateway(conf=conf, popen_kwargs={"stdout": log, "stderr": log})
+        gateway = launch_gateway(popen_kwargs={"stdout": log, "stderr": log})
     SparkContext._ensure_initialized(gateway=gateway)  # the builder reuses it
 
 
@@ -114,11 +103,8 @@ def spark_session(master: str | None = None, quiet: bool = False) -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise _no_pyspark() from None
-    local = master is None or master.startswith("local")
-    # a JVM's heap is set when it starts: only for one started here, on this machine
-    driver_memory = local_driver_memory() if local else None
     if quiet:
-        _launch_quietly(driver_memory)
+        _launch_quietly()
 
     builder = (
         SparkSession.builder.master(master or "local[*]")
@@ -126,10 +112,8 @@ def spark_session(master: str | None = None, quiet: bool = False) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    if driver_memory is not None:
-        builder = builder.config("spark.driver.memory", driver_memory)
     fresh = SparkSession.getActiveSession() is None
-    if fresh and local:
+    if fresh and (master is None or master.startswith("local")):
         # one machine: Spark's 200 shuffle partitions are 200 tiny tasks per aggregation. Only
         # for a session made here: getOrCreate applies a builder's settings to a session that
         # exists, and its owner (a notebook, a test suite) chose its own.
