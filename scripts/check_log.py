@@ -98,8 +98,15 @@ def compare_labels(expected: pl.DataFrame, got: pl.DataFrame, what: str) -> list
     right = got.select("user_id", pl.col("segment_id").cast(pl.Int64).alias("got"))
     joined = left.join(right, on="user_id", how="full", coalesce=True)
     problems = []
-    if joined.height != left.height or left.height != right.height:
-        problems.append(f"{what}: users differ: {left.height:,} against {right.height:,}")
+    missing = left.join(right, on="user_id", how="anti")
+    extra = right.join(left, on="user_id", how="anti")
+    if missing.height or extra.height:
+        lost, new = missing["user_id"].head(2).to_list(), extra["user_id"].head(2).to_list()
+        problems.append(
+            f"{what}: {missing.height:,} users missing (e.g. {lost}), "
+            f"{extra.height:,} not expected (e.g. {new})"
+        )
+        return problems
     bad = joined.filter(pl.col("segment_id").ne_missing(pl.col("got")))
     if bad.height:
         problems.append(
