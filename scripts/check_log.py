@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,9 +170,8 @@ def cut_rows(log: Path, folder: Path, parts: int, history_share: float) -> tuple
 def _split(n: int, history_share: float, parts: int) -> list[tuple[int, int]]:
     first = int(n * history_share)
     size = -(-(n - first) // parts)
-    return [(0, first)] + [
-        (first + i * size, min(size, n - first - i * size)) for i in range(parts)
-    ]
+    rest = [(first + i * size, min(size, n - first - i * size)) for i in range(parts)]
+    return [(0, first), *[(start, length) for start, length in rest if length > 0]]
 
 
 def check_engines(files: list[str], engines: list[str], out: Path) -> list[str]:
@@ -212,8 +210,9 @@ def check_scoring_sql(files: list[str], model: Path, out: Path) -> list[str]:
 
 
 def check_watch(files: list[str], model: Path, out: Path, parts: int) -> list[str]:
-    if len(files) != 1:
-        return ["watch: give one file to cut into history and batches (skipped)"]
+    if len(files) != 1 or Path(files[0]).suffix.lower() == ".gz":
+        print("watch: skipped (it cuts one plain-text or parquet file into history and batches)")
+        return []
     folder = out / "watch"
     history, new = cut_rows(Path(files[0]), folder, parts, 0.6)
     state = folder / "st.duckdb"
@@ -252,8 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="Keep the outputs here (default: a temp dir).")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="segtui_check_"))
-    if out.exists() and args.out:
-        shutil.rmtree(out)
+    if args.out and out.exists() and any(out.iterdir()):
+        print(f"{out} is not empty: give a new or empty folder to --out", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     files = [str(f) for f in args.files]
     checks = args.checks.split(",")
