@@ -42,7 +42,7 @@ from segtui.features.compile import build_feature_query
 from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
 from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
-from segtui.ingest.sources import inspect_source
+from segtui.ingest.sources import SourceInfo, inspect_source
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import read_users_table
 
@@ -73,13 +73,17 @@ def _pairs(mapping: ColumnMapping, limit: int = 4) -> str:
 
 
 def model_read_options(
-    model: Model, given: LoadOptions | None, columns: Sequence[str]
+    model: Model, given: LoadOptions | None, source: SourceInfo
 ) -> tuple[LoadOptions, list[str]]:
     """The caller's options; the model's mapping unless they name one; the model's session gap.
 
     When the model's mapping names a user_id, ts or event column the new files lack, the files
-    have another layout: the mapping is detected again on them, and the messages say so.
+    have another layout: the mapping is detected again on them, and the messages say so. Other
+    columns NDJSON files lack are keys no record has (a batch with no purchases): they read as
+    empty. Other columns tables lack are left out of the mapping, and the features that need
+    them are named.
     """
+    columns = source.columns
     options = given or LoadOptions()
     messages: list[str] = []
     own_mapping = (
@@ -98,6 +102,10 @@ def model_read_options(
     if not lacking:
         return replace(options, mapping=saved), messages
     core = [c for c in ("user_id", "ts", "event") if c in saved.columns]
+    if all(saved.columns[c] in have for c in core) and source.format == "ndjson":
+        paths = model.read_plan.json_paths if model.read_plan is not None else {}
+        absent = {name: tuple(paths.get(name, (name,))) for name in lacking}
+        return replace(options, mapping=saved, absent_keys=absent), messages
     if all(saved.columns[c] in have for c in core):
         messages.append(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model's mapping "
@@ -166,8 +174,11 @@ def model_loaded_events(
     """Event files loaded (lazily: only sniffed) the way the model reads them, and what was
     decided on the way; an InputError when they lack a column the model's features need."""
     source = inspect_source(list(paths))
-    options, messages = model_read_options(model, load_options, source.columns)
-    loaded = load_events(list(paths), options)
+    options, messages = model_read_options(model, load_options, source)
+    try:
+        loaded = load_events(list(paths), options)
+    except InputError as error:  # say why the mapping was detected again, not only what failed
+        raise replace(error, details=[*messages, *error.details]) from None
     if options.mapping is None and model.mapping is not None and messages:
         messages.append(f"mapping used: {_pairs(loaded.mapping, 12)}")
     have = set(loaded.columns)

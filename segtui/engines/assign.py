@@ -53,6 +53,12 @@ def write_labels_in(
     raw = raw_source(source, model.read_plan)
     have = set(source.columns)
     lacking = [s.name for s in raw.sources if s.name not in have]
+    if source.format == "ndjson":
+        # a key no record has reads as empty (a batch with no purchases); not so the keys
+        # every row needs
+        plan = model.read_plan
+        core = {s.name for s in (*plan.texts.get("user_id", ()), *plan.ts, *plan.event)}
+        lacking = [name for name in lacking if name in core]
     if lacking:
         raise InputError(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model read: "

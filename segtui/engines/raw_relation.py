@@ -85,7 +85,14 @@ def raw_source(info: SourceInfo, plan: ReadPlan, hive_root: Path | None = None) 
     copies = info.read_paths or (None,) * len(info.files)
     files = tuple(copy or path for path, copy in zip(info.files, copies, strict=True))
     sources = plan_sources(plan)
-    paths = {s.name: info.key_path(s.name) for s in sources} if info.format == "ndjson" else {}
+    paths = (
+        {
+            s.name: info.json_paths.get(s.name) or plan.json_paths.get(s.name, (s.name,))
+            for s in sources
+        }
+        if info.format == "ndjson"
+        else {}
+    )
     # a normalised copy is plain text: the engine reads it uncompressed
     compression = None if any(copies) else info.compression
     return RawSource(files, info.format, info.delimiter, compression, sources, paths, hive_root)

@@ -15,7 +15,7 @@ The stages live where their idea does: the source (:mod:`segtui.ingest.sources`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -70,6 +70,7 @@ from segtui.ingest.sources import (
     collect_source,
     input_error_from_polars,
     open_source,
+    with_absent_keys,
 )
 from segtui.ingest.strict import strict_check
 from segtui.ingest.timestamps import UTC_DTYPE, TimestampPlan
@@ -101,7 +102,9 @@ class LoadOptions:
 
     ``mapping`` (a ColumnMapping object) wins over ``mapping_file``; ``overrides`` (canonical ->
     source, empty source unmaps) apply on top of either or of the detected mapping. ``layout``
-    forces a preset by name. ``day_first`` None means decide from the data.
+    forces a preset by name. ``day_first`` None means decide from the data. ``absent_keys``
+    (NDJSON only: flattened name -> key path) are keys a saved model reads that these files may
+    not have; a key no record has is read as empty in every row (:func:`with_absent_keys`).
     """
 
     overrides: dict[str, str] = field(default_factory=dict)
@@ -111,6 +114,7 @@ class LoadOptions:
     session_gap_minutes: float = 30
     day_first: bool | None = None
     layout: str | None = None
+    absent_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -268,8 +272,15 @@ def load_events(
         paths = [paths]
     check_session_gap(options.session_gap_minutes)
     raw = open_source(paths)
+    raw, absent = with_absent_keys(raw, options.absent_keys)
     mapping = resolve_mapping(options, raw)
     decisions = _source_lines(raw, mapping)
+    if absent:
+        decisions.append(
+            f"source: no record has the key{'s' if len(absent) > 1 else ''} "
+            f"{', '.join(absent)} (the model reads {'them' if len(absent) > 1 else 'it'}): "
+            "read as empty in every row"
+        )
     sample = read_sample(raw, mapping)
     values = plan_values(raw, mapping, sample)
     mapping = values.mapping

@@ -714,6 +714,26 @@ def scan(info: SourceInfo) -> ScannedSource:
     return ScannedSource(info, frame, schema)
 
 
+def with_absent_keys(
+    raw: ScannedSource, keys: Mapping[str, tuple[str, ...]]
+) -> tuple[ScannedSource, list[str]]:
+    """NDJSON files with the ``keys`` (flattened name -> key path) that no record has added as
+    empty text columns, and those names; any other source is returned as it is.
+
+    A JSON record leaves out a key it has no value for, so a file where no record has one (a
+    batch with no purchases has no ``properties.order_id``) holds the same as a file where every
+    value is empty: several files read together already read that way.
+    """
+    missing = [name for name in keys if name not in raw.schema]
+    if raw.info.format != "ndjson" or not missing:
+        return raw, []
+    frame = raw.frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name) for name in missing)
+    paths = {**raw.info.json_paths, **{n: keys[n] for n in missing if len(keys[n]) > 1}}
+    info = replace(raw.info, columns=(*raw.info.columns, *missing), json_paths=paths)
+    schema = pl.Schema({**raw.schema, **dict.fromkeys(missing, pl.Utf8())})
+    return ScannedSource(info, frame, schema), missing
+
+
 def collect_source(lf: pl.LazyFrame, source: SourceInfo) -> pl.DataFrame:
     """Collect a query on the source; a polars error becomes an InputError naming the files."""
     try:
