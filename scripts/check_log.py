@@ -152,19 +152,37 @@ def cut_rows(log: Path, folder: Path, parts: int, history_share: float) -> tuple
             table.slice(start, length).write_parquet(path)
             files.append(path)
         return history, files
-    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = [] if log.suffix.lower() in (".ndjson", ".jsonl", ".json") else lines[:1]
+    json_lines = log.suffix.lower() in (".ndjson", ".jsonl", ".json")
+    lines = _records(log.read_bytes().decode("utf-8"), quoted=not json_lines)
+    header = [] if json_lines else lines[:1]
     rows = lines[len(header) :]
     chunks = _split(len(rows), history_share, parts)
     history = folder / f"history{log.suffix}"
     start, length = chunks[0]
-    history.write_text("".join(header + rows[start : start + length]), encoding="utf-8")
+    history.write_bytes("".join(header + rows[start : start + length]).encode())
     files = []
     for i, (start, length) in enumerate(chunks[1:]):
         path = inbox / f"part{i:03d}{log.suffix}"
-        path.write_text("".join(header + rows[start : start + length]), encoding="utf-8")
+        path.write_bytes("".join(header + rows[start : start + length]).encode())
         files.append(path)
     return history, files
+
+
+def _records(text: str, *, quoted: bool) -> list[str]:
+    """The text's records, each with its line break: cut at newlines only (not at the other
+    breaks ``str.splitlines`` knows, which a field may hold), and for delimited text not inside
+    a quoted field (a doubled quote keeps the count even, so a record ends where it is even)."""
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    if not quoted:
+        return lines
+    records, open_record, quotes = [], "", 0
+    for line in lines:
+        open_record, quotes = open_record + line, quotes + line.count('"')
+        if quotes % 2 == 0:
+            records.append(open_record)
+            open_record, quotes = "", 0
+    return records + ([open_record] if open_record else [])
 
 
 def _split(n: int, history_share: float, parts: int) -> list[tuple[int, int]]:
