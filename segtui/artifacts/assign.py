@@ -102,11 +102,12 @@ def model_read_options(
     if not lacking:
         return replace(options, mapping=saved), messages
     core = [c for c in ("user_id", "ts", "event") if c in saved.columns]
-    if all(saved.columns[c] in have for c in core) and source.format == "ndjson":
+    same_layout = all(saved.columns[c] in have for c in core)
+    if same_layout and source.format == "ndjson":
         paths = model.read_plan.json_paths if model.read_plan is not None else {}
-        absent = {name: tuple(paths.get(name, (name,))) for name in lacking}
+        absent = {name: paths.get(name, (name,)) for name in lacking}
         return replace(options, mapping=saved, absent_keys=absent), messages
-    if all(saved.columns[c] in have for c in core):
+    if same_layout:
         messages.append(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model's mapping "
             f"names: {', '.join(lacking)}; read without them"

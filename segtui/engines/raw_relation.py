@@ -85,11 +85,9 @@ def raw_source(info: SourceInfo, plan: ReadPlan, hive_root: Path | None = None) 
     copies = info.read_paths or (None,) * len(info.files)
     files = tuple(copy or path for path, copy in zip(info.files, copies, strict=True))
     sources = plan_sources(plan)
+    # the model's recorded path first: a key no record of these files has is not sniffed here
     paths = (
-        {
-            s.name: info.json_paths.get(s.name) or plan.json_paths.get(s.name, (s.name,))
-            for s in sources
-        }
+        {s.name: plan.json_paths.get(s.name) or info.key_path(s.name) for s in sources}
         if info.format == "ndjson"
         else {}
     )
