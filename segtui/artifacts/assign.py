@@ -42,7 +42,7 @@ from segtui.features.compile import build_feature_query
 from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
 from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
-from segtui.ingest.sources import SourceInfo, inspect_source
+from segtui.ingest.sources import SourceInfo, inspect_source, keys_no_record_has
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import read_users_table
 
@@ -103,9 +103,9 @@ def model_read_options(
         return replace(options, mapping=saved), messages
     core = [c for c in ("user_id", "ts", "event") if c in saved.columns]
     same_layout = all(saved.columns[c] in have for c in core)
-    if same_layout and source.format == "ndjson":
-        paths = model.read_plan.json_paths if model.read_plan is not None else {}
-        absent = {name: paths.get(name, (name,)) for name in lacking}
+    paths = model.read_plan.json_paths if model.read_plan is not None else {}
+    absent = keys_no_record_has(source, {name: paths.get(name, (name,)) for name in lacking})
+    if same_layout and len(absent) == len(lacking):
         return replace(options, mapping=saved, absent_keys=absent), messages
     if same_layout:
         messages.append(

@@ -19,7 +19,7 @@ from segtui.artifacts.score_sql import scoring_sql
 from segtui.engines.features import Engine, check_as_of_in, define_events
 from segtui.engines.raw_relation import raw_source
 from segtui.errors import InputError
-from segtui.ingest.sources import SourceInfo
+from segtui.ingest.sources import SourceInfo, keys_no_record_has
 
 
 def labels_sql(model: Model, dialect: str, as_of: datetime | None = None) -> str:
@@ -58,7 +58,8 @@ def write_labels_in(
         # every row needs
         plan = model.read_plan
         core = {s.name for s in (*plan.texts.get("user_id", ()), *plan.ts, *plan.event)}
-        lacking = [name for name in lacking if name in core]
+        absent = keys_no_record_has(source, {name: raw.json_paths[name] for name in lacking})
+        lacking = [name for name in lacking if name in core or name not in absent]
     if lacking:
         raise InputError(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model read: "

@@ -714,6 +714,23 @@ def scan(info: SourceInfo) -> ScannedSource:
     return ScannedSource(info, frame, schema)
 
 
+def keys_no_record_has(
+    info: SourceInfo, paths: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """The keys among ``paths`` (flattened name -> key path) that NDJSON files lack with no
+    part of their path there either: those read as empty (:func:`with_absent_keys`). A key
+    whose parent is there but not as an object (a record with ``"properties": "x"``) is not
+    absent but unreadable, and stays lacking."""
+    if info.format != "ndjson":
+        return {}
+    have = {info.key_path(c) for c in info.columns}
+    return {
+        name: path
+        for name, path in paths.items()
+        if not any(path[:i] in have for i in range(1, len(path) + 1))
+    }
+
+
 def with_absent_keys(
     raw: ScannedSource, keys: Mapping[str, tuple[str, ...]]
 ) -> tuple[ScannedSource, list[str]]:

@@ -150,3 +150,16 @@ def test_a_key_every_row_needs_is_still_refused(fitted, tmp_path: Path) -> None:
         out = run("assign", model, path, "-o", tmp_path / "x.parquet", "--engine", engine, code=2)
         assert "no 'timestamp'" in out or "lack column the model read: timestamp" in out
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_key_whose_parent_is_not_an_object_is_not_read_as_empty(fitted, tmp_path: Path) -> None:
+    """One record with ``"properties": "x"`` makes the keys unreadable, not absent: reading
+    them as empty would label every user as if they bought and viewed nothing."""
+    model, _, batch, _ = fitted
+    records = [json.loads(x) for x in batch.read_text().splitlines()]
+    records[3]["properties"] = "x"
+    path = write(tmp_path / "text_properties.ndjson", [json.dumps(r) for r in records])
+    for engine in ("polars", "duckdb"):
+        out = run("assign", model, path, "-o", tmp_path / "x.parquet", "--engine", engine, code=2)
+        assert "category" in out
+    assert not (tmp_path / "x.parquet").exists()
