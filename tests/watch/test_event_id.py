@@ -98,3 +98,31 @@ def test_an_event_id_column_that_repeats_is_a_code_not_a_key(tmp_path: Path) -> 
     assert "it is not an id of each event, so events are keyed by their values" in done.output
     held = table(state, "SELECT * FROM events")
     assert "event_id" not in held.columns and held.height == events.height
+
+
+def test_an_id_twice_in_the_history_is_one_event_its_first_row(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    history = pl.read_csv(world["history"])
+    # row 5 sent again later with another price, and two identical rows without an id
+    again = history.slice(5, 1).with_columns(price=pl.lit(-1.0))
+    no_id = history.slice(7, 1).with_columns(pl.lit(None, pl.Utf8).alias("event_id"))
+    doubled = pl.concat([history.head(10), no_id, no_id, again, history.slice(10)])
+    source = tmp_path / "history.csv"
+    doubled.write_csv(source)
+    state = tmp_path / "state.duckdb"
+    ok("watch", "init", state, world["root"] / "seg.model.json", source)
+    held = _events(state)
+    expected = pl.concat([history.head(10), no_id, no_id, history.slice(10)])
+    assert held["event_id"].to_list() == expected["event_id"].to_list()
+    assert held["price"].to_list() == expected["price"].to_list()
+    init = table(state, "SELECT rows_kept, duplicates FROM batches WHERE batch = 0")
+    assert init.row(0) == (doubled.height - 1, 1)
+    seq = table(state, "SELECT seq FROM events ORDER BY seq")["seq"]
+    assert seq.is_unique().all() and seq.n_unique() == held.height
+    # the same file dropped in again: nothing new, the two id-less rows included
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "again.csv").write_bytes(source.read_bytes())
+    ok("watch", "run", state, inbox, "--once")
+    assert ledger(state)["rows_kept"].to_list() == [0]
