@@ -71,13 +71,20 @@ def init(
     """Create a state from a saved model and its history (the labels `assign` gives them)."""
     created = create_state(state, model, history, force=force)
     info = report.status(created.state)
+    dropped = created.folded.duplicates
+    again = f"{dropped:,} {_events(dropped)} sent again (same event_id) left out"
     echo_lines(
         [
             *[f"note: {d}" for d in created.decisions],
+            *([f"note: history: {again}"] if dropped else []),
             f"created {state}: {info['users']:,} users, {info['events']:,} events, model version 1",
             *report.status_lines(info)[-len(info["segments"]) :],
         ]
     )
+
+
+def _events(n: int) -> str:
+    return "event" if n == 1 else "events"
 
 
 @watch_app.command("run")

@@ -111,7 +111,8 @@ def test_an_id_twice_in_the_history_is_one_event_its_first_row(
     source = tmp_path / "history.csv"
     doubled.write_csv(source)
     state = tmp_path / "state.duckdb"
-    ok("watch", "init", state, world["root"] / "seg.model.json", source)
+    done = ok("watch", "init", state, world["root"] / "seg.model.json", source)
+    assert "note: history: 1 event sent again (same event_id) left out" in done.output
     held = _events(state)
     expected = pl.concat([history.head(10), no_id, no_id, history.slice(10)])
     assert held["event_id"].to_list() == expected["event_id"].to_list()
