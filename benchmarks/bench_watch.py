@@ -79,6 +79,21 @@ def write_batch(path: Path, n: int, n_users: int, seed: int, after_days: float) 
     return path
 
 
+def fit_model(out: Path, parts: list[Path], features: str | None = None) -> Path:
+    """``out/seg.model.json``, fitted with ``segment -k 5`` on the first 20k users of the
+    first part unless it is there already (``--reuse``)."""
+    model = out / "seg.model.json"
+    if model.exists():
+        return model
+    first = pl.read_parquet(parts[0])
+    users = first["user_id"].unique(maintain_order=True)[:20_000]
+    first.filter(pl.col("user_id").is_in(users.implode())).write_parquet(out / "sample.parquet")
+    chosen = ["--features", features] if features else []
+    sample, target = str(out / "sample.parquet"), str(out / "seg.parquet")
+    measure(segtui("segment", sample, "-k", "5", "--no-stability", *chosen, "-o", target))
+    return model
+
+
 def ledger(state: Path) -> list[tuple]:
     for _ in range(200):
         try:
@@ -164,25 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         parts = write_history(history, args.events, args.users, seed=1)
         print(f"generated {args.events:,} events in {time.perf_counter() - t:.1f} s")
     parts = sorted(history.glob("*.parquet"))
-    model = out / "seg.model.json"
-    if not model.exists():
-        first = pl.read_parquet(parts[0])
-        sample = first.filter(
-            pl.col("user_id").is_in(first["user_id"].unique(maintain_order=True)[:20_000].to_list())
-        )
-        sample.write_parquet(out / "sample.parquet")
-        measure(
-            segtui(
-                "segment",
-                str(out / "sample.parquet"),
-                "-k",
-                "5",
-                "--no-stability",
-                *(["--features", args.features] if args.features else []),
-                "-o",
-                str(out / "seg.parquet"),
-            )
-        )
+    model = fit_model(out, parts, args.features)
     state, inbox = out / "st.duckdb", out / "inbox"
     for leftover in (state, state.with_name("st.duckdb.wal"), state.with_name("st.duckdb.lock")):
         leftover.unlink(missing_ok=True)

@@ -22,11 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-import polars as pl
-
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_features import measure
-from bench_watch import write_history
+from bench_watch import fit_model, write_history
 
 import segtui.watch.create as create
 import segtui.watch.fold as fold
@@ -66,24 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         write_history(history, args.events, args.users, seed=1)
     parts = sorted(history.glob("*.parquet"))
-    model = out / "seg.model.json"
-    if not model.exists():
-        first = pl.read_parquet(parts[0])
-        users = first["user_id"].unique(maintain_order=True)[:20_000]
-        first.filter(pl.col("user_id").is_in(users.implode())).write_parquet(out / "sample.parquet")
-        seg = str(Path(sys.executable).with_name("segtui"))
-        measure(
-            [
-                seg,
-                "segment",
-                str(out / "sample.parquet"),
-                "-k",
-                "5",
-                "--no-stability",
-                "-o",
-                str(out / "seg.parquet"),
-            ]
-        )
+    model = fit_model(out, parts)
     state = out / "st.duckdb"
     for leftover in out.glob("st.duckdb*"):
         leftover.unlink()
