@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+import polars as pl
+
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_watch import fit_model, write_history
 
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         setattr(module, name, wrapper)
 
     timed(create, "sink_events", "read files -> spool")
-    timed(create, "event_id_check", "event-id check")
+    timed(create.Sunk, "report", "report (DuckDB)")
+    timed(create, "_event_id_check", "event-id check")
     timed(fold, "_append_history", "spool -> events")
     timed(fold, "_history_leaves", "leaves (chunks)")
     timed(fold, "_relabel", "relabel everyone")
@@ -95,8 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     created = create.create_state(state, model, parts)
     total = time.perf_counter() - t
     sampler.running = False
+    events, users = (
+        pl.scan_parquet(parts).select(pl.len(), pl.col("user_id").n_unique()).collect().row(0)
+    )
     print(
-        f"{args.events:,} events, {args.users:,} users: init {total:.1f} s, "
+        f"{events:,} events, {users:,} users: init {total:.1f} s, "
         f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
     )
     print(created.folded.line())

@@ -17,6 +17,7 @@ from segtui.cli.options import JsonOpt, parse_as_of
 from segtui.cli.output import echo, echo_json, echo_lines
 from segtui.errors import InputError
 from segtui.fileio import atomic_write, check_writable
+from segtui.ingest.report import LoadReport
 from segtui.watch import report
 from segtui.watch.create import create_state
 from segtui.watch.fold import FAULT_POINTS
@@ -76,11 +77,23 @@ def init(
     echo_lines(
         [
             *[f"note: {d}" for d in created.decisions],
+            *_left_out_lines(created.read),
             *([f"note: history: {again}"] if dropped else []),
             f"created {state}: {info['users']:,} users, {info['events']:,} events, model version 1",
             *report.status_lines(info)[-len(info["segments"]) :],
         ]
     )
+
+
+def _left_out_lines(read: LoadReport) -> list[str]:
+    """What reading the history left out and why, as ``segment`` says it; nothing when every
+    row was kept whole."""
+    lines = [
+        line for line in read.lines() if line.startswith(("rows read:", "  left out:", "note:"))
+    ]
+    if read.rows_read == read.rows_kept and len(lines) == 1:
+        return []
+    return [f"history: {lines[0]}", *lines[1:]]
 
 
 def _events(n: int) -> str:

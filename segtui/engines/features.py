@@ -15,7 +15,7 @@ DuckDBEngine`, :class:`~segtui.engines.spark_engine.SparkEngine`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,27 +224,41 @@ def write_features(
 
 
 def engine_report(engine: Engine, raw: RawSource, report: ReportPlan) -> LoadReport:
-    """The loading report polars gives, counted by the engine: rows read and kept, rows left out
-    per reason (:func:`segtui.ingest.read_sql.report_counts_sql` over the :data:`CHECKED`
-    table that :func:`define_events` made with this ``report``; ragged rows counted by the
-    engine's reader), values that are not numbers, users, time span and events by type (over
-    ``events``). The first few failing rows of each reason, with their file and row (which the
-    engines' CSV readers do not number), are read as polars reads them: a head-limited scan of
-    the files, only when some rows failed."""
-    q = lambda name: sqltext.quote(name, engine.dialect)  # noqa: E731
-    numbers, targets = _counted(report)
-    counted = report_counts_sql(
-        CHECKED, engine.dialect, number_sources=numbers, alias_targets=targets
-    )
-    row = dict(engine.rows(counted).row(0, named=True))
+    """The loading report polars gives, counted by the engine (:func:`counted_report` over the
+    :data:`CHECKED` table that :func:`define_events` made with this ``report`` and its
+    ``events``), with the rows the engine's CSV reader left out for their field count."""
     ragged = engine.ragged_rows(raw)
-    row["rows_read"] = int(row["rows_read"]) + ragged
-    row["left_out_ragged"] = ragged
-    users, first, last = engine.rows(
+    return counted_report(engine.rows, engine.dialect, report, CHECKED, "events", ragged=ragged)
+
+
+def counted_report(
+    rows: Callable[[str], pl.DataFrame],
+    dialect: str,
+    report: ReportPlan,
+    checked: str,
+    kept: str,
+    *,
+    ragged: int | None = None,
+) -> LoadReport:
+    """The loading report polars gives, counted in SQL: rows read and kept, rows left out per
+    reason (:func:`segtui.ingest.read_sql.report_counts_sql` over the relation ``checked``
+    of checked rows), values that are not numbers, users, time span and events by type (over
+    the relation ``kept``). ``ragged``: rows the reader left out before checking (None: they
+    are among the checked rows). The first few failing rows of each reason, with their file
+    and row (which the engines' CSV readers do not number), are read as polars reads them: a
+    head-limited scan of the files, only when some rows failed."""
+    q = lambda name: sqltext.quote(name, dialect)  # noqa: E731
+    numbers, targets = _counted(report)
+    counted = report_counts_sql(checked, dialect, number_sources=numbers, alias_targets=targets)
+    row = dict(rows(counted).row(0, named=True))
+    if ragged is not None:
+        row["rows_read"] = int(row["rows_read"]) + ragged
+        row["left_out_ragged"] = ragged
+    users, first, last = rows(
         f"SELECT count(DISTINCT {q('user_id')}) AS users, min({q('ts')}) AS first, "
-        f"max({q('ts')}) AS last FROM events"
+        f"max({q('ts')}) AS last FROM {kept}"
     ).row(0)
     row.update(users=int(users), first_ts=as_utc(first), last_ts=as_utc(last))
-    by_type = engine.rows(f"SELECT {q('event')}, count(*) AS n FROM events GROUP BY {q('event')}")
+    by_type = rows(f"SELECT {q('event')}, count(*) AS n FROM {kept} GROUP BY {q('event')}")
     row["events_by_type"] = [{"event": e, "count": int(n)} for e, n in by_type.iter_rows()]
     return report_from_counts(report, row)

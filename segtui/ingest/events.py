@@ -141,6 +141,26 @@ class LoadedEvents:
         return "session_id" in self.derived
 
     @property
+    def checked_columns(self) -> list[str]:
+        """The canonical columns every checked row has: sessions from the gap aside."""
+        return [c for c in self.columns if not (c == "session_id" and self.session_derived)]
+
+    @property
+    def checked_rows(self) -> pl.LazyFrame:
+        """Every row read, as :func:`segtui.ingest.read_sql.checked_sql` gives it from the raw
+        rows: :attr:`checked_columns`, ``__reason`` (0 for a kept row) and the report's flags.
+
+        Written out (one streaming sink, in file order, no sort for sessions), a SQL engine
+        counts the loading report over it and keeps its events (``watch init``'s spool). It
+        is the only plan that holds nothing: polars 2.1 holds the rows it read when a scan
+        feeds both the events and the report's counts."""
+        return self.report.checked.select(
+            *[pl.col(c).cast(CANONICAL_SCHEMA[c]) for c in self.checked_columns],
+            pl.col(REASON_COL),
+            *self.report.flags(),
+        )
+
+    @property
     def report_query(self) -> pl.LazyFrame:
         """One row of counts; collect it with other work and pass it to :meth:`finish_report`."""
         return self.report.query()

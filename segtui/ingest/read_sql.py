@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from segtui import sqltext
 from segtui.ingest import pg_parse
 from segtui.ingest.reading import ReadPlan, Source
-from segtui.ingest.report import EVENT_RAW, NUM_RAW, REASON_COL, REASONS, TS_RAW
+from segtui.ingest.report import (
+    BAD_FLAG,
+    CONFLICT_FLAG,
+    EVENT_RAW,
+    NUM_RAW,
+    REASON_COL,
+    REASONS,
+    TS_RAW,
+)
 from segtui.ingest.timestamps import AUTO_UNIT, EPOCH_LIMITS, TimestampPlan
 
 _INDENT = "    "
@@ -608,11 +616,11 @@ def checked_sql(
     checked = reader.checked(relation, number_sources, event_raw=bool(alias_targets))
     items = [q(c) for c in reader.checked_columns()] + [REASON_COL]
     items += [
-        f"({q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL) AS {q('__bad_' + c)}"
+        f"({q(NUM_RAW + c)} IS NOT NULL AND {q(c)} IS NULL) AS {q(BAD_FLAG + c)}"
         for c in number_sources
     ]
     items += [
-        f"({q(EVENT_RAW)} = {reader.string(t)}) AS {q('__conflict_' + t)}" for t in alias_targets
+        f"({q(EVENT_RAW)} = {reader.string(t)}) AS {q(CONFLICT_FLAG + t)}" for t in alias_targets
     ]
     return _select(items, f"(\n{checked}\n) AS __checked_rows")
 
@@ -636,11 +644,11 @@ def report_counts_sql(
         for code, key in REASONS
     ]
     items += [
-        f"count(CASE WHEN {kept} AND {q('__bad_' + c)} THEN 1 END) AS {q('bad_number_' + c)}"
+        f"count(CASE WHEN {kept} AND {q(BAD_FLAG + c)} THEN 1 END) AS {q('bad_number_' + c)}"
         for c in number_sources
     ]
     items += [
-        f"count(CASE WHEN {q('__conflict_' + t)} THEN 1 END) AS {q('conflict_' + t)}"
+        f"count(CASE WHEN {q(CONFLICT_FLAG + t)} THEN 1 END) AS {q('conflict_' + t)}"
         for t in alias_targets
     ]
     return _select(items, relation)

@@ -25,6 +25,10 @@ REASON_COL = "__reason"
 NUM_RAW = "__raw_"
 TS_RAW = "__ts_raw"
 EVENT_RAW = "__event_raw"
+BAD_FLAG = "__bad_"
+"""``__bad_<column>``: a checked row's number text did not read as a number."""
+CONFLICT_FLAG = "__conflict_"
+"""``__conflict_<event>``: a checked row's raw event name is that canonical event."""
 
 EXAMPLES = 5
 REASONS = (
@@ -255,6 +259,14 @@ class ReportPlan:
             *[(ok & not_a_number(c)).sum().alias(f"bad_number_{c}") for c in self.number_sources],
         ]
         return self.checked.select(aggs)
+
+    def flags(self) -> list[pl.Expr]:
+        """The flags :func:`segtui.ingest.read_sql.checked_sql` gives every row, as polars
+        computes them: what :func:`~segtui.ingest.read_sql.report_counts_sql` counts."""
+        return [
+            *[not_a_number(c).alias(BAD_FLAG + c) for c in self.number_sources],
+            *[(pl.col(EVENT_RAW) == t).alias(CONFLICT_FLAG + t) for t in self.alias_targets],
+        ]
 
     def examples_query(self, code: int, key: str) -> pl.LazyFrame:
         """The first rows left out for one reason, with the value that made them fail."""

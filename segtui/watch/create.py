@@ -5,16 +5,19 @@ labels are exactly ``segtui assign MODEL HISTORY...``'s, and no move is logged f
 is version 1 in ``models``. An existing state is refused unless ``force`` (then it is replaced
 only once the new one is complete: built beside it and renamed into place).
 
-Memory stays bounded whatever the history's size: the files stream into a parquet spool beside
-the state (removed after), DuckDB moves it into ``events`` (keys and duplicates in SQL, spilling
-what does not fit), and leaves are computed for consecutive users holding about
-``chunk_events`` events at a time (:func:`segtui.watch.fold.fold_history`).
+Memory stays bounded whatever the history's size: every row of the files streams into a parquet
+spool beside the state (checked, with why a row would be left out; removed after), DuckDB counts
+the loading report over it and moves its events into ``events`` (keys and duplicates in SQL,
+spilling past :data:`~segtui.watch.fold.HISTORY_MEMORY_LIMIT`), and leaves are computed for
+consecutive users holding about ``chunk_events`` events at a time
+(:func:`segtui.watch.fold.fold_history`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,10 +30,24 @@ from segtui.artifacts.assign import as_model
 from segtui.artifacts.model import Model, model_to_json
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA
-from segtui.watch.fold import HISTORY_CHUNK_EVENTS, Folded, Incoming, fold_history
+from segtui.ingest.report import LoadReport
+from segtui.watch.fold import (
+    HISTORY_CHUNK_EVENTS,
+    HISTORY_MEMORY_LIMIT,
+    Folded,
+    Incoming,
+    fold_history,
+)
 from segtui.watch.layout import EVENT_ID, Layout, event_id_check, layout_for
-from segtui.watch.sources import sink_events
-from segtui.watch.state import SCHEMA_VERSION, connect, lock_path, run_lock, set_meta
+from segtui.watch.sources import Sunk, sink_events
+from segtui.watch.state import (
+    SCHEMA_VERSION,
+    connect,
+    first_row,
+    lock_path,
+    run_lock,
+    set_meta,
+)
 
 _SQL_TYPES = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT"}
 
@@ -76,6 +93,8 @@ class Created:
     state: Path
     folded: Folded
     decisions: list[str]
+    read: LoadReport
+    """What reading the history kept and left out, and why."""
 
 
 def create_state(
@@ -112,6 +131,32 @@ def create_state(
 SPOOL_SUFFIX = ".history.parquet"
 
 
+def _count_history(read: Sunk, spill: Path) -> tuple[LoadReport, str | None]:
+    """The loading report and why ``event_id`` cannot key the events (None: it can, or there
+    is none), counted by DuckDB over the spool, spilling to ``spill`` (removed after)."""
+    con = duckdb.connect(
+        config={"memory_limit": HISTORY_MEMORY_LIMIT, "temp_directory": str(spill)}
+    )
+    try:
+        con.sql("SET TimeZone = 'UTC'")
+        report = read.report(con)
+        if EVENT_ID not in read.loaded.columns or report.rows_kept == 0:
+            return report, None
+        return report, _event_id_check(con, read)
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _event_id_check(con: duckdb.DuckDBPyConnection, read: Sunk) -> str | None:
+    """:func:`event_id_check` on the history's kept events, counted by DuckDB."""
+    row = first_row(
+        con, f'SELECT count("{EVENT_ID}"), count(DISTINCT "{EVENT_ID}") FROM {read.kept}'
+    )
+    given, distinct = row if row is not None else (0, 0)
+    return event_id_check(int(given), int(distinct))
+
+
 def _remove_stale_spools(state: Path) -> None:
     """The spools of inits that died (their process is gone): each init has its own, so two at
     once never share one (the run lock refuses the second only once its history is read)."""
@@ -137,23 +182,27 @@ def _create(
 ) -> Created:
     """:func:`create_state` once the model is read; the history goes through ``spool``."""
     read = sink_events(model, list(history), spool)
-    if pl.scan_parquet(spool).select(pl.len()).collect().item() == 0:
-        raise InputError("the history has no events to start from", file=history[0])
     loaded = read.loaded
+    report, unkeyed = _count_history(read, spool.with_suffix(".spill"))
+    if report.rows_kept == 0:
+        raise InputError(
+            "the history has no events to start from",
+            file=history[0],
+            details=[f"left out: {lo.line()}" for lo in report.left_out if lo.count],
+        )
     columns, decisions = list(loaded.columns), list(loaded.decisions)
-    unkeyed = EVENT_ID in columns and event_id_check(
-        pl.scan_parquet(spool).select(EVENT_ID).collect()[EVENT_ID]
-    )
     if unkeyed:
         columns.remove(EVENT_ID)
         decisions.append(unkeyed)
     layout = layout_for(model, columns, loaded.session_derived, loaded.session_gap_minutes)
     building = state.with_name(f".{state.name}.building")
-    for leftover in (building, building.with_name(building.name + ".wal")):
+    leftovers = (building, building.with_name(building.name + ".wal"))
+    for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     with run_lock(state):
-        con = connect(building)
+        con, built = connect(building), False
         try:
+            con.sql(f"SET memory_limit = '{HISTORY_MEMORY_LIMIT}'")  # this connection only
             _create_tables(con, layout)
             now = datetime.now(UTC)
             for key, value in {
@@ -173,13 +222,18 @@ def _create(
             incoming = Incoming(
                 "init: " + ", ".join(p.name for p in history),
                 pl.DataFrame(),  # the events stream from the spool file
-                read.rows_read,
-                read.rows_left_out,
+                report.rows_read,
+                report.rows_read - report.rows_kept,
             )
-            folded = fold_history(con, model, layout, spool, incoming, chunk_events=chunk_events)
+            folded = fold_history(
+                con, model, layout, read.kept, incoming, chunk_events=chunk_events
+            )
             con.sql("CHECKPOINT")
+            built = True
         finally:
             con.close()
+            for leftover in () if built else leftovers:  # a failed init leaves nothing behind
+                leftover.unlink(missing_ok=True)
         os.replace(building, state)
         lock_path(state).touch()
-    return Created(state, folded, decisions)
+    return Created(state, folded, decisions, report)

@@ -459,25 +459,22 @@ events: 1.5 GiB without a limit)."""
 
 
 def _append_history(
-    con: duckdb.DuckDBPyConnection, layout: Layout, parquet: Path
+    con: duckdb.DuckDBPyConnection, layout: Layout, history: str
 ) -> tuple[int, int]:
-    """The history (a parquet file in file order) into ``events`` as batch 0, inside DuckDB
-    (which spills what does not fit): the same keys, occurrence numbers and duplicate rule as
-    :func:`_append_events` on the whole history as one frame; (kept, duplicates dropped).
+    """The history (a ``FROM`` item of its events with ``file_row_number``, in file order)
+    into ``events`` as batch 0, inside DuckDB (which spills what does not fit): the same keys,
+    occurrence numbers and duplicate rule as :func:`_append_events` on the whole history as
+    one frame; (kept, duplicates dropped).
 
     ``seq`` is the file row number plus one: arrival order without a window over all rows
-    (a row dropped as a duplicate leaves a gap). Rows keyed by their values are unique by
-    construction (identical rows get occurrences 1, 2, ...), so only an event id can repeat,
-    and only then is the first row of each key kept by a window (dropping the two windows
+    (a row left out or dropped as a duplicate leaves a gap). Rows keyed by their values are
+    unique by construction (identical rows get occurrences 1, 2, ...), so only an event id can
+    repeat, and only then is the first row of each key kept by a window (dropping the two windows
     halved this step: 64 s -> 34 s at 10M events, ``benchmarks/bench_watch_init.py``)."""
     cols = list(layout.event_columns)
     quoted = ", ".join(f'"{c}"' for c in cols)
-    path = str(parquet).replace("'", "''")
     occurrence = f"row_number() OVER (PARTITION BY {quoted} ORDER BY __row)"
-    raw = (
-        f"SELECT {quoted}, file_row_number AS __row, {occurrence} AS {OCCURRENCE} "
-        f"FROM read_parquet('{path}', file_row_number = true)"
-    )
+    raw = f"SELECT {quoted}, file_row_number AS __row, {occurrence} AS {OCCURRENCE} FROM {history}"
     keyed = f"SELECT __row, {quoted}, {_key_expr(cols)} AS event_key FROM ({raw})"
     if EVENT_ID in cols:
         keyed = (
@@ -488,7 +485,7 @@ def _append_history(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
         f"SELECT __row + 1, 0, event_key, {quoted} FROM ({keyed}) ORDER BY __row"
     )
-    total = first_row(con, f"SELECT count(*) FROM read_parquet('{path}')")[0]
+    total = first_row(con, f"SELECT count(*) FROM {history}")[0]
     kept = first_row(con, "SELECT count(*) FROM events")[0]
     return int(kept), int(total) - int(kept)
 
@@ -518,18 +515,18 @@ def fold_history(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     layout: Layout,
-    history: Path,
+    history: str,
     incoming: Incoming,
     *,
     chunk_events: int = HISTORY_CHUNK_EVENTS,
     fault: Fault = no_fault,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Folded:
-    """``init``'s batch 0 from the history written as parquet (``incoming`` carries its name
-    and the reader's counts), in one transaction: the events streamed into the table, leaves
+    """``init``'s batch 0 from the history's events (a ``FROM`` item with ``file_row_number``:
+    :attr:`segtui.watch.sources.Sunk.kept`; ``incoming`` carries its name and the reader's
+    counts), in one transaction: the events streamed into the table, leaves
     per chunk of users, then labels as any first batch (no moves logged)."""
     started, clock = now(), time.perf_counter()
-    con.sql(f"SET memory_limit = '{HISTORY_MEMORY_LIMIT}'")  # this connection only: init's
     fault("batch-read")
     con.sql("BEGIN TRANSACTION")
     try:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import duckdb
-import polars as pl
 
 from segtui.artifacts.model import Model
 from segtui.features.plan import FeaturePlan, Leaf, plan_features
@@ -69,16 +68,15 @@ def layout_for(model: Model, columns: Sequence[str], sessions_derived: bool, gap
     return Layout(stored, plan, sessions_derived, gap)
 
 
-def event_id_check(values: pl.Series) -> str | None:
-    """Why the history's ``event_id`` values cannot key events (too few given, or repeated
-    more than a replay would), or None when they can."""
-    given = values.drop_nulls()
-    if given.len() == 0:
+def event_id_check(given: int, distinct: int) -> str | None:
+    """Why the history's ``event_id`` values (``given`` non-empty ones, ``distinct`` of them)
+    cannot key events (none given, or repeated more than a replay would), or None when they
+    can."""
+    if given == 0:
         return "event_id is empty in the history"
-    distinct = given.n_unique()
-    if distinct < ID_DISTINCT_SHARE * given.len():
+    if distinct < ID_DISTINCT_SHARE * given:
         return (
-            f"event_id repeats ({distinct:,} distinct values in {given.len():,} events): it is "
+            f"event_id repeats ({distinct:,} distinct values in {given:,} events): it is "
             "not an id of each event, so events are keyed by their values"
         )
     return None

@@ -23,14 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import duckdb
 import polars as pl
 
+from segtui import sqltext
 from segtui.artifacts.assign import model_loaded_events
 from segtui.artifacts.model import Model
+from segtui.engines.features import counted_report
 from segtui.errors import InputError
 from segtui.ingest.events import CANONICAL_SCHEMA, LoadedEvents
+from segtui.ingest.report import REASON_COL, LoadReport
 from segtui.ingest.sources import input_error_from_polars
 from segtui.watch.fold import Incoming, with_occurrence
+from segtui.watch.state import read_frame
 
 WAITING_SUFFIXES = (".tmp", ".part")
 REJECTED = ".rejected"
@@ -55,27 +60,41 @@ def read_events(model: Model, paths: Sequence[Path]) -> Read:
 
 @dataclass(frozen=True)
 class Sunk:
-    """Event files written to one parquet file in the model's mapping (nothing held)."""
+    """Event files written to one parquet file as checked rows (nothing held): every row read,
+    in file order, with why it would be left out (:attr:`LoadedEvents.checked_rows`)."""
 
     path: Path
-    rows_read: int
-    rows_left_out: int
     loaded: LoadedEvents
+
+    @property
+    def rows(self) -> str:
+        """Every row of the spool as a DuckDB ``FROM`` item, with ``file_row_number``."""
+        return f"read_parquet({sqltext.string(str(self.path))}, file_row_number = true)"
+
+    @property
+    def kept(self) -> str:
+        """The rows loading keeps, as a DuckDB ``FROM`` item, with ``file_row_number``."""
+        return f"(SELECT * FROM {self.rows} WHERE {REASON_COL} = 0) AS __kept"
+
+    def report(self, con: duckdb.DuckDBPyConnection) -> LoadReport:
+        """The loading report ``read_events`` gives, counted by DuckDB over the spool."""
+        return counted_report(
+            lambda sql: read_frame(con, sql), "duckdb", self.loaded.report, self.rows, self.kept
+        )
 
 
 def sink_events(model: Model, paths: Sequence[Path], target: Path) -> Sunk:
-    """Read event files as :func:`read_events` does, streaming them into ``target`` (parquet,
-    file order) with the reader's counts in the same scan: memory stays bounded."""
+    """Read event files as :func:`read_events` does, streaming every row checked into
+    ``target`` (parquet, file order), for DuckDB to count the report and keep the events:
+    memory stays bounded. (A polars scan feeding both the events and the report's counts
+    holds what it read: 10M parquet events 2.5 GiB, against 1.4 GiB at 10M and at 20M for
+    this sink alone; ``benchmarks/bench_watch_init.py``.)"""
     loaded, _ = model_loaded_events(model, list(paths))
     try:
-        counts, _ = pl.collect_all(
-            [loaded.report_query, loaded.events.sink_parquet(target, lazy=True)],
-            engine="streaming",
-        )
+        loaded.checked_rows.sink_parquet(target)
     except (pl.exceptions.PolarsError, OSError) as error:
         raise input_error_from_polars(error, loaded.source) from error
-    report = loaded.finish_report(counts)
-    return Sunk(target, report.rows_read, report.rows_read - report.rows_kept, loaded)
+    return Sunk(target, loaded)
 
 
 def conform(events: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:

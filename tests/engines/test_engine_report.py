@@ -13,17 +13,19 @@ import csv
 import io
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from segtui.cli.main import app
 from segtui.engines.duckdb_engine import DuckDBEngine, DuckDBSettings
-from segtui.engines.features import Engine, define_events, engine_report
+from segtui.engines.features import Engine, counted_report, define_events, engine_report
 from segtui.engines.raw_relation import raw_source
 from segtui.ingest.events import load_events
 from segtui.ingest.read_sql import report_sql
-from segtui.ingest.report import REASONS, LoadReport
+from segtui.ingest.report import REASON_COL, REASONS, LoadReport
 
 LAYOUTS = Path(__file__).resolve().parents[1] / "data" / "layouts"
 DELIMITED = sorted(p for p in LAYOUTS.iterdir() if p.suffix in (".csv", ".tsv"))
@@ -95,6 +97,36 @@ def test_duckdb_reports_what_polars_reports_on_every_delimited_layout(
     ours, theirs = reports(broken_copy(path, tmp_path), duck)
     assert ours.rows_read > ours.rows_kept  # the broken rows are there to be counted
     assert theirs.to_dict() == ours.to_dict()
+
+
+@pytest.mark.parametrize("path", DELIMITED, ids=lambda p: p.name)
+def test_duckdb_counts_the_polars_report_over_the_checked_rows_polars_wrote(
+    path: Path, tmp_path: Path
+) -> None:
+    """What ``watch init`` does: polars streams every checked row to parquet, DuckDB counts the
+    report over it and keeps its events (in file order, sessions from the gap aside)."""
+    loaded = load_events(broken_copy(path, tmp_path))
+    spool = tmp_path / "checked.parquet"
+    loaded.checked_rows.sink_parquet(spool)
+    rows = f"read_parquet('{spool}')"
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        counted = counted_report(
+            lambda sql: pl.from_arrow(con.sql(sql).to_arrow_table()),  # type: ignore[arg-type,return-value]
+            "duckdb",
+            loaded.report,
+            rows,
+            f"(SELECT * FROM {rows} WHERE {REASON_COL} = 0) AS kept",
+        )
+    ours = loaded.collect_report()
+    assert ours.rows_read > ours.rows_kept
+    assert counted.to_dict() == ours.to_dict()
+    columns = loaded.checked_columns
+    kept = pl.read_parquet(spool).filter(pl.col(REASON_COL) == 0).select(columns)
+    events = loaded.events.select(columns).collect()
+    if loaded.session_derived:  # loading sorts by user and time to number the sessions
+        kept, events = kept.sort(columns, nulls_last=True), events.sort(columns, nulls_last=True)
+    assert_frame_equal(kept, events)
 
 
 def test_the_sql_counts_every_reason_of_the_one_list() -> None:
