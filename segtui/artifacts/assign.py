@@ -42,7 +42,12 @@ from segtui.features.compile import build_feature_query
 from segtui.features.spec import ALWAYS_PRESENT, TIME_PARTS
 from segtui.ingest.events import LoadedEvents, LoadOptions, load_events
 from segtui.ingest.mapping import ColumnMapping, detect_mapping
-from segtui.ingest.sources import SourceInfo, inspect_source, keys_no_record_has
+from segtui.ingest.sources import (
+    SourceInfo,
+    inspect_source,
+    keys_no_record_has,
+    parents_not_objects,
+)
 from segtui.ingest.strict import check_as_of
 from segtui.ingest.users_table import read_users_table
 
@@ -112,6 +117,8 @@ def model_read_options(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model's mapping "
             f"names: {', '.join(lacking)}; read without them"
         )
+        unread = {name: paths.get(name, (name,)) for name in lacking if name not in absent}
+        messages += parents_not_objects(source, unread)
         return replace(options, mapping=_present(saved, columns)), messages
     detected = detect_mapping(list(columns))
     theirs = (

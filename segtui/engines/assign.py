@@ -19,7 +19,7 @@ from segtui.artifacts.score_sql import scoring_sql
 from segtui.engines.features import Engine, check_as_of_in, define_events
 from segtui.engines.raw_relation import raw_source
 from segtui.errors import InputError
-from segtui.ingest.sources import SourceInfo, keys_no_record_has
+from segtui.ingest.sources import SourceInfo, keys_no_record_has, parents_not_objects
 
 
 def labels_sql(model: Model, dialect: str, as_of: datetime | None = None) -> str:
@@ -65,6 +65,9 @@ def write_labels_in(
             f"these files lack column{'s' if len(lacking) > 1 else ''} the model read: "
             f"{', '.join(lacking)}",
             file=source.files[0],
+            details=parents_not_objects(
+                source, {name: raw.json_paths.get(name, (name,)) for name in lacking}
+            ),
             hint=f"The {engine.name} engine reads files as the model's were read; label files "
             "of another layout with --engine polars, which maps them again.",
         )

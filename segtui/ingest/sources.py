@@ -731,6 +731,63 @@ def keys_no_record_has(
     }
 
 
+def parents_not_objects(
+    info: SourceInfo, paths: Mapping[str, tuple[str, ...]], limit: int = 10_000_000
+) -> list[str]:
+    """Why NDJSON files cannot give the keys ``paths`` (flattened name -> key path) whose parent
+    is there but not an object: for each such parent, the first record where it holds text or
+    a number (``'properties' is "x" in events.ndjson line 4, not an object ...``). Looked for only
+    when a key is lacking; reads at most ``limit`` lines of each file."""
+    if info.format != "ndjson":
+        return []
+    have = {info.key_path(c) for c in info.columns}
+    parents = sorted(
+        {path[:i] for path in paths.values() for i in range(1, len(path)) if path[:i] in have}
+    )
+    found: dict[tuple[str, ...], str] = {}
+    for file in info.files:
+        for number, record in _json_records(file, limit):
+            for parent in (p for p in parents if p not in found):
+                value = _at(record, parent)
+                if value is not None and not isinstance(value, dict):
+                    shown = json.dumps(value, ensure_ascii=False)
+                    shown = shown if len(shown) <= 40 else shown[:40] + "..."
+                    found[parent] = (
+                        f"'{'.'.join(parent)}' is {shown} in {file.name} line {number}, not an "
+                        "object, so the keys under it cannot be read"
+                    )
+            if len(found) == len(parents):
+                return list(found.values())
+    return list(found.values())
+
+
+def _json_records(path: Path, limit: int) -> Iterator[tuple[int, dict[str, object]]]:
+    """The JSON objects of an NDJSON file with their line numbers (other lines skipped)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            for number, line in enumerate(fh, start=1):
+                if number > limit:
+                    return
+                try:
+                    record = json.loads(line) if line.strip() else None
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(record, dict):
+                    yield number, record
+    except (OSError, EOFError, zlib.error):
+        return
+
+
+def _at(record: object, path: tuple[str, ...]) -> object:
+    """The value at a key path of a JSON record, None where a step is missing."""
+    for key in path:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
+
+
 def with_absent_keys(
     raw: ScannedSource, keys: Mapping[str, tuple[str, ...]]
 ) -> tuple[ScannedSource, list[str]]:

@@ -230,13 +230,21 @@ def _append_events(
     return kept, frame.height - kept.height
 
 
-def _events_of(con: duckdb.DuckDBPyConnection, layout: Layout, users: str) -> pl.DataFrame:
-    """All events of the users in relation ``users`` (a ``user_id`` column), arrival order."""
+def _events_of(
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    users: str,
+    between: tuple[str, str] | None = None,
+) -> pl.DataFrame:
+    """All events of the users in relation ``users`` (a ``user_id`` column), arrival order;
+    ``between``: the first and last of those users, so a scan of events stored by user reads
+    only their row groups."""
     quoted = ", ".join(f'"{c}"' for c in layout.event_columns)
-    return read_frame(
-        con,
-        f"SELECT {quoted} FROM events WHERE user_id IN (SELECT user_id FROM {users}) ORDER BY seq",
-    )
+    where = f"user_id IN (SELECT user_id FROM {users})"
+    params: list[object] | None = None
+    if between is not None:
+        where, params = f"user_id BETWEEN ? AND ? AND {where}", list(between)
+    return read_frame(con, f"SELECT {quoted} FROM events WHERE {where} ORDER BY seq", params=params)
 
 
 def _ts_leaf(plan: FeaturePlan) -> str:
@@ -483,7 +491,7 @@ def _append_history(
         )
     con.sql(
         f"INSERT INTO events (seq, batch, event_key, {quoted}) "
-        f"SELECT __row + 1, 0, event_key, {quoted} FROM ({keyed}) ORDER BY __row"
+        f"SELECT __row + 1, 0, event_key, {quoted} FROM ({keyed}) ORDER BY user_id, __row"
     )
     total = first_row(con, f"SELECT count(*) FROM {history}")[0]
     kept = first_row(con, "SELECT count(*) FROM events")[0]
@@ -504,7 +512,9 @@ def _history_leaves(
         .partition_by("__chunk", maintain_order=True, include_key=False)
     ):
         register_frame(con, "__chunk_users", chunk)
-        leaves, values = full_leaves(_events_of(con, layout, "__chunk_users"), layout)
+        ids = chunk["user_id"]
+        events = _events_of(con, layout, "__chunk_users", between=(ids[0], ids[-1]))
+        leaves, values = full_leaves(events, layout)
         con.unregister("__chunk_users")
         append_values(con, values)
         parts.append(leaves)

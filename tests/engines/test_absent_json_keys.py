@@ -162,4 +162,8 @@ def test_a_key_whose_parent_is_not_an_object_is_not_read_as_empty(fitted, tmp_pa
     for engine in ("polars", "duckdb"):
         out = run("assign", model, path, "-o", tmp_path / "x.parquet", "--engine", engine, code=2)
         assert "category" in out
+        assert (
+            "'properties' is \"x\" in text_properties.ndjson line 4, not an object, so the keys "
+            "under it cannot be read"
+        ) in " ".join(out.split())
     assert not (tmp_path / "x.parquet").exists()
