@@ -478,7 +478,9 @@ def _append_history(
     (a row left out or dropped as a duplicate leaves a gap). Rows keyed by their values are
     unique by construction (identical rows get occurrences 1, 2, ...), so only an event id can
     repeat, and only then is the first row of each key kept by a window (dropping the two windows
-    halved this step: 64 s -> 34 s at 10M events, ``benchmarks/bench_watch_init.py``)."""
+    halved this step: 64 s -> 34 s at 10M events, ``benchmarks/bench_watch_init.py``). The rows
+    are stored by user (then ``seq``), so :func:`_history_leaves` reads each chunk's users from
+    their own row groups."""
     cols = list(layout.event_columns)
     quoted = ", ".join(f'"{c}"' for c in cols)
     occurrence = f"row_number() OVER (PARTITION BY {quoted} ORDER BY __row)"
@@ -503,7 +505,8 @@ def _history_leaves(
 ) -> pl.DataFrame:
     """Every user's leaves, computed for consecutive users holding about ``chunk_events``
     events at a time (leaves are per user, so chunks change no value); their ``leaf_values``
-    rows written."""
+    rows written. A chunk is a range of user ids, so DuckDB skips the row groups of other users
+    (the history is stored by user): the step is linear in the history, not chunks x events."""
     ends = (counts["new_events"].cum_sum() // max(1, chunk_events)).to_numpy()
     parts = []
     for chunk in (
