@@ -151,9 +151,9 @@ class LoadedEvents:
         rows: :attr:`checked_columns`, ``__reason`` (0 for a kept row) and the report's flags.
 
         Written out (one streaming sink, in file order, no sort for sessions), a SQL engine
-        counts the loading report over it and keeps its events (``watch init``'s spool). It
-        is the only plan that holds nothing: polars 2.1 holds the rows it read when a scan
-        feeds both the events and the report's counts."""
+        counts the loading report over it and keeps its events (``watch init``'s spool): the
+        sink's memory stays flat with the rows, where polars 2.1 holds what it read when one
+        scan feeds both the events and the report's counts (``bench_read_memory.py``)."""
         return self.report.checked.select(
             *[pl.col(c).cast(CANONICAL_SCHEMA[c]) for c in self.checked_columns],
             pl.col(REASON_COL),

@@ -87,8 +87,8 @@ def sink_events(model: Model, paths: Sequence[Path], target: Path) -> Sunk:
     """Read event files as :func:`read_events` does, streaming every row checked into
     ``target`` (parquet, file order), for DuckDB to count the report and keep the events:
     memory stays bounded. (A polars scan feeding both the events and the report's counts
-    holds what it read: 10M parquet events 2.5 GiB, against 1.4 GiB at 10M and at 20M for
-    this sink alone; ``benchmarks/bench_watch_init.py``.)"""
+    holds what it read: 20M parquet events 2,389 MiB, against 1,460 MiB for this sink alone,
+    flat to 40M; ``benchmarks/bench_read_memory.py``.)"""
     loaded, _ = model_loaded_events(model, list(paths))
     try:
         loaded.checked_rows.sink_parquet(target)
