@@ -265,35 +265,40 @@ def broken_json_line(path: Path, limit: int = 10_000_000) -> InputError | None:
     Looked for only after polars failed, so the common case pays nothing; reads at most
     ``limit`` lines (then None: the caller's own message stands).
     """
+    for number, text in _json_lines(path, limit):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            why = getattr(error, "msg", None) or "nested too deep"
+            return InputError(
+                f"the line is not valid JSON ({why}): {text[:60]!r}",
+                file=path,
+                row=number,
+                hint="Fix or remove that line; each line must be one JSON object.",
+            )
+        if not isinstance(value, dict):
+            return InputError(
+                f"the line is not a JSON object: {text[:60]!r}",
+                file=path,
+                row=number,
+                hint="Each line must be one JSON object.",
+            )
+    return None
+
+
+def _json_lines(path: Path, limit: int) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of an NDJSON file (gzip too), stripped, with their numbers: at most
+    ``limit`` lines, and none from a file that cannot be read."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
             for number, line in enumerate(fh, start=1):
                 if number > limit:
-                    return None
-                text = line.strip()
-                if not text:
-                    continue
-                try:
-                    value = json.loads(text)
-                except (ValueError, RecursionError) as error:
-                    why = getattr(error, "msg", None) or "nested too deep"
-                    return InputError(
-                        f"the line is not valid JSON ({why}): {text[:60]!r}",
-                        file=path,
-                        row=number,
-                        hint="Fix or remove that line; each line must be one JSON object.",
-                    )
-                if not isinstance(value, dict):
-                    return InputError(
-                        f"the line is not a JSON object: {text[:60]!r}",
-                        file=path,
-                        row=number,
-                        hint="Each line must be one JSON object.",
-                    )
+                    return
+                if text := line.strip():
+                    yield number, text
     except (OSError, EOFError, zlib.error):
-        return None
-    return None
+        return
 
 
 def sniff_file(path: str | Path) -> FileFormat:
@@ -763,20 +768,13 @@ def parents_not_objects(
 
 def _json_records(path: Path, limit: int) -> Iterator[tuple[int, dict[str, object]]]:
     """The JSON objects of an NDJSON file with their line numbers (other lines skipped)."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            for number, line in enumerate(fh, start=1):
-                if number > limit:
-                    return
-                try:
-                    record = json.loads(line) if line.strip() else None
-                except (ValueError, RecursionError):
-                    continue
-                if isinstance(record, dict):
-                    yield number, record
-    except (OSError, EOFError, zlib.error):
-        return
+    for number, text in _json_lines(path, limit):
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            yield number, record
 
 
 def _at(record: object, path: tuple[str, ...]) -> object:
