@@ -359,12 +359,11 @@ it. Every pattern needs a contrast with everyone ("one" is gated, see :func:`_on
 segment that looks like everyone never gets a behavioral name."""
 
 EVENT_PERSONAS: tuple[tuple[str, str], ...] = (
-    ("video", "Video watchers"),
+    # what the user does: checked first, so "Article Shared" reads "Sharers", not "Readers"
     ("watch", "Watchers"),
     ("stream", "Streamers"),
     ("listen", "Listeners"),
     ("read", "Readers"),
-    ("article", "Readers"),
     ("share", "Sharers"),
     ("comment", "Commenters"),
     ("like", "Likers"),
@@ -376,18 +375,31 @@ EVENT_PERSONAS: tuple[tuple[str, str], ...] = (
     ("invite", "Inviters"),
     ("message", "Chatters"),
     ("chat", "Chatters"),
-    ("api", "API users"),
     ("export", "Exporters"),
-    ("report", "Report users"),
-    ("achievement", "Achievers"),
     ("deposit", "Depositors"),
     ("transfer", "Transferers"),
     ("withdrawal", "Withdrawers"),
     ("bookmark", "Bookmarkers"),
     ("click", "Clickers"),
+    # what they do it to, when no action word is known ("Video Played": "Video watchers")
+    ("video", "Video watchers"),
+    ("article", "Readers"),
+    ("api", "API users"),
+    ("report", "Report users"),
+    ("achievement", "Achievers"),
 )
-"""Persona nouns for a generated event feature whose identifier holds one of these words
-(``event_video_played_share`` high: "Video watchers"); any other event reads "Heavy on <event>"."""
+"""Persona nouns for a generated event feature whose identifier holds one of these words, in
+any common inflection ("shared", "comments", "downloading"): ``event_video_played_share`` high
+reads "Video watchers". Actions come before objects; any other event reads "Heavy on <event>"."""
+
+
+def _inflections(token: str) -> set[str]:
+    """A word of an event name and the stems it may stand for ("shared" -> "share", "shar")."""
+    out = {token}
+    for suffix in ("ing", "ed", "es", "s", "d"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            out.add(token[: -len(suffix)])
+    return out
 
 
 def _condition(profile: SegmentProfile, feature: str, test: Test) -> _Contrast | bool | None:
@@ -515,7 +527,7 @@ def _phrase(item: _Contrast, *, first: bool) -> str:
     higher = claim.direction == "higher"
     if gen is not None and gen.kind == "event":
         if higher and first:
-            tokens = set(gen.ident.split("_"))
+            tokens = {stem for token in gen.ident.split("_") for stem in _inflections(token)}
             for word, noun in EVENT_PERSONAS:
                 if word in tokens or gen.ident.startswith(word):
                     return noun

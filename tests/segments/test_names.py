@@ -204,6 +204,32 @@ def test_generated_event_features_are_worded_from_their_names() -> None:
     assert_true_claims(profiles)
 
 
+def test_event_personas_read_the_action_before_the_object() -> None:
+    # "Article Shared": the segment shares articles; everyone reads them
+    groups = [
+        {"event_article_shared_share": 0.30, "event_article_viewed_share": 0.5},
+        {"event_article_shared_share": 0.02, "event_article_viewed_share": 0.5},
+        {"event_article_shared_share": 0.02, "event_article_viewed_share": 0.9},
+    ]
+    profiles = named(*planted(groups, [30, 40, 30]))
+    assert profiles[0].name == "Sharers"
+    assert profiles[2].name == "Readers"  # "viewed" is no known action: the object speaks
+    assert_true_claims(profiles)
+
+
+def test_a_small_share_many_times_everyones_names_the_segment() -> None:
+    # invites are 9% of the segment's events against under 2% overall: a gap of 7 points, a
+    # lift of 5: what the segment does, not "Typical users"
+    groups = [
+        {"event_invite_sent_share": 0.09, "sessions": 5},
+        {"event_invite_sent_share": 0.004, "sessions": 5},
+    ]
+    social, other = named(*planted(groups, [15, 85]))
+    assert social.name == "Inviters"
+    assert other.name.startswith("Typical users")
+    assert_true_claims([social, other])
+
+
 def test_generated_count_share_and_rate_of_one_event_are_one_idea() -> None:
     assert concept_of("event_share_count") == concept_of("event_share_share") == "event:share"
     assert concept_of("event_purchase_per_session") == "buys"
