@@ -40,6 +40,7 @@ from benchmarks.quality.worlds import WORLDS, ceiling, make, observable  # noqa:
 from segtui.clustering.choose import choose_features  # noqa: E402
 from segtui.clustering.fit import fit_clusters  # noqa: E402
 from segtui.clustering.prepare import prepare  # noqa: E402
+from segtui.clustering.segment_weights import fit_reweighted  # noqa: E402
 from segtui.clustering.specs import FitSpec, PrepSpec  # noqa: E402
 from segtui.pipeline import _candidates, load_users  # noqa: E402
 
@@ -54,6 +55,7 @@ CONFIGS = (
     "+ time position offered",
     "counts before shares",
     "no redundancy pruning",
+    "no within-segment weights",
     "+ time-position weights",
     "+ family weights",
     "+ Yeo-Johnson",
@@ -92,6 +94,7 @@ def specs(data) -> dict[str, PrepSpec]:
         "+ time position offered": chosen(time_position_out=False),
         "counts before shares": chosen(by_kind=False),
         "no redundancy pruning": chosen(redundancy=False),
+        "no within-segment weights": replace(base, weighting="none"),
         "+ time-position weights": replace(base, weighting="time-position"),
         "+ family weights": replace(base, weighting="family"),
         "+ Yeo-Johnson": replace(base, power="yeo-johnson"),
@@ -113,17 +116,21 @@ def ablate(
         X = prepare(data.users, spec).X
         if "whitening" in name:
             X = whiten(X)
-        aris = [
-            adjusted_rand_score(
-                y["group"].to_list(), fit_clusters(X, FitSpec("kmeans", {"k": k}, seed=s)).labels
-            )
-            for s in seeds
-        ]
+        aris = [adjusted_rand_score(y["group"].to_list(), _labels(X, spec, k, s)) for s in seeds]
         out[name] = float(np.mean(aris))
         if name == "defaults":
             out["defaults, worst seed"] = float(np.min(aris))
     out["features"] = float(len(data.default_features))
     return out
+
+
+def _labels(X: np.ndarray, spec: PrepSpec, k: int, seed: int) -> np.ndarray:
+    """K-Means at k, refitted with within-segment weights when the spec asks (the pipeline's)."""
+    fit = FitSpec("kmeans", {"k": k}, seed=seed)
+    result = fit_clusters(X, fit)
+    if spec.weighting == "within-segment":
+        result, _ = fit_reweighted(X, fit, result)
+    return result.labels
 
 
 def _cell(row: dict[str, float], cfg: str) -> str:

@@ -40,6 +40,7 @@ from segtui.clustering.diagnostics import diagnose_result
 from segtui.clustering.fit import fit_clusters
 from segtui.clustering.prepare import prepare
 from segtui.clustering.projection import project_pca
+from segtui.clustering.segment_weights import fit_reweighted
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.ingest.events import CANONICAL_EVENTS
 from segtui.pipeline import load_users, run_segmentation
@@ -182,11 +183,20 @@ def bench_users(n: int, folder: Path, rows: list[dict[str, Any]], repeat: int = 
         "kmeans k=8",
         measure(lambda: fit_clusters(X, FitSpec("kmeans", {"k": 8}, seed=0)), repeat),
     )
+    reweighted = row(
+        rows,
+        size,
+        "within-segment weights (K-Means refits)",
+        measure(lambda: fit_reweighted(X, FitSpec("kmeans", {"k": 8}, seed=0), km), repeat),
+    )
+    print(f"{'':>10}  ({reweighted[1].rounds} refits, settled: {reweighted[1].settled})")
+    mb_fit = FitSpec("minibatch_kmeans", {"k": 8}, seed=0)
+    mb = row(rows, size, "minibatch_kmeans k=8", measure(lambda: fit_clusters(X, mb_fit), repeat))
     row(
         rows,
         size,
-        "minibatch_kmeans k=8",
-        measure(lambda: fit_clusters(X, FitSpec("minibatch_kmeans", {"k": 8}, seed=0)), repeat),
+        "within-segment weights (MiniBatch refits)",
+        measure(lambda: fit_reweighted(X, mb_fit, mb), repeat),
     )
     row(
         rows,

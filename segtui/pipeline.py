@@ -29,8 +29,10 @@ from segtui.clustering.choose import Candidate, FeatureChoice, choose_features
 from segtui.clustering.control import Cancelled, Progress, ShouldStop, scaled
 from segtui.clustering.diagnostics import Diagnostics, SweepResult, diagnose_result, sweep
 from segtui.clustering.fit import ClusterResult, fit_clusters
-from segtui.clustering.prepare import PreparedMatrix, prepare
+from segtui.clustering.prepare import PreparedMatrix, prepare, with_segment_weights
 from segtui.clustering.projection import DISPLAY_SAMPLE, Projection, project_pca
+from segtui.clustering.registry import algorithm_info
+from segtui.clustering.segment_weights import REWEIGHTED_ALGORITHMS, describe, fit_reweighted
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.clustering.stability import (
     STABILITY_FITS,
@@ -554,9 +556,13 @@ def run_segmentation(
         choice, cache = pick_k(prepared.X, fit, should_stop=should_stop)
         fit = replace(fit, params={**fit.params, "k": choice.k})
     steps.begin("fit", f"fitting {fit.algorithm}", 0.1)
-    result = fit_clusters(
-        prepared.X, fit, scaled(progress, 0.1, 0.6), should_stop, prepared.user_ids.to_list()
-    )
+    ids = prepared.user_ids.to_list()
+    result = fit_clusters(prepared.X, fit, scaled(progress, 0.1, 0.5), should_stop, ids)
+    if prep.weighting == "within-segment":
+        steps.begin("weights", "weighting features by the segments", 0.5)
+        result, prepared = segment_weighted(prepared, fit, result, ids, should_stop)
+        if prepared.params.weighting == "within-segment":
+            cache = None  # the k scan's refits are of the unweighted matrix
     steps.begin("diagnostics", "diagnostics", 0.6)
     diagnostics = diagnose_result(prepared.X, result, seed=fit.seed)
     steps.begin("profiles", "profiles and names", 0.75)
@@ -603,6 +609,30 @@ def run_segmentation(
         seconds=steps.seconds,
         evidence=evidence,
     )
+
+
+def segment_weighted(
+    prepared: PreparedMatrix,
+    fit: FitSpec,
+    result: ClusterResult,
+    user_ids: Sequence[str],
+    should_stop: ShouldStop | None = None,
+) -> tuple[ClusterResult, PreparedMatrix]:
+    """``result`` refitted with within-segment weights, and the matrix they weight.
+
+    Only the K-Means family is refitted (:mod:`segtui.clustering.segment_weights`); any other
+    algorithm keeps its fit on the unweighted matrix, and the notes say so.
+    """
+    if fit.algorithm not in REWEIGHTED_ALGORITHMS:
+        note = (
+            "within-segment feature weights are made for K-Means and MiniBatch K-Means; "
+            f"{algorithm_info(fit.algorithm).label} ran on the unweighted features"
+        )
+        return result, replace(prepared, messages=[*prepared.messages, note])
+    result, how = fit_reweighted(
+        prepared.X, fit, result, user_ids=user_ids, should_stop=should_stop
+    )
+    return result, with_segment_weights(prepared, how.weights, describe(prepared.features, how))
 
 
 class _Steps:

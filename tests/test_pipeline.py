@@ -52,6 +52,7 @@ def test_run_recovers_blobs_with_ordered_ids() -> None:
     assert set(run.seconds) == {
         "prepare",
         "fit",
+        "weights",
         "diagnostics",
         "profiles",
         "projection",

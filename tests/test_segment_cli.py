@@ -93,6 +93,22 @@ def test_segment_json_rules_and_features(events_csv: Path, tmp_path: Path) -> No
     assert (frame.filter(pl.col("purchases") >= 3)["segment"] == "Buyers").all()
 
 
+def test_a_rule_keeps_its_name_when_a_clustered_segment_has_it(
+    events_csv: Path, tmp_path: Path
+) -> None:
+    args = ["segment", events_csv, "--features", "events,purchases,revenue", "-k", "3", "--json"]
+    first = json.loads(run(*args, "-o", tmp_path / "a.parquet").output)
+    taken = first["segments"][0]["name"]
+    result = run(*args, "-o", tmp_path / "b.parquet", "--rule", f"{taken}: purchases >= 3")
+    assert result.exit_code == 0, result.output
+    names = {s["name"]: s["kind"] for s in json.loads(result.output)["segments"]}
+    assert names[taken] == "rule"
+    assert names[f"{taken} (clustered)"] != "rule"
+    rules = ["--rule", "A: events > 1", "--rule", "A: events > 2"]
+    twice = run(*args, "-o", tmp_path / "c.parquet", *rules)
+    assert isinstance(twice.exception, InputError) and "already used" in str(twice.exception)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

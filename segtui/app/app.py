@@ -546,7 +546,7 @@ class SegtuiApp(App[None]):
     def _start_evidence(self, outcome: pipeline.FitOutcome) -> None:
         from segtui.clustering.registry import ALGORITHMS
 
-        key = pipeline.cache_key(outcome.request)
+        key = pipeline.cache_key(outcome)
         cache = self._boot[1] if self._boot is not None and self._boot[0] == key else None
         uses_k = ALGORITHMS[outcome.request.fit.algorithm].uses_k
         self._evidence_worker(outcome, self.auto_k and uses_k, cache, key)

@@ -398,10 +398,13 @@ def sweep(
     return result
 
 
-def cache_key(request: FitRequest) -> tuple[Any, ...]:
-    """What refits depend on besides k: the same key, the same resamples and refits."""
-    fit = request.fit.without("k")
-    return (request.features, fit)
+def cache_key(outcome: FitOutcome) -> tuple[Any, ...]:
+    """What refits depend on besides k: the same key, the same resamples and refits.
+
+    Within-segment weights differ from fit to fit, and so does the matrix refitted."""
+    fit = outcome.request.fit.without("k")
+    weights = outcome.prepared.segment_weights
+    return (outcome.request.features, fit, None if weights is None else tuple(weights))
 
 
 def evidence(
@@ -424,8 +427,12 @@ def evidence(
     fit = FitSpec(asked.algorithm, params, asked.seed, asked.sample_size)
     with threadpool_limits(limits=ui_threads()):
         choice = None
-        if auto_k:
-            choice, cache = core.pick_k(X, fit, progress=progress, should_stop=should_stop)
+        if auto_k:  # on the matrix before any within-segment weights, as the CLI chooses k
+            weighted = outcome.prepared.segment_weights is not None
+            choice, scanned = core.pick_k(
+                outcome.prepared.unweighted(), fit, progress=progress, should_stop=should_stop
+            )
+            cache = cache if weighted else scanned
         return core.measure_evidence(
             X,
             result,

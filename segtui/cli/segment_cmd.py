@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -117,6 +117,15 @@ ParamOpt = Annotated[
 ]
 ScalingOpt = Annotated[
     str, typer.Option("--scaling", help="standard (mean/std) or robust (median/IQR).")
+]
+WeightingOpt = Annotated[
+    str,
+    typer.Option(
+        "--weighting",
+        help="Feature weights: within-segment (each feature by one over its spread within the "
+        "segments, K-Means refitted until they settle; K-Means and MiniBatch K-Means), none "
+        "(every feature counts once), family or time-position.",
+    ),
 ]
 TransformOpt = Annotated[
     list[str] | None,
@@ -295,6 +304,7 @@ def segment(
     transform: TransformOpt = None,
     fill: FillOpt = None,
     scaling: ScalingOpt = "standard",
+    weighting: WeightingOpt = "within-segment",
     as_of: AsOfOpt = None,
     feature_file: FeatureFileOpt = None,
     map_: MapOpt = None,
@@ -352,7 +362,9 @@ def segment(
 
     def fitted_run(data: UsersData) -> tuple[SegmentRun, Segmentation]:
         check_rule_features(rules, data.features)
-        prep = PrepSpec.for_data(data, names, transforms=transforms, fills=fills, scaling=scaling)
+        prep = PrepSpec.for_data(
+            data, names, transforms=transforms, fills=fills, scaling=scaling, weighting=weighting
+        )
         with about_files(paths):
             run = run_segmentation(
                 data.users,
@@ -453,11 +465,28 @@ def check_rule_features(rules: list[tuple[str, str]], features: list[str]) -> No
 
 
 def add_rules(run: SegmentRun, rules: list[tuple[str, str]]) -> Segmentation:
-    """The run's segmentation with the (name, rule text) segments added in order."""
+    """The run's segmentation with the (name, rule text) segments added in order.
+
+    A rule's name is the person's: a clustered segment that segtui happened to give the same
+    name ("Big spenders") is renamed "Big spenders (clustered)". Two rules of one name are
+    still refused."""
     seg = run.segmentation
     for name, expr in rules:
+        clean = " ".join(name.split())
+        for sid, taken in seg.names.items():
+            if taken == clean and seg.rule(sid) is None:
+                seg = seg.rename(sid, _free_name(f"{clean} (clustered)", seg.names.values()))
         seg = seg.add_rule_segment(name, expr)
     return seg
+
+
+def _free_name(name: str, used: Iterable[str]) -> str:
+    """``name``, or ``name 2``, ``name 3``... when it is taken."""
+    taken = set(used)
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} {n}", n + 1
+    return candidate
 
 
 def profile_edited(run: SegmentRun, segmentation: Segmentation) -> list[SegmentProfile]:

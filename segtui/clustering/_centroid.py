@@ -89,9 +89,15 @@ def auto_restarts(n_users: int) -> int:
     return 3 if n_users <= 300_000 else 1
 
 
-def _kmeans(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _References:
+def _kmeans(
+    Xs: np.ndarray, p: Mapping[str, Any], seed: int, init: np.ndarray | None
+) -> _References:
     from sklearn.cluster import KMeans
 
+    if init is not None:  # a continued fit: one start, from the given centres
+        model = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=p["max_iter"])
+        centers = model.fit(Xs).cluster_centers_
+        return _References(centers, np.arange(len(centers), dtype=np.int64))
     n_init = p["n_init"] if p["n_init"] is not None else auto_restarts(len(Xs))
     model = KMeans(n_clusters=p["k"], n_init=n_init, max_iter=p["max_iter"], random_state=seed).fit(
         Xs
@@ -100,7 +106,9 @@ def _kmeans(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _References:
     return _References(centers, np.arange(len(centers), dtype=np.int64), {"n_init": n_init})
 
 
-def _minibatch_kmeans(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _References:
+def _minibatch_kmeans(
+    Xs: np.ndarray, p: Mapping[str, Any], seed: int, init: np.ndarray | None
+) -> _References:
     from sklearn.cluster import MiniBatchKMeans
 
     # Thousands of small steps: one thread each for OpenMP and BLAS (same centers: the
@@ -108,9 +116,10 @@ def _minibatch_kmeans(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _Refer
     # scikit-learn's own pass labelling every user afterwards is skipped.
     with threads(1, None):
         model = MiniBatchKMeans(
-            n_clusters=p["k"],
+            n_clusters=p["k"] if init is None else len(init),
+            init="k-means++" if init is None else init,
             batch_size=p["batch_size"],
-            n_init=p["n_init"],
+            n_init=p["n_init"] if init is None else 1,
             max_iter=p["max_iter"],
             random_state=seed,
             compute_labels=False,
@@ -119,7 +128,7 @@ def _minibatch_kmeans(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _Refer
     return _References(centers, np.arange(len(centers), dtype=np.int64))
 
 
-def _birch(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _References:
+def _birch(Xs: np.ndarray, p: Mapping[str, Any], seed: int, init: np.ndarray | None) -> _References:
     from sklearn.cluster import Birch
 
     model = Birch(
@@ -134,14 +143,15 @@ def _birch(Xs: np.ndarray, p: Mapping[str, Any], seed: int) -> _References:
 class CentroidFitter:
     """Fit reference points on the sample, then give every user its nearest one's segment."""
 
-    references: Callable[[np.ndarray, Mapping[str, Any], int], _References]
+    references: Callable[[np.ndarray, Mapping[str, Any], int, np.ndarray | None], _References]
+    """(sample, parameters, seed, centres to start from or None) -> reference points."""
     has_inertia: bool = True
     """The sum of squared distances to the centers is what the algorithm minimises."""
     extended_how: str = NEAREST_CENTER
     fewer_hint: str = ""
 
     def fit(self, job: FitJob) -> Fitted:
-        found = self.references(job.sample, job.params, job.seed)
+        found = self.references(job.sample, job.params, job.seed, job.init)
         job.labelling()
         nearest, sq = nearest_center(job.X, found.centers, job.should_stop)
         labels, mapping = canonical_labels(found.labels[nearest])

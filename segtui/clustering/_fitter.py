@@ -85,6 +85,8 @@ class FitJob:
     seed: int
     progress: Progress | None = None
     should_stop: ShouldStop | None = None
+    init: np.ndarray | None = None
+    """Centres to start from (K-Means' one start; a reweighted refit continues a fit)."""
 
     @property
     def sampled(self) -> bool:

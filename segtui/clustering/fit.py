@@ -119,6 +119,7 @@ def fit_clusters(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     user_ids: Sequence[str] | None = None,
+    init: np.ndarray | None = None,
 ) -> ClusterResult:
     """Cluster the rows of X and return canonical labels plus what assigning new rows needs.
 
@@ -138,6 +139,9 @@ def fit_clusters(
     user_ids:
         The users of X's rows: a sample holds the users :func:`segtui.sampling.sample_rows`
         picks, the same ones an engine's SQL picks (without ids, row numbers stand in).
+    init:
+        Centres (k x features) to start K-Means or MiniBatch K-Means from, with one start:
+        how a reweighted refit continues the fit before it. Other algorithms refuse it.
 
     Extension rules when sampled (the fitted sample keeps its own labels):
 
@@ -159,6 +163,8 @@ def fit_clusters(
     if len(ids) != X.shape[0]:
         raise ValueError(f"{len(ids)} user ids for {X.shape[0]} rows")
     rows = _sample_rows(info, resolved, ids, seed, sample_size, progress)
+    if init is not None and info.name not in ("kmeans", "minibatch_kmeans"):
+        raise ValueError(f"{info.label} does not start from given centres")
     job = FitJob(
         algorithm=algorithm,
         X=X,
@@ -168,6 +174,7 @@ def fit_clusters(
         seed=seed,
         progress=progress,
         should_stop=should_stop,
+        init=None if init is None else np.ascontiguousarray(init, dtype=np.float64),
     )
     _check_distinct(info, resolved, job.sample)
     check_stop(should_stop)

@@ -210,6 +210,18 @@ class PreparedMatrix:
     dropped: dict[str, str] = field(default_factory=dict)
     """Dropped feature -> why ("all missing", "constant")."""
 
+    @property
+    def segment_weights(self) -> np.ndarray | None:
+        """The within-segment weight of each column (None: the matrix has none)."""
+        if self.params.weighting != "within-segment":
+            return None
+        return np.array([f.weight for f in self.params.features], dtype=np.float64)
+
+    def unweighted(self) -> np.ndarray:
+        """X before its within-segment weights (choosing k comes before them)."""
+        weights = self.segment_weights
+        return self.X if weights is None else self.X / weights
+
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """sign(x) * log1p(|x|): compresses heavy tails and keeps refunds (negative money) negative."""
@@ -620,8 +632,10 @@ def _assemble(
     weights = _weights(features, spec)
     features = [replace(f, weight=weights[f.name]) for f in features]
     messages.extend(_step_messages(features, spec))
+    # Within-segment weights come from a fit (with_segment_weights): until then, none.
+    weighting = "none" if spec.weighting == "within-segment" else spec.weighting
     params = PrepareParams(
-        scaling=scaling, features=tuple(features), weighting=spec.weighting, power=spec.power
+        scaling=scaling, features=tuple(features), weighting=weighting, power=spec.power
     )
     X = np.empty((users.height, len(features)), dtype=np.float64)
     for j, item in enumerate(kept):
@@ -640,7 +654,7 @@ def _assemble(
 def _weights(features: Sequence[FeatureParams], spec: PrepSpec) -> dict[str, float]:
     """Family-balanced weights over the kept features (1 each when balancing is off)."""
     names = [f.name for f in features]
-    if spec.weighting == "none":
+    if spec.weighting in ("none", "within-segment"):
         return dict.fromkeys(names, 1.0)
     if spec.weighting == "time-position":
         return family_weights({n: weight_family(n, n) for n in names})
@@ -665,7 +679,7 @@ def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[st
             f"(from {min(lams):.2f} to {max(lams):.2f}), brought {len(powered)} features "
             "closer to a normal shape"
         )
-    if spec.weighting == "none":
+    if spec.weighting in ("none", "within-segment"):
         return lines
     if spec.weighting == "time-position":
         tp = [f for f in features if f.name in TIME_POSITION]
@@ -688,6 +702,27 @@ def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[st
             + ", ".join(parts)
         )
     return lines
+
+
+def with_segment_weights(
+    prepared: PreparedMatrix, weights: np.ndarray, note: str
+) -> PreparedMatrix:
+    """The matrix with each column times its within-segment weight, recorded per feature.
+
+    The weights multiply any the preparation gave, so ``transform_users`` and the scoring SQL
+    put new users into the same weighted space; ``note`` says in words what was done.
+    """
+    features = tuple(
+        replace(f, weight=f.weight * float(w))
+        for f, w in zip(prepared.params.features, weights, strict=True)
+    )
+    params = replace(prepared.params, features=features, weighting="within-segment")
+    return replace(
+        prepared,
+        X=np.ascontiguousarray(prepared.X * weights),
+        params=params,
+        messages=[*prepared.messages, note],
+    )
 
 
 def transform_users(params: PrepareParams, users: pl.DataFrame) -> np.ndarray:

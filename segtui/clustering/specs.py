@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from segtui.errors import InputError
 
-WEIGHTINGS: tuple[str, ...] = ("time-position", "family", "none")
+WEIGHTINGS: tuple[str, ...] = ("within-segment", "time-position", "family", "none")
 POWERS: tuple[str, ...] = ("yeo-johnson", "none")
 SHARES: tuple[str, ...] = ("log", "none")
 
@@ -52,10 +52,12 @@ class PrepSpec:
     missing_reasons: Mapping[str, str] = field(default_factory=dict)
     families: Mapping[str, str] = field(default_factory=dict)
     """Feature -> family, for the family-balanced weights (a feature without one is its own)."""
-    weighting: str = "none"
-    """"none" (every feature counts once; the measured winner, see the README), "time-position"
-    (the time-position features together count as one) or "family" (each family's squared
-    weights sum to 1, time position being a family)."""
+    weighting: str = "within-segment"
+    """"within-segment" (each feature weighted by one over its spread within the segments,
+    refitted until they settle: :mod:`segtui.clustering.segment_weights`; K-Means and MiniBatch
+    K-Means only, the others run unweighted; the measured winner, see the README), "none"
+    (every feature counts once), "time-position" (the time-position features together count as
+    one) or "family" (each family's squared weights sum to 1, time position being a family)."""
     power: str = "none"
     """After each feature's transform: "none" (the measured winner) or "yeo-johnson" (lambda
     fitted per feature, recorded in the model)."""
@@ -91,6 +93,7 @@ class PrepSpec:
         transforms: Mapping[str, str] | None = None,
         fills: Mapping[str, str] | None = None,
         scaling: str = "standard",
+        weighting: str = "within-segment",
     ) -> PrepSpec:
         """The data's defaults (features, transforms, fills) with a person's choices on top."""
         return cls(
@@ -102,6 +105,7 @@ class PrepSpec:
             default_fills=dict(data.default_fills),
             missing_reasons=dict(data.missing_reasons),
             families=dict(data.families),
+            weighting=weighting,
         )
 
 

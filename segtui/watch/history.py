@@ -118,11 +118,11 @@ def recent_sizes(con: duckdb.DuckDBPyConnection, batches: int) -> pl.DataFrame:
 
 
 def latest_moves(con: duckdb.DuckDBPyConnection, limit: int) -> pl.DataFrame:
-    """The newest ``limit`` moves: the latest batch first, users in order within a batch."""
+    """The newest ``limit`` moves: the latest batch first, users in order within a batch, and
+    a user's moves within one batch (its fold, then a refit) newest first."""
     columns = ", ".join(f'"{c}"' for c in MOVES_COLUMNS)
-    return read_frame(
-        con, f"SELECT {columns} FROM moves ORDER BY batch DESC, user_id LIMIT ?", [limit]
-    )
+    order = "batch DESC, user_id, logged_at DESC"
+    return read_frame(con, f"SELECT {columns} FROM moves ORDER BY {order} LIMIT ?", [limit])
 
 
 def refit_threshold(con: duckdb.DuckDBPyConnection) -> float | None:

@@ -1,0 +1,190 @@
+"""Feature weights learned from the segments: each counts by how tightly the segments hold it.
+
+Standardising gives every feature the same spread over *all* users, so a feature that is pure
+noise (a calendar share that no group owns) pulls as hard as one that splits the users into tight
+groups (time on page: skimmers at 10 s, deep readers at 3 min). K-Means alone cannot tell them
+apart. This is the classification-EM answer for a Gaussian mixture with one diagonal covariance
+shared by every segment: fit, measure each feature's pooled spread *within* the segments against
+its spread across users, scale each feature by one over that ratio, refit from the segments'
+centres, and repeat until no user moves. A feature the segments hold tightly gains weight; one
+that is as spread inside each segment as across all users loses it.
+
+One guard keeps it honest on behaviour logs: a point mass (zero add-to-carts, a fill for "never
+bought") makes every segment of non-buyers look perfectly tight on money features. When one value
+holds more than :data:`POINT_MASS` of the users, the users at that value are left out of both
+spreads of that feature. Without it (the within spread alone, the mass left in or out) the
+weights chase the point masses: on the shop world the ARI fell 0.58 -> 0.29.
+
+Measured (README, "How segtui prepares features", step 8): over six planted worlds and three
+world draws the mean ARI of K-Means at the true k rose 0.672 -> 0.696, 0.677 -> 0.703 and
+0.660 -> 0.690 (content +0.07-0.10, transactions +0.04-0.05, shop -0.002 to -0.011); the bundled
+sample 0.900 -> 0.912.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> tight = np.repeat([0.0, 4.0], 50) + rng.normal(0, 0.3, 100)
+    >>> X = np.column_stack([tight, rng.normal(0, 1, 100)])
+    >>> w = within_segment_weights(X, np.repeat([0, 1], 50))
+    >>> bool(w[0] > 3 * w[1])
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from segtui.clustering.control import ShouldStop, check_stop
+from segtui.clustering.fit import ClusterResult, fit_clusters
+from segtui.clustering.kernels import segment_means
+from segtui.clustering.specs import FitSpec
+
+POINT_MASS = 0.2
+"""A value held by more than this share of the users is a point mass, left out of the spreads."""
+
+MAX_ROUNDS = 8
+"""Refits at most; on the worlds measured and the sample the segments settled in three to seven."""
+
+WEIGHT_RANGE = (0.05, 20.0)
+"""Weights are clipped to this range (before scaling to a mean square of 1): a feature constant
+within every segment would otherwise take all the say."""
+
+REWEIGHTED_ALGORITHMS = ("kmeans", "minibatch_kmeans")
+"""The algorithms whose fit is a nearest-centre partition that a reweighted refit continues."""
+
+
+def point_mass_rows(X: np.ndarray) -> list[np.ndarray | None]:
+    """Per column, the rows off its point mass (None: no value holds :data:`POINT_MASS`).
+
+    The mode does not depend on the segments, so the loop finds it once.
+    """
+    out: list[np.ndarray | None] = []
+    for j in range(X.shape[1]):
+        values, counts = np.unique(X[:, j], return_counts=True)
+        top = int(counts.argmax())
+        mass = counts[top] > max(POINT_MASS * len(X), 1)  # one user is no mass
+        out.append(X[:, j] != values[top] if mass else None)
+    return out
+
+
+def within_segment_ratio(
+    X: np.ndarray,
+    labels: np.ndarray,
+    noise_id: int | None = None,
+    rows: Sequence[np.ndarray | None] | None = None,
+) -> np.ndarray:
+    """Per column, its pooled spread within the segments over its spread across the users.
+
+    Both are measured on the users off the column's point mass (``rows``, from
+    :func:`point_mass_rows`, computed when not given), so a mass of zeros neither makes the
+    segments look tight nor the users look spread. 1: the segments do not hold the feature at
+    all; near 0: each segment holds it at one value. Noise users (``noise_id``) are left out.
+    """
+    rows = point_mass_rows(X) if rows is None else rows
+    real = None if noise_id is None else labels != noise_id
+    out = np.ones(X.shape[1], dtype=np.float64)
+    for j in range(X.shape[1]):
+        keep = rows[j]
+        if real is not None:
+            keep = real if keep is None else keep & real
+        column, segment = (X[:, j], labels) if keep is None else (X[keep, j], labels[keep])
+        within, across = _pooled_sd(column, segment), float(column.std()) if len(column) else 0.0
+        if np.isfinite(within) and across > 0:
+            out[j] = within / across
+    return out
+
+
+def _pooled_sd(values: np.ndarray, labels: np.ndarray) -> float:
+    """sqrt(sum of squared deviations from each segment's mean / (n - segments))."""
+    if len(values) == 0:
+        return float("nan")
+    ids, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=values) / sizes
+    dof = len(values) - len(ids)
+    if dof <= 0:
+        return float("nan")
+    return float(np.sqrt(((values - means[inverse]) ** 2).sum() / dof))
+
+
+def within_segment_weights(
+    X: np.ndarray,
+    labels: np.ndarray,
+    noise_id: int | None = None,
+    rows: Sequence[np.ndarray | None] | None = None,
+) -> np.ndarray:
+    """Each column's weight: one over its within/across ratio and over its own spread.
+
+    So the weighted column is the standardised feature stretched by how tightly the segments
+    hold it, whatever the scaling; clipped, then scaled to a mean square of 1.
+    """
+    ratio = within_segment_ratio(X, labels, noise_id, rows)
+    spread = X.std(axis=0)
+    weights = 1.0 / (np.maximum(ratio, 1e-12) * np.where(spread > 0, spread, 1.0))
+    weights = np.clip(weights, *WEIGHT_RANGE)
+    return weights / np.sqrt(np.mean(weights**2))
+
+
+@dataclass(frozen=True)
+class Reweighting:
+    """The weights a fit settled on and how it got there."""
+
+    weights: np.ndarray
+    """Per column of the matrix the loop started from; X * weights is the matrix fitted last."""
+    rounds: int
+    """Refits after the first fit."""
+    settled: bool
+    """The last refit moved no user (otherwise :data:`MAX_ROUNDS` ran out)."""
+
+
+def fit_reweighted(
+    X: np.ndarray,
+    fit: FitSpec,
+    first: ClusterResult,
+    *,
+    user_ids: Sequence[str] | None = None,
+    should_stop: ShouldStop | None = None,
+    max_rounds: int | None = None,
+) -> tuple[ClusterResult, Reweighting]:
+    """From ``first`` (``fit`` on X), alternate weights and refits until no user moves.
+
+    Each refit starts from the current segments' centres in the newly weighted space (one
+    start), so a segment keeps its place while the weights move. The result is the last refit,
+    fitted on ``X * weights``, with the first fit's parameters (its restarts).
+    """
+    if fit.algorithm not in REWEIGHTED_ALGORITHMS:
+        raise ValueError(f"{fit.algorithm} is not refitted with segment weights")
+    labels, last = first.labels, first
+    rows = point_mass_rows(X)
+    weights = np.ones(X.shape[1], dtype=np.float64)
+    settled, rounds = False, 0
+    limit = MAX_ROUNDS if max_rounds is None else max_rounds
+    while rounds < limit and not settled:
+        check_stop(should_stop)
+        rounds += 1
+        weights = within_segment_weights(X, labels, first.noise_id, rows)
+        Xw = X * weights
+        centres, _ = segment_means(Xw, labels, int(labels.max()) + 1)
+        last = fit_clusters(Xw, fit, None, should_stop, user_ids, init=centres)
+        settled = np.array_equal(last.labels, labels)
+        labels = last.labels
+    result = replace(last, params=dict(first.params), messages=[*first.messages, *last.messages])
+    return result, Reweighting(weights, rounds, settled)
+
+
+def describe(features: Sequence[str], how: Reweighting, shown: int = 3) -> str:
+    """The weighting in words, for the run's notes: how it ran, which features gained and lost."""
+    order = np.argsort(-how.weights, kind="stable")
+    top = ", ".join(f"{features[j]} {how.weights[j]:.2f}" for j in order[:shown])
+    low = ", ".join(f"{features[j]} {how.weights[j]:.2f}" for j in order[::-1][:shown])
+    ran = (
+        f"refitted {how.rounds} time{'s' if how.rounds != 1 else ''} until no user moved"
+        if how.settled
+        else f"stopped after {how.rounds} refits with users still moving"
+    )
+    return (
+        "features weighted by how tightly the segments hold them (one over each feature's "
+        f"spread within the segments; {ran}): most say {top}; least {low}. "
+        "--weighting none counts every feature once"
+    )

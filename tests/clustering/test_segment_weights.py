@@ -1,0 +1,97 @@
+"""Within-segment weights: the ratio they rest on, the point-mass guard, and a planted case
+where noise features hide the groups from plain K-Means and the weights find them exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from segtui.clustering.fit import assign_new, fit_clusters
+from segtui.clustering.segment_weights import (
+    describe,
+    fit_reweighted,
+    within_segment_ratio,
+    within_segment_weights,
+)
+from segtui.clustering.specs import FitSpec
+
+
+def test_ratio_is_the_pooled_within_spread_over_the_spread_across_users() -> None:
+    X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    labels = np.array([0, 0, 1, 1])
+    # within: sqrt((1 + 1 + 1 + 1) / (4 - 2)); across: the population sd of 0, 2, 10, 12
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(26))
+
+
+def test_a_point_mass_is_left_out_of_both_spreads() -> None:
+    # half the users at 0 (no purchases): the ratio is that of the other half alone
+    X = np.array([[0.0], [0.0], [0.0], [0.0], [1.0], [3.0], [11.0], [13.0]])
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(26))
+    # a value held by 20 % of the users, not more, is no point mass: it counts
+    X = np.array([[0.0], [0.0], [1.0], [3.0], [5.0], [11.0], [13.0], [15.0], [20.0], [21.0]])
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    within = np.sqrt(((X[:5, 0] - 1.8) ** 2).sum() + ((X[5:, 0] - 16) ** 2).sum()) / np.sqrt(8)
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(within / X[:, 0].std())
+
+
+def test_noise_features_lose_weight_and_tight_ones_gain() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 100)
+    tight = labels * 4.0 + rng.normal(0, 0.3, 200)
+    X = np.column_stack([tight, rng.normal(0, 1, 200), rng.normal(0, 1, 200)])
+    X = (X - X.mean(0)) / X.std(0)
+    w = within_segment_weights(X, labels)
+    assert w[0] > 4 * max(w[1], w[2])
+    assert np.mean(w**2) == pytest.approx(1.0)
+
+
+def planted(noise: int = 12, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Three groups told apart by two tight features, hidden among ``noise`` features of noise."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1, 2], [150, 100, 50])
+    means = np.column_stack([np.array([0.0, 1.0, 2.0])[y], np.array([0.0, 1.0, 0.0])[y]])
+    X = np.column_stack([means + rng.normal(0, 0.2, (300, 2)), rng.normal(0, 1, (300, noise))])
+    return (X - X.mean(0)) / X.std(0), y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weights_find_groups_that_noise_hides_from_plain_kmeans(seed: int) -> None:
+    X, y = planted()
+    fit = FitSpec("kmeans", {"k": 3}, seed)
+    first = fit_clusters(X, fit)
+    assert adjusted_rand_score(y, first.labels) < 0.99  # plain K-Means mixes the groups
+    result, how = fit_reweighted(X, fit, first)
+    assert adjusted_rand_score(y, result.labels) == 1.0
+    assert how.settled and 1 <= how.rounds <= 8
+    assert how.weights[:2].min() > 2 * how.weights[2:].max()
+    # the result is a fit of X * weights: its state labels that matrix the same way
+    assert np.array_equal(assign_new(result.state, X * how.weights), result.labels)
+    assert result.params["n_init"] == first.params["n_init"]  # the first fit's restarts
+
+
+def test_the_loop_stops_on_request() -> None:
+    from segtui.clustering.control import Cancelled
+
+    X, _ = planted()
+    fit = FitSpec("kmeans", {"k": 3}, 0)
+    with pytest.raises(Cancelled):
+        fit_reweighted(X, fit, fit_clusters(X, fit), should_stop=lambda: True)
+
+
+def test_other_algorithms_are_not_refitted() -> None:
+    X, _ = planted()
+    fit = FitSpec("gmm", {"k": 3}, 0)
+    with pytest.raises(ValueError, match="not refitted"):
+        fit_reweighted(X, fit, fit_clusters(X, fit))
+
+
+def test_the_weights_are_said_in_words() -> None:
+    X, _ = planted(noise=2)
+    fit = FitSpec("kmeans", {"k": 3}, 0)
+    _, how = fit_reweighted(X, fit, fit_clusters(X, fit))
+    text = describe(["a", "b", "noise_1", "noise_2"], how, shown=2)
+    assert text.startswith("features weighted by how tightly the segments hold them")
+    assert "most say a " in text and "least noise_" in text
+    assert "--weighting none" in text
