@@ -123,6 +123,7 @@ def test_a_rule_keeps_its_name_when_a_clustered_segment_has_it(
         (["--fill", "recency_days"], "not name=value"),
         (["--fill", "recency_days=maxx"], "'maxx' is not a fill; did you mean 'max'?"),
         (["--fill", "recency_dayz=max"], "Did you mean 'recency_days'?"),
+        (["--weighting", "fam"], "Use one of: within-segment, time-position, family, none."),
     ],
 )
 def test_bad_input_writes_nothing(events_csv: Path, tmp_path: Path, args, message: str) -> None:
@@ -130,6 +131,20 @@ def test_bad_input_writes_nothing(events_csv: Path, tmp_path: Path, args, messag
     assert isinstance(result.exception, InputError), result.output
     assert message in result.exception.describe()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("weighting", ["none", "within-segment"])
+def test_weighting_is_what_the_model_records(
+    events_csv: Path, tmp_path: Path, weighting: str
+) -> None:
+    out = tmp_path / "s.parquet"
+    result = run("segment", events_csv, "-k", "3", "-o", out, "--weighting", weighting)
+    assert result.exit_code == 0, result.output
+    prepare = json.loads(out.with_suffix(".model.json").read_text())["prepare"]
+    assert prepare["weighting"] == weighting
+    weights = {f.get("weight", 1.0) for f in prepare["features"]}
+    assert (weights == {1.0}) == (weighting == "none")
+    assert ("features weighted by how tightly" in result.output) == (weighting != "none")
 
 
 def test_k_larger_than_users_table(tmp_path: Path) -> None:

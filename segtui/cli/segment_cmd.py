@@ -65,7 +65,7 @@ from segtui.clustering.autok import KChoice
 from segtui.clustering.diagnostics import Diagnostics, SweepResult
 from segtui.clustering.merge_tree import tree_report
 from segtui.clustering.registry import MIN_K, algorithm_info, resolve_params
-from segtui.clustering.specs import FitSpec, PrepSpec
+from segtui.clustering.specs import FitSpec, PrepSpec, check_weighting
 from segtui.engines.assign import write_labels_in
 from segtui.engines.features import output_format
 from segtui.engines.session import open_engine
@@ -329,6 +329,7 @@ def segment(
 ) -> None:
     """Cluster users into segments, print their profiles, and export parquet + model JSON."""
     check_engine(engine, memory_limit, spark_master)
+    check_weighting(weighting)
     folder = engine == "spark" and is_folder_output(output)
     if not folder:
         _check_output(output, (".parquet",))

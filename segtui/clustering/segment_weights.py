@@ -55,17 +55,25 @@ REWEIGHTED_ALGORITHMS = ("kmeans", "minibatch_kmeans")
 """The algorithms whose fit is a nearest-centre partition that a reweighted refit continues."""
 
 
+MODE_SAMPLE = 100_000
+"""Rows a column's most common value is looked for in (evenly spaced; its share is then counted
+over every row): sorting 30 columns of 1M users took 2.4 s of a 14 s loop."""
+
+
 def point_mass_rows(X: np.ndarray) -> list[np.ndarray | None]:
     """Per column, the rows off its point mass (None: no value holds :data:`POINT_MASS`).
 
     The mode does not depend on the segments, so the loop finds it once.
     """
+    n = len(X)
+    step = max(1, n // MODE_SAMPLE)
     out: list[np.ndarray | None] = []
     for j in range(X.shape[1]):
-        values, counts = np.unique(X[:, j], return_counts=True)
-        top = int(counts.argmax())
-        mass = counts[top] > max(POINT_MASS * len(X), 1)  # one user is no mass
-        out.append(X[:, j] != values[top] if mass else None)
+        values, counts = np.unique(X[::step, j], return_counts=True)
+        top = values[int(counts.argmax())]
+        off = X[:, j] != top
+        mass = n - int(off.sum()) > max(POINT_MASS * n, 1)  # one user is no mass
+        out.append(off if mass else None)
     return out
 
 
@@ -100,12 +108,12 @@ def _pooled_sd(values: np.ndarray, labels: np.ndarray) -> float:
     """sqrt(sum of squared deviations from each segment's mean / (n - segments))."""
     if len(values) == 0:
         return float("nan")
-    ids, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
-    means = np.bincount(inverse, weights=values) / sizes
-    dof = len(values) - len(ids)
+    sizes = np.bincount(labels)
+    means = np.bincount(labels, weights=values) / np.maximum(sizes, 1)
+    dof = len(values) - int(np.count_nonzero(sizes))
     if dof <= 0:
         return float("nan")
-    return float(np.sqrt(((values - means[inverse]) ** 2).sum() / dof))
+    return float(np.sqrt(((values - means[labels]) ** 2).sum() / dof))
 
 
 def within_segment_weights(

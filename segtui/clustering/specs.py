@@ -24,6 +24,14 @@ POWERS: tuple[str, ...] = ("yeo-johnson", "none")
 SHARES: tuple[str, ...] = ("log", "none")
 
 
+def check_weighting(weighting: str) -> str:
+    """``weighting`` when it is one of :data:`WEIGHTINGS`; otherwise an InputError listing them."""
+    if weighting not in WEIGHTINGS:
+        hint = f"Use one of: {', '.join(WEIGHTINGS)}."
+        raise InputError(f"unknown weighting '{weighting}'", hint=hint)
+    return weighting
+
+
 class DataDefaults(Protocol):
     """What the data says about its features (``segtui.pipeline.UsersData`` has these)."""
 
@@ -69,9 +77,7 @@ class PrepSpec:
     def __post_init__(self) -> None:
         # Read-only copies: a spec handed to a worker cannot change under it.
         object.__setattr__(self, "features", tuple(self.features))
-        if self.weighting not in WEIGHTINGS:
-            hint = f"Use one of: {', '.join(WEIGHTINGS)}."
-            raise InputError(f"unknown weighting '{self.weighting}'", hint=hint)
+        check_weighting(self.weighting)
         if self.power not in POWERS:
             raise InputError(
                 f"unknown power transform '{self.power}'", hint=f"Use one of: {', '.join(POWERS)}."

@@ -28,20 +28,21 @@ GUARD = 0.02
 """How far below its measured ARI a world may fall (thread counts move K-Means a little)."""
 
 # Measured (kmeans, k = true k, seed 0, 5,000 users; `python benchmarks/quality/run.py --seeds
-# 0-4 --algos kmeans`) after `events` was left out beside a rate of it (README, "How segtui
-# prepares features", step 5): shop 0.613 -> 0.624, content 0.767 -> 0.777, travel 0.688 -> 0.714;
-# the others unchanged. Beside each, the observable ARI (a classifier trained on the truth over
-# segtui's features, `worlds.observable`): shop 0.859, content 0.928, saas 0.888, transactions
-# 0.946, game 0.738, travel 0.834. Where it is below 0.85 (game, travel) even the truth's own
-# classifier misses the target: an unsupervised default is not expected to reach it from these
-# features.
+# 0-4 --algos kmeans`) after within-segment weights (README, "How segtui prepares features",
+# step 8): content 0.777 -> 0.875, transactions 0.828 -> 0.882 (now held to the target), game
+# 0.281 -> 0.296, travel 0.714 -> 0.742, saas 0.814 -> 0.816, shop 0.624 -> 0.610 (the one world
+# that lost: its groups differ in features with two point masses). Beside each, the observable
+# ARI (a classifier trained on the truth over segtui's features, `worlds.observable`): shop
+# 0.859, content 0.928, saas 0.888, transactions 0.946, game 0.738, travel 0.834. Where it is
+# below 0.85 (game, travel) even the truth's own classifier misses the target: an unsupervised
+# default is not expected to reach it from these features. content stays held to its number: its
+# seed 0 clears 0.85 by 0.025, its seed 4 scores 0.716.
 BELOW_TARGET = {
-    "shop": 0.624,
-    "content": 0.777,
-    "saas": 0.814,
-    "transactions": 0.828,
-    "game": 0.281,
-    "travel": 0.714,
+    "shop": 0.610,
+    "content": 0.875,
+    "saas": 0.816,
+    "game": 0.296,
+    "travel": 0.742,
 }
 
 
@@ -115,8 +116,9 @@ def test_the_defaults_find_the_planted_groups(
 
 # Where the raw-silhouette rule picked k = 2 (six planted groups each; ARI 0.20, 0.15 and 0.29
 # at 5,000 users): against the structureless reference it picks 6, 5 and 6, at or above the
-# planted k's ARI (`python benchmarks/quality/run.py --k auto --seeds 0 --algos kmeans`).
-AUTO_K = {"shop": (6, 0.624), "saas": (5, 0.835), "travel": (6, 0.714)}
+# planted k's ARI (`python benchmarks/quality/run.py --k auto --seeds 0 --algos kmeans`; with
+# within-segment weights shop 0.624 -> 0.610, travel 0.714 -> 0.742, saas 0.835 at k = 5 as before).
+AUTO_K = {"shop": (6, 0.610), "saas": (5, 0.835), "travel": (6, 0.742)}
 
 
 @pytest.mark.parametrize("name", list(AUTO_K))
