@@ -92,28 +92,62 @@ def within_segment_ratio(
     """
     rows = point_mass_rows(X) if rows is None else rows
     real = None if noise_id is None else labels != noise_id
+    n, s1, s2 = _segment_sums(X, labels, rows, real)
     out = np.ones(X.shape[1], dtype=np.float64)
     for j in range(X.shape[1]):
-        keep = rows[j]
-        if real is not None:
-            keep = real if keep is None else keep & real
-        column, segment = (X[:, j], labels) if keep is None else (X[keep, j], labels[keep])
-        within, across = _pooled_sd(column, segment), float(column.std()) if len(column) else 0.0
-        if np.isfinite(within) and across > 0:
-            out[j] = within / across
+        ratio = _spread_ratio(n[:, j], s1[:, j], s2[:, j])
+        if np.isfinite(ratio):
+            out[j] = ratio
     return out
 
 
-def _pooled_sd(values: np.ndarray, labels: np.ndarray) -> float:
-    """sqrt(sum of squared deviations from each segment's mean / (n - segments))."""
-    if len(values) == 0:
-        return float("nan")
-    sizes = np.bincount(labels)
-    means = np.bincount(labels, weights=values) / np.maximum(sizes, 1)
-    dof = len(values) - int(np.count_nonzero(sizes))
+BLOCK = 65_536
+"""Users summed at a time: a block's one-hot segments times its rows is one BLAS product."""
+
+
+def _segment_sums(
+    X: np.ndarray,
+    labels: np.ndarray,
+    rows: Sequence[np.ndarray | None],
+    real: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment and column: users kept, the sum of their values and of their squares.
+
+    In row blocks, so every column is read in one contiguous pass (reading X column by column
+    took 1.0-1.7 s a round on 1M users x 30 features; this takes a fraction of it).
+    """
+    segments, p = int(labels.max()) + 1, X.shape[1]
+    n, s1, s2 = (np.zeros((segments, p)) for _ in range(3))
+    masked = [j for j, r in enumerate(rows) if r is not None]
+    for start in range(0, len(X), BLOCK):
+        block = slice(start, start + BLOCK)
+        xb, lb = X[block], labels[block]
+        onehot = np.zeros((len(lb), segments))
+        onehot[np.arange(len(lb)), lb] = 1.0
+        keep = np.ones_like(xb)
+        for j in masked:
+            keep[:, j] = rows[j][block]  # type: ignore[index]
+        if real is not None:
+            keep *= real[block, None]
+        kept = xb * keep
+        n += onehot.T @ keep
+        s1 += onehot.T @ kept
+        s2 += onehot.T @ (kept * xb)
+    return n, s1, s2
+
+
+def _spread_ratio(n: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> float:
+    """Pooled within-segment sd over the sd across users, from per-segment counts and sums."""
+    total = float(n.sum())
+    dof = total - np.count_nonzero(n > 0)
     if dof <= 0:
         return float("nan")
-    return float(np.sqrt(((values - means[labels]) ** 2).sum() / dof))
+    across = s2.sum() / total - (s1.sum() / total) ** 2
+    used = n > 0
+    within = max(0.0, (s2.sum() - (s1[used] ** 2 / n[used]).sum()) / dof)  # rounding
+    if across <= 0:
+        return float("nan")
+    return float(np.sqrt(within / across))
 
 
 def within_segment_weights(

@@ -36,6 +36,20 @@ def test_a_point_mass_is_left_out_of_both_spreads() -> None:
     assert within_segment_ratio(X, labels)[0] == pytest.approx(within / X[:, 0].std())
 
 
+def test_noise_users_are_left_out_and_blocks_add_up() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 100_000)
+    X = np.column_stack([labels * 3.0 + rng.normal(0, 1, 200_000), rng.normal(0, 1, 200_000)])
+    expected = within_segment_ratio(X, labels)
+    # three row blocks of 65,536 give what one pass over the rows gives
+    assert expected[0] == pytest.approx(1 / np.sqrt(1 + 9 / 4), rel=0.01)
+    assert expected[1] == pytest.approx(1.0, rel=0.01)
+    # noise users (id 2), far out, change nothing
+    noisy = np.vstack([X, np.full((50, 2), 1e3)])
+    with_noise = within_segment_ratio(noisy, np.r_[labels, np.full(50, 2)], noise_id=2)
+    np.testing.assert_allclose(with_noise, expected)
+
+
 def test_noise_features_lose_weight_and_tight_ones_gain() -> None:
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 100)
