@@ -632,7 +632,8 @@ def segment_weighted(
     result, how = fit_reweighted(
         prepared.X, fit, result, user_ids=user_ids, should_stop=should_stop
     )
-    return result, with_segment_weights(prepared, how.weights, describe(prepared.features, how))
+    note = describe(prepared.features, how)
+    return result, with_segment_weights(prepared, how.weights, note, how.matrix)
 
 
 class _Steps:

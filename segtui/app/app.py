@@ -406,7 +406,12 @@ class SegtuiApp(App[None]):
             features = tuple(name for name in project.features if name in names)
             fit = project.fit
             choices = Choices(
-                features or defaults, fit.algorithm, dict(fit.params), fit.seed, fit.sample_size
+                features or defaults,
+                fit.algorithm,
+                dict(fit.params),
+                fit.seed,
+                fit.sample_size,
+                project.weighting,
             )
         else:
             features = pipeline.features_after_load(self.dataset, self.choices.features, dataset)
@@ -845,6 +850,7 @@ class SegtuiApp(App[None]):
             features=list(self.choices.features),
             fit=self.choices.request().fit,
             segmentation=seg,
+            weighting=self.choices.weighting,
         )
 
     def action_save_project(self) -> None:

@@ -313,10 +313,11 @@ class FitRequest:
 
     features: tuple[str, ...]
     fit: FitSpec
+    weighting: str = "within-segment"
 
     def prep_spec(self, dataset: Dataset) -> PrepSpec:
-        """The data's transforms and fills for the chosen features (the app has no overrides)."""
-        return PrepSpec.for_data(dataset.data, self.features)
+        """The data's transforms and fills for the chosen features, and the chosen weighting."""
+        return PrepSpec.for_data(dataset.data, self.features, weighting=self.weighting)
 
 
 @dataclass
@@ -404,7 +405,7 @@ def cache_key(outcome: FitOutcome) -> tuple[Any, ...]:
     Within-segment weights differ from fit to fit, and so does the matrix refitted."""
     fit = outcome.request.fit.without("k")
     weights = outcome.prepared.segment_weights
-    return (outcome.request.features, fit, None if weights is None else tuple(weights))
+    return (outcome.request.features, fit, None if weights is None else tuple(weights.tolist()))
 
 
 def evidence(

@@ -25,10 +25,13 @@ class Choices:
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     sample_size: int | None = None
+    weighting: str = "within-segment"
+    """How features are weighted (``PrepSpec.weighting``): the setup panel offers
+    within-segment and none for the K-Means family."""
 
     def request(self) -> pipeline.FitRequest:
         fit = FitSpec(self.algorithm, self.params, self.seed, self.sample_size)
-        return pipeline.FitRequest(tuple(self.features), fit)
+        return pipeline.FitRequest(tuple(self.features), fit, self.weighting)
 
     @classmethod
     def from_request(cls, request: pipeline.FitRequest) -> Choices:
@@ -39,6 +42,7 @@ class Choices:
             dict(request.fit.params),
             request.fit.seed,
             request.fit.sample_size,
+            request.weighting,
         )
 
     def with_param(self, name: str, value: Any) -> Choices:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from segtui.clustering.specs import FitSpec
+from segtui.clustering.specs import FitSpec, check_weighting
 from segtui.errors import InputError
 from segtui.fields import loads_json
 from segtui.fileio import read_text_file, write_text_atomic
@@ -48,6 +48,9 @@ class Project:
     as_of: str | None = None
     segmentation: dict[str, Any] | None = None
     version: int = SCHEMA_VERSION
+    weighting: str = "within-segment"
+    """The feature weighting (``PrepSpec.weighting``). Files written before it existed were
+    fitted without weights, so a file without the key reads as "none" and reopens as it was."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data, in the keys every project file has had."""
@@ -88,6 +91,7 @@ class Project:
             "sample_size": (int, True),
             "as_of": (str, True),
             "segmentation": (dict, True),
+            "weighting": (str, False),
         }
         for key, (kind, nullable) in checks.items():
             if key not in data:
@@ -106,6 +110,7 @@ class Project:
                 raise InputError(f"'{key}' must be a list of strings", file=file)
         fit = FitSpec.from_dict({k: data[k] for k in _FIT_KEYS if k in data}, file=file)
         rest = {key: value for key, value in data.items() if key in known and key not in _FIT_KEYS}
+        rest["weighting"] = _weighting(data.get("weighting", "none"), file)
         return cls(**rest, fit=fit)
 
     def resolved_paths(self, base: str | Path) -> list[Path]:
@@ -114,6 +119,13 @@ class Project:
         return [
             path if path.is_absolute() else folder / path for path in map(Path, self.data_paths)
         ]
+
+
+def _weighting(value: str, file: str | Path | None) -> str:
+    try:
+        return check_weighting(value)
+    except InputError as exc:
+        raise InputError(exc.message, file=file, hint=exc.hint) from None
 
 
 def _relative_to(path: str | Path, folder: Path) -> str:

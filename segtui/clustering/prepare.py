@@ -705,12 +705,13 @@ def _step_messages(features: Sequence[FeatureParams], spec: PrepSpec) -> list[st
 
 
 def with_segment_weights(
-    prepared: PreparedMatrix, weights: np.ndarray, note: str
+    prepared: PreparedMatrix, weights: np.ndarray, note: str, X: np.ndarray | None = None
 ) -> PreparedMatrix:
     """The matrix with each column times its within-segment weight, recorded per feature.
 
     The weights multiply any the preparation gave, so ``transform_users`` and the scoring SQL
-    put new users into the same weighted space; ``note`` says in words what was done.
+    put new users into the same weighted space; ``note`` says in words what was done. ``X``
+    is that product when the caller has it already.
     """
     features = tuple(
         replace(f, weight=f.weight * float(w))
@@ -719,7 +720,7 @@ def with_segment_weights(
     params = replace(prepared.params, features=features, weighting="within-segment")
     return replace(
         prepared,
-        X=np.ascontiguousarray(prepared.X * weights),
+        X=np.ascontiguousarray(prepared.X * weights if X is None else X),
         params=params,
         messages=[*prepared.messages, note],
     )

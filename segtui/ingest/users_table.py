@@ -208,7 +208,7 @@ def _not_numeric(raw: ScannedSource, text: Sequence[str], fmt: NumberFormat) -> 
             *[
                 (
                     _numeric_text(c, fmt).is_null()
-                    & pl.col(c).str.strip_chars().replace("", None).is_not_null()
+                    & (pl.col(c).str.strip_chars().str.len_bytes() > 0)  # null stays null
                 )
                 .sum()
                 .alias(c)

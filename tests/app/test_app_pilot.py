@@ -494,6 +494,28 @@ async def test_mixture_sweep_shows_bic_not_inertia(events_csv: Path) -> None:
         assert table.get_row_at(0)[4] == number(first.bic)
 
 
+async def test_the_setup_panel_turns_the_feature_weights_off(events_csv: Path) -> None:
+    from textual.widgets import Select
+
+    app = SegtuiApp([str(events_csv)], watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot)
+        assert app.outcome.prepared.params.weighting == "within-segment"
+        weights = app.screen.query_one("#param-weighting", Select)
+        assert weights.value == "within-segment"
+        weights.value = "none"
+        await settle(pilot, until=lambda: app.outcome.request.weighting == "none")
+        assert app.outcome.prepared.params.weighting == "none"
+        assert app.current_project().weighting == "none"
+        # a mixture has no weights to offer: the choice stays for when K-Means comes back
+        app.screen.query_one("#algorithm", Select).value = "gmm"
+        await settle(pilot, until=lambda: app.outcome.request.fit.algorithm == "gmm")
+        assert not app.screen.query("#param-weighting")
+        app.screen.query_one("#algorithm", Select).value = "kmeans"
+        await settle(pilot, until=lambda: app.outcome.request.fit.algorithm == "kmeans")
+        assert app.screen.query_one("#param-weighting", Select).value == "none"
+
+
 def _algo_note(app: SegtuiApp) -> str:
     return str(app.screen.query_one("#algo-note").render())
 

@@ -64,6 +64,8 @@ def test_paths_outside_the_folder_stay_absolute(tmp_path: Path) -> None:
         ('{"seed": "zero"}', "'seed' has the wrong type"),
         ('{"colour": 1}', "unknown keys in project file: colour"),
         ('{"features": [1, 2]}', "'features' must be a list of strings"),
+        ('{"weighting": "heavy"}', "unknown weighting 'heavy'"),
+        ('{"weighting": 1}', "'weighting' has the wrong type"),
     ],
 )
 def test_bad_files_are_input_errors(tmp_path: Path, content: str, words: str) -> None:
@@ -106,3 +108,14 @@ def test_a_project_stores_its_fit_choices_in_the_version_1_keys(tmp_path: Path) 
     )
     assert "fit" not in data and data["version"] == 1
     assert load_project(path).fit == FitSpec("gmm", {"k": 5, "covariance_type": "full"}, seed=42)
+
+
+def test_the_weighting_is_saved_and_a_file_from_before_it_reads_as_none(tmp_path: Path) -> None:
+    path = save_project(Project(features=["a"], weighting="none"), tmp_path / "p")
+    assert json.loads(path.read_text())["weighting"] == "none"
+    assert load_project(path).weighting == "none"
+    assert Project().weighting == "within-segment"  # what a new session fits with
+    # a file written before weights existed was fitted without them: it reopens as it was
+    old = tmp_path / "old.segtui.json"
+    old.write_text(json.dumps({"version": 1, "features": ["a"], "algorithm": "kmeans"}))
+    assert load_project(old).weighting == "none"

@@ -82,6 +82,7 @@ def test_weights_find_groups_that_noise_hides_from_plain_kmeans(seed: int) -> No
     assert how.weights[:2].min() > 2 * how.weights[2:].max()
     # the result is a fit of X * weights: its state labels that matrix the same way
     assert np.array_equal(assign_new(result.state, X * how.weights), result.labels)
+    np.testing.assert_array_equal(how.matrix, X * how.weights)
     assert result.params["n_init"] == first.params["n_init"]  # the first fit's restarts
 
 

@@ -25,6 +25,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from segtui.app.plain import plain
 from segtui.app.widgets.markbox import MarkBox
 from segtui.clustering.registry import ALGORITHMS
+from segtui.clustering.segment_weights import REWEIGHTED_ALGORITHMS
 from segtui.formatting import number
 
 if TYPE_CHECKING:
@@ -74,6 +75,27 @@ def _param_widget(spec: ParamSpec, value: Any) -> Widget:
             id=f"param-{spec.name}",
         )
     widget.tooltip = spec.help or spec.label
+    return widget
+
+
+WEIGHTINGS_OFFERED = (("within segments", "within-segment"), ("none", "none"))
+"""The feature weightings the panel offers the K-Means family (README, "How segtui prepares
+features", step 8); the others run unweighted."""
+
+
+def _weighting_widget(value: str) -> Widget:
+    offered = {v for _, v in WEIGHTINGS_OFFERED}
+    widget = Select(
+        list(WEIGHTINGS_OFFERED),
+        value=value if value in offered else "within-segment",
+        allow_blank=False,
+        compact=True,
+        id="param-weighting",
+    )
+    widget.tooltip = (
+        "within segments: each feature counts by how tightly the segments hold it (refitted "
+        "until no user moves); none: every feature counts once"
+    )
     return widget
 
 
@@ -214,6 +236,8 @@ class SetupPanel(VerticalScroll):
             _labelled(spec.label, _param_widget(spec, choices.params.get(spec.name, spec.default)))
             for spec in info.parameters
         ]
+        if info.name in REWEIGHTED_ALGORITHMS:
+            widgets.append(_labelled("Weights", _weighting_widget(choices.weighting)))
         seed = Input(str(choices.seed), type="integer", compact=True, id="param-seed")
         seed.tooltip = "Same seed, same segments"
         widgets.append(_labelled("Seed", seed))
@@ -270,7 +294,13 @@ class SetupPanel(VerticalScroll):
             return str(refusal)
         if sample_size is not None and sample_size < 2:
             return "Sample size: at least 2"
-        self._choose(replace(app.choices, params=params, seed=seed, sample_size=sample_size))
+        weighting = app.choices.weighting
+        if info.name in REWEIGHTED_ALGORITHMS:
+            weighting = str(self.query_one("#param-weighting", Select).value)
+        chosen = replace(
+            app.choices, params=params, seed=seed, sample_size=sample_size, weighting=weighting
+        )
+        self._choose(chosen)
         return None
 
     def _read_param(self, spec: ParamSpec, n_users: int | None) -> Any:
