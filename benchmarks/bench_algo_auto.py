@@ -2,7 +2,9 @@
 
     OMP_NUM_THREADS=1 nice python benchmarks/bench_algo_auto.py --users 3000
 
-For each planted world (``benchmarks/quality``, world seed 0) on segtui's default preparation:
+For each planted world (``benchmarks/quality``, world seed 0) on segtui's default preparation
+without the within-segment weights (every algorithm on one unweighted matrix, as measured before
+the weights existed; K-Means with them is ``benchmarks/quality/run.py``):
 K-Means, a full-covariance Gaussian mixture and Ward (agglomerative) at the true k, fit seed 0;
 each scored by clusterboot stability (``--fits`` bootstrap refits, the mean over segments of the
 best-match Jaccard) and by ARI against the planted groups. "auto" takes the most stable
@@ -66,7 +68,7 @@ def main() -> None:
         for name in [w for w in args.worlds.split(",") if w]:
             world = make(name, args.users, 0, Path(tmp) / name)
             data = load_users(world.files)
-            prepared = prepare(data.users, PrepSpec.for_data(data))
+            prepared = prepare(data.users, PrepSpec.for_data(data, weighting="none"))
             ids = pl.DataFrame({"user_id": list(prepared.user_ids.cast(pl.Utf8))})
             y = ids.join(world.truth, on="user_id", how="left")["group"].to_list()
             row = {}

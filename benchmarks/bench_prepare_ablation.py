@@ -12,7 +12,8 @@ before generated counts were left out beside their shares and shares read on a l
 (both undone), each of those two alone, ``events`` clustered on beside a rate of it, the old
 fixed catalog list, the chooser before this benchmark's choice (time-position features offered,
 redundancy pruned in catalog order: counts before shares), each of those two steps alone, no
-redundancy pruning, time-position or family weights, the Yeo-Johnson power transform, PCA
+redundancy pruning, no within-segment weights, time-position or family weights (each instead of
+the within-segment ones), the Yeo-Johnson power transform, PCA
 whitening (applied to the prepared matrix, all components kept). Below them: each world's ceiling
 (K-Means on the generator's parameters) and observable ARI (a classifier trained on the truth
 over segtui's users table, ``benchmarks.quality.worlds.observable``). Set ``OMP_NUM_THREADS=1`` on a

@@ -560,7 +560,8 @@ def run_segmentation(
     result = fit_clusters(prepared.X, fit, scaled(progress, 0.1, 0.5), should_stop, ids)
     if prep.weighting == "within-segment":
         steps.begin("weights", "weighting features by the segments", 0.5)
-        result, prepared = segment_weighted(prepared, fit, result, ids, should_stop)
+        weighting = scaled(progress, 0.5, 0.6)
+        result, prepared = segment_weighted(prepared, fit, result, ids, weighting, should_stop)
         if prepared.params.weighting == "within-segment":
             cache = None  # the k scan's refits are of the unweighted matrix
     steps.begin("diagnostics", "diagnostics", 0.6)
@@ -616,6 +617,7 @@ def segment_weighted(
     fit: FitSpec,
     result: ClusterResult,
     user_ids: Sequence[str],
+    progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> tuple[ClusterResult, PreparedMatrix]:
     """``result`` refitted with within-segment weights, and the matrix they weight.
@@ -630,7 +632,7 @@ def segment_weighted(
         )
         return result, replace(prepared, messages=[*prepared.messages, note])
     result, how = fit_reweighted(
-        prepared.X, fit, result, user_ids=user_ids, should_stop=should_stop
+        prepared.X, fit, result, user_ids=user_ids, progress=progress, should_stop=should_stop
     )
     note = describe(prepared.features, how)
     return result, with_segment_weights(prepared, how.weights, note, how.matrix)
@@ -672,6 +674,14 @@ def _run_messages(
     return messages
 
 
+SWEEP_UNWEIGHTED = (
+    "the sweep scores each k on the features before within-segment weights (k is chosen before "
+    "them, as -k auto does); a fit at one of these ks is then weighted, so its silhouette and "
+    "inertia differ from this table's"
+)
+"""The note a sweep adds when the fits it stands for are weighted."""
+
+
 def run_sweep(
     users: pl.DataFrame,
     prep: PrepSpec,
@@ -699,4 +709,7 @@ def run_sweep(
             should_stop=should_stop,
         )
         result.k_choice = choice
-    return result, list(prepared.messages)
+    messages = list(prepared.messages)
+    if prep.weighting == "within-segment" and fit.algorithm in REWEIGHTED_ALGORITHMS:
+        messages.append(SWEEP_UNWEIGHTED)
+    return result, messages

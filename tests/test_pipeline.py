@@ -11,7 +11,7 @@ import pytest
 from segtui.clustering.control import Cancelled
 from segtui.clustering.specs import FitSpec, PrepSpec
 from segtui.errors import InputError
-from segtui.pipeline import load_users, run_segmentation, run_sweep
+from segtui.pipeline import SWEEP_UNWEIGHTED, load_users, run_segmentation, run_sweep
 
 
 def blobs(sizes: tuple[int, ...] = (60, 40, 20), seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
@@ -112,7 +112,11 @@ def test_sweep_suggests_the_planted_k() -> None:
     )
     assert result.suggested_k == 4
     assert [r.k for r in result.rows] == [2, 3, 4, 5, 6]
-    assert messages == []
+    assert messages == [SWEEP_UNWEIGHTED]  # the fits it stands for are weighted; it is not
+    _, unweighted = run_sweep(
+        users, PrepSpec(("a", "b", "c"), weighting="none"), FitSpec("kmeans"), [2, 3]
+    )
+    assert unweighted == []
 
 
 def test_load_users_from_events(tmp_path: Path) -> None:
@@ -189,9 +193,8 @@ def test_fills_come_from_the_declarations_and_reach_prepare(tmp_path: Path) -> N
         FitSpec("kmeans"),
         [2],
     )
-    assert messages == [
-        "'recency_days': 1 user with a missing value (25.0%) set to 0: nothing it measures happened"
-    ]
+    filled = "'recency_days': 1 user with a missing value (25.0%) set to 0: nothing it measures"
+    assert messages == [f"{filled} happened", SWEEP_UNWEIGHTED]
 
 
 def test_users_tables_declare_no_fill(tmp_path: Path) -> None:

@@ -598,9 +598,10 @@ class SegtuiApp(App[None]):
             self.activity = None  # the status line showed the measuring; it is done
         if found.cache is not None:
             self._boot = (message.key, found.cache)
+        scan = pipeline.k_scan_key(message.outcome)
         if found.k_choice is not None:
-            self._k_choice = (message.key, found.k_choice)
-        elif self._k_choice is not None and self._k_choice[0] == message.key:
+            self._k_choice = (scan, found.k_choice)
+        elif self._k_choice is not None and self._k_choice[0] == scan:
             found.k_choice = self._k_choice[1]  # the scan that chose this fit's k
         message.outcome.run.evidence = found  # so the export records it
         choice = found.k_choice

@@ -400,12 +400,18 @@ def sweep(
 
 
 def cache_key(outcome: FitOutcome) -> tuple[Any, ...]:
-    """What refits depend on besides k: the same key, the same resamples and refits.
+    """What stability refits depend on besides k: the same key, the same resamples and refits.
 
     Within-segment weights differ from fit to fit, and so does the matrix refitted."""
-    fit = outcome.request.fit.without("k")
     weights = outcome.prepared.segment_weights
-    return (outcome.request.features, fit, None if weights is None else tuple(weights.tolist()))
+    return (*k_scan_key(outcome), None if weights is None else tuple(weights.tolist()))
+
+
+def k_scan_key(outcome: FitOutcome) -> tuple[Any, ...]:
+    """What the k scan depends on: it scores the matrix before any within-segment weights, so
+    a fit at the suggested k (other weights) still finds the scan that chose it."""
+    request = outcome.request
+    return (request.features, request.fit.without("k"), request.weighting)
 
 
 def evidence(

@@ -1,6 +1,6 @@
 """The model JSON: everything needed to label new users the way a segmentation did. Never pickle.
 
-A model holds, as plain data (``SCHEMA_VERSION`` 1):
+A model holds, as plain data (``SCHEMA_VERSION`` 2):
 
 * ``source``: events or a users table (its id column), the session gap, the ``as_of`` used;
 * ``features``: the clustering features in matrix order, the table columns assigning needs
@@ -77,8 +77,10 @@ from segtui.segments.profiles import profile_segments
 from segtui.segments.rules import parse_rule
 from segtui.segments.segmentation import Segmentation
 
-SCHEMA_VERSION = 1
-"""Bumped when the meaning of the file changes; a newer file is refused, never misread."""
+SCHEMA_VERSION = 2
+"""Bumped when the meaning of the file changes; a newer file is refused, never misread.
+2: ``prepare.weighting`` may be ``within-segment`` (weights learned from the segments, per
+feature ``weight``); version 1 files read as before."""
 
 FORMAT = "segtui.model"
 MODEL_SUFFIX = ".model.json"

@@ -23,8 +23,9 @@ from segtui.errors import InputError
 from segtui.fields import loads_json
 from segtui.fileio import read_text_file, write_text_atomic
 
-SCHEMA_VERSION = 1
-"""Bumped when the file's meaning changes; a newer file is refused rather than misread."""
+SCHEMA_VERSION = 2
+"""Bumped when the file's meaning changes; a newer file is refused rather than misread.
+2: the feature ``weighting`` (a version 1 file has none and reads as "none")."""
 
 PROJECT_SUFFIX = ".segtui.json"
 _FIT_KEYS = ("algorithm", "params", "seed", "sample_size")

@@ -6,8 +6,9 @@ groups (time on page: skimmers at 10 s, deep readers at 3 min). K-Means alone ca
 apart. This is the classification-EM answer for a Gaussian mixture with one diagonal covariance
 shared by every segment: fit, measure each feature's pooled spread *within* the segments against
 its spread across users, scale each feature by one over that ratio, refit from the segments'
-centres, and repeat until no user moves. A feature the segments hold tightly gains weight; one
-that is as spread inside each segment as across all users loses it.
+centres, and repeat until no user moves (:data:`STOCHASTIC_MOVED` for MiniBatch). A feature
+the segments hold tightly gains weight; one that is as spread inside each segment as across all
+users loses it.
 
 One guard keeps it honest on behaviour logs: a point mass (zero add-to-carts, a fill for "never
 bought") makes every segment of non-buyers look perfectly tight on money features. When one value
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from segtui.clustering.control import ShouldStop, check_stop
+from segtui.clustering.control import Progress, ShouldStop, check_stop, report
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.kernels import segment_means
 from segtui.clustering.specs import FitSpec
@@ -50,6 +51,10 @@ MAX_ROUNDS = 8
 WEIGHT_RANGE = (0.05, 20.0)
 """Weights are clipped to this range (before scaling to a mean square of 1): a feature constant
 within every segment would otherwise take all the say."""
+
+STOCHASTIC_MOVED = 0.001
+"""MiniBatch K-Means draws its batches at random, so some users move on every refit: it has
+settled when fewer than this share of the users moved (K-Means: when none did)."""
 
 REWEIGHTED_ALGORITHMS = ("kmeans", "minibatch_kmeans")
 """The algorithms whose fit is a nearest-centre partition that a reweighted refit continues."""
@@ -113,12 +118,16 @@ def _segment_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per segment and column: users kept, the sum of their values and of their squares.
 
-    In row blocks, so every column is read in one contiguous pass (reading X column by column
-    took 1.0-1.7 s a round on 1M users x 30 features; this takes a fraction of it).
+    Values are taken less one kept value of their column, so a column whose kept users all share
+    one value (a 0/1 flag off its point mass) sums to exact zeros instead of rounding noise. In
+    row blocks, so every column is read in one contiguous pass (reading X column by column took
+    1.0-1.7 s a round on 1M users x 30 features; this takes a fraction of it).
     """
     segments, p = int(labels.max()) + 1, X.shape[1]
     n, s1, s2 = (np.zeros((segments, p)) for _ in range(3))
     masked = [j for j, r in enumerate(rows) if r is not None]
+    first = [0 if r is None else int(np.argmax(r)) for r in rows]
+    ref = X[first, np.arange(p)]
     for start in range(0, len(X), BLOCK):
         block = slice(start, start + BLOCK)
         xb, lb = X[block], labels[block]
@@ -129,25 +138,32 @@ def _segment_sums(
             keep[:, j] = rows[j][block]  # type: ignore[index]
         if real is not None:
             keep *= real[block, None]
-        kept = xb * keep
+        shifted = xb - ref
+        kept = shifted * keep
         n += onehot.T @ keep
         s1 += onehot.T @ kept
-        s2 += onehot.T @ (kept * xb)
+        s2 += onehot.T @ (kept * shifted)
     return n, s1, s2
 
 
 def _spread_ratio(n: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> float:
-    """Pooled within-segment sd over the sd across users, from per-segment counts and sums."""
+    """Pooled within-segment sd over the sd across users, from per-segment counts and sums.
+
+    NaN (no ratio) when the kept users hold one value or too few are kept."""
     total = float(n.sum())
     dof = total - np.count_nonzero(n > 0)
-    if dof <= 0:
+    if dof <= 0 or total < 2:
         return float("nan")
-    across = s2.sum() / total - (s1.sum() / total) ** 2
+    across = (s2.sum() - s1.sum() ** 2 / total) / (total - 1)
     used = n > 0
     within = max(0.0, (s2.sum() - (s1[used] ** 2 / n[used]).sum()) / dof)  # rounding
-    if across <= 0:
+    if across <= SPREAD_FLOOR:
         return float("nan")
     return float(np.sqrt(within / across))
+
+
+SPREAD_FLOOR = 1e-12
+"""A variance this small (of standardised values) is no spread: the kept users hold one value."""
 
 
 def within_segment_weights(
@@ -188,6 +204,7 @@ def fit_reweighted(
     first: ClusterResult,
     *,
     user_ids: Sequence[str] | None = None,
+    progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
     max_rounds: int | None = None,
 ) -> tuple[ClusterResult, Reweighting]:
@@ -205,31 +222,36 @@ def fit_reweighted(
     Xw = np.empty_like(X)  # one buffer for every round: no fit keeps its matrix
     settled, rounds = False, 0
     limit = MAX_ROUNDS if max_rounds is None else max_rounds
+    allowed = STOCHASTIC_MOVED * len(X) if fit.algorithm == "minibatch_kmeans" else 0
     while rounds < limit and not settled:
         check_stop(should_stop)
+        report(progress, f"weights: refit {rounds + 1}", rounds / limit)
         rounds += 1
         weights = within_segment_weights(X, labels, first.noise_id, rows)
         np.multiply(X, weights, out=Xw)
         centres, _ = segment_means(Xw, labels, int(labels.max()) + 1)
         last = fit_clusters(Xw, fit, None, should_stop, user_ids, init=centres)
-        settled = np.array_equal(last.labels, labels)
+        settled = int(np.count_nonzero(last.labels != labels)) <= allowed
         labels = last.labels
-    result = replace(last, params=dict(first.params), messages=[*first.messages, *last.messages])
+    messages = list(dict.fromkeys([*first.messages, *last.messages]))  # each note once
+    result = replace(last, params=dict(first.params), messages=messages)
+    report(progress, "weights settled" if settled else "weights: refits ran out", 1.0)
     return result, Reweighting(weights, rounds, settled, Xw)
 
 
 def describe(features: Sequence[str], how: Reweighting, shown: int = 3) -> str:
     """The weighting in words, for the run's notes: how it ran, which features gained and lost."""
+    shown = max(1, min(shown, len(features) // 2))  # the two lists never name one feature
     order = np.argsort(-how.weights, kind="stable")
     top = ", ".join(f"{features[j]} {how.weights[j]:.2f}" for j in order[:shown])
     low = ", ".join(f"{features[j]} {how.weights[j]:.2f}" for j in order[::-1][:shown])
     ran = (
-        f"refitted {how.rounds} time{'s' if how.rounds != 1 else ''} until no user moved"
+        f"refitted {how.rounds} time{'s' if how.rounds != 1 else ''} until the segments settled"
         if how.settled
         else f"stopped after {how.rounds} refits with users still moving"
     )
     return (
         "features weighted by how tightly the segments hold them (one over each feature's "
-        f"spread within the segments; {ran}): most say {top}; least {low}. "
-        "--weighting none counts every feature once"
+        f"spread within the segments; {ran}): most say {top}; least {low}. Weighting none "
+        "(--weighting none; Weights in the app's setup) counts every feature once"
     )

@@ -394,11 +394,17 @@ reads "Video watchers". Actions come before objects; any other event reads "Heav
 
 
 def _inflections(token: str) -> set[str]:
-    """A word of an event name and the stems it may stand for ("shared" -> "share", "shar")."""
+    """A word of an event name and the stems it may stand for ("shared" -> "share", "shar";
+    "sharing" -> "share"; "chatting" -> "chat")."""
     out = {token}
     for suffix in ("ing", "ed", "es", "s", "d"):
         if token.endswith(suffix) and len(token) > len(suffix) + 2:
-            out.add(token[: -len(suffix)])
+            stem = token[: -len(suffix)]
+            out.add(stem)
+            if suffix in ("ing", "ed"):
+                out.add(stem + "e")  # sharing, liked
+                if len(stem) > 2 and stem[-1] == stem[-2]:
+                    out.add(stem[:-1])  # chatting, chatted
     return out
 
 

@@ -119,9 +119,10 @@ def recent_sizes(con: duckdb.DuckDBPyConnection, batches: int) -> pl.DataFrame:
 
 def latest_moves(con: duckdb.DuckDBPyConnection, limit: int) -> pl.DataFrame:
     """The newest ``limit`` moves: the latest batch first, users in order within a batch, and
-    a user's moves within one batch (its fold, then a refit) newest first."""
+    a user's moves within one batch (its fold, then an online update or a refit) newest first:
+    by when logged, then by the order written (a fold and its online update share a time)."""
     columns = ", ".join(f'"{c}"' for c in MOVES_COLUMNS)
-    order = "batch DESC, user_id, logged_at DESC"
+    order = "batch DESC, user_id, logged_at DESC, rowid DESC"
     return read_frame(con, f"SELECT {columns} FROM moves ORDER BY {order} LIMIT ?", [limit])
 
 

@@ -119,14 +119,14 @@ def status_lines(info: dict[str, Any]) -> list[str]:
 
 
 def moves(state: Path, since: datetime | None = None) -> pl.DataFrame:
-    """The moves log (oldest first: by batch, user and when logged), those with ``at`` at or
-    after ``since`` when given."""
+    """The moves log (oldest first: by batch, user, when logged and the order written), those
+    with ``at`` at or after ``since`` when given."""
     with reading(state) as con:
         where = "" if since is None else 'WHERE "at" >= ?'
         params = [] if since is None else [since]
         frame = read_frame(
             con,
-            f"SELECT {_COLUMNS} FROM moves {where} ORDER BY batch, user_id, logged_at",
+            f"SELECT {_COLUMNS} FROM moves {where} ORDER BY batch, user_id, logged_at, rowid",
             params,
         )
     return frame

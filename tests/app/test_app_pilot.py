@@ -516,6 +516,25 @@ async def test_the_setup_panel_turns_the_feature_weights_off(events_csv: Path) -
         assert app.screen.query_one("#param-weighting", Select).value == "none"
 
 
+def test_the_k_scan_is_kept_across_ks_and_stability_refits_are_not(events_csv: Path) -> None:
+    """A fit at another k has other within-segment weights: its stability refits are of another
+    matrix (another key), while the k scan, of the matrix before the weights, still applies."""
+    from dataclasses import replace
+
+    from segtui.app import pipeline
+
+    dataset = pipeline.load_dataset([str(events_csv)])
+    request = pipeline.FitRequest(
+        tuple(dataset.default_features), pipeline.FitSpec("kmeans", {"k": 5})
+    )
+    five = pipeline.fit(dataset, request)
+    six = pipeline.fit(dataset, replace(request, fit=pipeline.FitSpec("kmeans", {"k": 6})))
+    assert pipeline.k_scan_key(five) == pipeline.k_scan_key(six)
+    assert pipeline.cache_key(five) != pipeline.cache_key(six)
+    unweighted = pipeline.fit(dataset, replace(request, weighting="none"))
+    assert pipeline.k_scan_key(unweighted) != pipeline.k_scan_key(five)
+
+
 def _algo_note(app: SegtuiApp) -> str:
     return str(app.screen.query_one("#algo-note").render())
 

@@ -129,12 +129,18 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _newest_first(log: pl.DataFrame) -> pl.DataFrame:
+    """The moves log (oldest first) as the screen orders it: the latest batch first, users in
+    order, a user's moves in one batch newest first (the log's order breaks ties)."""
+    keys, descending = ["batch", "user_id", "logged_at"], [True, False, True]
+    return log.reverse().sort(keys, descending=descending, maintain_order=True)
+
+
 def expected_moves(state: Path) -> list[list[str]]:
     """The moves log's newest 50 rows as the moves table shows them."""
     from segtui.app.screens.watch import MOVE_COLUMNS
 
-    newest = moves(state).sort(["batch", "user_id", "logged_at"], descending=[True, False, True])
-    log = newest.head(50)
+    log = _newest_first(moves(state)).head(50)
     keys = ("batch", "user_id", "from_segment", "to_segment", "reason")
     return [
         [
@@ -179,8 +185,7 @@ async def test_the_screen_shows_the_state_and_follows_a_new_batch(
         await settle(pilot, until=lambda: shown_batch(app) == 2)
         assert segment_rows(app) == expected_segments(state)
         assert rows(app, "#watch-moves") == expected_moves(state)
-        log = moves(state).sort(["batch", "user_id", "logged_at"], descending=[True, False, True])
-        first = log.row(0, named=True)
+        first = _newest_first(moves(state)).row(0, named=True)
         why = str(app.screen.query_one("#watch-why").render())
         assert why == (  # in full: the table cuts names to its columns, the line does not
             f"{first['user_id']} (batch 2): {first['from_segment']} -> {first['to_segment']}: "

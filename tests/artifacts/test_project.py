@@ -34,7 +34,7 @@ def test_round_trip_is_exact_and_paths_are_relative_in_the_file(tmp_path: Path) 
     assert written == tmp_path / "work.segtui.json"
     raw = json.loads(written.read_text())
     assert raw["data_paths"] == ["data/events.csv"]
-    assert raw["version"] == 1
+    assert raw["version"] == 2
     again = load_project(written)
     assert again.data_paths == [str(tmp_path / "data" / "events.csv")]
     assert again == project
@@ -106,7 +106,7 @@ def test_a_project_stores_its_fit_choices_in_the_version_1_keys(tmp_path: Path) 
         42,
         None,
     )
-    assert "fit" not in data and data["version"] == 1
+    assert "fit" not in data and data["version"] == 2
     assert load_project(path).fit == FitSpec("gmm", {"k": 5, "covariance_type": "full"}, seed=42)
 
 

@@ -20,20 +20,29 @@ from segtui.clustering.specs import FitSpec
 def test_ratio_is_the_pooled_within_spread_over_the_spread_across_users() -> None:
     X = np.array([[0.0], [2.0], [10.0], [12.0]])
     labels = np.array([0, 0, 1, 1])
-    # within: sqrt((1 + 1 + 1 + 1) / (4 - 2)); across: the population sd of 0, 2, 10, 12
-    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(26))
+    # within: sqrt((1 + 1 + 1 + 1) / (4 - 2)); across: the sample sd of 0, 2, 10, 12
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(104 / 3))
 
 
 def test_a_point_mass_is_left_out_of_both_spreads() -> None:
     # half the users at 0 (no purchases): the ratio is that of the other half alone
     X = np.array([[0.0], [0.0], [0.0], [0.0], [1.0], [3.0], [11.0], [13.0]])
     labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
-    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(26))
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(np.sqrt(2) / np.sqrt(104 / 3))
     # a value held by 20 % of the users, not more, is no point mass: it counts
     X = np.array([[0.0], [0.0], [1.0], [3.0], [5.0], [11.0], [13.0], [15.0], [20.0], [21.0]])
     labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
     within = np.sqrt(((X[:5, 0] - 1.8) ** 2).sum() + ((X[5:, 0] - 16) ** 2).sum()) / np.sqrt(8)
-    assert within_segment_ratio(X, labels)[0] == pytest.approx(within / X[:, 0].std())
+    assert within_segment_ratio(X, labels)[0] == pytest.approx(within / X[:, 0].std(ddof=1))
+
+
+def test_a_flag_off_its_point_mass_has_no_ratio() -> None:
+    # a 0/1 feature: off its commoner value every kept user has the other one, so the
+    # segments cannot hold it tighter than everyone (ratio 1), not a ratio of rounding noise
+    rng = np.random.default_rng(0)
+    flag = (rng.random((5000, 50)) < 0.3).astype(float)
+    flag = (flag - flag.mean(0)) / flag.std(0)
+    np.testing.assert_array_equal(within_segment_ratio(flag, rng.integers(0, 6, 5000)), 1.0)
 
 
 def test_noise_users_are_left_out_and_blocks_add_up() -> None:

@@ -217,6 +217,21 @@ def test_event_personas_read_the_action_before_the_object() -> None:
     assert_true_claims(profiles)
 
 
+@pytest.mark.parametrize(
+    ("feature", "persona"),
+    [
+        ("event_video_sharing_share", "Sharers"),
+        ("event_post_liked_share", "Likers"),
+        ("event_friend_inviting_share", "Inviters"),
+        ("event_chatting_share", "Chatters"),
+    ],
+)
+def test_event_personas_read_any_common_inflection(feature: str, persona: str) -> None:
+    groups = [{feature: 0.4, "sessions": 5}, {feature: 0.02, "sessions": 5}]
+    first, _ = named(*planted(groups, [30, 70]))
+    assert first.name == persona
+
+
 def test_a_small_share_many_times_everyones_names_the_segment() -> None:
     # invites are 9% of the segment's events against under 2% overall: a gap of 7 points, a
     # lift of 5: what the segment does, not "Typical users"

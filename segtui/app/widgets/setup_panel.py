@@ -84,10 +84,12 @@ features", step 8); the others run unweighted."""
 
 
 def _weighting_widget(value: str) -> Widget:
-    offered = {v for _, v in WEIGHTINGS_OFFERED}
+    options = list(WEIGHTINGS_OFFERED)
+    if value not in {v for _, v in options}:  # a project's "family": shown as it is, kept
+        options.append((value, value))
     widget = Select(
-        list(WEIGHTINGS_OFFERED),
-        value=value if value in offered else "within-segment",
+        options,
+        value=value,
         allow_blank=False,
         compact=True,
         id="param-weighting",
