@@ -464,6 +464,7 @@ async def test_sweep_tab_and_dbscan_setup_say_why(events_csv: Path) -> None:
         assert choice is not None
         assert f"Suggested k = {choice.k} (t takes it)" in note
         assert choice.reason[:20] in note
+        assert "Scored before the within-segment weights" in note  # the K-Means fit has them
         fit_text = str(app.screen.query_one("#fit-text").render())
         assert f"Suggested k = {choice.k}" in fit_text
 

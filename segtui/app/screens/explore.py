@@ -450,12 +450,16 @@ class ExploreScreen(Screen[None]):
             self._show_view(self.segtui.segview)
         choice = evidence.k_choice
         if choice is not None and self.segtui.sweep_result is None:
-            self.query_one(SweepView).show_choice(choice)
+            self.query_one(SweepView).show_choice(choice, self._weighted())
+
+    def _weighted(self) -> bool:
+        outcome = self.segtui.outcome
+        return outcome is not None and outcome.prepared.segment_weights is not None
 
     def _show_sweep(self, result: SweepResult | None) -> None:
         if result is None:
             return
-        self.query_one(SweepView).show(result)
+        self.query_one(SweepView).show(result, self._weighted())
         suggested = result.k_choice.k if result.k_choice is not None else result.suggested_k
         if suggested is not None:
             self._say(f"k sweep done: suggested k = {suggested}; t takes it.", transient=True)

@@ -68,13 +68,14 @@ class SweepView(Vertical):
             "k", "silhouette", "DB", "CH", "inertia", "stab."
         )
 
-    def show(self, result: SweepResult) -> None:
+    def show(self, result: SweepResult, weighted: bool = False) -> None:
+        """The sweep; ``weighted``: the fit shown has within-segment weights the sweep has not."""
         rows = list(result.rows)
         objective = objective_of(rows)
         label = "inertia" if objective == "inertia" else "BIC"
         self._plot(result, rows, objective, label)
         self._table(result, rows, objective, label)
-        self.query_one("#sweep-note", Static).update(suggestion_text(result))
+        self.query_one("#sweep-note", Static).update(_before(suggestion_text(result), weighted))
 
     def _plot(self, result: SweepResult, rows: list[SweepRow], objective: str, label: str) -> None:
         ks = [float(row.k) for row in rows]
@@ -107,9 +108,9 @@ class SweepView(Vertical):
                 number(num(result.stability(row.k))),
             )
 
-    def show_choice(self, choice: KChoice) -> None:
+    def show_choice(self, choice: KChoice, weighted: bool = False) -> None:
         """auto-k's scan (on the stability sample) before any sweep: the pick, why, per k."""
-        self.query_one("#sweep-note", Static).update(choice_text(choice))
+        self.query_one("#sweep-note", Static).update(_before(choice_text(choice), weighted))
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
         for index, label in ((2, "ref"), (3, "×ref"), (4, "holds")):
@@ -133,3 +134,14 @@ class SweepView(Vertical):
         )
         plot.x_label = "k · " + "  ".join(f"{item.marker} {item.label}" for item in series)
         plot.series = series
+
+
+BEFORE_WEIGHTS = " (Scored before the within-segment weights.)"
+"""Short enough to end the reason's last line at 80 columns: the plot keeps its rows."""
+
+
+def _before(text: Text, weighted: bool) -> Text:
+    """The note, with what the sweep scored when the fit shown is weighted."""
+    if weighted:
+        text.append(BEFORE_WEIGHTS)
+    return text
