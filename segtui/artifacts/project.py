@@ -111,7 +111,7 @@ class Project:
                 raise InputError(f"'{key}' must be a list of strings", file=file)
         fit = FitSpec.from_dict({k: data[k] for k in _FIT_KEYS if k in data}, file=file)
         rest = {key: value for key, value in data.items() if key in known and key not in _FIT_KEYS}
-        rest["weighting"] = _weighting(data.get("weighting", "none"), file)
+        rest["weighting"] = check_weighting(data.get("weighting", "none"), file)
         return cls(**rest, fit=fit)
 
     def resolved_paths(self, base: str | Path) -> list[Path]:
@@ -120,13 +120,6 @@ class Project:
         return [
             path if path.is_absolute() else folder / path for path in map(Path, self.data_paths)
         ]
-
-
-def _weighting(value: str, file: str | Path | None) -> str:
-    try:
-        return check_weighting(value)
-    except InputError as exc:
-        raise InputError(exc.message, file=file, hint=exc.hint) from None
 
 
 def _relative_to(path: str | Path, folder: Path) -> str:

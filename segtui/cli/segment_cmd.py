@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,6 +78,7 @@ from segtui.ingest.events import LoadOptions
 from segtui.ingest.sources import inspect_source, resolve_paths
 from segtui.pipeline import SegmentRun, UsersData, load_users, run_segmentation, run_sweep
 from segtui.segments.describe import description_lines
+from segtui.segments.names import unique_name
 from segtui.segments.profiles import SegmentProfile, outcome_lines, profile_segments
 from segtui.segments.rules import parse_named_rule, parse_rule
 from segtui.segments.segmentation import Segmentation
@@ -476,18 +477,9 @@ def add_rules(run: SegmentRun, rules: list[tuple[str, str]]) -> Segmentation:
         clean = " ".join(name.split())
         for sid, taken in seg.names.items():
             if taken == clean and seg.rule(sid) is None:
-                seg = seg.rename(sid, _free_name(f"{clean} (clustered)", seg.names.values()))
+                seg = seg.rename(sid, unique_name(f"{clean} (clustered)", seg.names.values()))
         seg = seg.add_rule_segment(name, expr)
     return seg
-
-
-def _free_name(name: str, used: Iterable[str]) -> str:
-    """``name``, or ``name 2``, ``name 3``... when it is taken."""
-    taken = set(used)
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name} {n}", n + 1
-    return candidate
 
 
 def profile_edited(run: SegmentRun, segmentation: Segmentation) -> list[SegmentProfile]:

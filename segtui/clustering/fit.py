@@ -163,7 +163,7 @@ def fit_clusters(
     if len(ids) != X.shape[0]:
         raise ValueError(f"{len(ids)} user ids for {X.shape[0]} rows")
     rows = _sample_rows(info, resolved, ids, seed, sample_size, progress)
-    if init is not None and info.name not in ("kmeans", "minibatch_kmeans"):
+    if init is not None and not info.continues:
         raise ValueError(f"{info.label} does not start from given centres")
     job = FitJob(
         algorithm=algorithm,

@@ -74,6 +74,9 @@ class AlgorithmInfo:
     default_sample_size: int | None = None
     uses_k: bool = True
     """Has a number-of-segments parameter named "k" (so a k sweep makes sense)."""
+    continues: bool = False
+    """Can start from given centres with one start (``fit_clusters(init=...)``), so a refit of
+    a reweighted matrix continues the fit before it (K-Means and MiniBatch K-Means)."""
     timing: str = ""
     """Measured cost that justifies the default sample (2 cores, 30 features)."""
 
@@ -125,6 +128,7 @@ _INFOS = (
         quadratic=False,
         kind="centroid",
         fitter=KMEANS,
+        continues=True,
     ),
     AlgorithmInfo(
         "minibatch_kmeans",
@@ -139,6 +143,7 @@ _INFOS = (
         quadratic=False,
         kind="centroid",
         fitter=MINIBATCH_KMEANS,
+        continues=True,
     ),
     AlgorithmInfo(
         "agglomerative",

@@ -40,6 +40,7 @@ import numpy as np
 from segtui.clustering.control import Progress, ShouldStop, check_stop, report
 from segtui.clustering.fit import ClusterResult, fit_clusters
 from segtui.clustering.kernels import segment_means
+from segtui.clustering.registry import ALGORITHMS
 from segtui.clustering.specs import FitSpec
 
 POINT_MASS = 0.2
@@ -56,8 +57,8 @@ STOCHASTIC_MOVED = 0.001
 """MiniBatch K-Means draws its batches at random, so some users move on every refit: it has
 settled when fewer than this share of the users moved (K-Means: when none did)."""
 
-REWEIGHTED_ALGORITHMS = ("kmeans", "minibatch_kmeans")
-"""The algorithms whose fit is a nearest-centre partition that a reweighted refit continues."""
+REWEIGHTED_ALGORITHMS = tuple(name for name, info in ALGORITHMS.items() if info.continues)
+"""The algorithms a reweighted refit continues from the segments' centres."""
 
 
 MODE_SAMPLE = 100_000
@@ -171,14 +172,16 @@ def within_segment_weights(
     labels: np.ndarray,
     noise_id: int | None = None,
     rows: Sequence[np.ndarray | None] | None = None,
+    spread: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each column's weight: one over its within/across ratio and over its own spread.
 
     So the weighted column is the standardised feature stretched by how tightly the segments
-    hold it, whatever the scaling; clipped, then scaled to a mean square of 1.
+    hold it, whatever the scaling; clipped, then scaled to a mean square of 1. ``spread`` is
+    ``X.std(axis=0)`` when the caller has it (the loop's rounds share one).
     """
     ratio = within_segment_ratio(X, labels, noise_id, rows)
-    spread = X.std(axis=0)
+    spread = X.std(axis=0) if spread is None else spread
     weights = 1.0 / (np.maximum(ratio, 1e-12) * np.where(spread > 0, spread, 1.0))
     weights = np.clip(weights, *WEIGHT_RANGE)
     return weights / np.sqrt(np.mean(weights**2))
@@ -217,17 +220,17 @@ def fit_reweighted(
     if fit.algorithm not in REWEIGHTED_ALGORITHMS:
         raise ValueError(f"{fit.algorithm} is not refitted with segment weights")
     labels, last = first.labels, first
-    rows = point_mass_rows(X)
+    rows, spread = point_mass_rows(X), X.std(axis=0)  # neither depends on the segments
     weights = np.ones(X.shape[1], dtype=np.float64)
     Xw = np.empty_like(X)  # one buffer for every round: no fit keeps its matrix
     settled, rounds = False, 0
-    limit = MAX_ROUNDS if max_rounds is None else max_rounds
+    limit = max(1, MAX_ROUNDS if max_rounds is None else max_rounds)  # Xw is always filled
     allowed = STOCHASTIC_MOVED * len(X) if fit.algorithm == "minibatch_kmeans" else 0
     while rounds < limit and not settled:
         check_stop(should_stop)
         report(progress, f"weights: refit {rounds + 1}", rounds / limit)
         rounds += 1
-        weights = within_segment_weights(X, labels, first.noise_id, rows)
+        weights = within_segment_weights(X, labels, first.noise_id, rows, spread)
         np.multiply(X, weights, out=Xw)
         centres, _ = segment_means(Xw, labels, int(labels.max()) + 1)
         last = fit_clusters(Xw, fit, None, should_stop, user_ids, init=centres)

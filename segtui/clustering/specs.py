@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -24,11 +25,12 @@ POWERS: tuple[str, ...] = ("yeo-johnson", "none")
 SHARES: tuple[str, ...] = ("log", "none")
 
 
-def check_weighting(weighting: str) -> str:
-    """``weighting`` when it is one of :data:`WEIGHTINGS`; otherwise an InputError listing them."""
+def check_weighting(weighting: str, file: str | Path | None = None) -> str:
+    """``weighting`` when it is one of :data:`WEIGHTINGS`; otherwise an InputError listing them
+    (naming ``file`` when the value was read from one)."""
     if weighting not in WEIGHTINGS:
         hint = f"Use one of: {', '.join(WEIGHTINGS)}."
-        raise InputError(f"unknown weighting '{weighting}'", hint=hint)
+        raise InputError(f"unknown weighting '{weighting}'", file=file, hint=hint)
     return weighting
 
 

@@ -45,12 +45,17 @@ def test_a_flag_off_its_point_mass_has_no_ratio() -> None:
     np.testing.assert_array_equal(within_segment_ratio(flag, rng.integers(0, 6, 5000)), 1.0)
 
 
-def test_noise_users_are_left_out_and_blocks_add_up() -> None:
+def test_noise_users_are_left_out_and_blocks_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from segtui.clustering import segment_weights
+
     rng = np.random.default_rng(1)
     labels = np.repeat([0, 1], 100_000)
     X = np.column_stack([labels * 3.0 + rng.normal(0, 1, 200_000), rng.normal(0, 1, 200_000)])
     expected = within_segment_ratio(X, labels)
-    # three row blocks of 65,536 give what one pass over the rows gives
+    # four row blocks of 65,536 give what one pass over every row gives
+    with monkeypatch.context() as patched:
+        patched.setattr(segment_weights, "BLOCK", len(X))
+        np.testing.assert_allclose(within_segment_ratio(X, labels), expected, rtol=1e-9)
     assert expected[0] == pytest.approx(1 / np.sqrt(1 + 9 / 4), rel=0.01)
     assert expected[1] == pytest.approx(1.0, rel=0.01)
     # noise users (id 2), far out, change nothing

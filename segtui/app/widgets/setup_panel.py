@@ -25,7 +25,6 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from segtui.app.plain import plain
 from segtui.app.widgets.markbox import MarkBox
 from segtui.clustering.registry import ALGORITHMS
-from segtui.clustering.segment_weights import REWEIGHTED_ALGORITHMS
 from segtui.formatting import number
 
 if TYPE_CHECKING:
@@ -238,7 +237,7 @@ class SetupPanel(VerticalScroll):
             _labelled(spec.label, _param_widget(spec, choices.params.get(spec.name, spec.default)))
             for spec in info.parameters
         ]
-        if info.name in REWEIGHTED_ALGORITHMS:
+        if info.continues:  # the K-Means family: weights learned from its segments
             widgets.append(_labelled("Weights", _weighting_widget(choices.weighting)))
         seed = Input(str(choices.seed), type="integer", compact=True, id="param-seed")
         seed.tooltip = "Same seed, same segments"
@@ -297,7 +296,7 @@ class SetupPanel(VerticalScroll):
         if sample_size is not None and sample_size < 2:
             return "Sample size: at least 2"
         weighting = app.choices.weighting
-        if info.name in REWEIGHTED_ALGORITHMS:
+        if info.continues:  # the K-Means family: weights learned from its segments
             weighting = str(self.query_one("#param-weighting", Select).value)
         chosen = replace(
             app.choices, params=params, seed=seed, sample_size=sample_size, weighting=weighting
