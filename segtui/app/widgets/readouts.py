@@ -57,11 +57,12 @@ def diag_short(diagnostics: Any) -> str:
     return f"sil {number(sil)} DB {number(db)} CH {number(ch)}"
 
 
-def suggestion_text(result: SweepResult) -> Text:
-    """The sweep's suggested k and the reason, with the key that takes it."""
+def suggestion_text(result: SweepResult, after_reason: str = "") -> Text:
+    """The sweep's suggested k and the reason (``after_reason`` ends it), with the key that
+    takes it."""
     text = Text()
     if result.k_choice is not None:
-        return choice_text(result.k_choice)
+        return choice_text(result.k_choice, after_reason)
     if result.suggested_k is None:
         text.append("No k suggested: ", style="bold")
         text.append(str(result.reason))
@@ -69,15 +70,18 @@ def suggestion_text(result: SweepResult) -> Text:
     text.append(f"Suggested k = {result.suggested_k}", style="bold")
     text.append(" (t takes it): ")
     text.append(str(result.reason), style="italic")
+    text.append(after_reason)
     return text
 
 
-def choice_text(choice: KChoice) -> Text:
-    """auto-k's pick, why, and the near-ties a person might take instead."""
+def choice_text(choice: KChoice, after_reason: str = "") -> Text:
+    """auto-k's pick, why (``after_reason`` ends it), and the near-ties a person might take
+    instead."""
     text = Text()
     text.append(f"Suggested k = {choice.k}", style="bold")
     text.append(" (t takes it): ")
     text.append(str(choice.reason), style="italic")
+    text.append(after_reason)
     if choice.near_ties:
         text.append(f"\nNear-ties: {', '.join(f'k={k}' for k in choice.near_ties)}")
     return text

@@ -75,7 +75,8 @@ class SweepView(Vertical):
         label = "inertia" if objective == "inertia" else "BIC"
         self._plot(result, rows, objective, label)
         self._table(result, rows, objective, label)
-        self.query_one("#sweep-note", Static).update(_before(suggestion_text(result), weighted))
+        note = suggestion_text(result, BEFORE_WEIGHTS if weighted else "")
+        self.query_one("#sweep-note", Static).update(note)
 
     def _plot(self, result: SweepResult, rows: list[SweepRow], objective: str, label: str) -> None:
         ks = [float(row.k) for row in rows]
@@ -110,7 +111,8 @@ class SweepView(Vertical):
 
     def show_choice(self, choice: KChoice, weighted: bool = False) -> None:
         """auto-k's scan (on the stability sample) before any sweep: the pick, why, per k."""
-        self.query_one("#sweep-note", Static).update(_before(choice_text(choice), weighted))
+        note = choice_text(choice, BEFORE_WEIGHTS if weighted else "")
+        self.query_one("#sweep-note", Static).update(note)
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
         for index, label in ((2, "ref"), (3, "×ref"), (4, "holds")):
@@ -137,11 +139,5 @@ class SweepView(Vertical):
 
 
 BEFORE_WEIGHTS = " (Scored before the within-segment weights.)"
-"""Short enough to end the reason's last line at 80 columns: the plot keeps its rows."""
-
-
-def _before(text: Text, weighted: bool) -> Text:
-    """The note, with what the sweep scored when the fit shown is weighted."""
-    if weighted:
-        text.append(BEFORE_WEIGHTS)
-    return text
+"""Ends the reason when the fit shown is weighted; short enough to end the reason's last line
+at 80 columns, so the plot keeps its rows."""
